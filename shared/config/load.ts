@@ -1,0 +1,381 @@
+// Loads the pipeline config: YAML → strict schema → cross-checks (templates exist and parse,
+// every placeholder is defined, the rendered definitions pass ECS's rules, names and ARNs are
+// well formed, promotion chains make sense) → the plain model in model.ts.
+// Every problem is collected and reported together, each naming the file, the path and a fix.
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { load as parseYaml } from "js-yaml";
+import * as z from "zod/mini";
+import { ConfigError } from "../errors";
+import { BUILTIN_VARIABLES, renderWith, type Image } from "../render/task-definition";
+import { parseTemplate, TemplateError, type TaskDefinitionTemplate } from "../render/template";
+import { parseDuration } from "./duration";
+import type { App, Destination, Environment, PipelineConfig, SecretRef, Strategy, Target } from "./model";
+import { configSchema, type AppFile, type EnvironmentFile, type StrategyFile } from "./schema";
+
+/** Where the config is read from when STEVEDORE_CONFIG is not set. */
+export const DEFAULT_CONFIG_PATH = "examples/stevedore.yml";
+
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STEVEDORE_CONFIG || DEFAULT_CONFIG_PATH;
+}
+
+let cached: { path: string; config: PipelineConfig } | undefined;
+
+/** The config of this process, loaded once (at cold start) from STEVEDORE_CONFIG. */
+export function getConfig(): PipelineConfig {
+  const path = configPath();
+  if (cached?.path !== path) cached = { path, config: loadConfig(path) };
+  return cached.config;
+}
+
+export function loadConfig(path: string): PipelineConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(path, [
+      `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); set STEVEDORE_CONFIG to your config file's path`,
+    ]);
+  }
+  return parseConfig(text, file);
+}
+
+/** Parses config text. Template paths are resolved against the config file's folder. */
+export function parseConfig(text: string, file: string, readText: (path: string) => string = readUtf8): PipelineConfig {
+  const shown = relative(process.cwd(), file) || file;
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { filename: shown });
+  } catch (error) {
+    throw new ConfigError(shown, [`not valid YAML: ${(error as Error).message.split("\n")[0]}`]);
+  }
+  const parsed = z.safeParse(configSchema, raw);
+  if (!parsed.success) {
+    throw new ConfigError(shown, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
+  }
+  const checker = new Checker(dirname(file), readText);
+  const config = checker.build(parsed.data, file);
+  if (checker.problems.length > 0) throw new ConfigError(shown, checker.problems);
+  return config;
+}
+
+function readUtf8(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+class Checker {
+  readonly problems: string[] = [];
+  private readonly templates = new Map<string, TaskDefinitionTemplate | null>();
+  private readonly services = new Map<string, string>();
+
+  constructor(private readonly dir: string, private readonly readText: (path: string) => string) {}
+
+  private problem(path: string, message: string): void {
+    this.problems.push(`${path}: ${message}`);
+  }
+
+  build(file: z.infer<typeof configSchema>, path: string): PipelineConfig {
+    const destinations: Record<string, Destination> = {};
+    for (const [name, dest] of Object.entries(file.notifications ?? {})) {
+      const at = `notifications.${name}`;
+      const url = this.secretRef(`${at}.url`, dest.url);
+      if (dest.type === "slack") {
+        if (url) destinations[name] = { name, type: "slack", url };
+      } else {
+        const secret = this.secretRef(`${at}.secret`, dest.secret);
+        if (url && secret) destinations[name] = { name, type: "webhook", url, secret };
+      }
+    }
+    const apps = Object.entries(file.apps).map(([name, app]) => this.app(name, app, file.notifications ?? {}));
+    if (apps.length === 0) this.problem("apps", "list at least one app");
+    return { file: path, apps, destinations };
+  }
+
+  private app(name: string, app: AppFile, notifications: Record<string, unknown>): App {
+    const at = `apps.${name}`;
+    let tags: RegExp | null = null;
+    if (app.tags !== undefined) {
+      try {
+        tags = new RegExp(`^(?:${app.tags})$`);
+      } catch (error) {
+        this.problem(`${at}.tags`, `not a valid regular expression (${(error as Error).message}); the whole tag must match it, e.g. "v\\d+\\.\\d+\\.\\d+"`);
+      }
+    }
+    const notify = app.notify ?? [];
+    this.checkNotify(`${at}.notify`, notify, notifications);
+
+    const names = new Set<string>();
+    const environments = app.environments.map((env, i) => {
+      const envAt = `${at}.environments[${i}]`;
+      if (names.has(env.name)) this.problem(`${envAt}.name`, `"${env.name}" is already used in this app; environment names must be unique`);
+      names.add(env.name);
+      if (env.notify) this.checkNotify(`${envAt}.notify`, env.notify, notifications);
+      return this.environment(envAt, name, app, env, i, [...names], notify);
+    });
+    return { name, repository: app.repository, tags, buildProject: app.build, environments };
+  }
+
+  private environment(
+    at: string, app: string, appFile: AppFile, env: EnvironmentFile, index: number, earlier: string[], appNotify: string[],
+  ): Environment {
+    const targets = env.targets.map((target, i): Target | null => {
+      const targetAt = `${at}.targets[${i}]`;
+      const cluster = this.clusterName(`${targetAt}.cluster`, target.cluster, env.region);
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(target.service)) {
+        this.problem(`${targetAt}.service`, "must be an ECS service name: letters, digits, hyphens, underscores");
+      }
+      const key = `${env.region}/${cluster}/${target.service}`;
+      const owner = this.services.get(key);
+      if (owner) this.problem(`${targetAt}`, `service ${key} is already deployed by ${owner}; a service can have one owner`);
+      this.services.set(key, targetAt);
+
+      const templatePath = target.template ?? env.template ?? appFile.template;
+      if (!templatePath) {
+        this.problem(`${targetAt}.template`, "no template: set template on the target, its environment or its app");
+        return null;
+      }
+      const template = this.template(`${target.template ? targetAt : env.template ? at : `apps.${app}`}.template`, templatePath);
+      const variables = { ...appFile.variables, ...env.variables, ...target.variables };
+      for (const name of Object.keys(variables)) {
+        if ((BUILTIN_VARIABLES as readonly string[]).includes(name)) {
+          this.problem(`${targetAt}`, `variable "${name}" is built in (${BUILTIN_VARIABLES.join(", ")}); rename yours`);
+        }
+      }
+      if (!template) return null;
+      const result: Target = {
+        app, env: env.name, region: env.region, cluster, service: target.service, key,
+        templateFile: template.file, template, variables,
+      };
+      this.trialRender(targetAt, result);
+      return result;
+    }).filter((t): t is Target => t !== null);
+
+    let promote: Environment["promote"];
+    if (env.promote) {
+      const from = env.promote.from ?? earlier[earlier.length - 2];
+      if (index === 0) this.problem(`${at}.promote`, "the first environment is fed by pushes; only later ones can be promoted to");
+      else if (!from || !earlier.slice(0, -1).includes(from)) {
+        this.problem(`${at}.promote.from`, `"${from}" is not an earlier environment of this app (${earlier.slice(0, -1).join(", ")})`);
+      }
+      promote = {
+        from: from ?? "",
+        approval: env.promote.approval ?? "auto",
+        expiresAfterSeconds: parseDuration(env.promote.expiresAfter ?? "24h"),
+      };
+    }
+
+    const deadlineSeconds = parseDuration(env.deadline ?? "30m");
+    if (deadlineSeconds === 0) this.problem(`${at}.deadline`, "must be longer than 0s");
+    return {
+      app,
+      name: env.name,
+      region: env.region,
+      targets,
+      alarms: (env.alarms ?? []).map((alarm, i) => this.alarmName(`${at}.alarms[${i}]`, alarm, env.region)),
+      // ECS ignores an alarm already firing when a deployment starts: refusing is the safe default
+      // where it matters most, in production.
+      whenAlarmFiring: env.whenAlarmFiring ?? (/^prod/i.test(env.name) ? "refuse" : "warn"),
+      watchSeconds: parseDuration(env.watch ?? "10m"),
+      deadlineSeconds,
+      onTimeout: env.onTimeout ?? "report",
+      strategy: this.strategy(`${at}.strategy`, env.strategy),
+      promote,
+      notify: env.notify ?? appNotify,
+    };
+  }
+
+  private template(at: string, path: string): TaskDefinitionTemplate | null {
+    const file = resolve(this.dir, path);
+    if (!this.templates.has(file)) {
+      let template: TaskDefinitionTemplate | null = null;
+      try {
+        template = parseTemplate(this.readText(file), path);
+        if (!template.placeholders.includes("image")) {
+          this.problem(at, `${path} never uses {{ image }}, so a push would not change what runs; set a container's image to "{{ image }}"`);
+        }
+      } catch (error) {
+        if (error instanceof TemplateError) error.problems.forEach((p) => this.problem(at, `${path}: ${p}`));
+        else this.problem(at, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); paths are relative to the config file`);
+      }
+      this.templates.set(file, template);
+    }
+    return this.templates.get(file) ?? null;
+  }
+
+  /** Renders with sample built-ins so that missing variables and ECS rule breaks surface now. */
+  private trialRender(at: string, target: Target): void {
+    const sample: Image = {
+      repository: "sample/repository",
+      repositoryUri: `123456789012.dkr.ecr.${target.region}.amazonaws.com/sample/repository`,
+      digest: `sha256:${"0".repeat(64)}`,
+      tag: "sample",
+      commit: "0000000",
+    };
+    const builtins = Object.fromEntries(BUILTIN_VARIABLES.map((name) => [name, name === "image" ? `${sample.repositoryUri}@${sample.digest}` : name]));
+    const missing = target.template.placeholders.filter((p) => !(p in builtins) && !(p in target.variables));
+    if (missing.length > 0) {
+      this.problem(at, `${target.template.file} uses ${missing.map((m) => `{{ ${m} }}`).join(", ")} but ${target.env} defines no value; add them under variables`);
+      return;
+    }
+    const result = renderWith(target.template, { ...target.variables, ...builtins });
+    if (!result.ok) result.problems.forEach((p) => this.problem(at, p));
+  }
+
+  private strategy(at: string, file: StrategyFile | undefined): Strategy {
+    if (!file) return { type: "ROLLING" };
+    const minutes = (field: string, value: string | undefined): number | undefined => {
+      if (value === undefined) return undefined;
+      const seconds = parseDuration(value);
+      if (seconds % 60 !== 0 || seconds > 1440 * 60) this.problem(`${at}.${field}`, "ECS counts bake time in whole minutes, 0 to 1440 (24h)");
+      return Math.round(seconds / 60);
+    };
+    const type = ({ rolling: "ROLLING", "blue-green": "BLUE_GREEN", linear: "LINEAR", canary: "CANARY" } as const)[file.type];
+    const strategy: Strategy = { type };
+    const fieldsOf = { linear: ["stepPercent", "stepBakeTime"], canary: ["canaryPercent", "canaryBakeTime"] } as const;
+    for (const [kind, fields] of Object.entries(fieldsOf)) {
+      for (const field of fields) {
+        if (file[field] !== undefined && file.type !== kind) this.problem(`${at}.${field}`, `only applies to type: ${kind}`);
+      }
+    }
+    if (file.type === "rolling" && (file.bakeTime !== undefined || file.hooks)) {
+      this.problem(at, "bakeTime and hooks apply to blue-green, linear and canary, not rolling");
+    }
+    strategy.bakeTimeMinutes = minutes("bakeTime", file.bakeTime);
+    if (file.type === "linear") {
+      if (file.stepPercent !== undefined && file.stepPercent < 3) this.problem(`${at}.stepPercent`, "ECS needs at least 3");
+      strategy.linear = { stepPercent: file.stepPercent ?? 10, stepBakeTimeMinutes: minutes("stepBakeTime", file.stepBakeTime) ?? 6 };
+    }
+    if (file.type === "canary") {
+      strategy.canary = { canaryPercent: file.canaryPercent ?? 5, canaryBakeTimeMinutes: minutes("canaryBakeTime", file.canaryBakeTime) ?? 10 };
+    }
+    if (file.hooks) {
+      strategy.lifecycleHooks = file.hooks.map((hook, i) => {
+        if (!/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w-]+)?$/.test(hook.target)) {
+          this.problem(`${at}.hooks[${i}].target`, "must be a Lambda function ARN");
+        }
+        if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(hook.role)) {
+          this.problem(`${at}.hooks[${i}].role`, "must be an IAM role ARN");
+        }
+        return { hookTargetArn: hook.target, roleArn: hook.role, lifecycleStages: hook.stages };
+      });
+    }
+    for (const key of Object.keys(strategy) as (keyof Strategy)[]) if (strategy[key] === undefined) delete strategy[key];
+    return strategy;
+  }
+
+  private clusterName(at: string, value: string, region: string): string {
+    const arn = /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):\d{12}:cluster\/([A-Za-z0-9_-]{1,255})$/.exec(value);
+    if (arn) {
+      if (arn[1] !== region) this.problem(at, `the cluster is in ${arn[1]} but the environment is in ${region}`);
+      return arn[2] as string;
+    }
+    if (value.startsWith("arn:")) this.problem(at, "not a cluster ARN (arn:aws:ecs:REGION:ACCOUNT:cluster/NAME); or write just the name");
+    else if (!/^[A-Za-z0-9_-]{1,255}$/.test(value)) this.problem(at, "must be a cluster name (letters, digits, hyphens, underscores) or ARN");
+    return value;
+  }
+
+  private alarmName(at: string, value: string, region: string): string {
+    const arn = /^arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):\d{12}:alarm:(.{1,255})$/.exec(value);
+    if (arn) {
+      if (arn[1] !== region) this.problem(at, `the alarm is in ${arn[1]} but the environment is in ${region}`);
+      return arn[2] as string;
+    }
+    if (value.startsWith("arn:")) this.problem(at, "not an alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME); or write just the name");
+    else if (value.length > 255 || /[\u0000-\u001f]/.test(value)) this.problem(at, "not a CloudWatch alarm name");
+    return value;
+  }
+
+  private secretRef(at: string, value: string): SecretRef | null {
+    let m: RegExpExecArray | null;
+    if ((m = /^ssm:(\/?[A-Za-z0-9_.\-/]{1,2048})$/.exec(value))) return { store: "ssm", name: m[1] as string };
+    if (/^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/.+$/.test(value)) return { store: "ssm", name: value };
+    if ((m = /^secretsmanager:([A-Za-z0-9/_+=.@-]{1,512})$/.exec(value))) return { store: "secretsmanager", id: m[1] as string };
+    if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(value)) return { store: "secretsmanager", id: value };
+    this.problem(at, /^https?:/i.test(value)
+      ? "never write a webhook URL or secret into the config; store it in SSM Parameter Store (SecureString) or Secrets Manager and write ssm:/path or secretsmanager:name"
+      : "must be ssm:/parameter/name, secretsmanager:secret-name, or the parameter's or secret's ARN");
+    return null;
+  }
+
+  private checkNotify(at: string, names: string[], notifications: Record<string, unknown>): void {
+    names.forEach((name, i) => {
+      if (!(name in notifications)) {
+        const known = Object.keys(notifications);
+        this.problem(`${at}[${i}]`, `"${name}" is not defined under notifications${known.length ? ` (defined: ${known.join(", ")})` : ""}`);
+      }
+    });
+  }
+}
+
+// ── turning schema issues into sentences ──────────────────────────────────────────────────
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const path = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    const allowed = allowedKeysAt(configSchema, issue.path);
+    return issue.keys.map((key) => {
+      const guess = closest(key, allowed);
+      const where = path ? `${path}.${key}` : key;
+      return `${where}: unknown key${guess ? `; did you mean "${guess}"?` : allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+    }).join("\n  - ");
+  }
+  if (issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined) {
+    return `${path || "(file)"}: required`;
+  }
+  if (issue.code === "invalid_union" && "discriminator" in issue) {
+    return `${path}: type must be slack or webhook`;
+  }
+  return `${path || "(file)"}: ${issue.message}`;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((out, key) => typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key), "");
+}
+
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+}
+
+type AnyDef = { type: string; shape?: Record<string, { _zod: { def: AnyDef } }>; element?: { _zod: { def: AnyDef } }; valueType?: { _zod: { def: AnyDef } }; innerType?: { _zod: { def: AnyDef } }; options?: { _zod: { def: AnyDef } }[] };
+
+/** The keys a strict object at `path` accepts, found by walking the schema (for suggestions). */
+function allowedKeysAt(schema: { _zod: { def: unknown } }, path: PropertyKey[]): string[] {
+  let defs: AnyDef[] = [schema._zod.def as AnyDef];
+  const unwrap = (def: AnyDef): AnyDef[] =>
+    def.innerType ? unwrap(def.innerType._zod.def) : def.options ? def.options.flatMap((o) => unwrap(o._zod.def)) : [def];
+  for (const key of path) {
+    defs = defs.flatMap(unwrap).flatMap((def): AnyDef[] => {
+      if (def.type === "object" && def.shape && typeof key === "string" && def.shape[key]) return [def.shape[key]._zod.def];
+      if (def.type === "array" && def.element) return [def.element._zod.def];
+      if (def.type === "record" && def.valueType) return [def.valueType._zod.def];
+      return [];
+    });
+  }
+  return [...new Set(defs.flatMap(unwrap).flatMap((def) => (def.type === "object" && def.shape ? Object.keys(def.shape) : [])))];
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = distance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] as number;
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
+}

@@ -1,0 +1,35 @@
+// One error family for the whole library. `retryable` tells a caller (and Lambda, through a
+// thrown error) whether trying again can help: throttling and conflicts can, a validation
+// error or a missing service cannot, and retrying those would only repeat the failure.
+
+export abstract class StevedoreError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The pipeline config or a template is wrong. Nothing is deployed until it is fixed. */
+export class ConfigError extends StevedoreError {
+  readonly retryable = false;
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file} is not a valid Stevedore config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** AWS said no for a reason that will not change on retry (validation, missing resource, access). */
+export class TerminalAwsError extends StevedoreError {
+  readonly retryable = false;
+  constructor(readonly operation: string, readonly code: string, message: string, options?: { cause?: unknown }) {
+    super(`${operation} failed: ${code}: ${message}`, options);
+  }
+}
+
+/** AWS throttled us, was briefly unavailable, or a write lost a race: trying later can succeed. */
+export class RetryableAwsError extends StevedoreError {
+  readonly retryable = true;
+  constructor(readonly operation: string, readonly code: string, message: string, options?: { cause?: unknown }) {
+    super(`${operation} failed: ${code}: ${message}`, options);
+  }
+}

@@ -1,0 +1,170 @@
+// Rules RegisterTaskDefinition would reject, checked before any API call so that a bad
+// template fails at `npm run validate` (or at least before anything is written), with the
+// path of the offending field and what to write instead.
+import { isObject, type Json, type JsonObject } from "./template";
+
+/** Valid Fargate task memory (MiB) for each task cpu value (units), from the ECS documentation. */
+const FARGATE_MEMORY: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+
+const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SECRET_SOURCE =
+  /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
+
+/** Returns every problem found, each as "path: what is wrong; what to do". Empty means valid. */
+export function checkTaskDefinition(td: JsonObject): string[] {
+  const problems: string[] = [];
+  const say = (path: string, message: string) => problems.push(`${path}: ${message}`);
+
+  if (typeof td.family !== "string" || !NAME.test(td.family)) {
+    say("family", "required: up to 255 letters, digits, hyphens and underscores");
+  }
+  for (const key of ["taskRoleArn", "executionRoleArn"] as const) {
+    const value = td[key];
+    if (value !== undefined && (typeof value !== "string" || !ROLE_ARN.test(value))) {
+      say(key, `"${String(value)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`);
+    }
+  }
+
+  const fargate = Array.isArray(td.requiresCompatibilities) && td.requiresCompatibilities.includes("FARGATE");
+  const taskCpu = td.cpu === undefined ? undefined : cpuUnits(td.cpu);
+  const taskMemory = td.memory === undefined ? undefined : memoryMiB(td.memory);
+  if (taskCpu === null) say("cpu", `"${String(td.cpu)}" is not a cpu value: write units ("1024") or vCPUs ("1 vCPU")`);
+  if (taskMemory === null) say("memory", `"${String(td.memory)}" is not a memory value: write MiB ("2048") or GB ("2 GB")`);
+
+  if (fargate) {
+    if (td.networkMode !== "awsvpc") say("networkMode", 'Fargate tasks need "awsvpc"');
+    if (taskCpu === undefined || taskMemory === undefined) {
+      say("cpu/memory", "Fargate tasks need both task-level cpu and memory");
+    } else if (taskCpu !== null && taskMemory !== null) {
+      const allowed = FARGATE_MEMORY[taskCpu];
+      if (!allowed) {
+        say("cpu", `${taskCpu} is not a Fargate cpu size; use one of ${Object.keys(FARGATE_MEMORY).join(", ")}`);
+      } else if (!allowed.includes(taskMemory)) {
+        say("memory", `${taskMemory} MiB is not valid with cpu ${taskCpu} on Fargate; use ${describeSizes(allowed)}`);
+      }
+    }
+  }
+
+  const containers = td.containerDefinitions;
+  if (!Array.isArray(containers) || containers.length === 0) {
+    say("containerDefinitions", "at least one container is required");
+    return problems;
+  }
+  const names = new Set<string>();
+  let essential = 0;
+  let cpuSum = 0;
+  let memorySum = 0;
+  containers.forEach((container, i) => {
+    const at = `containerDefinitions[${i}]`;
+    if (!isObject(container)) return say(at, "must be an object");
+    const { name, image } = container;
+    if (typeof name !== "string" || !NAME.test(name)) say(`${at}.name`, "required: letters, digits, hyphens, underscores");
+    else if (names.has(name)) say(`${at}.name`, `"${name}" is used by two containers; names must be unique`);
+    else names.add(name);
+    if (typeof image !== "string" || image.trim() === "") say(`${at}.image`, "required: the image to run");
+    if (container.essential !== false) essential++;
+
+    for (const field of ["cpu", "memory", "memoryReservation"] as const) {
+      const value = container[field];
+      if (value !== undefined && !isPositiveInteger(value)) {
+        say(`${at}.${field}`, `must be a whole number, got ${JSON.stringify(value)} (write the variable without quotes)`);
+      }
+    }
+    const memory = isPositiveInteger(container.memory) ? container.memory : undefined;
+    const reservation = isPositiveInteger(container.memoryReservation) ? container.memoryReservation : undefined;
+    if (taskMemory === undefined && memory === undefined && reservation === undefined) {
+      say(at, "needs memory or memoryReservation when the task has no task-level memory");
+    }
+    if (memory !== undefined && memory < 6) say(`${at}.memory`, "must be at least 6 MiB");
+    if (memory !== undefined && reservation !== undefined && reservation > memory) {
+      say(`${at}.memoryReservation`, "must not exceed memory");
+    }
+    cpuSum += isPositiveInteger(container.cpu) ? container.cpu : 0;
+    memorySum += memory ?? reservation ?? 0;
+
+    if (Array.isArray(container.portMappings)) {
+      container.portMappings.forEach((mapping, j) => {
+        for (const field of ["containerPort", "hostPort"] as const) {
+          const port = isObject(mapping) ? mapping[field] : undefined;
+          if (port !== undefined && !(isPositiveInteger(port) && port <= 65535)) {
+            say(`${at}.portMappings[${j}].${field}`, `must be a port number, got ${JSON.stringify(port)}`);
+          }
+        }
+      });
+    }
+    if (Array.isArray(container.secrets)) {
+      if (td.executionRoleArn === undefined) {
+        say(`${at}.secrets`, "secrets are fetched by the execution role: set executionRoleArn");
+      }
+      container.secrets.forEach((secret, j) => {
+        const from = isObject(secret) ? secret.valueFrom : undefined;
+        if (typeof from !== "string" || !SECRET_SOURCE.test(from)) {
+          say(`${at}.secrets[${j}].valueFrom`, "must be an SSM parameter or Secrets Manager ARN (the value never passes through Stevedore)");
+        }
+      });
+    }
+    if (Array.isArray(container.environment)) {
+      container.environment.forEach((entry, j) => {
+        if (!isObject(entry) || typeof entry.name !== "string" || typeof entry.value !== "string") {
+          say(`${at}.environment[${j}]`, 'must be { name, value } with a string value (quote numbers: "8080")');
+        }
+      });
+    }
+  });
+  containers.forEach((container, i) => {
+    if (!isObject(container) || !Array.isArray(container.dependsOn)) return;
+    container.dependsOn.forEach((dep, j) => {
+      const name = isObject(dep) ? dep.containerName : undefined;
+      if (typeof name !== "string" || !names.has(name)) {
+        say(`containerDefinitions[${i}].dependsOn[${j}].containerName`, `"${String(name)}" is not a container of this task`);
+      }
+    });
+  });
+  if (essential === 0) say("containerDefinitions", "at least one container must be essential");
+  if (typeof taskCpu === "number" && cpuSum > taskCpu) {
+    say("containerDefinitions", `containers reserve ${cpuSum} cpu units, more than the task's ${taskCpu}`);
+  }
+  if (typeof taskMemory === "number" && memorySum > taskMemory) {
+    say("containerDefinitions", `containers reserve ${memorySum} MiB, more than the task's ${taskMemory}`);
+  }
+  return problems;
+}
+
+/** Task-level cpu: "1024", 1024, "1 vCPU", "0.25 vcpu". null when unreadable. */
+export function cpuUnits(value: Json): number | null {
+  const text = String(value).trim();
+  const vcpu = /^(\d+(?:\.\d+)?)\s*vcpu$/i.exec(text);
+  if (vcpu) return Math.round(Number(vcpu[1]) * 1024);
+  return /^\d+$/.test(text) ? Number(text) : null;
+}
+
+/** Task-level memory: "2048", 2048, "2 GB", "0.5GB". null when unreadable. */
+export function memoryMiB(value: Json): number | null {
+  const text = String(value).trim();
+  const gb = /^(\d+(?:\.\d+)?)\s*gb$/i.exec(text);
+  if (gb) return Math.round(Number(gb[1]) * 1024);
+  return /^\d+$/.test(text) ? Number(text) : null;
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value > 0;
+}
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+function describeSizes(sizes: number[]): string {
+  return sizes.length <= 4 ? sizes.join(", ") : `${sizes[0]} to ${sizes[sizes.length - 1]} in steps of ${(sizes[1] ?? 0) - (sizes[0] ?? 0)}`;
+}

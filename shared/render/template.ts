@@ -1,0 +1,124 @@
+// Task definition templates: JSON or YAML task definitions with `{{ name }}` placeholders in
+// string values. Templates are parsed once; values are substituted into the parsed tree, so no
+// value (quotes, braces, newlines, "{{ x }}" itself) can change the structure or add keys.
+import { load as parseYaml } from "js-yaml";
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+export type VariableValue = string | number | boolean;
+
+export interface TaskDefinitionTemplate {
+  file: string;
+  /** The task definition with read-only keys already stripped. */
+  body: JsonObject;
+  /** Every placeholder name the template uses, sorted. */
+  placeholders: string[];
+  /** Read-only keys found (and removed), so `validate` can tell people what it dropped. */
+  strippedKeys: string[];
+}
+
+export class TemplateError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file}: ${problems.join("; ")}`);
+    this.name = "TemplateError";
+  }
+}
+
+/**
+ * Keys that `describe-task-definition` returns but `register-task-definition` rejects. Only these
+ * are removed: never whitelist, or fields ECS adds later would be silently dropped.
+ */
+export const READ_ONLY_KEYS = [
+  "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+  "registeredAt", "registeredBy", "deregisteredAt",
+] as const;
+
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Parses a template file's text. Throws TemplateError naming every problem found. */
+export function parseTemplate(text: string, file: string): TaskDefinitionTemplate {
+  let doc: unknown;
+  try {
+    doc = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text, { filename: file });
+  } catch (error) {
+    throw new TemplateError(file, [`cannot parse: ${(error as Error).message.split("\n")[0]}`]);
+  }
+  if (!isObject(doc)) throw new TemplateError(file, ["the template must be a task definition object"]);
+
+  // `aws ecs describe-task-definition` output wraps the definition: accept it as is.
+  let body: JsonObject = doc;
+  if (isObject(doc.taskDefinition)) {
+    body = { ...doc.taskDefinition };
+    if (Array.isArray(doc.tags) && doc.tags.length > 0 && body.tags === undefined) body.tags = doc.tags;
+  }
+  const strippedKeys = READ_ONLY_KEYS.filter((key) => key in body);
+  body = Object.fromEntries(Object.entries(body).filter(([key]) => !strippedKeys.includes(key as never)));
+
+  const problems: string[] = [];
+  const names = new Set<string>();
+  walk(body, "", (value, path) => {
+    for (const match of value.matchAll(PLACEHOLDER)) {
+      const name = match[1] ?? "";
+      if (NAME.test(name)) names.add(name);
+      else problems.push(`${path}: "${match[0]}" is not a placeholder; names are letters, digits and _`);
+    }
+  }, (key, path) => {
+    if (key.includes("{{")) problems.push(`${path}: placeholders are substituted in values only, not in keys`);
+  });
+  if (problems.length > 0) throw new TemplateError(file, problems);
+  return { file, body, placeholders: [...names].sort(), strippedKeys };
+}
+
+export type RenderResult =
+  | { ok: true; taskDefinition: JsonObject }
+  | { ok: false; missing: string[] };
+
+/**
+ * Substitutes variables into a parsed template. A string that is exactly one placeholder takes
+ * the variable's own type (so `memory: "{{ MEMORY }}"` with `MEMORY: 512` gives the number 512);
+ * placeholders inside longer strings are replaced by the value's text. Every missing variable is
+ * reported at once.
+ */
+export function render(template: TaskDefinitionTemplate, variables: Record<string, VariableValue>): RenderResult {
+  const missing = template.placeholders.filter((name) => !Object.hasOwn(variables, name));
+  if (missing.length > 0) return { ok: false, missing };
+  return { ok: true, taskDefinition: substitute(template.body, variables) as JsonObject };
+}
+
+function substitute(value: Json, variables: Record<string, VariableValue>): Json {
+  if (typeof value === "string") {
+    const whole = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(value);
+    if (whole) return variables[whole[1] as string] as VariableValue;
+    // A replacer function, not a replacement string: `$&` and friends in values stay literal.
+    return value.replace(PLACEHOLDER, (_, name: string) => String(variables[name]));
+  }
+  if (Array.isArray(value)) return value.map((item) => substitute(item, variables));
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const [key, item] of Object.entries(value)) out[key] = substitute(item, variables);
+    return out;
+  }
+  return value;
+}
+
+function walk(
+  value: Json,
+  path: string,
+  onString: (value: string, path: string) => void,
+  onKey: (key: string, path: string) => void,
+): void {
+  if (typeof value === "string") onString(value, path || "(root)");
+  else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`, onString, onKey));
+  else if (isObject(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      const child = path ? `${path}.${key}` : key;
+      onKey(key, child);
+      walk(item, child, onString, onKey);
+    }
+  }
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
