@@ -1,0 +1,317 @@
+// Deploying one image to the targets of some environments:
+//   read each service's head → classify the arrival (new, duplicate, stale, abandoned claim)
+//   → check the guarding alarms → describe the services → render → register once per
+//   distinct definition → claim the service and lock its head (one conditional transaction)
+//   → UpdateService → record "started" and unlock (one conditional transaction).
+// Reads and pure checks come first, so bad input or a refused deployment writes nothing to ECS.
+// The claim happens after registration so that it only brackets UpdateService: while one
+// image's UpdateService is in flight, no other image can claim the service, so an older image's
+// UpdateService can never land after a newer one's.
+import { createHash } from "node:crypto";
+import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
+import type { Environment, Target } from "../config/model";
+import { RetryableAwsError, StevedoreError } from "../errors";
+import { mapLimit } from "../limit";
+import { logger } from "../log";
+import { canonical, provenanceTags, renderTarget, type Image } from "../render/task-definition";
+import { advance } from "../records/advance";
+import { pushKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../records/model";
+import { addSeconds, decide } from "../records/state";
+import { claim, create, readTarget, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
+import { describeAlarms } from "./alarms";
+import { describeServices, registerTaskDefinition, updateService, type ServiceState } from "./ecs";
+import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
+
+/** An image that should be deployed, and what brought it. */
+export interface ImageArrival {
+  image: Image;
+  /** When the image was pushed: newer images win, by this. */
+  pushedAt: string;
+  /** When the triggering event happened: records and deadlines count from here. */
+  at: string;
+  trigger: Trigger;
+  triggerRef: string;
+  buildUrl?: string;
+  promotedFrom?: { env: string; deploymentId: string };
+}
+
+export interface DeployOptions {
+  /** Wall-clock ms until which this invocation may hold a claim (its own deadline). */
+  leaseUntil: number;
+}
+
+export type TargetOutcome = {
+  target: string;
+  outcome: "started" | "duplicate" | "stale" | "refused" | "failed" | "busy";
+  reason?: string;
+  recordId?: string;
+};
+
+/** How many services one invocation works on at once. */
+const CONCURRENCY = 8;
+/** How long a claim waits for another image's UpdateService to finish before giving up. */
+const LOCK_WAIT_MS = 5000;
+
+export async function deployImage(arrival: ImageArrival, environments: Environment[], options: DeployOptions): Promise<TargetOutcome[]> {
+  const perEnvironment = await Promise.all(environments.map((env) => deployToEnvironment(arrival, env, options)));
+  const outcomes = perEnvironment.flatMap((p) => p.outcomes);
+  for (const o of outcomes) {
+    logger.info(`deploy ${o.target}: ${o.outcome}${o.reason ? ` (${o.reason})` : ""}`, {
+      digest: arrival.image.digest, tag: arrival.image.tag, trigger: arrival.trigger, recordId: o.recordId,
+    });
+  }
+  // Lambda retries the event; the records make the retry resume exactly where this one stopped.
+  const retry = perEnvironment.find((p) => p.retry)?.retry;
+  if (retry) throw retry;
+  return outcomes;
+}
+
+interface Candidate {
+  target: Target;
+  state: TargetState;
+  arrival: Arrival;
+  service?: ServiceState;
+  input?: RegisterTaskDefinitionCommandInput;
+  taskDefinition?: string;
+}
+
+async function deployToEnvironment(arrival: ImageArrival, env: Environment, options: DeployOptions) {
+  const pushKey = pushKeyOf(arrival.pushedAt, arrival.image.digest);
+  const outcomes: TargetOutcome[] = [];
+  const say = (c: Candidate, outcome: TargetOutcome["outcome"], reason?: string, recordId?: string) =>
+    outcomes.push({ target: c.target.key, outcome, reason, recordId });
+
+  const states = await mapLimit(env.targets, CONCURRENCY, (t) => readTarget(t.key));
+  let candidates: Candidate[] = env.targets.map((target, i) => {
+    const state = states[i] as TargetState;
+    return { target, state, arrival: classifyArrival(state, arrival.image.digest, pushKey, Date.now()) };
+  });
+  for (const c of candidates) {
+    if (c.arrival.kind === "duplicate") say(c, "duplicate", `this image already owns the service (${c.arrival.status})`, c.state.record?.id);
+    if (c.arrival.kind === "stale") {
+      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(c.arrival.newer.digest, c.arrival.newer.recordId));
+      await create(record);
+      say(c, "stale", record.reason, record.id);
+    }
+  }
+  candidates = candidates.filter((c) => c.arrival.kind === "new" || c.arrival.kind === "resume");
+  if (candidates.length === 0) return { outcomes };
+
+  // Alarms: ECS ignores an alarm that is already firing when a deployment starts.
+  const warnings: string[] = [];
+  if (env.alarms.length > 0) {
+    const alarms = await describeAlarms(env.region, env.alarms);
+    const firing = alarms.filter((a) => a.state === "ALARM");
+    for (const name of env.alarms.filter((n) => !alarms.some((a) => a.name === n))) {
+      warnings.push(`alarm ${name} does not exist, so it guards nothing`);
+    }
+    if (firing.length > 0 && env.whenAlarmFiring === "refuse") {
+      const reason = `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)`;
+      for (const c of candidates) say(c, "refused", reason, (await notStarted(c, env, arrival, pushKey, options, "refused", reason)).id);
+      return { outcomes };
+    }
+    for (const a of firing) {
+      warnings.push(`alarm ${a.name} was already in ALARM when this deployment started; ECS ignores alarms that fire at the start, so it does not guard this one`);
+    }
+  }
+
+  // Services, ten per call per cluster; then the pure checks and rendering.
+  const byCluster = new Map<string, Candidate[]>();
+  for (const c of candidates) byCluster.set(c.target.cluster, [...(byCluster.get(c.target.cluster) ?? []), c]);
+  for (const [cluster, group] of byCluster) {
+    const services = await describeServices(env.region, cluster, group.map((c) => c.target.service));
+    for (const c of group) c.service = services.get(c.target.service);
+  }
+  const ready: Candidate[] = [];
+  for (const c of candidates) {
+    const rendered = renderTarget(c.target, arrival.image);
+    const problem = serviceProblem(c.service as ServiceState)
+      ?? (rendered.ok ? null : `the task definition does not render: ${rendered.problems.join("; ")}`);
+    if (problem) {
+      say(c, "failed", problem, (await notStarted(c, env, arrival, pushKey, options, "failed", problem)).id);
+      continue;
+    }
+    if (rendered.ok) c.input = rendered.input;
+    c.taskDefinition = c.arrival.kind === "resume" ? c.state.record?.taskDefinitionArn : undefined;
+    ready.push(c);
+  }
+
+  // Register once per distinct definition: services sharing a family share the revision.
+  const registrations = new Map<string, Promise<string>>();
+  let retry: StevedoreError | undefined;
+  await mapLimit(ready, CONCURRENCY, async (c) => {
+    try {
+      if (!c.taskDefinition) {
+        const key = canonical(c.input as RegisterTaskDefinitionCommandInput);
+        let registration = registrations.get(key);
+        if (!registration) {
+          const group = ready.filter((o) => canonical(o.input as RegisterTaskDefinitionCommandInput) === key);
+          registration = registerTaskDefinition(env.region, withTags(c.input as RegisterTaskDefinitionCommandInput, arrival, env, group));
+          registrations.set(key, registration);
+        }
+        c.taskDefinition = await registration;
+      }
+      const outcome = await claimAndStart(c, env, arrival, pushKey, options, warnings);
+      say(c, outcome.outcome, outcome.reason, outcome.recordId);
+    } catch (error) {
+      if (error instanceof StevedoreError && !error.retryable) {
+        say(c, "failed", error.message, (await notStarted(c, env, arrival, pushKey, options, "failed", error.message)).id);
+        return;
+      }
+      retry ??= error instanceof StevedoreError ? error : new RetryableAwsError("deploy", "Unexpected", String(error), { cause: error });
+      say(c, "busy", `will be retried: ${(error as Error).message}`);
+    }
+  });
+  return { outcomes, retry };
+}
+
+/** Claims the service (or retakes an abandoned claim), calls UpdateService, records the start. */
+async function claimAndStart(
+  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, warnings: string[],
+): Promise<Omit<TargetOutcome, "target">> {
+  const record = await claimOrRetake(c, env, arrival, pushKey, options, warnings);
+  if ("outcome" in record) return record;
+
+  let started;
+  try {
+    started = await updateService(env.region, {
+      cluster: c.target.cluster,
+      service: c.target.service,
+      taskDefinition: c.taskDefinition as string,
+      deploymentConfiguration: deploymentConfiguration(env, c.service?.deploymentConfiguration),
+    });
+  } catch (error) {
+    if (error instanceof StevedoreError && !error.retryable) {
+      const { record: failed } = decide(record, { kind: "start-failed", at: arrival.at, reason: error.message });
+      await saveAndUnlock(failed, record.version);
+      return { outcome: "failed", reason: error.message, recordId: record.id };
+    }
+    // Give the claim back so Lambda's retry of this event can resume it at once.
+    await saveAndUnlock({ ...record, leaseUntil: 0, version: record.version + 1 }, record.version).catch(() => false);
+    throw error;
+  }
+  const { createdAt, ...ids } = started;
+  const { record: after } = decide(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids });
+  if (!(await saveAndUnlock(after, record.version))) {
+    // Someone moved the record while ECS was being asked (an early ECS event): apply ours on top.
+    await unlock(record).catch(() => undefined);
+    await advance(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids });
+  }
+  return { outcome: "started", reason: `${shortTaskDefinition(c.taskDefinition as string)}, ${started.ecsDeploymentId}`, recordId: record.id };
+}
+
+async function claimOrRetake(
+  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, warnings: string[],
+): Promise<DeploymentRecord | Omit<TargetOutcome, "target">> {
+  let state = c.state;
+  let kind = c.arrival.kind;
+  const giveUpAt = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    if (kind === "resume" && state.record) {
+      const taken = { ...state.record, taskDefinitionArn: c.taskDefinition, leaseUntil: options.leaseUntil, updatedAt: arrival.at, version: state.record.version + 1 };
+      if (await retake(taken, state.record.version, options.leaseUntil, Date.now())) return taken;
+    } else {
+      const record = newRecord(c.target, env, arrival, pushKey, options, "pending", undefined, {
+        taskDefinitionArn: c.taskDefinition,
+        replacesTaskDefinition: c.service ? lastStableTaskDefinition(c.service) : undefined,
+        warnings: warnings.map((message) => ({ at: arrival.at, message })),
+      });
+      if ((await claim(record, state.head, options.leaseUntil, Date.now())) === "claimed") {
+        if (state.record) await advance(state.record, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})` });
+        return record;
+      }
+    }
+    // Somebody changed the head since we read it, or holds its lock: look again.
+    state = await readTarget(c.target.key);
+    const again = classifyArrival(state, arrival.image.digest, pushKey, Date.now());
+    if (again.kind === "stale") {
+      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId));
+      await create(record);
+      return { outcome: "stale", reason: record.reason, recordId: record.id };
+    }
+    if (again.kind === "duplicate") return { outcome: "duplicate", reason: `this image already owns the service (${again.status})`, recordId: state.record?.id };
+    if (Date.now() > giveUpAt) throw new RetryableAwsError("claim", "HeadLocked", `${c.target.key} is locked by another image's UpdateService`);
+    if ((state.head?.lockUntil ?? 0) > Date.now()) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+    kind = again.kind;
+  }
+}
+
+/** Records a deployment that never reached ECS: as a new record, or on an abandoned claim. */
+async function notStarted(
+  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions,
+  status: "refused" | "failed", reason: string,
+): Promise<DeploymentRecord> {
+  if (c.arrival.kind === "resume" && c.state.record) {
+    return (await advance(c.state.record, { kind: "start-failed", at: arrival.at, reason })).record;
+  }
+  const record = newRecord(c.target, env, arrival, pushKey, options, status, reason);
+  await create(record);
+  return record;
+}
+
+function newerReason(digest: string, recordId: string): string {
+  return `a newer image (${shortDigest(digest)}, record ${recordId}) already owns the service`;
+}
+
+function newRecord(
+  target: Target, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions,
+  status: DeploymentRecord["status"], reason?: string, extra: Partial<DeploymentRecord> = {},
+): DeploymentRecord {
+  const { image } = arrival;
+  return {
+    kind: "deployment",
+    id: recordId(target.key, pushKey),
+    app: target.app,
+    env: target.env,
+    region: target.region,
+    cluster: target.cluster,
+    service: target.service,
+    targetKey: target.key,
+    repository: image.repository,
+    repositoryUri: image.repositoryUri,
+    digest: image.digest,
+    tag: image.tag,
+    commit: image.commit,
+    pushedAt: arrival.pushedAt,
+    pushKey,
+    trigger: arrival.trigger,
+    triggerRef: arrival.triggerRef,
+    buildUrl: arrival.buildUrl,
+    promotedFrom: arrival.promotedFrom,
+    status,
+    reason,
+    history: [reason === undefined ? { status, at: arrival.at } : { status, at: arrival.at, reason }],
+    warnings: [],
+    createdAt: arrival.at,
+    updatedAt: arrival.at,
+    deadline: addSeconds(arrival.at, env.deadlineSeconds),
+    watchSeconds: env.watchSeconds,
+    onTimeout: env.onTimeout,
+    alarms: env.alarms,
+    leaseUntil: status === "pending" ? options.leaseUntil : undefined,
+    version: 1,
+    ...extra,
+  };
+}
+
+/** Short, stable and unique per (service, image push): `d-3f9c2ab81d6e`. */
+export function recordId(targetKey: string, pushKey: string): string {
+  return `d-${createHash("sha256").update(`${targetKey}\n${pushKey}`).digest("hex").slice(0, 12)}`;
+}
+
+function withTags(input: RegisterTaskDefinitionCommandInput, arrival: ImageArrival, env: Environment, group: Candidate[]): RegisterTaskDefinitionCommandInput {
+  const replaced = [...new Set(group.map((c) => (c.service ? lastStableTaskDefinition(c.service) : undefined)).filter((t): t is string => !!t).map(shortTaskDefinition))];
+  const replaces = replaced.join(" ");
+  return {
+    ...input,
+    tags: provenanceTags(input, {
+      app: env.app,
+      env: env.name,
+      digest: arrival.image.digest,
+      tag: arrival.image.tag,
+      commit: arrival.image.commit,
+      trigger: arrival.trigger,
+      replaces: replaces.length <= 256 ? replaces : `${replaced.length} revisions`,
+    }),
+  };
+}

@@ -1,0 +1,126 @@
+// ECS calls. Each function sends one kind of command and returns our own types.
+import {
+  DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand, StopServiceDeploymentCommand,
+  UpdateServiceCommand, type DeploymentConfiguration, type RegisterTaskDefinitionCommandInput,
+} from "@aws-sdk/client-ecs";
+import { clientFor } from "../aws/clients";
+import { call } from "../aws/errors";
+import { TerminalAwsError } from "../errors";
+
+export interface EcsDeployment {
+  id: string;
+  status: string;
+  taskDefinition?: string;
+  rolloutState?: string;
+  createdAt?: string;
+}
+
+export interface ServiceState {
+  cluster: string;
+  service: string;
+  status: "ACTIVE" | "DRAINING" | "INACTIVE" | "MISSING";
+  taskDefinition?: string;
+  controller: string;
+  deployments: EcsDeployment[];
+  deploymentConfiguration?: DeploymentConfiguration;
+}
+
+const ecs = (region: string) => clientFor(ECSClient, region);
+
+/** The services of one cluster, ten per call (the API's limit); missing ones come back MISSING. */
+export async function describeServices(region: string, cluster: string, services: string[]): Promise<Map<string, ServiceState>> {
+  const found = new Map<string, ServiceState>();
+  for (let i = 0; i < services.length; i += 10) {
+    const batch = services.slice(i, i + 10);
+    const out = await call("DescribeServices", () => ecs(region).send(new DescribeServicesCommand({ cluster, services: batch })));
+    for (const s of out.services ?? []) {
+      if (!s.serviceName) continue;
+      found.set(s.serviceName, {
+        cluster,
+        service: s.serviceName,
+        status: (s.status as ServiceState["status"]) ?? "ACTIVE",
+        taskDefinition: s.taskDefinition,
+        controller: s.deploymentController?.type ?? "ECS",
+        deployments: (s.deployments ?? []).map((d) => ({
+          id: d.id ?? "",
+          status: d.status ?? "",
+          taskDefinition: d.taskDefinition,
+          rolloutState: d.rolloutState,
+          createdAt: d.createdAt?.toISOString(),
+        })),
+        deploymentConfiguration: s.deploymentConfiguration,
+      });
+    }
+  }
+  for (const service of services) {
+    if (!found.has(service)) found.set(service, { cluster, service, status: "MISSING", controller: "ECS", deployments: [] });
+  }
+  return found;
+}
+
+/**
+ * ECS sustains about one RegisterTaskDefinition a second (burst 20) per account and region.
+ * A token bucket per region keeps one fan-out under that instead of collecting throttling
+ * errors; the SDK's adaptive retries cover what other processes spend of the same budget.
+ */
+class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  private queue: Promise<void> = Promise.resolve();
+  constructor(private readonly capacity: number, private readonly perSecond: number) {
+    this.tokens = capacity;
+  }
+  take(): Promise<void> {
+    const turn = this.queue.then(async () => {
+      const now = Date.now();
+      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.last = now;
+      if (this.tokens < 1) {
+        await new Promise((resolve) => setTimeout(resolve, ((1 - this.tokens) / this.perSecond) * 1000));
+        this.tokens = 1;
+        this.last = Date.now();
+      }
+      this.tokens -= 1;
+    });
+    this.queue = turn;
+    return turn;
+  }
+}
+
+const registrationBuckets = new Map<string, TokenBucket>();
+
+export async function registerTaskDefinition(region: string, input: RegisterTaskDefinitionCommandInput): Promise<string> {
+  const bucket = registrationBuckets.get(region) ?? new TokenBucket(20, 1);
+  registrationBuckets.set(region, bucket);
+  await bucket.take();
+  const out = await call("RegisterTaskDefinition", () => ecs(region).send(new RegisterTaskDefinitionCommand(input)));
+  const arn = out.taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new TerminalAwsError("RegisterTaskDefinition", "NoArn", "ECS returned no task definition ARN");
+  return arn;
+}
+
+export interface StartedDeployment {
+  /** The `ecs-svc/…` id that ECS's deployment events carry. */
+  ecsDeploymentId: string;
+  /** The ARN StopServiceDeployment needs. */
+  serviceDeploymentArn?: string;
+  /** When ECS created it, by ECS's clock (the one its events are stamped with). */
+  createdAt?: string;
+}
+
+export async function updateService(
+  region: string,
+  request: { cluster: string; service: string; taskDefinition: string; deploymentConfiguration?: DeploymentConfiguration },
+): Promise<StartedDeployment> {
+  const out = await call("UpdateService", () => ecs(region).send(new UpdateServiceCommand(request)));
+  const primary = out.service?.deployments?.find((d) => d.status === "PRIMARY");
+  if (!primary?.id) throw new TerminalAwsError("UpdateService", "NoDeployment", "ECS returned no PRIMARY deployment");
+  return { ecsDeploymentId: primary.id, serviceDeploymentArn: out.service?.currentServiceDeployment, createdAt: primary.createdAt?.toISOString() };
+}
+
+export async function stopServiceDeployment(region: string, serviceDeploymentArn: string): Promise<void> {
+  await call("StopServiceDeployment", () => ecs(region).send(new StopServiceDeploymentCommand({
+    serviceDeploymentArn,
+    stopType: "ROLLBACK",
+  })));
+}

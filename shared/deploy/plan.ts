@@ -1,0 +1,110 @@
+// Pure decisions of the deploy path: which environments an image goes to, what to do on each
+// service given what is already there, which revision is the last good one, and what to send
+// ECS. No I/O here: everything is tested with tables of cases.
+import type { DeploymentConfiguration } from "@aws-sdk/client-ecs";
+import type { App, Environment, PipelineConfig } from "../config/model";
+import type { Head, TargetState } from "../records/store";
+import type { ServiceState } from "./ecs";
+
+export type Match = { apps: { app: App; environments: Environment[] }[] } | { ignored: string };
+
+/** Environments fed directly by images (not by promotion) of the apps that use `repository`. */
+export function matchPush(config: PipelineConfig, repository: string, tag: string | undefined): Match {
+  const apps = config.apps.filter((a) => a.repository === repository);
+  if (apps.length === 0) return { ignored: `repository ${repository} is not configured for any app` };
+  if (tag === undefined) {
+    return { ignored: "untagged push (a platform manifest of a multi-arch image, or a push by digest); deploys follow the tagged push" };
+  }
+  const matching = apps.filter((a) => a.tags === null || a.tags.test(tag));
+  if (matching.length === 0) {
+    return { ignored: `tag ${tag} does not match ${apps.map((a) => `apps.${a.name}.tags ${a.tags?.source ?? ""}`).join(", ")}` };
+  }
+  return { apps: matching.map((app) => ({ app, environments: pushFed(app) })) };
+}
+
+/** Like matchPush, for the apps built by a CodeBuild project. */
+export function matchBuild(config: PipelineConfig, project: string): App[] {
+  return config.apps.filter((a) => a.buildProject === project);
+}
+
+export function pushFed(app: App): Environment[] {
+  return app.environments.filter((env) => !env.promote);
+}
+
+export type Arrival =
+  /** Nothing of Stevedore's is on the service, or an older image is: deploy. */
+  | { kind: "new" }
+  /** This image already owns the service (a repeated event, a multi-arch sibling, both triggers). */
+  | { kind: "duplicate"; status: string }
+  /** This image's claim was abandoned by an invocation that died: start it again. */
+  | { kind: "resume" }
+  /** A newer image already owns the service: this one must never replace it. */
+  | { kind: "stale"; newer: Head };
+
+export function classifyArrival(state: TargetState, digest: string, pushKey: string, wallNow: number): Arrival {
+  const { head, record } = state;
+  if (!head) return { kind: "new" };
+  if (head.digest === digest) {
+    if (record && record.status === "pending" && (record.leaseUntil ?? 0) < wallNow) return { kind: "resume" };
+    return { kind: "duplicate", status: record?.status ?? "unknown" };
+  }
+  if (head.pushKey > pushKey) return { kind: "stale", newer: head };
+  return { kind: "new" };
+}
+
+/**
+ * The revision to return to if this deployment has to be undone: the newest one ECS finished
+ * rolling out. Not simply the service's current task definition, which during a rollout is the
+ * unproven new one (rolling back to it is the "wrong revision" bug of other tools).
+ */
+export function lastStableTaskDefinition(service: ServiceState): string | undefined {
+  const completed = service.deployments
+    .filter((d) => d.rolloutState === "COMPLETED" && d.taskDefinition)
+    .sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
+  return completed[0]?.taskDefinition ?? service.taskDefinition;
+}
+
+/** Why the service cannot be deployed to, or null. Checked before any write. */
+export function serviceProblem(service: ServiceState): string | null {
+  const name = `${service.cluster}/${service.service}`;
+  if (service.status === "MISSING") return `service ${name} does not exist`;
+  if (service.status !== "ACTIVE") return `service ${name} is ${service.status}`;
+  if (service.controller !== "ECS") {
+    return `service ${name} uses the ${service.controller} deployment controller; Stevedore drives ECS-native deployments only`;
+  }
+  return null;
+}
+
+/**
+ * What UpdateService gets: the circuit breaker with rollback always, the environment's alarms
+ * with rollback, its strategy, and the service's own sizing (minimum/maximum percent) kept as
+ * it is. Strategy fields are only sent for the strategy that accepts them.
+ */
+export function deploymentConfiguration(env: Environment, current: DeploymentConfiguration | undefined): DeploymentConfiguration {
+  const config: DeploymentConfiguration = {
+    ...(current?.maximumPercent !== undefined ? { maximumPercent: current.maximumPercent } : {}),
+    ...(current?.minimumHealthyPercent !== undefined ? { minimumHealthyPercent: current.minimumHealthyPercent } : {}),
+    deploymentCircuitBreaker: { enable: true, rollback: true },
+    alarms: { alarmNames: env.alarms, enable: env.alarms.length > 0, rollback: env.alarms.length > 0 },
+    strategy: env.strategy.type,
+  };
+  const { strategy } = env;
+  if (strategy.type !== "ROLLING") {
+    if (strategy.bakeTimeMinutes !== undefined) config.bakeTimeInMinutes = strategy.bakeTimeMinutes;
+    if (strategy.lifecycleHooks) {
+      config.lifecycleHooks = strategy.lifecycleHooks.map((h) => ({ ...h, lifecycleStages: h.lifecycleStages as never }));
+    }
+  }
+  if (strategy.type === "LINEAR" && strategy.linear) {
+    config.linearConfiguration = { stepPercent: strategy.linear.stepPercent, stepBakeTimeInMinutes: strategy.linear.stepBakeTimeMinutes };
+  }
+  if (strategy.type === "CANARY" && strategy.canary) {
+    config.canaryConfiguration = { canaryPercent: strategy.canary.canaryPercent, canaryBakeTimeInMinutes: strategy.canary.canaryBakeTimeMinutes };
+  }
+  return config;
+}
+
+/** `arn:…:task-definition/shop-web-staging:41` → `shop-web-staging:41` */
+export function shortTaskDefinition(arn: string): string {
+  return arn.replace(/^arn:[^/]*\//, "");
+}

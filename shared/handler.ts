@@ -1,0 +1,52 @@
+// What every Lambda handler shares: parse the event at the edge, log with the Lambda context,
+// and decide what a failure means to Lambda. A handler file only names its schema and its use
+// case; nothing else is allowed to branch on raw input.
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import * as z from "zod/mini";
+import { StevedoreError } from "./errors";
+import { logger } from "./log";
+
+export interface Ignored {
+  ignored: string;
+}
+
+/**
+ * A handler for one kind of event.
+ * - An event that does not match the schema is logged and ignored: retrying it cannot help.
+ * - A retryable error (throttling, a lost race) is thrown, so Lambda retries the event later.
+ * - A terminal StevedoreError is logged and ends the invocation: the use case has already
+ *   recorded what a person needs to know, and retrying would only repeat the failure.
+ * - Anything else is a bug: thrown, retried by Lambda, then parked in the dead-letter queue.
+ */
+export function eventHandler<S extends z.ZodMiniType, R>(
+  name: string,
+  schema: S,
+  run: (event: z.output<S>, context: Context) => Promise<R>,
+) {
+  return middy(async (event: unknown, context: Context): Promise<R | Ignored> => {
+    const parsed = z.safeParse(schema, event);
+    if (!parsed.success) {
+      logger.warn(`${name}: ignored an event that does not match its schema`, {
+        eventId: idOf(event),
+        problems: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(event)"}: ${i.message}`),
+      });
+      return { ignored: "malformed event" };
+    }
+    try {
+      return await run(parsed.data, context);
+    } catch (error) {
+      if (error instanceof StevedoreError && !error.retryable) {
+        logger.error(`${name}: gave up: ${error.message}`, { eventId: idOf(event) });
+        return { ignored: error.message };
+      }
+      throw error;
+    }
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+function idOf(event: unknown): string | undefined {
+  const id = (event as { id?: unknown } | null)?.id;
+  return typeof id === "string" ? id.slice(0, 100) : undefined;
+}

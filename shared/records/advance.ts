@@ -1,0 +1,20 @@
+// Applying a fact to a stored record: decide, then write only if the record is still the
+// version the decision was made on. On a lost race, read the record again and decide again,
+// so a fact is never lost and never applied twice.
+import { RetryableAwsError } from "../errors";
+import type { DeploymentRecord } from "./model";
+import { decide, type Fact, type Outcome } from "./state";
+import { getRecord, save } from "./store";
+
+export async function advance(record: DeploymentRecord, fact: Fact): Promise<Outcome> {
+  let current = record;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const outcome = decide(current, fact);
+    if (outcome.record === current) return outcome; // nothing changes: write nothing
+    if (await save(outcome.record, current.version)) return outcome;
+    const latest = await getRecord(current.targetKey, current.pushKey);
+    if (!latest) return { record: current, actions: [] };
+    current = latest;
+  }
+  throw new RetryableAwsError("PutItem", "VersionConflict", `record ${record.id} kept changing under us`);
+}

@@ -1,0 +1,149 @@
+// Deployment records: the audit trail, the source of every notification (through the table's
+// stream), and the memory that makes consumers tolerate duplicated and reordered events.
+//
+// One table, two kinds of partitions:
+//   TARGET#<region/cluster/service>  HEAD                 which image this service belongs to now
+//   TARGET#<region/cluster/service>  DEPLOY#<pushKey>     one deployment of one image to it
+//   APP#<app>                        BUILD#<build id>     a build that failed (nothing deployed)
+//   APP#<app>                        PROMOTION#<id>       a promotion waiting for approval
+// Index "byApp" (gsi1pk = APP#<app>, gsi1sk = <env>#<pushKey>#<target>) lists an app's
+// deployments and finds every target of one image in one environment. Index "due"
+// (duePk = DUE#<app>, dueAt) holds only unfinished deployments: what the sweeper must look at.
+
+export type Trigger = "push" | "build" | "promotion" | "manual";
+
+export type DeploymentStatus =
+  | "pending"       // claimed; ECS not asked yet
+  | "started"       // UpdateService accepted; ECS deployment id known
+  | "in_progress"   // ECS reported the rollout in progress
+  | "completed"     // ECS completed it; alarms still watched until watchUntil
+  | "rolling_back"  // ECS or Stevedore is rolling it back
+  | "verified"      // final: completed and nothing rolled it back in the watch window
+  | "failed"        // final: it could not be deployed
+  | "rolled_back"   // final: it ran and was rolled back
+  | "timed_out"     // final: no outcome before the deadline
+  | "superseded"    // final: a newer image took the service first
+  | "refused";      // final: not started (a guarding alarm was already firing)
+
+export const FINAL_STATUSES: readonly DeploymentStatus[] = [
+  "verified", "failed", "rolled_back", "timed_out", "superseded", "refused",
+];
+
+export function isFinal(status: DeploymentStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export interface StatusChange {
+  status: DeploymentStatus;
+  at: string;
+  reason?: string;
+}
+
+export interface Warning {
+  at: string;
+  message: string;
+}
+
+export interface DeploymentRecord {
+  kind: "deployment";
+  /** Short stable id (`d-` + 12 hex), shown in messages and accepted by the CLI. */
+  id: string;
+  app: string;
+  env: string;
+  region: string;
+  cluster: string;
+  service: string;
+  targetKey: string;
+
+  repository: string;
+  repositoryUri: string;
+  digest: string;
+  tag?: string;
+  commit?: string;
+  /** When the image was pushed: the order of images on a service. */
+  pushedAt: string;
+  /** `<pushedAt>#<digest>`: sorts by push time, unique per image. */
+  pushKey: string;
+
+  trigger: Trigger;
+  /** The EventBridge event id, build id or parent deployment id that started it. */
+  triggerRef?: string;
+  buildUrl?: string;
+  promotedFrom?: { env: string; deploymentId: string };
+
+  status: DeploymentStatus;
+  reason?: string;
+  history: StatusChange[];
+  warnings: Warning[];
+
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  finishedAt?: string;
+  watchUntil?: string;
+  deadline: string;
+  watchSeconds: number;
+  onTimeout: "report" | "rollback";
+  alarms: string[];
+
+  replacesTaskDefinition?: string;
+  taskDefinitionArn?: string;
+  ecsDeploymentId?: string;
+  serviceDeploymentArn?: string;
+  /** The deployment ECS (or we) started to roll ours back. */
+  rollbackDeploymentId?: string;
+  /**
+   * Wall-clock ms until which the invocation that claimed this deployment may still be working
+   * on it (its own deadline). A `pending` record past its lease was abandoned: it is resumed.
+   */
+  leaseUntil?: number;
+  /** A deployment we did not start that COMPLETED after ours started (events can overtake). */
+  foreignCompletion?: { id: string; at: string };
+  /** Optimistic lock: every write checks it, so two Lambdas cannot both move one record. */
+  version: number;
+}
+
+export interface BuildRecord {
+  kind: "build";
+  app: string;
+  project: string;
+  buildId: string;
+  buildNumber?: number;
+  status: "FAILED" | "STOPPED" | "FAULT" | "TIMED_OUT";
+  /** The phase that failed and what CodeBuild said about it. */
+  phase?: string;
+  phaseContext?: string;
+  logsUrl?: string;
+  commit?: string;
+  repository?: string;
+  at: string;
+  /** The EventBridge event id. */
+  eventId: string;
+}
+
+export type StoredRecord = DeploymentRecord | BuildRecord;
+
+export const keys = {
+  target: (targetKey: string) => `TARGET#${targetKey}`,
+  head: "HEAD",
+  deployment: (pushKey: string) => `DEPLOY#${pushKey}`,
+  app: (app: string) => `APP#${app}`,
+  build: (buildId: string) => `BUILD#${buildId}`,
+  byApp: (env: string, pushKey: string, targetKey: string) => `${env}#${pushKey}#${targetKey}`,
+  due: (app: string) => `DUE#${app}`,
+};
+
+export function pushKeyOf(pushedAt: string, digest: string): string {
+  return `${pushedAt}#${digest}`;
+}
+
+export function shortDigest(digest: string): string {
+  return digest.replace(/^sha256:/, "").slice(0, 12);
+}
+
+/** `arn:...:task-definition/shop-web-staging:42` → 42 */
+export function revisionOf(taskDefinitionArn: string | undefined): number | undefined {
+  const m = taskDefinitionArn ? /:(\d+)$/.exec(taskDefinitionArn) : null;
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,288 @@
+// Records in DynamoDB. Every write is conditional: a claim only succeeds over the head it was
+// decided against, a record only changes from the version it was read at, and a record is only
+// created once. Two Lambdas racing on one service therefore cannot both win; the loser reads
+// again and decides again.
+import {
+  DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
+  type AttributeValue, type TransactWriteItem,
+} from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { clientFor } from "../aws/clients";
+import { call, toAwsError } from "../aws/errors";
+import { ConfigError } from "../errors";
+import { isFinal, keys, type BuildRecord, type DeploymentRecord, type StoredRecord } from "./model";
+
+/** The pointer that says which image a service belongs to now. */
+export interface Head {
+  digest: string;
+  pushKey: string;
+  recordSk: string;
+  recordId: string;
+  /**
+   * Wall-clock ms until which the owner may be calling UpdateService. A newer image waits for
+   * it, so that an older image's UpdateService can never land after a newer one's.
+   */
+  lockUntil?: number;
+}
+
+export interface TargetState {
+  head?: Head;
+  /** The record the head points to. */
+  record?: DeploymentRecord;
+}
+
+const db = () => clientFor(DynamoDBClient);
+
+function table(): string {
+  const name = process.env.RECORDS_TABLE;
+  if (!name) throw new ConfigError("environment", ["RECORDS_TABLE is not set: it names the records table (serverless.yml sets it)"]);
+  return name;
+}
+
+const toAttributes = (value: object) => marshall(value, { removeUndefinedValues: true, convertTopLevelContainer: false }) as Record<string, AttributeValue>;
+
+/** The stored item: the record plus the keys of the table and its two indexes. */
+export function toItem(record: StoredRecord): Record<string, AttributeValue> {
+  if (record.kind === "build") {
+    return toAttributes({ ...record, pk: keys.app(record.app), sk: keys.build(record.buildId) });
+  }
+  return toAttributes({
+    ...record,
+    pk: keys.target(record.targetKey),
+    sk: keys.deployment(record.pushKey),
+    gsi1pk: keys.app(record.app),
+    gsi1sk: keys.byApp(record.env, record.pushKey, record.targetKey),
+    ...due(record),
+  });
+}
+
+/**
+ * Unfinished records sit in the sparse "due" index under the time the sweeper must look at
+ * them: pending ones always (an abandoned claim is judged by its lease), rolling-out ones at
+ * their deadline, completed ones when their watch window ends.
+ */
+function due(record: DeploymentRecord): { duePk?: string; dueAt?: string } {
+  if (isFinal(record.status)) return {};
+  const dueAt = record.status === "pending" ? record.createdAt
+    : record.status === "completed" ? (record.watchUntil ?? record.deadline)
+    : record.deadline;
+  return { duePk: "DUE", dueAt };
+}
+
+export function fromItem(item: Record<string, AttributeValue>): StoredRecord {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, duePk: _d1, dueAt: _d2, ...record } = unmarshall(item);
+  return record as StoredRecord;
+}
+
+/** The head of a target and the record it points to: one strongly consistent query. */
+export async function readTarget(targetKey: string): Promise<TargetState> {
+  // Sort keys "DEPLOY#…" < "HEAD": read backwards, the head comes first, then the newest record.
+  const out = await call("Query", () => db().send(new QueryCommand({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": { S: keys.target(targetKey) } },
+    ScanIndexForward: false,
+    Limit: 2,
+    ConsistentRead: true,
+  })));
+  const [first, second] = out.Items ?? [];
+  if (!first || first.sk?.S !== keys.head) return {};
+  const head = unmarshall(first) as Head;
+  let recordItem = second?.sk?.S === head.recordSk ? second : undefined;
+  if (!recordItem) {
+    // A newer record that never claimed the service (refused, failed before start) sorts above it.
+    const got = await call("GetItem", () => db().send(new GetItemCommand({
+      TableName: table(),
+      Key: { pk: { S: keys.target(targetKey) }, sk: { S: head.recordSk } },
+      ConsistentRead: true,
+    })));
+    recordItem = got.Item;
+  }
+  return { head, record: recordItem ? (fromItem(recordItem) as DeploymentRecord) : undefined };
+}
+
+export type ClaimResult = "claimed" | "conflict";
+
+/**
+ * Makes `record` the head of its service and locks the head for its UpdateService, atomically
+ * with creating the record, if and only if the head is still the one the decision was made on
+ * (`seen`) and nobody holds its lock. "conflict" means: read again and decide again.
+ */
+export async function claim(record: DeploymentRecord, seen: Head | undefined, lockUntil: number, wallNow: number): Promise<ClaimResult> {
+  const head: Head & { pk: string; sk: string } = {
+    pk: keys.target(record.targetKey),
+    sk: keys.head,
+    digest: record.digest,
+    pushKey: record.pushKey,
+    recordSk: keys.deployment(record.pushKey),
+    recordId: record.id,
+    lockUntil,
+  };
+  const ok = await transact("claim", [
+    {
+      Put: {
+        TableName: table(),
+        Item: toAttributes(head),
+        ...(seen
+          ? {
+              ConditionExpression: "pushKey = :seen AND (attribute_not_exists(lockUntil) OR lockUntil < :now)",
+              ExpressionAttributeValues: { ":seen": { S: seen.pushKey }, ":now": { N: String(wallNow) } },
+            }
+          : { ConditionExpression: "attribute_not_exists(pk)" }),
+      },
+    },
+    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "attribute_not_exists(pk)" } },
+  ]);
+  return ok ? "claimed" : "conflict";
+}
+
+/** Takes over an abandoned claim: a new lease on the record and the head's lock. */
+export async function retake(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<boolean> {
+  return transact("retake", [
+    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
+    {
+      Update: {
+        TableName: table(),
+        Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
+        UpdateExpression: "SET lockUntil = :lock",
+        ConditionExpression: "recordId = :id AND (attribute_not_exists(lockUntil) OR lockUntil < :now)",
+        ExpressionAttributeValues: { ":lock": { N: String(lockUntil) }, ":id": { S: record.id }, ":now": { N: String(wallNow) } },
+      },
+    },
+  ]);
+}
+
+/** Saves the record (from `expectedVersion`) and releases the head's lock, atomically. */
+export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
+  return transact("saveAndUnlock", [
+    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
+    {
+      Update: {
+        TableName: table(),
+        Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
+        UpdateExpression: "REMOVE lockUntil",
+        ConditionExpression: "recordId = :id",
+        ExpressionAttributeValues: { ":id": { S: record.id } },
+      },
+    },
+  ]);
+}
+
+/** Releases the head's lock if this record still owns the head (after a failed UpdateService). */
+export async function unlock(record: DeploymentRecord): Promise<void> {
+  await transact("unlock", [{
+    Update: {
+      TableName: table(),
+      Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
+      UpdateExpression: "REMOVE lockUntil",
+      ConditionExpression: "recordId = :id",
+      ExpressionAttributeValues: { ":id": { S: record.id } },
+    },
+  }]);
+}
+
+/** True when every condition held and everything was written; false when a condition failed. */
+async function transact(what: string, items: TransactWriteItem[]): Promise<boolean> {
+  try {
+    await db().send(new TransactWriteItemsCommand({ TransactItems: items }));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw toAwsError(`TransactWriteItems (${what})`, error);
+  }
+}
+
+/** Creates a record that does not claim its service (refused, stale, failed before start). */
+export async function create(record: StoredRecord): Promise<boolean> {
+  return conditionalPut(record, "attribute_not_exists(pk)");
+}
+
+/** Replaces a record if nobody changed it since `expectedVersion`. False when somebody did. */
+export async function save(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
+  return conditionalPut(record, "version = :v", { ":v": { N: String(expectedVersion) } });
+}
+
+async function conditionalPut(record: StoredRecord, condition: string, values?: Record<string, AttributeValue>): Promise<boolean> {
+  try {
+    await db().send(new PutItemCommand({
+      TableName: table(),
+      Item: toItem(record),
+      ConditionExpression: condition,
+      ...(values ? { ExpressionAttributeValues: values } : {}),
+    }));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw toAwsError("PutItem", error);
+  }
+}
+
+export async function getRecord(targetKey: string, pushKey: string): Promise<DeploymentRecord | undefined> {
+  const out = await call("GetItem", () => db().send(new GetItemCommand({
+    TableName: table(),
+    Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.deployment(pushKey) } },
+    ConsistentRead: true,
+  })));
+  return out.Item ? (fromItem(out.Item) as DeploymentRecord) : undefined;
+}
+
+/** Unfinished deployments the sweeper must look at by `now` (the index is eventually consistent). */
+export async function queryDue(now: string): Promise<DeploymentRecord[]> {
+  return queryAll({
+    IndexName: "due",
+    KeyConditionExpression: "duePk = :due AND dueAt <= :now",
+    ExpressionAttributeValues: { ":due": { S: "DUE" }, ":now": { S: now } },
+  }) as Promise<DeploymentRecord[]>;
+}
+
+/** Every target's record of one image in one environment of an app. */
+export async function queryImage(app: string, env: string, pushKey: string): Promise<DeploymentRecord[]> {
+  return queryAll({
+    IndexName: "byApp",
+    KeyConditionExpression: "gsi1pk = :app AND begins_with(gsi1sk, :prefix)",
+    ExpressionAttributeValues: { ":app": { S: keys.app(app) }, ":prefix": { S: `${env}#${pushKey}#` } },
+  }) as Promise<DeploymentRecord[]>;
+}
+
+/** An app's deployments, newest push first within each environment. */
+export async function queryApp(app: string, limit = 50): Promise<DeploymentRecord[]> {
+  return queryAll({
+    IndexName: "byApp",
+    KeyConditionExpression: "gsi1pk = :app",
+    ExpressionAttributeValues: { ":app": { S: keys.app(app) } },
+    ScanIndexForward: false,
+  }, limit) as Promise<DeploymentRecord[]>;
+}
+
+/** A target's deployments, newest push first. */
+export async function queryTarget(targetKey: string, limit = 50): Promise<DeploymentRecord[]> {
+  const records = await queryAll({
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :deploy)",
+    ExpressionAttributeValues: { ":pk": { S: keys.target(targetKey) }, ":deploy": { S: "DEPLOY#" } },
+    ScanIndexForward: false,
+  }, limit);
+  return records as DeploymentRecord[];
+}
+
+export async function createBuild(record: BuildRecord): Promise<boolean> {
+  return create(record);
+}
+
+async function queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">, limit = Infinity): Promise<StoredRecord[]> {
+  const records: StoredRecord[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await call("Query", () => db().send(new QueryCommand({ ...input, TableName: table(), ExclusiveStartKey: start })));
+    records.push(...(out.Items ?? []).map(fromItem));
+    start = out.LastEvaluatedKey;
+  } while (start && records.length < limit);
+  return records.slice(0, limit);
+}
+
+function isConditionFailure(error: unknown): boolean {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name === "ConditionalCheckFailedException") return true;
+  return e?.name === "TransactionCanceledException"
+    && (e.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed")
+    && (e.CancellationReasons ?? []).every((r) => !r.Code || r.Code === "None" || r.Code === "ConditionalCheckFailed");
+}

@@ -1,0 +1,130 @@
+// The CodeBuild handler, fed the real-shaped build events of test/events and variants: a
+// successful build deploys the image its exported variables name; a failed one is recorded
+// (and so reported) with its failing phase and logs, and deploys nothing.
+import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { mockClient } from "aws-sdk-client-mock";
+import { readFileSync } from "node:fs";
+import { handler } from "../../functions/on-build-finished";
+import { handler as onImagePushed } from "../../functions/on-image-pushed";
+import { fromItem, queryTarget } from "../../shared/records/store";
+import { fakeAws, taskDefinitionArn } from "../support/ecs";
+import { lambdaContext } from "../support/lambda";
+import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+
+const succeeded = JSON.parse(readFileSync("test/events/codebuild-build-succeeded.json", "utf8"));
+const failed = JSON.parse(readFileSync("test/events/codebuild-build-failed.json", "utf8"));
+const push = JSON.parse(readFileSync("test/events/ecr-image-push.json", "utf8"));
+const DIGEST = push.detail["image-digest"] as string;
+const COMMIT = "3f9c2ab81d6e4c0f9b7a5e3d1c2b4a6f8e0d2c4b";
+const REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+const WEB = "eu-west-1/shop-staging/web";
+
+const exported = (vars: Record<string, string>) => ({
+  builds: [{ id: succeeded.detail["build-id"], exportedEnvironmentVariables: Object.entries(vars).map(([name, value]) => ({ name, value })) }],
+});
+const withDetail = (event: typeof succeeded, detail: Record<string, unknown>) => ({ ...event, detail: { ...event.detail, ...detail } });
+
+let db: TestDynamo;
+let aws: ReturnType<typeof fakeAws>;
+const codebuild = mockClient(CodeBuildClient);
+beforeAll(async () => { db = await startDynamo(); });
+afterAll(async () => db.close());
+beforeEach(async () => {
+  await db.reset();
+  codebuild.reset();
+  aws = fakeAws({ services: [{ cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) }], alarms: { "shop-staging-web-5xx": "OK" } });
+  codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT }));
+});
+afterEach(() => aws.restore());
+
+const run = (event: unknown) => handler(event, lambdaContext());
+
+describe("on-build-finished", () => {
+  it("deploys the image a successful build pushed, read from the build's exported variables", async () => {
+    const result = await run(succeeded);
+
+    expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "started" })] });
+    expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: [succeeded.detail["build-id"]] }]);
+    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/shop/web@${DIGEST}`);
+    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.tags).toEqual(expect.arrayContaining([
+      { key: "stevedore:commit", value: COMMIT },
+      { key: "stevedore:trigger", value: "build" },
+    ]));
+    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect((await queryTarget(WEB))[0]).toMatchObject({
+      status: "started",
+      trigger: "build",
+      triggerRef: succeeded.detail["build-id"],
+      commit: COMMIT,
+      buildUrl: succeeded.detail["additional-information"].logs["deep-link"],
+    });
+  });
+
+  it("recognises the image the ECR push already deployed: both triggers give one deployment", async () => {
+    await onImagePushed(push, lambdaContext());
+    const result = await run(succeeded);
+
+    expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
+    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+  });
+
+  it("records a failed build once, with the failing phase, its message and the logs link, and deploys nothing", async () => {
+    const first = await run(failed);
+    const again = await run(failed);
+
+    expect(first).toEqual({ reported: ["shop-web"] });
+    expect(again).toEqual({ reported: [] });
+    expect(codebuild.calls()).toHaveLength(0);
+    expect(aws.ecs.calls()).toHaveLength(0);
+    const inserts = db.stream.filter((r) => r.eventName === "INSERT").map((r) => fromItem(r.dynamodb.NewImage as never));
+    expect(inserts).toEqual([expect.objectContaining({
+      kind: "build",
+      app: "shop-web",
+      status: "FAILED",
+      phase: "BUILD",
+      phaseContext: "COMMAND_EXECUTION_ERROR: Error while executing command: docker build -t $REPOSITORY_URI:$IMAGE_TAG .. Reason: exit status 1",
+      logsUrl: failed.detail["additional-information"].logs["deep-link"],
+      buildNumber: 129,
+      commit: COMMIT,
+    })]);
+  });
+
+  it.each(["STOPPED", "FAULT", "TIMED_OUT"])("reports a build that ended %s like a failed one", async (status) => {
+    const result = await run(withDetail(failed, { "build-status": status }));
+    expect(result).toEqual({ reported: ["shop-web"] });
+    expect(aws.ecs.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ["an unknown project", withDetail(succeeded, { "project-name": "billing-api" }), "project billing-api builds no configured app"],
+    ["a build still in progress", withDetail(succeeded, { "build-status": "IN_PROGRESS" }), "is not final"],
+  ])("ignores %s without calling AWS", async (_name, event, reason) => {
+    expect(await run(event)).toEqual({ ignored: expect.stringContaining(reason) });
+    expect(codebuild.calls()).toHaveLength(0);
+    expect(aws.ecs.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ["no exported variables", {}, "did not export IMAGE_URI and IMAGE_DIGEST"],
+    ["a digest that is not sha256", { IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: "latest" }, "did not export IMAGE_URI and IMAGE_DIGEST"],
+    ["an image of another repository", { IMAGE_URI: `${REGISTRY}/shop/admin:3f9c2ab`, IMAGE_DIGEST: DIGEST }, "the build pushed shop/admin, but shop-web deploys shop/web"],
+    ["a tag the app does not deploy", { IMAGE_URI: `${REGISTRY}/shop/web:latest`, IMAGE_DIGEST: DIGEST }, "tag latest does not match"],
+  ])("deploys nothing when the build exported %s, and says why", async (_name, vars, reason) => {
+    codebuild.on(BatchGetBuildsCommand).resolves(exported(vars as Record<string, string>));
+    expect(await run(succeeded)).toEqual({ ignored: expect.stringContaining(reason) });
+    expect(aws.ecs.calls()).toHaveLength(0);
+  });
+
+  it("gives up without retrying when CodeBuild does not know the build", async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [], buildsNotFound: [succeeded.detail["build-id"]] });
+    expect(await run(succeeded)).toEqual({ ignored: expect.stringContaining("BuildNotFound") });
+    expect(aws.ecs.calls()).toHaveLength(0);
+  });
+
+  it("ignores a malformed build event: no AWS call at all", async () => {
+    expect(await run(withDetail(succeeded, { "build-id": "not-an-arn" }))).toEqual({ ignored: "malformed event" });
+    expect(codebuild.calls()).toHaveLength(0);
+    expect(db.calls).toEqual([]);
+  });
+});

@@ -1,0 +1,323 @@
+// The ECR push handler, fed real-shaped events (test/events/ecr-image-push.json and variants),
+// with ECS and CloudWatch faked by aws-sdk-client-mock and the records in a real local
+// DynamoDB. Assertions are on the exact ECS commands and on what the records table holds.
+import { DescribeServicesCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { readFileSync } from "node:fs";
+import { handler } from "../../functions/on-image-pushed";
+import { queryTarget, readTarget } from "../../shared/records/store";
+import { fakeAws, taskDefinitionArn, type FakeService } from "../support/ecs";
+import { lambdaContext } from "../support/lambda";
+import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+
+const fixture = JSON.parse(readFileSync("test/events/ecr-image-push.json", "utf8"));
+const DIGEST = fixture.detail["image-digest"] as string;
+const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web@${DIGEST}`;
+const WEB = "eu-west-1/shop-staging/web";
+
+type Event = typeof fixture;
+function push(detail: Record<string, unknown> = {}, envelope: Record<string, unknown> = {}): Event {
+  const event = { ...structuredClone(fixture), ...envelope, detail: { ...fixture.detail, ...detail } };
+  for (const [key, value] of Object.entries(detail)) if (value === undefined) delete event.detail[key];
+  return event;
+}
+const digest = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
+
+const webStaging: FakeService = { cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) };
+const workers: FakeService[] = [
+  { cluster: "shop-staging", service: "worker", taskDefinition: taskDefinitionArn("shop-worker-staging", 7) },
+  { cluster: "shop-staging", service: "worker-priority", taskDefinition: taskDefinitionArn("shop-worker-staging", 7) },
+  { cluster: "shop-batch", service: "worker-reports", taskDefinition: taskDefinitionArn("shop-worker-reports-staging", 3) },
+];
+
+let db: TestDynamo;
+let aws: ReturnType<typeof fakeAws>;
+beforeAll(async () => { db = await startDynamo(); });
+afterAll(async () => db.close());
+beforeEach(async () => {
+  await db.reset();
+  aws = fakeAws({ services: [webStaging, ...workers], alarms: { "shop-staging-web-5xx": "OK", "shop-staging-worker-errors": "OK" } });
+});
+afterEach(() => aws.restore());
+
+const run = (event: unknown) => handler(event, lambdaContext());
+const records = async (key = WEB) => queryTarget(key);
+
+describe("on-image-pushed", () => {
+  it("deploys a tagged push to the staging service by digest, with the circuit breaker and the alarms", async () => {
+    const result = await run(fixture);
+
+    expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "started" })] });
+    expect(aws.inputs(DescribeServicesCommand)).toEqual([{ cluster: "shop-staging", services: ["web"] }]);
+    const [registered] = aws.inputs(RegisterTaskDefinitionCommand);
+    expect(registered?.family).toBe("shop-web-staging");
+    expect(registered?.containerDefinitions?.[0]?.image).toBe(IMAGE);
+    expect(registered?.containerDefinitions?.[0]?.portMappings?.[0]?.containerPort).toBe(8080);
+    expect(registered?.tags).toEqual(expect.arrayContaining([
+      { key: "stevedore:digest", value: DIGEST },
+      { key: "stevedore:tag", value: "3f9c2ab" },
+      { key: "stevedore:commit", value: "3f9c2ab" },
+      { key: "stevedore:trigger", value: "push" },
+      { key: "stevedore:replaces", value: "shop-web-staging:41" },
+    ]));
+    expect(aws.inputs(UpdateServiceCommand)).toEqual([{
+      cluster: "shop-staging",
+      service: "web",
+      taskDefinition: taskDefinitionArn("shop-web-staging", 42),
+      deploymentConfiguration: {
+        maximumPercent: 200,
+        minimumHealthyPercent: 100,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        alarms: { alarmNames: ["shop-staging-web-5xx"], enable: true, rollback: true },
+        strategy: "ROLLING",
+      },
+    }]);
+
+    const [record] = await records();
+    expect(record).toMatchObject({
+      status: "started",
+      app: "shop-web",
+      env: "staging",
+      digest: DIGEST,
+      tag: "3f9c2ab",
+      trigger: "push",
+      triggerRef: fixture.id,
+      pushedAt: "2026-11-20T09:14:05.000Z",
+      replacesTaskDefinition: taskDefinitionArn("shop-web-staging", 41),
+      taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
+      ecsDeploymentId: "ecs-svc/2000000000000000001",
+      serviceDeploymentArn: expect.stringMatching(/:service-deployment\/shop-staging\/web\//),
+      history: [{ status: "pending", at: "2026-11-20T09:14:05.000Z" }, { status: "started", at: "2026-11-20T09:14:07.000Z" }],
+    });
+    // The head is unlocked once UpdateService returned.
+    expect((await readTarget(WEB)).head).toMatchObject({ digest: DIGEST, recordId: record?.id });
+    expect((await readTarget(WEB)).head?.lockUntil).toBeUndefined();
+  });
+
+  it("deploys nothing more when the same event comes again, or the same image is pushed again", async () => {
+    await run(fixture);
+    const again = await run(fixture);
+    const retagged = await run(push({ "image-tag": "3f9c2ab81d" }, { id: "another-event", time: "2026-11-20T09:20:00Z" }));
+
+    expect(again).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
+    expect(retagged).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
+    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(await records()).toHaveLength(1);
+  });
+
+  it("gives a multi-arch push one deployment: the untagged platform manifests are ignored", async () => {
+    const results = [
+      await run(push({ "image-tag": undefined, "image-digest": digest(1), "manifest-media-type": "application/vnd.oci.image.manifest.v1+json" }, { id: "arm64" })),
+      await run(push({ "image-tag": undefined, "image-digest": digest(2), "manifest-media-type": "application/vnd.oci.image.manifest.v1+json" }, { id: "amd64" })),
+      await run(push({ "manifest-media-type": "application/vnd.oci.image.index.v1+json" })),
+    ];
+
+    expect(results.slice(0, 2)).toEqual([
+      { ignored: expect.stringContaining("untagged push") },
+      { ignored: expect.stringContaining("untagged push") },
+    ]);
+    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(IMAGE);
+  });
+
+  it.each([
+    ["a push by digest only (no tag)", push({ "image-tag": undefined }), "untagged push"],
+    ["an unknown repository", push({ "repository-name": "billing/api" }), "repository billing/api is not configured"],
+    ["a tag that does not match the app's pattern", push({ "image-tag": "latest" }), "tag latest does not match apps.shop-web.tags"],
+    ["a DELETE", push({ "action-type": "DELETE" }), "only successful pushes deploy"],
+    ["a failed push", push({ result: "FAILURE" }), "only successful pushes deploy"],
+    ["a signature pushed as an OCI artifact", push({ "image-tag": "sha256-5b0d3c7.sig", "artifact-media-type": "application/vnd.dev.cosign.artifact.sig.v1+json" }), "is not a container image"],
+  ])("ignores %s with a logged reason and no AWS write", async (_name, event, reason) => {
+    const result = await run(event);
+
+    expect(result).toEqual({ ignored: expect.stringContaining(reason) });
+    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(db.calls.filter((c) => c !== "Query")).toEqual([]);
+  });
+
+  it.each([
+    ["without a digest", push({ "image-digest": undefined })],
+    ["with a digest that is not sha256", push({ "image-digest": "md5:abc" })],
+    ["with a tag Docker would reject", push({ "image-tag": "v1\n\"}{{ image }}" })],
+    ["of another detail-type", push({}, { "detail-type": "ECR Image Scan" })],
+    ["with a time that is not a time", push({}, { time: "yesterday" })],
+    ["that is not an object at all", "PUSH" as unknown as Event],
+  ])("ignores a malformed event %s: no AWS call at all", async (_name, event) => {
+    const result = await run(event);
+
+    expect(result).toEqual({ ignored: "malformed event" });
+    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(db.calls).toEqual([]);
+  });
+
+  it("never deploys an older image over a newer one that already owns the service", async () => {
+    const newer = push({ "image-tag": "aaaaaaa", "image-digest": digest(10) }, { id: "newer", time: "2026-11-20T10:00:00Z" });
+    const older = push({ "image-tag": "bbbbbbb", "image-digest": digest(9) }, { id: "older", time: "2026-11-20T09:00:00Z" });
+    await run(newer);
+    const result = await run(older);
+
+    expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
+    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    const [newest, stale] = await records();
+    expect(newest).toMatchObject({ digest: digest(10), status: "started" });
+    expect(stale).toMatchObject({ digest: digest(9), status: "superseded", reason: expect.stringContaining("a newer image") });
+  });
+
+  it("supersedes the deployment still rolling out when a newer image arrives", async () => {
+    await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "first", time: "2026-11-20T09:00:00Z" }));
+    await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "second", time: "2026-11-20T09:01:00Z" }));
+
+    const [second, first] = await records();
+    expect(second).toMatchObject({ digest: digest(2), status: "started" });
+    expect(first).toMatchObject({ digest: digest(1), status: "superseded", reason: expect.stringContaining("bbbbbbb") });
+    expect(aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition)).toEqual([
+      taskDefinitionArn("shop-web-staging", 42), taskDefinitionArn("shop-web-staging", 43),
+    ]);
+  });
+
+  it("lets exactly one of two racing deliveries of the same push deploy", async () => {
+    const results = await Promise.all([run(fixture), run(fixture), run(fixture)]);
+
+    const outcomes = results.flatMap((r) => ("deployed" in r ? r.deployed.map((d) => d.outcome) : []));
+    expect(outcomes.filter((o) => o === "started")).toHaveLength(1);
+    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(await records()).toHaveLength(1);
+  });
+
+  it("lets the newer of two racing pushes win, whichever runs first", async () => {
+    const a = push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" });
+    const b = push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" });
+    await Promise.all([run(b), run(a)]);
+
+    const updates = aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition);
+    const imageOf = new Map(aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]));
+    // Whatever interleaving happened, the last UpdateService is the newer image.
+    expect(imageOf.get(updates[updates.length - 1] as string)).toContain(digest(2));
+    expect((await readTarget(WEB)).head?.digest).toBe(digest(2));
+    const byDigest = Object.fromEntries((await records()).map((r) => [r.digest, r.status]));
+    expect(byDigest).toEqual({ [digest(2)]: "started", [digest(1)]: "superseded" });
+  });
+
+  it("fans one image out to every service, registering each distinct definition once", async () => {
+    const result = await run(push({ "repository-name": "shop/worker", "image-tag": "v1.4.0" }));
+
+    expect(result).toEqual({ deployed: expect.arrayContaining([
+      expect.objectContaining({ target: "eu-west-1/shop-staging/worker", outcome: "started" }),
+      expect.objectContaining({ target: "eu-west-1/shop-staging/worker-priority", outcome: "started" }),
+      expect.objectContaining({ target: "eu-west-1/shop-batch/worker-reports", outcome: "started" }),
+    ]) });
+    expect(aws.inputs(DescribeServicesCommand)).toEqual(expect.arrayContaining([
+      { cluster: "shop-staging", services: ["worker", "worker-priority"] },
+      { cluster: "shop-batch", services: ["worker-reports"] },
+    ]));
+    expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.family).sort()).toEqual(["shop-worker-reports-staging", "shop-worker-staging"]);
+    const updates = aws.inputs(UpdateServiceCommand).map((u) => [u.service, u.taskDefinition]).sort();
+    expect(updates).toEqual([
+      ["worker", taskDefinitionArn("shop-worker-staging", 42)],
+      ["worker-priority", taskDefinitionArn("shop-worker-staging", 42)],
+      ["worker-reports", taskDefinitionArn("shop-worker-reports-staging", 42)],
+    ]);
+  });
+
+  it("records a service that does not exist as failed, without any ECS write, and deploys the others", async () => {
+    aws.services.delete("shop-batch/worker-reports");
+    const result = await run(push({ "repository-name": "shop/worker", "image-tag": "v1.4.0" }));
+
+    expect(result).toEqual({ deployed: expect.arrayContaining([
+      expect.objectContaining({ target: "eu-west-1/shop-batch/worker-reports", outcome: "failed", reason: "service shop-batch/worker-reports does not exist" }),
+    ]) });
+    expect(aws.inputs(UpdateServiceCommand).map((u) => u.service).sort()).toEqual(["worker", "worker-priority"]);
+    expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.family)).toEqual(["shop-worker-staging"]);
+    const [record] = await records("eu-west-1/shop-batch/worker-reports");
+    expect(record).toMatchObject({ status: "failed", reason: "service shop-batch/worker-reports does not exist" });
+  });
+
+  it("refuses a service driven by CodeDeploy before writing anything", async () => {
+    aws.services.set("shop-staging/web", { ...webStaging, controller: "CODE_DEPLOY" });
+    const result = await run(fixture);
+
+    expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("CODE_DEPLOY deployment controller") })] });
+    expect(aws.ecsWrites()).toEqual([]);
+  });
+
+  it("records ECS's refusal of UpdateService as a failed deployment with ECS's reason", async () => {
+    aws.ecs.on(UpdateServiceCommand).rejects(Object.assign(new Error("Task definition does not support launch_type FARGATE."), { name: "InvalidParameterException", $fault: "client", $metadata: { httpStatusCode: 400 } }));
+    const result = await run(fixture);
+
+    expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("InvalidParameterException") })] });
+    const [record] = await records();
+    expect(record).toMatchObject({ status: "failed", reason: expect.stringContaining("does not support launch_type FARGATE") });
+    expect((await readTarget(WEB)).head?.lockUntil).toBeUndefined();
+  });
+
+  it("throws on throttling that outlasted the SDK's retries, and the retried event resumes without registering again", async () => {
+    aws.ecs.on(UpdateServiceCommand).rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $fault: "client", $metadata: { httpStatusCode: 400 } }));
+    await expect(run(fixture)).rejects.toThrow(/ThrottlingException/);
+    const [pending] = await records();
+    expect(pending).toMatchObject({ status: "pending", leaseUntil: 0, taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
+
+    aws.ecs.on(UpdateServiceCommand).callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
+    const retried = await run(fixture);
+
+    expect(retried).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
+    expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+    expect((await records())[0]).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3" });
+  });
+
+  it("does not resume a claim whose invocation may still be working on it", async () => {
+    let answer = () => undefined as void;
+    aws.ecs.on(UpdateServiceCommand).callsFake(() => new Promise((resolve) => {
+      answer = () => resolve({ service: { deployments: [{ id: "ecs-svc/9", status: "PRIMARY" }] } });
+    }));
+    const first = run(fixture); // its UpdateService hangs until answered
+    await waitFor(async () => (await records())[0]?.status === "pending");
+
+    const duplicate = await run(fixture);
+    expect(duplicate).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate", reason: expect.stringContaining("pending") })] });
+    expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+
+    answer();
+    await expect(first).resolves.toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
+  });
+
+  it("deploys with a loud warning when a guarding alarm is already firing and the environment allows it", async () => {
+    aws.restore();
+    aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
+    await run(fixture);
+
+    const [record] = await records();
+    expect(record?.status).toBe("started");
+    expect(record?.warnings).toEqual([expect.objectContaining({ message: expect.stringContaining("shop-staging-web-5xx was already in ALARM") })]);
+  });
+
+  it("refuses to deploy while a guarding alarm fires where the environment says refuse", async () => {
+    aws.restore();
+    aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
+    process.env.STEVEDORE_CONFIG = "test/deploy/fixtures/refuse-when-firing.yml";
+    try {
+      const result = await run(fixture);
+      expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("shop-staging-web-5xx is already in ALARM") })] });
+    } finally {
+      process.env.STEVEDORE_CONFIG = "examples/stevedore.yml";
+    }
+    expect(aws.ecsWrites()).toEqual([]);
+    expect((await records())[0]).toMatchObject({ status: "refused" });
+    expect((await readTarget(WEB)).head).toBeUndefined();
+  });
+
+  it("warns that an alarm which does not exist guards nothing", async () => {
+    aws.restore();
+    aws = fakeAws({ services: [webStaging], alarms: {} });
+    await run(fixture);
+
+    expect((await records())[0]?.warnings).toEqual([expect.objectContaining({ message: "alarm shop-staging-web-5xx does not exist, so it guards nothing" })]);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("condition never became true");
+}
+

@@ -1,0 +1,120 @@
+// The pure decisions of the deploy path, as tables of cases.
+import { loadConfig } from "../../shared/config/load";
+import type { Environment } from "../../shared/config/model";
+import type { ServiceState } from "../../shared/deploy/ecs";
+import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, matchPush, serviceProblem } from "../../shared/deploy/plan";
+import type { DeploymentRecord } from "../../shared/records/model";
+import type { TargetState } from "../../shared/records/store";
+
+const config = loadConfig("examples/stevedore.yml");
+const envOf = (app: string, env: string) => config.apps.find((a) => a.name === app)?.environments.find((e) => e.name === env) as Environment;
+
+describe("matchPush", () => {
+  it.each([
+    ["shop/web", "3f9c2ab", ["shop-web:staging"]],
+    ["shop/web", "3f9c2ab81d6e4c0f9b7a5e3d1c2b4a6f8e0d2c4b", ["shop-web:staging"]],
+    ["shop/worker", "anything-goes", ["shop-worker:staging"]],
+  ])("sends %s:%s to the push-fed environments only (never to promotion-fed ones)", (repository, tag, expected) => {
+    const match = matchPush(config, repository, tag);
+    expect("apps" in match && match.apps.flatMap((m) => m.environments.map((e) => `${m.app.name}:${e.name}`))).toEqual(expected);
+  });
+
+  it.each([
+    ["shop/web", "latest", "tag latest does not match apps.shop-web.tags"],
+    ["shop/web", "3f9c2abX", "does not match"],
+    ["shop/web", undefined, "untagged push"],
+    ["billing/api", "1.0", "repository billing/api is not configured"],
+  ])("ignores %s:%s", (repository, tag, reason) => {
+    expect(matchPush(config, repository, tag)).toEqual({ ignored: expect.stringContaining(reason) });
+  });
+});
+
+describe("classifyArrival", () => {
+  const head = { digest: "sha256:b", pushKey: "2026-11-20T10:00:00.000Z#sha256:b", recordSk: "DEPLOY#x", recordId: "d-1" };
+  const record = (status: DeploymentRecord["status"], leaseUntil?: number) => ({ status, leaseUntil }) as DeploymentRecord;
+  const now = 1_000_000;
+
+  it.each<[string, string, TargetState, string, string]>([
+    ["nothing there yet", "new", {}, "sha256:a", "2026-11-20T09:00:00.000Z#sha256:a"],
+    ["a newer image than the head", "new", { head, record: record("started") }, "sha256:c", "2026-11-20T11:00:00.000Z#sha256:c"],
+    ["an older image than the head", "stale", { head, record: record("started") }, "sha256:a", "2026-11-20T09:00:00.000Z#sha256:a"],
+    ["the head's image again", "duplicate", { head, record: record("verified") }, "sha256:b", head.pushKey],
+    ["the head's image pushed again later (a retag)", "duplicate", { head, record: record("started") }, "sha256:b", "2026-11-20T12:00:00.000Z#sha256:b"],
+    ["the head's image, claim still leased", "duplicate", { head, record: record("pending", now + 1) }, "sha256:b", head.pushKey],
+    ["the head's image, claim abandoned", "resume", { head, record: record("pending", now - 1) }, "sha256:b", head.pushKey],
+    ["the head's image, claim given back", "resume", { head, record: record("pending", 0) }, "sha256:b", head.pushKey],
+  ])("%s → %s", (_name, expected, state, digest, pushKey) => {
+    expect(classifyArrival(state, digest, pushKey, now).kind).toBe(expected);
+  });
+});
+
+describe("lastStableTaskDefinition", () => {
+  const td = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:task-definition/web:${n}`;
+  const service = (deployments: ServiceState["deployments"], taskDefinition = td(99)): ServiceState =>
+    ({ cluster: "c", service: "s", status: "ACTIVE", controller: "ECS", taskDefinition, deployments });
+
+  it.each<[string, ServiceState, string]>([
+    ["a settled service: its PRIMARY", service([{ id: "1", status: "PRIMARY", rolloutState: "COMPLETED", taskDefinition: td(41) }], td(41)), td(41)],
+    ["mid-rollout: the COMPLETED one being replaced, not the new PRIMARY", service([
+      { id: "2", status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: td(42), createdAt: "2026-11-20T09:00:00Z" },
+      { id: "1", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(41), createdAt: "2026-11-19T09:00:00Z" },
+    ], td(42)), td(41)],
+    ["the newest of several completed ones", service([
+      { id: "1", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(40), createdAt: "2026-11-18T09:00:00Z" },
+      { id: "2", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(41), createdAt: "2026-11-19T09:00:00Z" },
+      { id: "3", status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: td(42), createdAt: "2026-11-20T09:00:00Z" },
+    ], td(42)), td(41)],
+    ["no rollout state reported: the service's task definition", service([{ id: "1", status: "PRIMARY", taskDefinition: td(7) }], td(7)), td(7)],
+  ])("%s", (_name, state, expected) => {
+    expect(lastStableTaskDefinition(state)).toBe(expected);
+  });
+});
+
+describe("serviceProblem", () => {
+  const base: ServiceState = { cluster: "shop", service: "web", status: "ACTIVE", controller: "ECS", deployments: [] };
+  it.each<[Partial<ServiceState>, string | null]>([
+    [{}, null],
+    [{ status: "MISSING" }, "service shop/web does not exist"],
+    [{ status: "DRAINING" }, "service shop/web is DRAINING"],
+    [{ controller: "CODE_DEPLOY" }, "service shop/web uses the CODE_DEPLOY deployment controller; Stevedore drives ECS-native deployments only"],
+    [{ controller: "EXTERNAL" }, "service shop/web uses the EXTERNAL deployment controller; Stevedore drives ECS-native deployments only"],
+  ])("%j → %s", (patch, expected) => {
+    expect(serviceProblem({ ...base, ...patch })).toBe(expected);
+  });
+});
+
+describe("deploymentConfiguration", () => {
+  it("always turns the circuit breaker on with rollback, adds the alarms, and keeps the service's sizing", () => {
+    expect(deploymentConfiguration(envOf("shop-web", "staging"), { maximumPercent: 150, minimumHealthyPercent: 50, bakeTimeInMinutes: 9 })).toEqual({
+      maximumPercent: 150,
+      minimumHealthyPercent: 50,
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      alarms: { alarmNames: ["shop-staging-web-5xx"], enable: true, rollback: true },
+      strategy: "ROLLING",
+    });
+  });
+
+  it("sends blue/green with its bake time", () => {
+    expect(deploymentConfiguration(envOf("shop-web", "production"), undefined)).toEqual({
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      alarms: { alarmNames: ["shop-prod-web-5xx", "shop-prod-web-latency"], enable: true, rollback: true },
+      strategy: "BLUE_GREEN",
+      bakeTimeInMinutes: 5,
+    });
+  });
+
+  it.each([
+    ["LINEAR", { linear: { stepPercent: 20, stepBakeTimeMinutes: 3 } }, { linearConfiguration: { stepPercent: 20, stepBakeTimeInMinutes: 3 } }],
+    ["CANARY", { canary: { canaryPercent: 10, canaryBakeTimeMinutes: 5 } }, { canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 5 } }],
+  ])("sends only the fields %s accepts", (type, strategy, expected) => {
+    const env = { ...envOf("shop-web", "staging"), strategy: { type, bakeTimeMinutes: 2, ...strategy } } as Environment;
+    const config = deploymentConfiguration(env, undefined);
+    expect(config).toMatchObject({ strategy: type, bakeTimeInMinutes: 2, ...expected });
+    expect(Object.keys(config)).not.toContain(type === "LINEAR" ? "canaryConfiguration" : "linearConfiguration");
+  });
+
+  it("disables alarm rollback cleanly when an environment has no alarms", () => {
+    const env = { ...envOf("shop-web", "staging"), alarms: [] };
+    expect(deploymentConfiguration(env, undefined).alarms).toEqual({ alarmNames: [], enable: false, rollback: false });
+  });
+});
