@@ -1,0 +1,113 @@
+// The notify use case: one stream record's old and new images → the messages people must hear
+// → every destination configured for the record's app and environment.
+//
+// Secrets are all resolved before anything is sent: if one cannot be read yet (throttled), the
+// record is retried and nobody has received it twice.
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { getConfig } from "../config/load";
+import type { Destination, PipelineConfig } from "../config/model";
+import { StevedoreError } from "../errors";
+import { logger } from "../log";
+import type { StoredRecord } from "../records/model";
+import { deliver, type Delivery, type DeliveryOptions, type DeliveryResult } from "./deliver";
+import { changesToNotify, type Notification } from "./message";
+import { resolveSecret } from "./secrets";
+import { toSlack } from "./slack";
+import { toWebhook } from "./webhook";
+
+/** A stream image as DynamoDB sends it (attribute-value JSON). */
+export type StreamImage = Record<string, unknown>;
+
+export interface NotifyOptions {
+  config?: PipelineConfig;
+  delivery?: DeliveryOptions;
+  now?: () => Date;
+}
+
+export interface NotifyResult {
+  notifications: Notification[];
+  /** Destinations that were not tried (unknown, or their secret cannot be read). */
+  skipped: string[];
+  deliveries: DeliveryResult[];
+}
+
+const NOTHING: NotifyResult = { notifications: [], skipped: [], deliveries: [] };
+
+export async function notifyChange(oldImage: StreamImage | undefined, newImage: StreamImage | undefined, options: NotifyOptions = {}): Promise<NotifyResult> {
+  const record = recordOf(newImage);
+  const notifications = changesToNotify(recordOf(oldImage), record);
+  if (!record || notifications.length === 0) return NOTHING;
+
+  const config = options.config ?? getConfig();
+  const names = destinationNames(config, record);
+  if (!names) {
+    logger.info("notify: the record's app or environment is no longer in the config; nothing sent", subjectOf(record));
+    return { ...NOTHING, notifications };
+  }
+  const skipped: string[] = [];
+  const destinations = names.flatMap((name) => {
+    const destination = config.destinations[name];
+    if (!destination) skipped.push(name);
+    return destination ? [destination] : [];
+  });
+
+  const ready = await Promise.all(destinations.map((d) => withSecrets(d, skipped)));
+  const now = options.now?.() ?? new Date();
+  // Destinations in parallel; each one receives this record's messages in order.
+  const deliveries = await Promise.all(ready.map(async (dest) => {
+    if (!dest) return [];
+    const results: DeliveryResult[] = [];
+    for (const n of notifications) results.push(await deliver(render(n, dest, now), options.delivery));
+    return results;
+  }));
+  return { notifications, skipped, deliveries: deliveries.flat() };
+}
+
+/** Destination names for a record, or undefined when its app or environment is gone. */
+export function destinationNames(config: PipelineConfig, record: StoredRecord): string[] | undefined {
+  const app = config.apps.find((a) => a.name === record.app);
+  if (!app) return undefined;
+  if (record.kind === "build") return [...new Set(app.environments.flatMap((e) => e.notify))];
+  return app.environments.find((e) => e.name === record.env)?.notify;
+}
+
+const KINDS: ReadonlySet<string> = new Set<StoredRecord["kind"]>(["deployment", "build"]);
+
+/** Our record in a stream image; items of other kinds (heads, promotions) are not records here. */
+export function recordOf(image: StreamImage | undefined): StoredRecord | undefined {
+  if (!image) return undefined;
+  const item = unmarshall(image as Record<string, AttributeValue>);
+  return typeof item.kind === "string" && KINDS.has(item.kind) ? (item as StoredRecord) : undefined;
+}
+
+type ReadyDestination = { destination: Destination; url: string; signingSecret?: string };
+
+async function withSecrets(destination: Destination, skipped: string[]): Promise<ReadyDestination | undefined> {
+  try {
+    const [url, signingSecret] = await Promise.all([
+      resolveSecret(destination.url),
+      destination.type === "webhook" ? resolveSecret(destination.secret) : undefined,
+    ]);
+    return { destination, url, signingSecret };
+  } catch (error) {
+    // A parameter that is missing or unreadable stays so on retry: skip this destination only.
+    if (error instanceof StevedoreError && !error.retryable) {
+      logger.error(`notify: cannot read the URL or secret of ${destination.name}; not sent there`, { destination: destination.name, error: error.message });
+      skipped.push(destination.name);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function render(n: Notification, dest: ReadyDestination, now: Date): Delivery {
+  const request = dest.destination.type === "slack"
+    ? { body: JSON.stringify(toSlack(n)), headers: { "content-type": "application/json" } }
+    : toWebhook(n, dest.signingSecret ?? "", now);
+  return { destination: dest.destination.name, url: dest.url, deliveryId: n.deliveryId, ...request };
+}
+
+function subjectOf(record: StoredRecord): Record<string, string> {
+  return record.kind === "build" ? { app: record.app, buildId: record.buildId } : { app: record.app, env: record.env, deploymentId: record.id };
+}

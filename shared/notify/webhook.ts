@@ -1,0 +1,82 @@
+// Notification → generic signed JSON webhook. Pure apart from node:crypto.
+//
+// Signature (the scheme Stripe made familiar, so receivers know it):
+//   X-Stevedore-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
+// The timestamp is signed with the body, so a captured request cannot be replayed later than
+// the receiver's tolerance. Several v1= entries are accepted (a receiver rotating secrets).
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { Notification } from "./message";
+
+export const SIGNATURE_HEADER = "X-Stevedore-Signature";
+export const EVENT_HEADER = "X-Stevedore-Event";
+export const DELIVERY_HEADER = "X-Stevedore-Delivery";
+
+export interface WebhookRequest {
+  body: string;
+  headers: Record<string, string>;
+}
+
+export function webhookBody(n: Notification): Record<string, unknown> {
+  const { event, deliveryId, severity, title, summary, at, links } = n;
+  const facts = n.kind === "deployment" ? { deployment: n.deployment } : { build: n.build };
+  return { event, deliveryId, severity, title, summary, at, ...facts, links };
+}
+
+/** The body and headers to POST; signed at `now` (retries within the tolerance reuse it). */
+export function toWebhook(n: Notification, secret: string, now: Date = new Date()): WebhookRequest {
+  const body = JSON.stringify(webhookBody(n));
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "Stevedore-Webhook/1",
+      [EVENT_HEADER]: n.event,
+      [DELIVERY_HEADER]: n.deliveryId,
+      [SIGNATURE_HEADER]: signatureHeader(secret, body, Math.floor(now.getTime() / 1000)),
+    },
+  };
+}
+
+export function signatureHeader(secret: string, body: string, unixSeconds: number): string {
+  return `t=${unixSeconds},v1=${sign(secret, body, unixSeconds)}`;
+}
+
+export interface VerifyOptions {
+  /** How old (or how far in the future) a signature may be. Default 300 s. */
+  toleranceSeconds?: number;
+  /** The receiver's clock. Default: now. */
+  now?: Date;
+}
+
+/** True when `header` signs exactly `rawBody` with `secret` and its timestamp is fresh. */
+export function verifySignature(secret: string, rawBody: string | Buffer, header: string | undefined, options: VerifyOptions = {}): boolean {
+  const parsed = parseHeader(header);
+  if (!parsed) return false;
+  const tolerance = options.toleranceSeconds ?? 300;
+  const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  if (Math.abs(nowSeconds - parsed.t) > tolerance) return false;
+  const expected = Buffer.from(sign(secret, rawBody, parsed.t), "hex");
+  // Every candidate is compared (no early exit), each in constant time.
+  let ok = false;
+  for (const candidate of parsed.v1) {
+    const given = Buffer.from(candidate, "hex");
+    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
+  }
+  return ok;
+}
+
+function sign(secret: string, body: string | Buffer, unixSeconds: number): string {
+  return createHmac("sha256", secret).update(`${unixSeconds}.`).update(body).digest("hex");
+}
+
+function parseHeader(header: string | undefined): { t: number; v1: string[] } | undefined {
+  if (!header || header.length > 2000) return undefined;
+  let t: number | undefined;
+  const v1: string[] = [];
+  for (const part of header.split(",")) {
+    const [key, value = ""] = part.trim().split("=", 2) as [string, string?];
+    if (key === "t" && /^\d{1,12}$/.test(value)) t = Number(value);
+    else if (key === "v1" && /^[0-9a-f]{64}$/i.test(value)) v1.push(value);
+  }
+  return t === undefined || v1.length === 0 ? undefined : { t, v1 };
+}

@@ -1,0 +1,205 @@
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import type { Context, DynamoDBBatchResponse } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { handler } from "../../functions/notify";
+import { clearSecretCache } from "../../shared/notify/secrets";
+import type { SlackPayload } from "../../shared/notify/slack";
+import { verifySignature } from "../../shared/notify/webhook";
+import { captureLogs, reply, startReceiver, type Received, type Receiver } from "./receiver";
+import { build, deployment, moved } from "./records";
+import { streamEvent, streamRecord } from "./stream";
+
+process.env.AWS_REGION = "eu-west-1";
+process.env.AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
+process.env.AWS_SECRET_ACCESS_KEY = "test-secret-access-key";
+process.env.STEVEDORE_CONFIG = "examples/stevedore.yml";
+
+const SLACK_PATH = "/services/T0SHOP/B0STEVE/slackSecretToken";
+const AUDIT_PATH = "/audit/stevedore";
+const SIGNING_SECRET = "audit-signing-secret-9f8e7d";
+
+const ssm = mockClient(SSMClient);
+let receiver: Receiver;
+let logs: ReturnType<typeof captureLogs>;
+
+const context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: "stevedore-notify",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:stevedore-notify",
+  memoryLimitInMB: "256",
+  awsRequestId: "9d2b5c1e-7f3a-4e8b-a1c6-0d4e5f6a7b8c",
+  logGroupName: "/aws/lambda/stevedore-notify",
+  logStreamName: "2026/03/02/[$LATEST]0123456789abcdef",
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} as Context;
+
+function mockSecrets(): void {
+  ssm.on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url" })
+    .resolves({ Parameter: { Type: "SecureString", Value: receiver.url(SLACK_PATH) } });
+  ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
+    .resolves({ Parameter: { Type: "SecureString", Value: receiver.url(AUDIT_PATH) } });
+  ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
+    .resolves({ Parameter: { Type: "SecureString", Value: SIGNING_SECRET } });
+}
+
+const at = (path: string) => receiver.received.filter((r) => r.path === path);
+const slackMessages = () => at(SLACK_PATH).map((r) => JSON.parse(r.body) as SlackPayload);
+const headerOf = (p: SlackPayload) => (p.blocks[0]?.type === "header" ? p.blocks[0].text.text : "");
+
+async function run(event: unknown): Promise<DynamoDBBatchResponse> {
+  return (await handler(event, context)) as DynamoDBBatchResponse;
+}
+
+const inProgress = moved(moved(deployment(), "started"), "in_progress");
+const completed = moved(inProgress, "completed");
+const rolledBack = moved(moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM"), "rolled_back", "alarm shop-staging-web-5xx is in ALARM");
+
+beforeEach(async () => {
+  ssm.reset();
+  clearSecretCache();
+  receiver = await startReceiver();
+  mockSecrets();
+  logs = captureLogs();
+});
+
+afterEach(async () => {
+  logs.restore();
+  await receiver.close();
+});
+
+describe("notify handler", () => {
+  it("posts a rollback to Slack and a signed webhook to the audit receiver", async () => {
+    const before = moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM");
+    const result = await run(streamEvent(streamRecord(before, rolledBack)));
+    expect(result).toEqual({ batchItemFailures: [] });
+
+    const [slack, ...moreSlack] = slackMessages();
+    expect(moreSlack).toEqual([]);
+    expect(headerOf(slack as SlackPayload)).toBe("❌ shop-web → staging: rolled back, deployment failed");
+    expect(slack?.attachments[0]?.color).toBe("#e01e5a");
+    const slackText = JSON.stringify(slack);
+    for (const fact of ["shop-staging/web (eu-west-1)", "shop/web:3f9c2a1 · 4b1d09c2e8aa", "alarm shop-staging-web-5xx is in ALARM"]) {
+      expect(slackText).toContain(fact);
+    }
+
+    const [audit, ...moreAudit] = at(AUDIT_PATH);
+    expect(moreAudit).toEqual([]);
+    const { body, headers } = audit as Received;
+    expect(verifySignature(SIGNING_SECRET, body, headers["x-stevedore-signature"] as string)).toBe(true);
+    expect(verifySignature("not-the-secret", body, headers["x-stevedore-signature"] as string)).toBe(false);
+    expect(headers["x-stevedore-event"]).toBe("deployment.rolled_back");
+    expect(headers["x-stevedore-delivery"]).toBe("d-3f9c2a1b4e5d:rolled_back");
+    expect(JSON.parse(body)).toMatchObject({
+      event: "deployment.rolled_back",
+      deliveryId: "d-3f9c2a1b4e5d:rolled_back",
+      severity: "failure",
+      deployment: { app: "shop-web", env: "staging", cluster: "shop-staging", service: "web", revision: 42, reason: "alarm shop-staging-web-5xx is in ALARM" },
+    });
+  });
+
+  it("never logs a webhook URL or secret", async () => {
+    receiver.on(SLACK_PATH, reply(500), reply(500), reply(500));
+    await run(streamEvent(streamRecord(inProgress, completed)));
+    const text = logs.lines().join("\n");
+    expect(text).toContain("shop-slack");
+    expect(text).not.toContain("slackSecretToken");
+    expect(text).not.toContain(SIGNING_SECRET);
+  });
+
+  it("sends nothing for a MODIFY that does not change the status", async () => {
+    const result = await run(streamEvent(streamRecord(inProgress, { ...inProgress, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 7 })));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(receiver.received).toEqual([]);
+    expect(ssm.commandCalls(GetParameterCommand)).toEqual([]);
+  });
+
+  it("sends nothing for a REMOVE, a head item or a promotion item", async () => {
+    const head = { pk: "TARGET#eu-west-1/shop-staging/web", sk: "HEAD", digest: rolledBack.digest, pushKey: rolledBack.pushKey };
+    const promotion = { kind: "promotion", app: "shop-web", id: "p-1", status: "waiting" };
+    const result = await run(streamEvent(streamRecord(rolledBack, undefined), streamRecord(undefined, head), streamRecord(undefined, promotion)));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(receiver.received).toEqual([]);
+  });
+
+  it("sends a failed build once to each destination of the app's environments", async () => {
+    await run(streamEvent(streamRecord(undefined, build())));
+    expect(slackMessages().map(headerOf)).toEqual(["❌ shop-web: build shop-web #118 failed"]);
+    expect(at(AUDIT_PATH).map((r) => r.headers["x-stevedore-event"])).toEqual(["build.failed"]);
+  });
+
+  it("sends only to the destinations of the record's app and environment", async () => {
+    const worker = deployment({ app: "shop-worker", service: "worker-priority", repository: "shop/worker", targetKey: "eu-west-1/shop-staging/worker-priority" });
+    await run(streamEvent(streamRecord(worker, moved(worker, "started"))));
+    expect(slackMessages().map(headerOf)).toEqual(["🚀 shop-worker → staging: deploying"]);
+    expect(at(AUDIT_PATH)).toEqual([]);
+  });
+
+  it("skips an app that is no longer in the config without failing", async () => {
+    const gone = deployment({ app: "shop-legacy" });
+    const result = await run(streamEvent(streamRecord(gone, moved(gone, "started"))));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(receiver.received).toEqual([]);
+  });
+
+  it("sends each record's messages in stream order", async () => {
+    await run(streamEvent(streamRecord(deployment(), moved(deployment(), "started")), streamRecord(inProgress, completed), streamRecord(completed, moved(completed, "verified"))));
+    expect(slackMessages().map(headerOf)).toEqual([
+      "🚀 shop-web → staging: deploying",
+      "⏳ shop-web → staging: rolled out, watching alarms",
+      "✅ shop-web → staging: deployed and verified",
+    ]);
+  });
+
+  it("does not fail the batch when a destination gives up, and still delivers to the others", async () => {
+    receiver.on(AUDIT_PATH, reply(500), reply(500), reply(500));
+    const result = await run(streamEvent(streamRecord(inProgress, completed)));
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(at(AUDIT_PATH)).toHaveLength(3);
+    expect(slackMessages()).toHaveLength(1);
+    const giveUp = logs.lines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l.message).includes("gave up"));
+    expect(giveUp).toMatchObject({ level: "WARN", destination: "shop-audit", status: 500, attempts: 3 });
+  });
+
+  it("reports the record whose secret cannot be read yet, sends nothing for it, and stops there", async () => {
+    const worker = deployment({ app: "shop-worker", service: "worker", repository: "shop/worker", targetKey: "eu-west-1/shop-staging/worker" });
+    const first = streamRecord(worker, moved(worker, "started"));       // shop-slack only
+    const second = streamRecord(inProgress, completed);                  // shop-slack and shop-audit
+    const third = streamRecord(undefined, build());
+    ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } }));
+    const result = await run(streamEvent(first, second, third));
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: second.dynamodb.SequenceNumber }] });
+    // The second record's Slack message waits for the retry too: nobody receives it twice.
+    expect(slackMessages().map(headerOf)).toEqual(["🚀 shop-worker → staging: deploying"]);
+    expect(at(AUDIT_PATH)).toEqual([]);
+  });
+
+  it("delivers a retried record once its secret can be read", async () => {
+    const record = streamRecord(inProgress, completed);
+    ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
+      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } }))
+      .resolves({ Parameter: { Type: "SecureString", Value: SIGNING_SECRET } });
+    expect(await run(streamEvent(record))).toEqual({ batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber }] });
+    expect(await run(streamEvent(record))).toEqual({ batchItemFailures: [] });
+    expect(slackMessages()).toHaveLength(1);
+    expect(at(AUDIT_PATH).map((r) => r.headers["x-stevedore-delivery"])).toEqual(["d-3f9c2a1b4e5d:completed"]);
+  });
+
+  it("skips only the destination whose parameter is missing", async () => {
+    ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
+      .rejects(Object.assign(new Error("Parameter not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
+    expect(await run(streamEvent(streamRecord(inProgress, completed)))).toEqual({ batchItemFailures: [] });
+    expect(slackMessages()).toHaveLength(1);
+    expect(at(AUDIT_PATH)).toEqual([]);
+    expect(logs.lines().some((l) => l.includes("shop-audit") && l.includes("ParameterNotFound"))).toBe(true);
+  });
+
+  it("ignores an event that is not a stream event", async () => {
+    await expect(handler({ Records: "nope" }, context)).resolves.toEqual({ ignored: "malformed event" });
+    expect(receiver.received).toEqual([]);
+  });
+});
