@@ -53,7 +53,7 @@ export function parseConfig(text: string, file: string, readText: (path: string)
   }
   const parsed = z.safeParse(configSchema, raw);
   if (!parsed.success) {
-    throw new ConfigError(shown, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
+    throw new ConfigError(shown, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw)));
   }
   const checker = new Checker(dirname(file), readText);
   const config = checker.build(parsed.data, file);
@@ -98,6 +98,8 @@ class Checker {
     let tags: RegExp | null = null;
     if (app.tags !== undefined) {
       try {
+        // Compiled alone first: "v1)|(.*" is invalid by itself but valid (and unanchored) once wrapped.
+        new RegExp(app.tags);
         tags = new RegExp(`^(?:${app.tags})$`);
       } catch (error) {
         this.problem(`${at}.tags`, `not a valid regular expression (${(error as Error).message}); the whole tag must match it, e.g. "v\\d+\\.\\d+\\.\\d+"`);
@@ -105,6 +107,7 @@ class Checker {
     }
     const notify = app.notify ?? [];
     this.checkNotify(`${at}.notify`, notify, notifications);
+    this.checkVariableNames(`${at}.variables`, app.variables);
 
     const names = new Set<string>();
     const environments = app.environments.map((env, i) => {
@@ -112,7 +115,9 @@ class Checker {
       if (names.has(env.name)) this.problem(`${envAt}.name`, `"${env.name}" is already used in this app; environment names must be unique`);
       names.add(env.name);
       if (env.notify) this.checkNotify(`${envAt}.notify`, env.notify, notifications);
-      return this.environment(envAt, name, app, env, i, [...names], notify);
+      this.checkVariableNames(`${envAt}.variables`, env.variables);
+      // Names as written, duplicates included, so that a repeated name does not shift "the previous one".
+      return this.environment(envAt, name, app, env, i, app.environments.slice(0, i + 1).map((e) => e.name), notify);
     });
     return { name, repository: app.repository, tags, buildProject: app.build, environments };
   }
@@ -137,12 +142,8 @@ class Checker {
         return null;
       }
       const template = this.template(`${target.template ? targetAt : env.template ? at : `apps.${app}`}.template`, templatePath);
+      this.checkVariableNames(`${targetAt}.variables`, target.variables);
       const variables = { ...appFile.variables, ...env.variables, ...target.variables };
-      for (const name of Object.keys(variables)) {
-        if ((BUILTIN_VARIABLES as readonly string[]).includes(name)) {
-          this.problem(`${targetAt}`, `variable "${name}" is built in (${BUILTIN_VARIABLES.join(", ")}); rename yours`);
-        }
-      }
       if (!template) return null;
       const result: Target = {
         app, env: env.name, region: env.region, cluster, service: target.service, key,
@@ -164,6 +165,7 @@ class Checker {
         approval: env.promote.approval ?? "auto",
         expiresAfterSeconds: parseDuration(env.promote.expiresAfter ?? "24h"),
       };
+      if (promote.expiresAfterSeconds === 0) this.problem(`${at}.promote.expiresAfter`, "must be longer than 0s: a person needs time to approve");
     }
 
     const deadlineSeconds = parseDuration(env.deadline ?? "30m");
@@ -214,7 +216,7 @@ class Checker {
       commit: "0000000",
     };
     const builtins = Object.fromEntries(BUILTIN_VARIABLES.map((name) => [name, name === "image" ? `${sample.repositoryUri}@${sample.digest}` : name]));
-    const missing = target.template.placeholders.filter((p) => !(p in builtins) && !(p in target.variables));
+    const missing = target.template.placeholders.filter((p) => !Object.hasOwn(builtins, p) && !Object.hasOwn(target.variables, p));
     if (missing.length > 0) {
       this.problem(at, `${target.template.file} uses ${missing.map((m) => `{{ ${m} }}`).join(", ")} but ${target.env} defines no value; add them under variables`);
       return;
@@ -299,6 +301,14 @@ class Checker {
     return null;
   }
 
+  private checkVariableNames(at: string, variables: Record<string, unknown> | undefined): void {
+    for (const name of Object.keys(variables ?? {})) {
+      if ((BUILTIN_VARIABLES as readonly string[]).includes(name)) {
+        this.problem(`${at}.${name}`, `"${name}" is built in (${BUILTIN_VARIABLES.join(", ")}); rename yours`);
+      }
+    }
+  }
+
   private checkNotify(at: string, names: string[], notifications: Record<string, unknown>): void {
     names.forEach((name, i) => {
       if (!(name in notifications)) {
@@ -311,23 +321,66 @@ class Checker {
 
 // ── turning schema issues into sentences ──────────────────────────────────────────────────
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
   const path = formatPath(issue.path);
   if (issue.code === "unrecognized_keys") {
     const allowed = allowedKeysAt(configSchema, issue.path);
+    // One problem per key: each names its own path.
     return issue.keys.map((key) => {
       const guess = closest(key, allowed);
       const where = path ? `${path}.${key}` : key;
       return `${where}: unknown key${guess ? `; did you mean "${guess}"?` : allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
-    }).join("\n  - ");
+    });
   }
-  if (issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined) {
-    return `${path || "(file)"}: required`;
+  const value = valueAt(raw, issue.path);
+  if (issue.code === "invalid_type" && value === undefined) {
+    return [`${path || "(file)"}: required`];
   }
   if (issue.code === "invalid_union" && "discriminator" in issue) {
-    return `${path}: type must be slack or webhook`;
+    return [`${path}: type must be slack or webhook`];
   }
-  return `${path || "(file)"}: ${issue.message}`;
+  return [`${path || "(file)"}: ${explain(issue, value)}`];
+}
+
+// zod/mini carries no locale: every issue without a message of ours says only "Invalid input",
+// which names no fix. Say what is expected instead.
+function explain(issue: z.core.$ZodIssue, value: unknown): string {
+  if (issue.message !== "Invalid input") return issue.message;
+  switch (issue.code) {
+    case "invalid_key":
+      return issue.issues.map((inner) => explain(inner, undefined)).join("; ");
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
+    case "invalid_type":
+      return `must be ${kindName(issue.expected)}, not ${kindOf(value)}`;
+    case "invalid_union": {
+      const expected = [...new Set(issue.errors.flatMap((errors) => errors.flatMap((e) => (e.code === "invalid_type" ? [e.expected] : []))))];
+      return expected.length > 0 ? `must be ${listed(expected.map(kindName))}, not ${kindOf(value)}` : issue.message;
+    }
+    case "too_big":
+      return issue.origin === "array" ? `list at most ${issue.maximum}` : `must be ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}`;
+    case "too_small":
+      return issue.origin === "array" ? `list at least ${issue.minimum}` : `must be ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}`;
+    default:
+      return issue.message;
+  }
+}
+
+function kindName(type: string): string {
+  return ({ object: "a mapping (key: value)", array: "a list", string: "a string", number: "a number", boolean: "true/false" } as Record<string, string>)[type] ?? type;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return "empty";
+  if (Array.isArray(value)) return "a list";
+  if (value instanceof Date) return "a date (quote it)";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "number" && !Number.isFinite(value)) return `${value}, which is not a finite number`;
+  return `${typeof value === "string" ? "a string" : typeof value === "number" ? "a number" : "true/false"} (${typeof value === "string" ? JSON.stringify(value) : String(value)})`;
+}
+
+function listed(items: string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
 }
 
 function formatPath(path: PropertyKey[]): string {

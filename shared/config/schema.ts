@@ -8,7 +8,9 @@ const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const name = (what: string) =>
   z.string().check(z.regex(NAME, `${what} must be lowercase letters, digits and dashes, starting with a letter`));
-const duration = z.string().check(z.regex(DURATION, "must be a duration like 30s, 10m or 1h30m"));
+const DURATION_HINT = "must be a duration like 30s, 10m or 1h30m";
+// The hint for a number too: `watch: 300` needs a unit, not only quotes.
+const duration = z.string({ error: DURATION_HINT }).check(z.regex(DURATION, DURATION_HINT));
 const percent = z.number().check(z.gt(0), z.lte(100));
 const variables = z.record(
   z.string().check(z.regex(VARIABLE, "variable names are letters, digits and _, not starting with a digit")),

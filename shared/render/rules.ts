@@ -37,6 +37,13 @@ export function checkTaskDefinition(td: JsonObject): string[] {
   const fargate = Array.isArray(td.requiresCompatibilities) && td.requiresCompatibilities.includes("FARGATE");
   const taskCpu = td.cpu === undefined ? undefined : cpuUnits(td.cpu);
   const taskMemory = td.memory === undefined ? undefined : memoryMiB(td.memory);
+  // The API types task-level cpu and memory as strings and rejects a JSON number
+  // ("NUMBER_VALUE can not be converted to a String"); a number here comes from an unquoted variable.
+  for (const key of ["cpu", "memory"] as const) {
+    if (typeof td[key] === "number") {
+      say(key, `must be a string, got the number ${td[key]} (quote the variable's value: "${td[key]}")`);
+    }
+  }
   if (taskCpu === null) say("cpu", `"${String(td.cpu)}" is not a cpu value: write units ("1024") or vCPUs ("1 vCPU")`);
   if (taskMemory === null) say("memory", `"${String(td.memory)}" is not a memory value: write MiB ("2048") or GB ("2 GB")`);
 
@@ -75,13 +82,15 @@ export function checkTaskDefinition(td: JsonObject): string[] {
 
     for (const field of ["cpu", "memory", "memoryReservation"] as const) {
       const value = container[field];
-      if (value !== undefined && !isPositiveInteger(value)) {
+      // describe-task-definition returns "cpu": 0 for a container without a cpu share: 0 is valid.
+      if (value !== undefined && !(field === "cpu" ? isWholeNumber(value) : isPositiveInteger(value))) {
         say(`${at}.${field}`, `must be a whole number, got ${JSON.stringify(value)} (write the variable without quotes)`);
       }
     }
     const memory = isPositiveInteger(container.memory) ? container.memory : undefined;
     const reservation = isPositiveInteger(container.memoryReservation) ? container.memoryReservation : undefined;
-    if (taskMemory === undefined && memory === undefined && reservation === undefined) {
+    // Present but mistyped is reported above: saying "needs memory" too would send people looking for a missing field.
+    if (taskMemory === undefined && container.memory === undefined && container.memoryReservation === undefined) {
       say(at, "needs memory or memoryReservation when the task has no task-level memory");
     }
     if (memory !== undefined && memory < 6) say(`${at}.memory`, "must be at least 6 MiB");
@@ -95,7 +104,9 @@ export function checkTaskDefinition(td: JsonObject): string[] {
       container.portMappings.forEach((mapping, j) => {
         for (const field of ["containerPort", "hostPort"] as const) {
           const port = isObject(mapping) ? mapping[field] : undefined;
-          if (port !== undefined && !(isPositiveInteger(port) && port <= 65535)) {
+          // hostPort 0 asks for a dynamic host port (bridge mode); describe-task-definition returns it.
+          const valid = field === "hostPort" ? isWholeNumber(port) : isPositiveInteger(port);
+          if (port !== undefined && !(valid && (port as number) <= 65535)) {
             say(`${at}.portMappings[${j}].${field}`, `must be a port number, got ${JSON.stringify(port)}`);
           }
         }
@@ -153,6 +164,10 @@ export function memoryMiB(value: Json): number | null {
   const gb = /^(\d+(?:\.\d+)?)\s*gb$/i.exec(text);
   if (gb) return Math.round(Number(gb[1]) * 1024);
   return /^\d+$/.test(text) ? Number(text) : null;
+}
+
+function isWholeNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }
 
 function isPositiveInteger(value: unknown): value is number {

@@ -67,9 +67,13 @@ export function provenanceTags(input: RegisterTaskDefinitionCommandInput, values
   return [...kept, ...ours];
 }
 
-/** ECS tag values: up to 256 of letters, digits, spaces and `+ - = . _ : / @`. */
+/**
+ * ECS tag values: up to 256 characters among letters, digits, spaces and `+ - = . _ : / @`
+ * (ECS's pattern is `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`: `\s` would let tabs and newlines through).
+ * Counted in code points, so that a cut never splits a surrogate pair.
+ */
 function tagValue(value: string): string {
-  return value.replace(/[^\p{L}\p{N}\s+\-=._:/@]/gu, "_").slice(0, 256);
+  return Array.from(value.replace(/[^\p{L}\p{Z}\p{N}+\-=._:/@]/gu, "_")).slice(0, 256).join("");
 }
 
 /** A stable text for a rendered definition: equal texts can share one registration. */

@@ -56,6 +56,7 @@ export function parseTemplate(text: string, file: string): TaskDefinitionTemplat
   body = Object.fromEntries(Object.entries(body).filter(([key]) => !strippedKeys.includes(key as never)));
 
   const problems: string[] = [];
+  notJson(body, "", problems);
   const names = new Set<string>();
   walk(body, "", (value, path) => {
     for (const match of value.matchAll(PLACEHOLDER)) {
@@ -116,6 +117,26 @@ function walk(
       onKey(key, child);
       walk(item, child, onString, onKey);
     }
+  }
+}
+
+/**
+ * YAML reads `2024-01-01` as a Date, `!!binary` as bytes and `.inf` as Infinity: none is a JSON
+ * value, and each would reach ECS as {} or null. Quoting keeps the text.
+ */
+function notJson(value: unknown, path: string, problems: string[]): void {
+  const at = path || "(root)";
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => notJson(item, `${path}[${i}]`, problems));
+  } else if (typeof value === "number" && !Number.isFinite(value)) {
+    problems.push(`${at}: YAML reads this as ${value}, which JSON cannot hold; quote it`);
+  } else if (value !== null && typeof value === "object") {
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      problems.push(`${at}: YAML reads this as ${value instanceof Date ? "a date" : "binary data"}, not text; quote it`);
+      return;
+    }
+    for (const [key, item] of Object.entries(value)) notJson(item, path ? `${path}.${key}` : key, problems);
   }
 }
 
