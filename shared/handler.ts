@@ -1,11 +1,11 @@
 // What every Lambda handler shares: parse the event at the edge, log with the Lambda context,
 // and decide what a failure means to Lambda. A handler file only names its schema and its use
 // case; nothing else is allowed to branch on raw input.
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import type { Context } from "aws-lambda";
+import type { Context, DynamoDBBatchResponse } from "aws-lambda";
 import * as z from "zod/mini";
 import { StevedoreError } from "./errors";
+import { recordsStream, type StreamImage } from "./events/stream";
 import { logger } from "./log";
 
 export interface Ignored {
@@ -43,10 +43,34 @@ export function eventHandler<S extends z.ZodMiniType, R>(
       }
       throw error;
     }
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+  }).before((request) => logger.setContext(request.context));
 }
 
 function idOf(event: unknown): string | undefined {
   const id = (event as { id?: unknown } | null)?.id;
   return typeof id === "string" ? id.slice(0, 100) : undefined;
+}
+
+/**
+ * A consumer of the records table's stream. Records are handled in stream order; the first one
+ * that throws is reported (ReportBatchItemFailures) and everything after it is left for the
+ * retry, so nothing is skipped and nothing already handled is handled again by this batch.
+ */
+export function streamConsumer(
+  name: string,
+  onChange: (oldImage: StreamImage, newImage: StreamImage, context: Context) => Promise<unknown>,
+) {
+  return eventHandler(name, recordsStream, async (event, context): Promise<DynamoDBBatchResponse> => {
+    for (const record of event.Records) {
+      try {
+        await onChange(record.dynamodb.OldImage, record.dynamodb.NewImage, context);
+      } catch (error) {
+        logger.error(`${name}: failed on a stream record; it and the rest of the batch will be retried`, {
+          eventID: record.eventID, sequenceNumber: record.dynamodb.SequenceNumber, error: String(error),
+        });
+        return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber }] };
+      }
+    }
+    return { batchItemFailures: [] };
+  });
 }
