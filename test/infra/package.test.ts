@@ -1,0 +1,376 @@
+// `osls package` of the example config, offline and without credentials, then checks on what
+// would be deployed: the CloudFormation template (event patterns, IAM, table, dead letters)
+// and the zips (one per function, each with its bundle, the config and every template).
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { inflateRawSync } from "node:zlib";
+import { loadConfig } from "../../shared/config/load";
+import type { PipelineConfig } from "../../shared/config/model";
+import { renderTarget } from "../../shared/render/task-definition";
+
+const ROOT = process.cwd();
+const EXAMPLE = "examples/stevedore.yml";
+const FUNCTIONS = [
+  "on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval",
+];
+/** Invoked asynchronously by EventBridge; notify and promote read the table's stream. */
+const ASYNC_FUNCTIONS = FUNCTIONS.filter((f) => f !== "notify" && f !== "promote");
+const DLQ_ARN = { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] };
+
+type Json = any; // the generated template: shapes are asserted below
+
+/** Runs osls offline: no profile, no keys, our own scratch folder for serverless-esbuild. */
+function osls(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const name of [
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_REGION", "AWS_DEFAULT_REGION",
+  ]) delete childEnv[name];
+  if (!env.STEVEDORE_CONFIG) delete childEnv.STEVEDORE_CONFIG;
+  childEnv.STEVEDORE_ESBUILD_WORK_FOLDER = `.esbuild/test-${process.pid}-${Date.now()}`;
+  childEnv.SLS_TELEMETRY_DISABLED = "1";
+  return spawnSync("npx", ["osls", ...args], { cwd: ROOT, env: childEnv, encoding: "utf8", timeout: 150_000 });
+}
+
+/** Entries of a zip file by name: enough of the format for what osls and serverless-esbuild write. */
+function readZip(file: string): Map<string, Buffer> {
+  const zip = readFileSync(file);
+  let eocd = zip.length - 22;
+  while (eocd >= 0 && zip.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error(`${file}: not a zip`);
+  const count = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    const method = zip.readUInt16LE(at + 10);
+    const compressedSize = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const localHeader = zip.readUInt32LE(at + 42);
+    const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
+    const dataStart = localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
+    const data = zip.subarray(dataStart, dataStart + compressedSize);
+    if (!name.endsWith("/")) entries.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+const sorted = <T>(values: Iterable<T>): T[] => [...values].sort();
+const subText = (value: Json): string => (typeof value === "string" ? value : value["Fn::Sub"]);
+
+/** What the example config should produce, derived from it independently of infra/stack.cjs. */
+function expectations(config: PipelineConfig) {
+  const envs = config.apps.flatMap((a) => a.environments);
+  const targets = envs.flatMap((e) => e.targets);
+  const image = {
+    repository: "r", repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r", digest: `sha256:${"1".repeat(64)}`,
+  };
+  const rendered = targets.map((t) => {
+    const r = renderTarget(t, image);
+    if (!r.ok) throw new Error(r.problems.join("; "));
+    return r.input;
+  });
+  return {
+    region: envs[0]!.region,
+    repositories: sorted(new Set(config.apps.map((a) => a.repository))),
+    projects: sorted(new Set(config.apps.flatMap((a) => (a.buildProject ? [a.buildProject] : [])))),
+    alarms: sorted(new Set(envs.flatMap((e) => e.alarms))),
+    services: sorted(new Set(targets.map((t) => `${t.cluster}/${t.service}`))),
+    approvalApps: sorted(config.apps.filter((a) => a.environments.some((e) => e.promote?.approval === "manual")).map((a) => a.name)),
+    families: sorted(new Set(rendered.map((r) => r.family as string))),
+    roles: sorted(new Set(rendered.flatMap((r) => [r.taskRoleArn, r.executionRoleArn].filter((x): x is string => !!x)))),
+    templates: sorted(new Set(targets.map((t) => relative(ROOT, resolve(dirname(config.file), t.templateFile)).split("\\").join("/")))),
+  };
+}
+
+describe("osls package (example config, offline)", () => {
+  let out: string;
+  let template: Json;
+  let resources: Record<string, Json>;
+  let statements: Json[];
+  let expected: ReturnType<typeof expectations>;
+
+  const functionId = (name: string) => `${name.split("-").map((p, i) => (i === 0 ? p[0]!.toUpperCase() + p.slice(1) : p)).join("Dash")}LambdaFunction`;
+  const rulesOf = (name: string): Json[] => Object.values(resources).filter((r: Json) =>
+    r.Type === "AWS::Events::Rule" && r.Properties.Targets.some((t: Json) => t.Arn["Fn::GetAtt"]?.[0] === functionId(name)));
+  const statementsWith = (action: string): Json[] => statements.filter((s) => [s.Action].flat().includes(action));
+
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), "stevedore-package-"));
+    const run = osls(["package", "--stage", "test", "--package", out]);
+    if (run.status !== 0) throw new Error(`osls package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+    template = JSON.parse(readFileSync(join(out, "cloudformation-template-update-stack.json"), "utf8"));
+    resources = template.Resources;
+    statements = Object.values(resources)
+      .filter((r: Json) => r.Type === "AWS::IAM::Role" || r.Type === "AWS::IAM::Policy" || r.Type === "AWS::IAM::ManagedPolicy")
+      .flatMap((r: Json) => [
+        ...(r.Properties.Policies ?? []).flatMap((p: Json) => p.PolicyDocument.Statement),
+        ...(r.Properties.PolicyDocument?.Statement ?? []),
+      ]);
+    expected = expectations(loadConfig(EXAMPLE));
+  }, 180_000);
+
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+    // serverless-esbuild removes its scratch folder but leaves the parent: drop it when empty.
+    try {
+      rmdirSync(join(ROOT, ".esbuild"));
+    } catch {
+      // not empty (another run is using it) or already gone
+    }
+  });
+
+  describe("packages", () => {
+    it("makes one zip per function and nothing else", () => {
+      expect(sorted(readdirSync(out).filter((f) => f.endsWith(".zip")))).toEqual(sorted(FUNCTIONS.map((f) => `${f}.zip`)));
+    });
+
+    it.each(FUNCTIONS)("%s.zip holds exactly its ESM bundle, the config and every template, at their project paths", (name) => {
+      const entries = readZip(join(out, `${name}.zip`));
+      expect(sorted(entries.keys())).toEqual(sorted([`functions/${name}.mjs`, EXAMPLE, ...expected.templates]));
+      expect(entries.get(EXAMPLE)!.equals(readFileSync(join(ROOT, EXAMPLE)))).toBe(true);
+      for (const file of expected.templates) expect(entries.get(file)!.equals(readFileSync(join(ROOT, file)))).toBe(true);
+      const bundle = entries.get(`functions/${name}.mjs`)!.toString("utf8");
+      expect(bundle.startsWith('import { createRequire } from "module"; const require = createRequire(import.meta.url);')).toBe(true);
+      expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b/);
+    });
+
+    it("points every function at its bundle, with the config path relative to the task root", () => {
+      for (const name of FUNCTIONS) {
+        const fn = resources[functionId(name)].Properties;
+        expect(fn).toMatchObject({
+          Handler: `functions/${name}.handler`, Runtime: "nodejs22.x", Architectures: ["arm64"], MemorySize: 512,
+        });
+        expect(fn.Environment.Variables).toMatchObject({
+          STEVEDORE_CONFIG: EXAMPLE, RECORDS_TABLE: { Ref: "RecordsTable" }, LOG_LEVEL: "INFO",
+        });
+      }
+    });
+  });
+
+  describe("event rules", () => {
+    it("narrows ECR pushes to the configured repositories", () => {
+      const [rule] = rulesOf("on-image-pushed");
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ["aws.ecr"], "detail-type": ["ECR Image Action"],
+        detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": expected.repositories },
+      });
+      expect(expected.repositories).toEqual(["shop/web", "shop/worker"]);
+    });
+
+    it("narrows CodeBuild events to the configured projects and final states", () => {
+      const [rule] = rulesOf("on-build-finished");
+      expect(rule.Properties.State).toBe("ENABLED");
+      expect(rule.Properties.EventPattern.detail["project-name"]).toEqual(expected.projects);
+      expect(sorted(rule.Properties.EventPattern.detail["build-status"])).toEqual(["FAILED", "FAULT", "STOPPED", "SUCCEEDED", "TIMED_OUT"]);
+    });
+
+    it("narrows ECS events to the configured services, any account", () => {
+      const [rule] = rulesOf("on-deployment-changed");
+      const pattern = rule.Properties.EventPattern;
+      expect(sorted(pattern["detail-type"])).toEqual(["ECS Deployment State Change", "ECS Service Action"]);
+      expect(sorted(pattern.resources.map((r: Json) => r.wildcard)))
+        .toEqual(expected.services.map((s) => `arn:aws:ecs:${expected.region}:*:service/${s}`));
+      expect(expected.services).toHaveLength(6);
+    });
+
+    it("narrows alarm events to the configured alarms going into ALARM", () => {
+      const [rule] = rulesOf("on-alarm");
+      expect(rule.Properties.EventPattern.detail).toEqual({ alarmName: expected.alarms, state: { value: ["ALARM"] } });
+    });
+
+    it("sweeps every minute", () => {
+      expect(rulesOf("sweep")[0].Properties.ScheduleExpression).toBe("rate(1 minute)");
+    });
+
+    it("takes promotion decisions only for apps with a manual-approval environment", () => {
+      const [rule] = rulesOf("on-approval");
+      expect(rule.Properties.State).toBe("ENABLED");
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: expected.approvalApps },
+      });
+      expect(expected.approvalApps).toEqual(["shop-worker"]);
+    });
+
+    it("triggers nothing else: stream consumers have no rule", () => {
+      expect(rulesOf("notify")).toHaveLength(0);
+      expect(rulesOf("promote")).toHaveLength(0);
+    });
+  });
+
+  describe("IAM", () => {
+    it("never grants a wildcard action", () => {
+      expect(statements.length).toBeGreaterThan(10);
+      for (const statement of statements) {
+        for (const action of [statement.Action].flat()) expect(action).not.toMatch(/\*/);
+        expect(statement.NotAction).toBeUndefined();
+      }
+    });
+
+    it("never grants on Resource \"*\"", () => {
+      for (const statement of statements) {
+        for (const resource of [statement.Resource].flat()) expect(resource).not.toBe("*");
+        expect(statement.NotResource).toBeUndefined();
+      }
+    });
+
+    it("passes only the example's task and execution roles, and only to ECS tasks", () => {
+      const [pass, ...others] = statementsWith("iam:PassRole");
+      expect(others).toHaveLength(0);
+      expect(pass.Action).toEqual(["iam:PassRole"]);
+      expect(sorted(pass.Resource)).toEqual(expected.roles);
+      expect(expected.roles).toContain("arn:aws:iam::123456789012:role/shop-web-staging-task");
+      expect(pass.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
+    });
+
+    it("updates, describes and rolls back only the example's services", () => {
+      const serviceArns = expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service/${s}`);
+      for (const action of ["ecs:UpdateService", "ecs:DescribeServices"]) {
+        const found = statementsWith(action);
+        expect(found).toHaveLength(1);
+        expect(sorted(found[0].Resource.map(subText))).toEqual(serviceArns);
+      }
+      const [stop] = statementsWith("ecs:StopServiceDeployment");
+      expect(sorted(stop.Resource.map(subText))).toEqual(sorted([
+        ...serviceArns,
+        ...expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`),
+      ]));
+    });
+
+    it("registers and tags only the example's task definition families", () => {
+      const familyArns = expected.families.map((f) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:task-definition/${f}:*`);
+      const [register] = statementsWith("ecs:RegisterTaskDefinition");
+      expect(sorted(register.Resource.map(subText))).toEqual(familyArns);
+      const [tag] = statementsWith("ecs:TagResource");
+      expect(sorted(tag.Resource.map(subText))).toEqual(familyArns);
+      expect(tag.Condition).toEqual({ StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } });
+    });
+
+    it("reads only the configured alarms, build projects and notification secrets", () => {
+      const [alarms] = statementsWith("cloudwatch:DescribeAlarms");
+      expect(alarms.Resource.map(subText).map((a: string) => a.split(":alarm:")[1]).sort()).toEqual(expected.alarms);
+      const [builds] = statementsWith("codebuild:BatchGetBuilds");
+      expect(builds.Resource.map(subText).map((p: string) => p.split(":project/")[1])).toEqual(expected.projects);
+      const [parameters] = statementsWith("ssm:GetParameter");
+      expect(sorted(parameters.Resource.map(subText).map((p: string) => p.split(":parameter/")[1]))).toEqual([
+        "aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret",
+        "stevedore/shop/audit-webhook-url",
+        "stevedore/shop/slack-webhook-url",
+      ]);
+      const [secrets] = statementsWith("secretsmanager:GetSecretValue");
+      expect(secrets.Resource.map(subText)).toEqual([
+        `arn:\${AWS::Partition}:secretsmanager:${expected.region}:\${AWS::AccountId}:secret:stevedore/shop/audit-webhook-secret-??????`,
+      ]);
+    });
+
+    it("touches only its own table and indexes", () => {
+      for (const statement of statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("dynamodb:")))) {
+        for (const resource of [statement.Resource].flat()) {
+          const ok = resource["Fn::GetAtt"]?.[0] === "RecordsTable" || /^\$\{RecordsTable\.Arn\}\/index\/(byApp|due)$/.test(resource["Fn::Sub"] ?? "");
+          expect(ok).toBe(true);
+        }
+      }
+      expect(statementsWith("dynamodb:Query")[0].Resource).toEqual(expect.arrayContaining([
+        { "Fn::Sub": "${RecordsTable.Arn}/index/byApp" }, { "Fn::Sub": "${RecordsTable.Arn}/index/due" },
+      ]));
+    });
+  });
+
+  describe("records table", () => {
+    it("streams new and old images, with both indexes, point-in-time recovery and encryption", () => {
+      const table = resources.RecordsTable;
+      expect(table.Type).toBe("AWS::DynamoDB::Table");
+      const p = table.Properties;
+      expect(p.BillingMode).toBe("PAY_PER_REQUEST");
+      expect(p.KeySchema).toEqual([{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }]);
+      expect(p.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
+      expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(p.SSESpecification).toEqual({ SSEEnabled: true });
+      const indexes = Object.fromEntries(p.GlobalSecondaryIndexes.map((i: Json) => [i.IndexName, i]));
+      expect(indexes.byApp.KeySchema).toEqual([{ AttributeName: "gsi1pk", KeyType: "HASH" }, { AttributeName: "gsi1sk", KeyType: "RANGE" }]);
+      expect(indexes.due.KeySchema).toEqual([{ AttributeName: "duePk", KeyType: "HASH" }, { AttributeName: "dueAt", KeyType: "RANGE" }]);
+      for (const index of Object.values(indexes) as Json[]) expect(index.Projection).toEqual({ ProjectionType: "ALL" });
+    });
+  });
+
+  describe("dead letters", () => {
+    it("keeps failures 14 days, encrypted, and lets only this stack's rules write to it", () => {
+      expect(resources.DeadLetterQueue.Properties).toEqual({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+      const [statement] = resources.DeadLetterQueuePolicy.Properties.PolicyDocument.Statement;
+      expect(statement).toMatchObject({ Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage", Resource: DLQ_ARN });
+      expect(JSON.stringify(statement.Condition)).toContain(":rule/stevedore-test-*");
+    });
+
+    it("sends failed async invocations to it after two retries (none for the sweeper)", () => {
+      for (const name of ASYNC_FUNCTIONS) {
+        const config = Object.values(resources).find((r: Json) =>
+          r.Type === "AWS::Lambda::EventInvokeConfig" && r.Properties.FunctionName.Ref === functionId(name)) as Json;
+        expect(config.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: DLQ_ARN } });
+        expect(config.Properties.MaximumRetryAttempts).toBe(name === "sweep" ? 0 : 2);
+        for (const rule of rulesOf(name)) {
+          const [target] = rule.Properties.Targets;
+          expect(target.DeadLetterConfig).toEqual({ Arn: DLQ_ARN });
+          expect(target.RetryPolicy).toBeDefined();
+        }
+      }
+    });
+
+    it("parks stream batches that exhaust retries, reporting failures item by item", () => {
+      const mappings = Object.values(resources).filter((r: Json) => r.Type === "AWS::Lambda::EventSourceMapping") as Json[];
+      expect(sorted(mappings.map((m) => m.Properties.FunctionName["Fn::GetAtt"][0]))).toEqual([functionId("notify"), functionId("promote")]);
+      for (const { Properties: p } of mappings) {
+        expect(p.EventSourceArn).toEqual({ "Fn::GetAtt": ["RecordsTable", "StreamArn"] });
+        expect(p).toMatchObject({ BisectBatchOnFunctionError: true, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+        expect(p.MaximumRetryAttempts).toBeGreaterThan(0);
+        expect(p.DestinationConfig).toEqual({ OnFailure: { Destination: DLQ_ARN } });
+      }
+      const filterOf = (name: string) => mappings.find((m) => m.Properties.FunctionName["Fn::GetAtt"][0] === functionId(name))!
+        .Properties.FilterCriteria.Filters.map((f: Json) => JSON.parse(f.Pattern));
+      const [promote] = filterOf("promote");
+      expect(promote.dynamodb.NewImage).toEqual({ kind: { S: ["deployment"] }, status: { S: ["verified"] } });
+      expect(promote.dynamodb.OldImage).toEqual({ status: { S: [{ "anything-but": ["verified"] }] } });
+      const [notify] = filterOf("notify");
+      expect(sorted(notify.dynamodb.NewImage.kind.S)).toEqual(["build", "deployment", "promotion"]);
+    });
+  });
+});
+
+describe("osls package refuses what must never be deployed", () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "stevedore-bad-config-"));
+    cpSync(join(ROOT, "examples", "templates"), join(dir, "templates"), { recursive: true });
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("fails on an invalid config with the loader's message, naming the file and the path", () => {
+    const file = join(dir, "broken.yml");
+    const text = readFileSync(join(ROOT, EXAMPLE), "utf8").replace("    repository: shop/web\n", "    repositry: shop/web\n");
+    writeFileSync(file, text);
+    const run = osls(["package", "--stage", "test", "--package", join(dir, "out")], { STEVEDORE_CONFIG: file });
+    const output = `${run.stdout}\n${run.stderr}`;
+    expect(run.status).not.toBe(0);
+    expect(output).toContain(`${relative(ROOT, file)} is not a valid Stevedore config`);
+    expect(output).toContain('apps.shop-web.repositry: unknown key; did you mean "repository"?');
+  }, 120_000);
+
+  it("fails when the targets span regions, since EventBridge rules only see their own region", () => {
+    const file = join(dir, "two-regions.yml");
+    const text = readFileSync(join(ROOT, EXAMPLE), "utf8").replace(
+      "      - name: production\n        region: eu-west-1\n        promote: { approval: auto }",
+      "      - name: production\n        region: us-east-1\n        promote: { approval: auto }",
+    );
+    expect(text).toContain("region: us-east-1");
+    writeFileSync(file, text);
+    const run = osls(["package", "--stage", "test", "--package", join(dir, "out2")], { STEVEDORE_CONFIG: file });
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}\n${run.stderr}`).toMatch(/environments span several regions: eu-west-1 \(.*\); us-east-1 \(shop-web\/production\)/);
+  }, 120_000);
+});
