@@ -80,7 +80,7 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
     /** The inputs of every command of one kind, in order. */
     inputs<I>(command: abstract new (input: I) => unknown): I[] {
       return [...ecs.calls(), ...cloudwatch.calls()]
-        .map((call) => call.args[0] as { input: I; constructor: unknown })
+        .map((call) => call.args[0] as unknown as { input: I; constructor: unknown })
         .filter((c) => c.constructor === command)
         .map((c) => c.input);
     },

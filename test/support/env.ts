@@ -4,8 +4,7 @@ process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
 process.env.STEVEDORE_CONFIG ??= "examples/stevedore.yml";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-process.env.POWERTOOLS_DEV ??= "false";
 delete process.env.AWS_PROFILE;
 // Decisions are logged at INFO; tests keep WARN and up so failures stay readable. A test that
 // asserts on a log line raises the level itself (logger.setLogLevel).
-process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+process.env.LOG_LEVEL ??= "WARN";
