@@ -6,7 +6,8 @@
 // environment values or webhook URLs, and this file must keep it that way.
 import {
   revisionOf, shortDigest,
-  type BuildRecord, type DeploymentRecord, type DeploymentStatus, type StoredRecord, type Trigger,
+  type BuildRecord, type DeploymentRecord, type DeploymentStatus, type PromotionRecord, type PromotionStatus,
+  type StoredRecord, type Trigger,
 } from "../records/model";
 
 export type Severity = "info" | "success" | "warning" | "failure";
@@ -17,7 +18,7 @@ export const NOTIFIED_STATUSES = [
 ] as const satisfies readonly DeploymentStatus[];
 export type NotifiedStatus = (typeof NOTIFIED_STATUSES)[number];
 
-export type NotificationEvent = `deployment.${NotifiedStatus}` | "deployment.warning" | "build.failed";
+export type NotificationEvent = `deployment.${NotifiedStatus}` | "deployment.warning" | "build.failed" | `promotion.${PromotionStatus}`;
 
 export interface DeploymentFacts {
   id: string;
@@ -57,6 +58,25 @@ export interface BuildFacts {
   repository?: string;
 }
 
+export interface PromotionFacts {
+  id: string;
+  app: string;
+  from: string;
+  to: string;
+  repository: string;
+  tag?: string;
+  digest: string;
+  shortDigest: string;
+  commit?: string;
+  status: PromotionStatus;
+  expiresAt: string;
+  decidedBy?: string;
+  reason?: string;
+  /** What a person runs to decide, while it waits. */
+  approveCommand?: string;
+  rejectCommand?: string;
+}
+
 export interface Links {
   ecsConsole?: string;
   buildLogs?: string;
@@ -84,7 +104,12 @@ export interface BuildNotification extends NotificationBase {
   build: BuildFacts;
 }
 
-export type Notification = DeploymentNotification | BuildNotification;
+export interface PromotionNotification extends NotificationBase {
+  kind: "promotion";
+  promotion: PromotionFacts;
+}
+
+export type Notification = DeploymentNotification | BuildNotification | PromotionNotification;
 
 type KindOf<K extends StoredRecord["kind"]> = Extract<StoredRecord, { kind: K }>;
 
@@ -92,6 +117,7 @@ type KindOf<K extends StoredRecord["kind"]> = Extract<StoredRecord, { kind: K }>
 const RULES: { [K in StoredRecord["kind"]]: (oldImage: KindOf<K> | undefined, newImage: KindOf<K>) => Notification[] } = {
   deployment: deploymentChanges,
   build: buildChanges,
+  promotion: promotionChanges,
 };
 
 export function changesToNotify(oldImage: StoredRecord | undefined, newImage: StoredRecord | undefined): Notification[] {
@@ -287,6 +313,53 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
       repository: record.repository,
     }),
     links: compact({ buildLogs: record.logsUrl }),
+  };
+  return [notification];
+}
+
+// ── promotions ────────────────────────────────────────────────────────────────────────────
+
+const PROMOTION: Record<PromotionStatus, { severity: Severity; label: string }> = {
+  awaiting_approval: { severity: "info", label: "waiting for approval" },
+  approved: { severity: "info", label: "approved, deploying" },
+  rejected: { severity: "warning", label: "rejected, not deployed" },
+  expired: { severity: "warning", label: "approval expired, not deployed" },
+};
+
+function promotionChanges(oldImage: PromotionRecord | undefined, record: PromotionRecord): Notification[] {
+  if (record.status === oldImage?.status) return [];
+  const change = [...(record.history ?? [])].reverse().find((h) => h.status === record.status);
+  const waiting = record.status === "awaiting_approval";
+  const image = imageOf(record);
+  const sentence = waiting
+    ? `${image} is verified in ${record.from} and waits for approval to go to ${record.to} (until ${record.expiresAt.slice(0, 16).replace("T", " ")} UTC).`
+    : `${image}: promotion from ${record.from} to ${record.to} ${PROMOTION[record.status].label}${change?.by ? ` by ${change.by}` : ""}.`;
+  const notification: PromotionNotification = {
+    kind: "promotion",
+    event: `promotion.${record.status}`,
+    deliveryId: `${record.id}:${record.status}`,
+    severity: PROMOTION[record.status].severity,
+    title: `${record.app} → ${record.to}: ${PROMOTION[record.status].label}`,
+    summary: withReason(sentence, change?.reason ?? record.reason),
+    at: change?.at ?? record.requestedAt,
+    promotion: compact({
+      id: record.id,
+      app: record.app,
+      from: record.from,
+      to: record.to,
+      repository: record.repository,
+      tag: record.tag,
+      digest: record.digest,
+      shortDigest: shortDigest(record.digest),
+      commit: record.commit,
+      status: record.status,
+      expiresAt: record.expiresAt,
+      decidedBy: record.decidedBy,
+      reason: change?.reason ?? record.reason,
+      approveCommand: waiting ? `npm run stevedore -- approve ${record.app} ${record.id}` : undefined,
+      rejectCommand: waiting ? `npm run stevedore -- reject ${record.app} ${record.id}` : undefined,
+    }),
+    links: {},
   };
   return [notification];
 }

@@ -69,10 +69,11 @@ export function destinationNames(config: PipelineConfig, record: StoredRecord): 
   const app = config.apps.find((a) => a.name === record.app);
   if (!app) return undefined;
   if (record.kind === "build") return [...new Set(app.environments.flatMap((e) => e.notify))];
-  return app.environments.find((e) => e.name === record.env)?.notify;
+  const env = record.kind === "promotion" ? record.to : record.env;
+  return app.environments.find((e) => e.name === env)?.notify;
 }
 
-const KINDS: ReadonlySet<string> = new Set<StoredRecord["kind"]>(["deployment", "build"]);
+const KINDS: ReadonlySet<string> = new Set<StoredRecord["kind"]>(["deployment", "build", "promotion"]);
 
 /** Our record in a stream image; items of other kinds (heads, promotions) are not records here. */
 export function recordOf(image: StreamImage | undefined): StoredRecord | undefined {
@@ -109,5 +110,7 @@ function render(n: Notification, dest: ReadyDestination, now: Date): Delivery {
 }
 
 function subjectOf(record: StoredRecord): Record<string, string> {
-  return record.kind === "build" ? { app: record.app, buildId: record.buildId } : { app: record.app, env: record.env, deploymentId: record.id };
+  if (record.kind === "build") return { app: record.app, buildId: record.buildId };
+  if (record.kind === "promotion") return { app: record.app, env: record.to, promotionId: record.id };
+  return { app: record.app, env: record.env, deploymentId: record.id };
 }

@@ -35,6 +35,10 @@ const EMOJI: Record<string, string> = {
   "deployment.superseded": "⏭️",
   "deployment.refused": "⛔",
   "deployment.warning": "⚠️",
+  "promotion.awaiting_approval": "🙋",
+  "promotion.approved": "👍",
+  "promotion.rejected": "🚫",
+  "promotion.expired": "⌛",
 };
 
 function emojiOf(n: Notification): string {
@@ -71,6 +75,14 @@ function fieldsOf(n: Notification): [string, string][] {
       ["Trigger", n.deployment.triggeredBy],
       ["Duration", n.deployment.duration],
     ]
+    : n.kind === "promotion"
+    ? [
+      ["App", n.promotion.app],
+      ["Promotion", `${n.promotion.from} → ${n.promotion.to}`],
+      ["Image", `${n.promotion.repository}${n.promotion.tag ? `:${n.promotion.tag}` : ""} · ${n.promotion.shortDigest}`],
+      ["Commit", shortCommit(n.promotion.commit)],
+      ["Decided by", n.promotion.decidedBy],
+    ]
     : [
       ["App", n.build.app],
       ["Project", n.build.project],
@@ -84,6 +96,10 @@ function fieldsOf(n: Notification): [string, string][] {
 
 function contextOf(n: Notification): string[] {
   if (n.kind === "build") return [`Build ${n.build.buildId}`];
+  if (n.kind === "promotion") {
+    return [`Promotion ${n.promotion.id}`, n.promotion.approveCommand && `Approve: ${n.promotion.approveCommand}`, n.promotion.rejectCommand && `Reject: ${n.promotion.rejectCommand}`]
+      .filter((c): c is string => !!c);
+  }
   return [
     `Deployment ${n.deployment.id}`,
     `Digest ${n.deployment.digest}`,

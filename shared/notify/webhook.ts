@@ -18,7 +18,7 @@ export interface WebhookRequest {
 
 export function webhookBody(n: Notification): Record<string, unknown> {
   const { event, deliveryId, severity, title, summary, at, links } = n;
-  const facts = n.kind === "deployment" ? { deployment: n.deployment } : { build: n.build };
+  const facts = n.kind === "deployment" ? { deployment: n.deployment } : n.kind === "promotion" ? { promotion: n.promotion } : { build: n.build };
   return { event, deliveryId, severity, title, summary, at, ...facts, links };
 }
 

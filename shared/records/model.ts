@@ -122,7 +122,36 @@ export interface BuildRecord {
   eventId: string;
 }
 
-export type StoredRecord = DeploymentRecord | BuildRecord;
+export type PromotionStatus = "awaiting_approval" | "approved" | "rejected" | "expired";
+
+/** A verified image waiting for a person to let it into the next environment. */
+export interface PromotionRecord {
+  kind: "promotion";
+  /** `p-` + 12 hex, what `stevedore approve <id>` takes. */
+  id: string;
+  app: string;
+  from: string;
+  to: string;
+  repository: string;
+  repositoryUri: string;
+  digest: string;
+  tag?: string;
+  commit?: string;
+  pushedAt: string;
+  pushKey: string;
+  /** The verified deployments of the source environment this promotion comes from. */
+  sourceDeploymentIds: string[];
+  status: PromotionStatus;
+  reason?: string;
+  requestedAt: string;
+  expiresAt: string;
+  decidedAt?: string;
+  decidedBy?: string;
+  history: { status: PromotionStatus; at: string; by?: string; reason?: string }[];
+  version: number;
+}
+
+export type StoredRecord = DeploymentRecord | BuildRecord | PromotionRecord;
 
 export const keys = {
   target: (targetKey: string) => `TARGET#${targetKey}`,
@@ -130,6 +159,7 @@ export const keys = {
   deployment: (pushKey: string) => `DEPLOY#${pushKey}`,
   app: (app: string) => `APP#${app}`,
   build: (buildId: string) => `BUILD#${buildId}`,
+  promotion: (id: string) => `PROMOTION#${id}`,
   byApp: (env: string, pushKey: string, targetKey: string) => `${env}#${pushKey}#${targetKey}`,
   due: (app: string) => `DUE#${app}`,
 };

@@ -54,8 +54,8 @@ const RANK: Record<DeploymentStatus, number> = {
 export function decide(record: DeploymentRecord, fact: Fact): Outcome {
   const same = { record, actions: [] };
   if (fact.kind === "warning") {
-    if (record.warnings.some((w) => w.message === fact.message)) return same;
-    return { record: { ...record, warnings: [...record.warnings, { at: fact.at, message: fact.message }], updatedAt: fact.at }, actions: [] };
+    if (isFinal(record.status) || record.warnings.some((w) => w.message === fact.message)) return same;
+    return noted(record, fact.at, { warnings: [...record.warnings, { at: fact.at, message: fact.message }] });
   }
   if (isFinal(record.status)) return same;
 
@@ -82,9 +82,14 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
       return onAlarm(record, fact);
 
     case "rollback-started":
-      return record.status === "rolling_back" && record.rollbackDeploymentId === fact.rollbackDeploymentId
-        ? same
-        : moved(record, "rolling_back", fact.at, fact.reason, { rollbackDeploymentId: fact.rollbackDeploymentId ?? record.rollbackDeploymentId });
+      // ECS may have started rolling back first (its events overtake our call's answer): then
+      // only fill in what we know, without a second "rolling back".
+      if (record.status === "rolling_back") {
+        return fact.rollbackDeploymentId && !record.rollbackDeploymentId
+          ? noted(record, fact.at, { rollbackDeploymentId: fact.rollbackDeploymentId, reason: mention(record.reason, fact.reason) })
+          : same;
+      }
+      return moved(record, "rolling_back", fact.at, fact.reason, { rollbackDeploymentId: fact.rollbackDeploymentId });
 
     case "rollback-impossible":
       return moved(record, "failed", fact.at, fact.reason);
@@ -127,8 +132,11 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
   // A deployment we did not start. Only what happened after ours started can concern ours.
   if (!record.startedAt || at <= record.startedAt || record.status === "pending") return same;
   if (event === "IN_PROGRESS" && reason !== undefined && /rolling back/i.test(reason)) {
-    if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
-    return moved(record, "rolling_back", at, reason, { rollbackDeploymentId: deploymentId });
+    // Keep the cause we already know (circuit breaker, alarm): ECS's text only says "rolling back".
+    const cause = record.status === "rolling_back" ? record.reason : reason;
+    if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, cause, { finishedAt: at, rollbackDeploymentId: deploymentId });
+    if (record.status === "rolling_back") return noted(record, at, { rollbackDeploymentId: deploymentId });
+    return moved(record, "rolling_back", at, cause, { rollbackDeploymentId: deploymentId });
   }
   if (event === "IN_PROGRESS") {
     return moved(record, "superseded", at, `replaced by ECS deployment ${deploymentId}, which Stevedore did not start`);
@@ -139,7 +147,7 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
     if (record.status === "rolling_back") {
       return moved(record, "rolled_back", at, record.reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
     }
-    return { record: { ...record, foreignCompletion: { id: deploymentId, at }, updatedAt: at, version: record.version + 1 }, actions: [] };
+    return noted(record, at, { foreignCompletion: { id: deploymentId, at } });
   }
   return same;
 }
@@ -148,6 +156,10 @@ function onAlarm(record: DeploymentRecord, fact: Extract<Fact, { kind: "alarm" }
   const same = { record, actions: [] };
   if (!record.alarms.includes(fact.alarm)) return same;
   const reason = `alarm ${fact.alarm} fired: ${fact.reason}`;
+  if (record.status === "rolling_back") {
+    // Already rolling back (ECS's own alarm rollback, or another alarm): keep the alarm's word.
+    return record.reason?.includes(`alarm ${fact.alarm} fired`) ? same : noted(record, fact.at, { reason: mention(record.reason, reason) });
+  }
   if (ROLLING_OUT.includes(record.status)) {
     return { record, actions: [{ type: "stop-deployment", reason }] };
   }
@@ -201,6 +213,16 @@ function moved(
   };
   if (isFinal(status) && !next.finishedAt) next.finishedAt = at;
   return { record: next, actions: [] };
+}
+
+/** A change of details that is not a change of status: no history entry, no notification. */
+function noted(record: DeploymentRecord, at: string, patch: Partial<DeploymentRecord>): Outcome {
+  return { record: { ...record, ...withoutUndefined(patch), updatedAt: at, version: record.version + 1 }, actions: [] };
+}
+
+function mention(reason: string | undefined, more: string): string {
+  if (reason?.includes(more)) return reason;
+  return reason ? `${reason}; ${more}` : more;
 }
 
 function withoutUndefined<T extends object>(patch: T): Partial<T> {

@@ -10,7 +10,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { clientFor } from "../aws/clients";
 import { call, toAwsError } from "../aws/errors";
 import { ConfigError } from "../errors";
-import { isFinal, keys, type BuildRecord, type DeploymentRecord, type StoredRecord } from "./model";
+import { isFinal, keys, type BuildRecord, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
 
 /** The pointer that says which image a service belongs to now. */
 export interface Head {
@@ -45,6 +45,11 @@ const toAttributes = (value: object) => marshall(value, { removeUndefinedValues:
 export function toItem(record: StoredRecord): Record<string, AttributeValue> {
   if (record.kind === "build") {
     return toAttributes({ ...record, pk: keys.app(record.app), sk: keys.build(record.buildId) });
+  }
+  if (record.kind === "promotion") {
+    // Waiting promotions are due when they expire.
+    const due = record.status === "awaiting_approval" ? { duePk: "DUE", dueAt: record.expiresAt } : {};
+    return toAttributes({ ...record, pk: keys.app(record.app), sk: keys.promotion(record.id), ...due });
   }
   return toAttributes({
     ...record,
@@ -198,7 +203,7 @@ export async function create(record: StoredRecord): Promise<boolean> {
 }
 
 /** Replaces a record if nobody changed it since `expectedVersion`. False when somebody did. */
-export async function save(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
+export async function save(record: DeploymentRecord | PromotionRecord, expectedVersion: number): Promise<boolean> {
   return conditionalPut(record, "version = :v", { ":v": { N: String(expectedVersion) } });
 }
 
@@ -226,13 +231,22 @@ export async function getRecord(targetKey: string, pushKey: string): Promise<Dep
   return out.Item ? (fromItem(out.Item) as DeploymentRecord) : undefined;
 }
 
-/** Unfinished deployments the sweeper must look at by `now` (the index is eventually consistent). */
-export async function queryDue(now: string): Promise<DeploymentRecord[]> {
+/** Unfinished deployments and waiting promotions the sweeper must look at by `now`. */
+export async function queryDue(now: string): Promise<(DeploymentRecord | PromotionRecord)[]> {
   return queryAll({
     IndexName: "due",
     KeyConditionExpression: "duePk = :due AND dueAt <= :now",
     ExpressionAttributeValues: { ":due": { S: "DUE" }, ":now": { S: now } },
-  }) as Promise<DeploymentRecord[]>;
+  }) as Promise<(DeploymentRecord | PromotionRecord)[]>;
+}
+
+export async function getPromotion(app: string, id: string): Promise<PromotionRecord | undefined> {
+  const out = await call("GetItem", () => db().send(new GetItemCommand({
+    TableName: table(),
+    Key: { pk: { S: keys.app(app) }, sk: { S: keys.promotion(id) } },
+    ConsistentRead: true,
+  })));
+  return out.Item ? (fromItem(out.Item) as PromotionRecord) : undefined;
 }
 
 /** Every target's record of one image in one environment of an app. */

@@ -117,10 +117,9 @@ describe("notify handler", () => {
     expect(ssm.commandCalls(GetParameterCommand)).toEqual([]);
   });
 
-  it("sends nothing for a REMOVE, a head item or a promotion item", async () => {
+  it("sends nothing for a REMOVE or a head item", async () => {
     const head = { pk: "TARGET#eu-west-1/shop-staging/web", sk: "HEAD", digest: rolledBack.digest, pushKey: rolledBack.pushKey };
-    const promotion = { kind: "promotion", app: "shop-web", id: "p-1", status: "waiting" };
-    const result = await run(streamEvent(streamRecord(rolledBack, undefined), streamRecord(undefined, head), streamRecord(undefined, promotion)));
+    const result = await run(streamEvent(streamRecord(rolledBack, undefined), streamRecord(undefined, head)));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(receiver.received).toEqual([]);
   });

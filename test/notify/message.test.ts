@@ -1,5 +1,5 @@
 import { changesToNotify, formatDuration, type DeploymentNotification, type Notification } from "../../shared/notify/message";
-import type { DeploymentStatus, StoredRecord } from "../../shared/records/model";
+import type { DeploymentStatus, PromotionRecord, StoredRecord } from "../../shared/records/model";
 import { build, deployment, DIGEST, moved } from "./records";
 
 const pending = deployment();
@@ -202,9 +202,44 @@ describe("changesToNotify: builds", () => {
   });
 });
 
+describe("changesToNotify: promotions", () => {
+  const waiting: PromotionRecord = {
+    kind: "promotion", id: "p-0a1b2c3d4e5f", app: "shop-worker", from: "staging", to: "production",
+    repository: "shop/worker", repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/worker",
+    digest: DIGEST, tag: "v1.4.0", pushedAt: "2026-03-02T09:00:00.000Z", pushKey: `2026-03-02T09:00:00.000Z#${DIGEST}`,
+    sourceDeploymentIds: ["d-1", "d-2"], status: "awaiting_approval", requestedAt: "2026-03-02T09:30:00.000Z",
+    expiresAt: "2026-03-04T09:30:00.000Z", history: [{ status: "awaiting_approval", at: "2026-03-02T09:30:00.000Z" }], version: 1,
+  };
+  const decided = (status: PromotionRecord["status"], by?: string, reason?: string): PromotionRecord => ({
+    ...waiting, status, decidedBy: by, version: 2,
+    history: [...waiting.history, { status, at: "2026-03-02T10:00:00.000Z", by, reason }],
+  });
+
+  it("asks for approval with the commands that give it, once", () => {
+    const [n] = changesToNotify(undefined, waiting);
+    expect(n).toMatchObject({
+      kind: "promotion", event: "promotion.awaiting_approval", deliveryId: "p-0a1b2c3d4e5f:awaiting_approval",
+      title: "shop-worker → production: waiting for approval",
+      promotion: { approveCommand: "npm run stevedore -- approve shop-worker p-0a1b2c3d4e5f", rejectCommand: "npm run stevedore -- reject shop-worker p-0a1b2c3d4e5f" },
+    });
+    expect(n?.summary).toContain("is verified in staging and waits for approval to go to production");
+    expect(changesToNotify(waiting, { ...waiting, version: 2 })).toEqual([]);
+  });
+
+  it.each([
+    ["approved", "alice", undefined, "info", "promotion from staging to production approved, deploying by alice"],
+    ["rejected", "bob", "needs the migration first", "warning", "Reason: needs the migration first"],
+    ["expired", undefined, "nobody decided within 48h", "warning", "approval expired, not deployed"],
+  ] as const)("tells who %s it and why, without the commands", (status, by, reason, severity, text) => {
+    const [n] = changesToNotify(waiting, decided(status, by, reason));
+    expect(n).toMatchObject({ event: `promotion.${status}`, severity });
+    expect(n?.summary).toContain(text);
+    expect(n?.kind === "promotion" && n.promotion.approveCommand).toBeFalsy();
+  });
+});
+
 describe("changesToNotify: other items", () => {
   it.each([
-    ["a promotion", { kind: "promotion", app: "shop-web", id: "p-1", status: "waiting" }],
     ["a head item without kind", { app: "shop-web", digest: DIGEST }],
     ["an unknown future kind", { kind: "approval", app: "shop-web" }],
   ])("ignores %s quietly", (_, item) => {

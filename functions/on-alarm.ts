@@ -1,0 +1,7 @@
+// CloudWatch Alarm State Change → roll back what the alarm guards, if it is still watched.
+import { getConfig } from "../shared/config/load";
+import { alarmStateChange } from "../shared/events/alarm";
+import { eventHandler } from "../shared/handler";
+import { rollBackOnAlarm } from "../shared/rollback/on-alarm";
+
+export const handler = eventHandler("on-alarm", alarmStateChange, (event) => rollBackOnAlarm(event, getConfig()));

@@ -1,0 +1,8 @@
+// Stevedore Promotion Decision (sent by the CLI) → approve or reject a waiting promotion.
+import { getConfig } from "../shared/config/load";
+import { promotionDecision } from "../shared/events/approval";
+import { eventHandler } from "../shared/handler";
+import { leaseOf } from "../shared/lambda";
+import { decide } from "../shared/promote/promote";
+
+export const handler = eventHandler("on-approval", promotionDecision, (event, context) => decide(event, getConfig(), leaseOf(context)));
