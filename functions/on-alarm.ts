@@ -2,6 +2,7 @@
 import { getConfig } from "../shared/config/load";
 import { alarmStateChange } from "../shared/events/alarm";
 import { eventHandler } from "../shared/handler";
+import { leaseOf } from "../shared/lambda";
 import { rollBackOnAlarm } from "../shared/rollback/on-alarm";
 
-export const handler = eventHandler("on-alarm", alarmStateChange, (event) => rollBackOnAlarm(event, getConfig()));
+export const handler = eventHandler("on-alarm", alarmStateChange, (event, context) => rollBackOnAlarm(event, getConfig(), leaseOf(context)));

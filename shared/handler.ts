@@ -15,10 +15,10 @@ export interface Ignored {
 /**
  * A handler for one kind of event.
  * - An event that does not match the schema is logged and ignored: retrying it cannot help.
- * - A retryable error (throttling, a lost race) is thrown, so Lambda retries the event later.
- * - A terminal StevedoreError is logged and ends the invocation: the use case has already
- *   recorded what a person needs to know, and retrying would only repeat the failure.
- * - Anything else is a bug: thrown, retried by Lambda, then parked in the dead-letter queue.
+ * - Use cases handle the failures they expect (they record them, for people to see). Any error
+ *   that reaches here is logged and thrown: Lambda retries the event, then parks it in the
+ *   dead-letter queue, where it waits to be replayed once the cause (a missing table, a denied
+ *   permission, a bug) is fixed. Nothing is silently dropped.
  */
 export function eventHandler<S extends z.ZodMiniType, R>(
   name: string,
@@ -37,10 +37,8 @@ export function eventHandler<S extends z.ZodMiniType, R>(
     try {
       return await run(parsed.data, context);
     } catch (error) {
-      if (error instanceof StevedoreError && !error.retryable) {
-        logger.error(`${name}: gave up: ${error.message}`, { eventId: idOf(event) });
-        return { ignored: error.message };
-      }
+      const retryable = error instanceof StevedoreError ? error.retryable : undefined;
+      logger.error(`${name}: ${(error as Error).message}`, { eventId: idOf(event), retryable });
       throw error;
     }
   }).before((request) => logger.setContext(request.context));

@@ -8,6 +8,8 @@ export interface AlarmState {
   name: string;
   state: string;
   reason?: string;
+  /** When it entered its state (ISO). */
+  since?: string;
 }
 
 /** The states of the named alarms, metric and composite. Alarms that do not exist are absent. */
@@ -23,7 +25,9 @@ export async function describeAlarms(region: string, names: string[]): Promise<A
         NextToken: token,
       })));
       for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
-        if (alarm.AlarmName) states.push({ name: alarm.AlarmName, state: alarm.StateValue ?? "UNKNOWN", reason: alarm.StateReason });
+        if (alarm.AlarmName) {
+          states.push({ name: alarm.AlarmName, state: alarm.StateValue ?? "UNKNOWN", reason: alarm.StateReason, since: alarm.StateUpdatedTimestamp?.toISOString() });
+        }
       }
       token = out.NextToken;
     } while (token);

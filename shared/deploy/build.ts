@@ -1,6 +1,7 @@
 // A CodeBuild build finished → deploy the image it pushed, or tell people why it failed.
 import type { PipelineConfig } from "../config/model";
 import type { CodebuildStateChange } from "../events/codebuild";
+import { TerminalAwsError } from "../errors";
 import { logger } from "../log";
 import type { BuildRecord } from "../records/model";
 import { createBuild } from "../records/store";
@@ -53,7 +54,13 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   }
   if (status !== "SUCCEEDED") return ignored(`build status ${status} is not final`);
 
-  const vars = await exportedVariables(event.region, d["build-id"]);
+  let vars: Record<string, string>;
+  try {
+    vars = await exportedVariables(event.region, d["build-id"]);
+  } catch (error) {
+    if (error instanceof TerminalAwsError) return ignored(`cannot read the build's exported variables: ${error.message}`);
+    throw error;
+  }
   const uri = parseImageUri(vars.IMAGE_URI ?? "");
   const digest = vars.IMAGE_DIGEST;
   if (!uri || !digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) {

@@ -7,7 +7,7 @@ import type { PromotionDecision } from "../events/approval";
 import { logger } from "../log";
 import { addSeconds } from "../records/state";
 import type { DeploymentRecord, PromotionRecord } from "../records/model";
-import { create, getPromotion, queryImage, save } from "../records/store";
+import { create, getPromotion, readTarget, save } from "../records/store";
 import { decidePromotion } from "./decide";
 
 export type PromoteResult =
@@ -23,15 +23,18 @@ export async function promoteVerified(record: DeploymentRecord, config: Pipeline
   const next = app.environments.filter((e) => e.promote?.from === record.env);
   if (next.length === 0) return ignored(`nothing is promoted from ${record.app}/${record.env}`);
 
-  // The image moves on once every service of the environment runs it verified.
-  const records = await queryImage(record.app, record.env, record.pushKey);
-  const verified = source.targets.filter((t) => records.some((r) => r.targetKey === t.key && r.status === "verified"));
+  // The image moves on once every service of the environment runs it verified. Each service's
+  // own head is read (strongly consistent): the byApp index lags, and two services verifying at
+  // the same moment would each miss the other there, and nothing would ever promote.
+  const states = await Promise.all(source.targets.map((t) => (t.key === record.targetKey ? { record } : readTarget(t.key))));
+  const records = states.map((s) => s.record).filter((r): r is DeploymentRecord => r?.digest === record.digest);
+  const verified = records.filter((r) => r.status === "verified");
   if (verified.length < source.targets.length) {
     const waiting = `${verified.length} of ${source.targets.length} services of ${record.env} verified ${record.tag ?? record.digest}`;
     logger.info(`promotion waits: ${waiting}`, { recordId: record.id });
     return { waiting };
   }
-  const sources = records.filter((r) => r.status === "verified").map((r) => r.id).sort();
+  const sources = verified.map((r) => r.id).sort();
   const at = record.finishedAt ?? record.updatedAt;
   const promoted = await Promise.all(next.map(async (env) => {
     if (env.promote?.approval === "manual") {

@@ -94,6 +94,12 @@ export interface DeploymentRecord {
   /** The deployment ECS (or we) started to roll ours back. */
   rollbackDeploymentId?: string;
   /**
+   * Our own decision to roll back, written before ECS is asked: exactly one alarm (or sweep)
+   * acts on it, and if that invocation dies before ECS confirmed, another takes over after the
+   * lease (wall-clock ms).
+   */
+  rollback?: { action: "stop-deployment" | "redeploy-previous"; reason: string; requestedAt: string; leaseUntil: number; confirmedAt?: string };
+  /**
    * Wall-clock ms until which the invocation that claimed this deployment may still be working
    * on it (its own deadline). A `pending` record past its lease was abandoned: it is resumed.
    */

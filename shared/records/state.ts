@@ -5,12 +5,24 @@
 //
 //   pending ─▶ started ─▶ in_progress ─▶ completed ─▶ verified
 //      │          │            │             │
-//      │          └────────────┴──▶ rolling_back ─▶ rolled_back | failed
-//      ├─▶ failed            (ECS rollback, alarm, timeout with onTimeout: rollback)
+//      │          └────────────┴─────────────┴──▶ rolling_back ─▶ rolled_back | failed
+//      ├─▶ failed             (ECS's circuit breaker or alarms; a guarding alarm; a timeout)
 //      └─▶ timed_out ◀── any unfinished state past its deadline
 //   superseded: a newer image took the service before this one was verified
 //   refused: never started (a guarding alarm was already firing)
+//
+// A rollback Stevedore decides is written (rolling_back, with the request and a lease) before
+// ECS is asked: the writer acts, a concurrent alarm only adds its name, and if the writer dies
+// before ECS confirmed, the next alarm or sweep after the lease acts again.
 import { isFinal, type DeploymentRecord, type DeploymentStatus } from "./model";
+
+/** A guarding alarm's state, as read with DescribeAlarms. */
+export interface AlarmReading {
+  name: string;
+  state: string;
+  /** When it entered that state. */
+  since?: string;
+}
 
 export type Fact =
   /** UpdateService accepted the deployment. */
@@ -19,14 +31,16 @@ export type Fact =
   | { kind: "start-failed"; at: string; reason: string }
   /** An ECS Deployment State Change for this service. */
   | { kind: "ecs"; at: string; event: "IN_PROGRESS" | "COMPLETED" | "FAILED"; deploymentId: string; reason?: string }
-  /** A guarding alarm went to ALARM. */
-  | { kind: "alarm"; at: string; alarm: string; reason: string }
-  /** We asked ECS to roll back (the result of a "rollback" action). */
+  /** A guarding alarm went to ALARM at `at`. `wallNow`/`leaseUntil`: this invocation's clock and deadline. */
+  | { kind: "alarm"; at: string; alarm: string; reason: string; wallNow: number; leaseUntil: number }
+  /** ECS accepted our rollback (the result of a rollback action). */
   | { kind: "rollback-started"; at: string; reason: string; rollbackDeploymentId?: string }
   /** A rollback was needed but could not be made. */
   | { kind: "rollback-impossible"; at: string; reason: string }
-  /** The sweeper's clock: `at` is event time; `wallNow` the invocation's own clock (leases). */
-  | { kind: "sweep"; at: string; wallNow: number }
+  /** Asking ECS failed for now (throttled): give the request's lease back, so a retry acts at once. */
+  | { kind: "rollback-interrupted"; at: string }
+  /** The sweeper: `at` is event time; `wallNow`/`leaseUntil` its clock and deadline; the alarm states it read. */
+  | { kind: "sweep"; at: string; wallNow: number; leaseUntil: number; alarms?: AlarmReading[] }
   /** A newer image claimed the service. */
   | { kind: "superseded"; at: string; by: string }
   /** ECS Service Action warnings (task start impaired, placement failures). */
@@ -79,20 +93,23 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
       return onEcsEvent(record, fact);
 
     case "alarm":
-      return onAlarm(record, fact);
+      return onAlarm(record, fact.at, fact.alarm, fact.reason, fact.wallNow, fact.leaseUntil);
 
     case "rollback-started":
-      // ECS may have started rolling back first (its events overtake our call's answer): then
-      // only fill in what we know, without a second "rolling back".
-      if (record.status === "rolling_back") {
-        return fact.rollbackDeploymentId && !record.rollbackDeploymentId
-          ? noted(record, fact.at, { rollbackDeploymentId: fact.rollbackDeploymentId, reason: mention(record.reason, fact.reason) })
-          : same;
-      }
-      return moved(record, "rolling_back", fact.at, fact.reason, { rollbackDeploymentId: fact.rollbackDeploymentId });
+      // ECS accepted our rollback: confirmed, and its deployment is the one to follow.
+      if (record.status !== "rolling_back") return same;
+      return noted(record, fact.at, {
+        rollback: record.rollback && { ...record.rollback, confirmedAt: fact.at },
+        rollbackDeploymentId: fact.rollbackDeploymentId ?? record.rollbackDeploymentId,
+      });
 
     case "rollback-impossible":
       return moved(record, "failed", fact.at, fact.reason);
+
+    case "rollback-interrupted":
+      return record.status === "rolling_back" && record.rollback && !record.rollback.confirmedAt
+        ? noted(record, fact.at, { rollback: { ...record.rollback, leaseUntil: 0 } })
+        : same;
 
     case "sweep":
       return onSweep(record, fact);
@@ -101,8 +118,7 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
 
 function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" }>): Outcome {
   const same = { record, actions: [] };
-  const { event, deploymentId, at } = fact;
-  const reason = fact.reason;
+  const { event, deploymentId, at, reason } = fact;
 
   if (deploymentId === record.ecsDeploymentId) {
     if (event === "IN_PROGRESS") {
@@ -120,7 +136,7 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
     const settled = record.foreignCompletion && record.startedAt && record.foreignCompletion.at > record.startedAt;
     return settled
       ? moved(record, "rolled_back", at, reason ?? "ECS failed the deployment and rolled back", { finishedAt: at })
-      : moved(record, "rolling_back", at, reason ?? "ECS failed the deployment");
+      : rollingBack(record, at, reason ?? "ECS failed the deployment");
   }
 
   if (record.rollbackDeploymentId !== undefined && deploymentId === record.rollbackDeploymentId) {
@@ -131,14 +147,14 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
 
   // A deployment we did not start. Only what happened after ours started can concern ours.
   if (!record.startedAt || at <= record.startedAt || record.status === "pending") return same;
-  if (event === "IN_PROGRESS" && reason !== undefined && /rolling back/i.test(reason)) {
-    // Keep the cause we already know (circuit breaker, alarm): ECS's text only says "rolling back".
-    const cause = record.status === "rolling_back" ? record.reason : reason;
-    if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, cause, { finishedAt: at, rollbackDeploymentId: deploymentId });
-    if (record.status === "rolling_back") return noted(record, at, { rollbackDeploymentId: deploymentId });
-    return moved(record, "rolling_back", at, cause, { rollbackDeploymentId: deploymentId });
-  }
   if (event === "IN_PROGRESS") {
+    // While ours is being rolled back, the next deployment is that rollback, whoever started it
+    // (ECS's own says "rolling back"; the one our UpdateService starts does not say so).
+    if (record.status === "rolling_back") return noted(record, at, { rollbackDeploymentId: deploymentId });
+    if (reason !== undefined && /rolling back/i.test(reason)) {
+      if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
+      return rollingBack(record, at, reason, { rollbackDeploymentId: deploymentId });
+    }
     return moved(record, "superseded", at, `replaced by ECS deployment ${deploymentId}, which Stevedore did not start`);
   }
   if (event === "COMPLETED") {
@@ -152,22 +168,27 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
   return same;
 }
 
-function onAlarm(record: DeploymentRecord, fact: Extract<Fact, { kind: "alarm" }>): Outcome {
+function onAlarm(record: DeploymentRecord, at: string, alarm: string, alarmReason: string, wallNow: number, leaseUntil: number): Outcome {
   const same = { record, actions: [] };
-  if (!record.alarms.includes(fact.alarm)) return same;
-  const reason = `alarm ${fact.alarm} fired: ${fact.reason}`;
+  // An alarm that went off before this deployment started is about what ran before it (its
+  // event came late); ECS does not let an alarm already firing guard a deployment either.
+  if (!record.alarms.includes(alarm) || at < (record.startedAt ?? record.createdAt)) return same;
+  const reason = `alarm ${alarm} fired: ${alarmReason}`;
   if (record.status === "rolling_back") {
-    // Already rolling back (ECS's own alarm rollback, or another alarm): keep the alarm's word.
-    return record.reason?.includes(`alarm ${fact.alarm} fired`) ? same : noted(record, fact.at, { reason: mention(record.reason, reason) });
-  }
-  if (ROLLING_OUT.includes(record.status)) {
-    return { record, actions: [{ type: "stop-deployment", reason }] };
-  }
-  if (record.status === "completed" && record.watchUntil && fact.at < record.watchUntil) {
-    if (!record.replacesTaskDefinition) {
-      return moved(record, "failed", fact.at, `${reason}; there is no earlier revision to roll back to`);
+    const request = record.rollback;
+    if (request && !request.confirmedAt && request.leaseUntil < wallNow) {
+      // Our rollback was decided but never confirmed: whoever decided it died. Act again.
+      return retakeRollback(record, at, leaseUntil);
     }
-    return { record, actions: [{ type: "redeploy-previous", taskDefinition: record.replacesTaskDefinition, reason }] };
+    // Already rolling back: keep this alarm's word for the final message, do nothing twice.
+    return record.reason?.includes(`alarm ${alarm} fired`) ? same : noted(record, at, { reason: mention(record.reason, reason) });
+  }
+  if (ROLLING_OUT.includes(record.status)) return requestRollback(record, at, reason, "stop-deployment", leaseUntil);
+  if (record.status === "completed" && record.watchUntil && at < record.watchUntil) {
+    if (!record.replacesTaskDefinition) {
+      return moved(record, "failed", at, `${reason}; there is no earlier revision to roll back to`);
+    }
+    return requestRollback(record, at, reason, "redeploy-previous", leaseUntil);
   }
   return same;
 }
@@ -175,6 +196,11 @@ function onAlarm(record: DeploymentRecord, fact: Extract<Fact, { kind: "alarm" }
 function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }>): Outcome {
   const same = { record, actions: [] };
   if (record.status === "completed" && record.watchUntil && fact.at >= record.watchUntil) {
+    // An alarm in the window whose own event has not been handled yet still counts: never
+    // verify (and promote) an image an alarm fired on.
+    const fired = (fact.alarms ?? []).find((a) => a.state === "ALARM" && record.alarms.includes(a.name) && a.since !== undefined
+      && a.since >= (record.startedAt ?? record.createdAt) && a.since < (record.watchUntil as string));
+    if (fired) return onAlarm(record, fired.since as string, fired.name, "in ALARM when the watch window ended", fact.wallNow, fact.leaseUntil);
     return moved(record, "verified", fact.at, undefined, { finishedAt: fact.at });
   }
   if (fact.at >= record.deadline) {
@@ -183,16 +209,42 @@ function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }
       return moved(record, "timed_out", fact.at, `the rollback did not finish before the deadline: ${record.reason ?? ""}`.trim(), { finishedAt: fact.at });
     }
     if (record.status !== "completed") {
-      const timedOut = moved(record, "timed_out", fact.at, record.onTimeout === "rollback" && ROLLING_OUT.includes(record.status) ? `${late}; rolling back` : late, { finishedAt: fact.at });
-      return record.onTimeout === "rollback" && ROLLING_OUT.includes(record.status)
-        ? { record: timedOut.record, actions: [{ type: "stop-deployment", reason: late }] }
-        : timedOut;
+      const rollback = record.onTimeout === "rollback" && ROLLING_OUT.includes(record.status);
+      const timedOut = moved(record, "timed_out", fact.at, rollback ? `${late}; rolling back` : late, { finishedAt: fact.at });
+      return rollback ? { record: timedOut.record, actions: [{ type: "stop-deployment", reason: late }] } : timedOut;
     }
+  }
+  if (record.status === "rolling_back" && record.rollback && !record.rollback.confirmedAt && record.rollback.leaseUntil < fact.wallNow) {
+    return retakeRollback(record, fact.at, fact.leaseUntil);
   }
   if (record.status === "pending" && (record.leaseUntil ?? 0) < fact.wallNow) {
     return { record, actions: [{ type: "resume" }] };
   }
   return same;
+}
+
+/** rolling_back with our request written first; the caller acts only if it wrote this. */
+function requestRollback(record: DeploymentRecord, at: string, reason: string, action: "stop-deployment" | "redeploy-previous", leaseUntil: number): Outcome {
+  const next = rollingBack(record, at, reason, { rollback: { action, reason, requestedAt: at, leaseUntil } });
+  return { record: next.record, actions: [actionOf(record, action, reason)] };
+}
+
+function retakeRollback(record: DeploymentRecord, at: string, leaseUntil: number): Outcome {
+  const request = record.rollback as NonNullable<DeploymentRecord["rollback"]>;
+  return { record: noted(record, at, { rollback: { ...request, leaseUntil } }).record, actions: [actionOf(record, request.action, request.reason)] };
+}
+
+function actionOf(record: DeploymentRecord, action: "stop-deployment" | "redeploy-previous", reason: string): Action {
+  return action === "stop-deployment"
+    ? { type: "stop-deployment", reason }
+    : { type: "redeploy-previous", taskDefinition: record.replacesTaskDefinition as string, reason };
+}
+
+/** Into rolling_back, with a deadline of its own: a rollback starting late must get its time. */
+function rollingBack(record: DeploymentRecord, at: string, reason: string, patch: Partial<DeploymentRecord> = {}): Outcome {
+  const budget = (Date.parse(record.deadline) - Date.parse(record.createdAt)) / 1000;
+  const deadline = [record.deadline, addSeconds(at, budget)].sort()[1] as string;
+  return moved(record, "rolling_back", at, reason, { ...patch, deadline });
 }
 
 function moved(

@@ -1,19 +1,19 @@
 // A guarding alarm went to ALARM → roll back every deployment it guards that is still rolling
 // out or inside its watch window. OK and INSUFFICIENT_DATA change nothing.
 import type { PipelineConfig } from "../config/model";
+import type { DeployOptions } from "../deploy/deploy";
 import type { AlarmStateChange } from "../events/alarm";
+import { mapLimit } from "../limit";
 import { logger } from "../log";
 import { advance } from "../records/advance";
-import type { Action } from "../records/state";
 import { readTarget } from "../records/store";
-import { mapLimit } from "../limit";
-import { rollBack } from "./rollback";
+import { rollBack, type RollbackAction } from "./rollback";
 
 export type AlarmResult =
   | { ignored: string }
   | { checked: { target: string; recordId?: string; status?: string; rolledBack: boolean }[] };
 
-export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineConfig): Promise<AlarmResult> {
+export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineConfig, options: DeployOptions): Promise<AlarmResult> {
   const { alarmName, state } = event.detail;
   if (state.value !== "ALARM") return ignored(`${alarmName} went to ${state.value}: only ALARM rolls back`, alarmName);
   const targets = config.apps
@@ -26,10 +26,14 @@ export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineC
     const { record } = await readTarget(target.key);
     if (!record) return { target: target.key, rolledBack: false };
     // The alarm's own timestamp, not the delivery time: a late event still lands in (or out of) the window.
-    const outcome = await advance(record, { kind: "alarm", at: state.timestamp, alarm: alarmName, reason: state.reason ?? "no reason given" });
+    const outcome = await advance(record, {
+      kind: "alarm", at: state.timestamp, alarm: alarmName, reason: state.reason ?? "no reason given",
+      wallNow: Date.now(), leaseUntil: options.leaseUntil,
+    });
+    // Only the invocation that wrote the decision acts on it: a duplicate or a second alarm does not.
     let after = outcome.record;
-    for (const action of outcome.actions as Exclude<Action, { type: "resume" }>[]) after = await rollBack(after, action, state.timestamp);
-    return { target: target.key, recordId: after.id, status: after.status, rolledBack: outcome.actions.length > 0 };
+    if (outcome.written) for (const action of outcome.actions as RollbackAction[]) after = await rollBack(after, action, state.timestamp);
+    return { target: target.key, recordId: after.id, status: after.status, rolledBack: outcome.written && outcome.actions.length > 0 };
   });
   logger.info(`alarm ${alarmName}: ${checked.filter((c) => c.rolledBack).length} rollback(s)`, { alarm: alarmName, checked });
   return { checked };

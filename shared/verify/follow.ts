@@ -22,7 +22,7 @@ export async function followDeployment(event: EcsDeploymentStateChange | EcsServ
   if (!record) return ignored(`no deployment of ${key} was started by Stevedore`, event.id);
 
   const outcome = await advance(record, fact);
-  const changed = outcome.record !== record;
+  const changed = outcome.written;
   logger.info(`${key}: ${event.detail.eventName} → ${outcome.record.status}${changed ? "" : " (nothing changed)"}`, {
     recordId: record.id, eventId: event.id, fact: fact.kind === "ecs" ? `${fact.event} ${fact.deploymentId}` : fact.kind,
   });

@@ -1,9 +1,12 @@
 // The sweeper: what no event will close. Run every minute; its clock is the schedule's time.
-//   completed past its watch window      → verified
+//   completed past its watch window      → verified, unless a guarding alarm fired in the window
+//                                          and its own event was not handled yet (then: rollback)
 //   unfinished past its deadline         → timed out (and rolled back if onTimeout: rollback)
+//   a rollback decided but not confirmed → decided again once its lease is over
 //   pending past its claim's lease       → resumed (the invocation that claimed it died)
 //   a promotion nobody decided in time   → expired
 import type { PipelineConfig } from "../config/model";
+import { describeAlarms } from "../deploy/alarms";
 import { deployImage, type DeployOptions } from "../deploy/deploy";
 import type { ScheduledEvent } from "../events/schedule";
 import { mapLimit } from "../limit";
@@ -11,8 +14,9 @@ import { logger } from "../log";
 import { expire } from "../promote/promote";
 import { advance } from "../records/advance";
 import type { DeploymentRecord } from "../records/model";
-import { queryDue } from "../records/store";
-import { rollBack } from "../rollback/rollback";
+import type { AlarmReading } from "../records/state";
+import { getRecord, queryDue } from "../records/store";
+import { rollBack, type RollbackAction } from "../rollback/rollback";
 
 export interface SweepResult {
   looked: number;
@@ -22,21 +26,36 @@ export interface SweepResult {
 export async function sweep(event: ScheduledEvent, config: PipelineConfig, options: DeployOptions): Promise<SweepResult> {
   const now = event.time;
   const due = await queryDue(now);
+  const readings = await alarmReadings(due.filter((r): r is DeploymentRecord => r.kind === "deployment" && r.status === "completed" && !!r.watchUntil && r.watchUntil <= now));
   const changed: SweepResult["changed"] = [];
   await mapLimit(due, 8, async (item) => {
     if (item.kind === "promotion") {
       if (await expire(item, now)) changed.push({ id: item.id, status: "expired" });
       return;
     }
-    const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now() });
+    const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.leaseUntil, alarms: readings.get(item.region) });
     let record = outcome.record;
+    // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
+    // through its own claim, so it needs no write here.
     for (const action of outcome.actions) {
-      record = action.type === "resume" ? await resume(record, config, options) : await rollBack(record, action, now);
+      if (action.type === "resume") record = await resume(record, config, options);
+      else if (outcome.written) record = await rollBack(record, action as RollbackAction, now);
     }
-    if (record.status !== item.status) changed.push({ id: record.id, status: record.status });
+    if (record.status !== item.status && (outcome.written || outcome.actions.some((a) => a.type === "resume"))) {
+      changed.push({ id: record.id, status: record.status });
+    }
   });
   if (changed.length > 0) logger.info(`sweep: ${changed.length} change(s)`, { changed });
   return { looked: due.length, changed };
+}
+
+/** The states of the alarms guarding the deployments about to be verified: one call per region. */
+async function alarmReadings(records: DeploymentRecord[]): Promise<Map<string, AlarmReading[]>> {
+  const byRegion = new Map<string, Set<string>>();
+  for (const r of records) for (const alarm of r.alarms) byRegion.set(r.region, (byRegion.get(r.region) ?? new Set()).add(alarm));
+  const readings = new Map<string, AlarmReading[]>();
+  for (const [region, names] of byRegion) readings.set(region, await describeAlarms(region, [...names]));
+  return readings;
 }
 
 /** Starts an abandoned claim again, through the same path as the event that made it. */
@@ -56,5 +75,7 @@ async function resume(record: DeploymentRecord, config: PipelineConfig, options:
     buildUrl: record.buildUrl,
     promotedFrom: record.promotedFrom,
   }, [{ ...env, targets: [target] }], options);
-  return record;
+  // What the resumed rollout made of the record (started, failed, or still pending when busy):
+  // the sweep's result and log must show that, not the abandoned claim it found.
+  return (await getRecord(record.targetKey, record.pushKey)) ?? record;
 }

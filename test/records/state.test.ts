@@ -35,8 +35,11 @@ const completed = ecs("COMPLETED", OURS, "2026-11-20T09:17:51.903Z", `ECS deploy
 const failed = ecs("FAILED", OURS, "2026-11-20T09:21:29.744Z", "ECS deployment circuit breaker: tasks failed to start.");
 const rollbackStarts = ecs("IN_PROGRESS", ECS_ROLLBACK, "2026-11-20T09:21:30.118Z", "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/6120398457102938475.");
 const rollbackDone = ecs("COMPLETED", ECS_ROLLBACK, "2026-11-20T09:23:02.000Z", `ECS deployment ${ECS_ROLLBACK} completed.`);
-const alarm = (at: string, name = "shop-prod-web-5xx"): Fact => ({ kind: "alarm", at, alarm: name, reason: "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0)" });
-const sweep = (at: string, wallNow = Date.parse(at)): Fact => ({ kind: "sweep", at, wallNow });
+const WALL = Date.parse("2026-11-20T10:00:00.000Z");
+const alarm = (at: string, name = "shop-prod-web-5xx", wallNow = WALL): Fact =>
+  ({ kind: "alarm", at, alarm: name, reason: "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0)", wallNow, leaseUntil: wallNow + 60_000 });
+const sweep = (at: string, wallNow = Date.parse(at), alarms?: { name: string; state: string; since?: string }[]): Fact =>
+  ({ kind: "sweep", at, wallNow, leaseUntil: wallNow + 60_000, alarms });
 
 /** Applies facts in order; what ECS would be asked to do is collected, and answered as ECS would. */
 function run(record: DeploymentRecord, facts: Fact[]): { record: DeploymentRecord; records: DeploymentRecord[]; actions: Action["type"][] } {
@@ -51,6 +54,7 @@ function run(record: DeploymentRecord, facts: Fact[]): { record: DeploymentRecor
       actions.push(action.type);
       // What the rollback executor records after ECS accepted the call.
       if (action.type !== "resume" && !isFinal(current.status)) {
+        expect(current.status).toBe("rolling_back"); // the decision is written before ECS is asked
         current = decide(current, { kind: "rollback-started", at: fact.at, reason: action.reason, rollbackDeploymentId: action.type === "redeploy-previous" ? OUR_ROLLBACK : undefined }).record;
         records.push(current);
       }
@@ -85,7 +89,7 @@ describe("deployment state machine", () => {
     ["ECS rolls back on its own alarm, then ours arrives: one rollback, with the alarm named", "rolled_back", [inProgress, rollbackStarts, alarm("2026-11-20T09:21:31.000Z"), rollbackDone], [], "alarm shop-prod-web-5xx fired"],
     ["our rollback fails too", "failed", [inProgress, completed, alarm("2026-11-20T09:20:00.000Z"), ecs("FAILED", OUR_ROLLBACK, "2026-11-20T09:25:00.000Z", "tasks failed to start")], ["redeploy-previous"], "the rollback failed too"],
     ["no outcome before the deadline", "timed_out", [inProgress, sweep("2026-11-20T09:44:05.000Z")], [], "deadline"],
-    ["a rollback that does not finish before the deadline", "timed_out", [inProgress, failed, sweep("2026-11-20T09:45:00.000Z")], [], "rollback did not finish"],
+    ["a rollback that does not finish before its own deadline (start + the 30-minute budget)", "timed_out", [inProgress, failed, sweep("2026-11-20T09:45:00.000Z"), sweep("2026-11-20T09:51:30.000Z")], [], "rollback did not finish"],
     ["another deployment of the service that Stevedore did not start", "superseded", [inProgress, ecs("IN_PROGRESS", "ecs-svc/777", "2026-11-20T09:15:00.000Z", "ECS deployment ecs-svc/777 in progress.")], [], "which Stevedore did not start"],
     ["events of an older deployment are ignored", "started", [ecs("IN_PROGRESS", "ecs-svc/111", "2026-11-20T09:00:00.000Z", "ECS deployment ecs-svc/111 in progress."), ecs("COMPLETED", "ecs-svc/111", "2026-11-20T09:05:00.000Z")], []],
     ["a newer image supersedes it; its later events change nothing", "superseded", [inProgress, { kind: "superseded", at: "2026-11-20T09:15:00.000Z", by: "4e5d6c7 (abc)" }, completed, sweep("2026-11-20T10:00:00.000Z")], []],
@@ -117,6 +121,60 @@ describe("deployment state machine", () => {
     const pending = started({ status: "pending", ecsDeploymentId: undefined, startedAt: undefined, leaseUntil: 5_000 });
     expect(decide(pending, sweep("2026-11-20T09:15:00.000Z", 4_999)).actions).toEqual([]);
     expect(decide(pending, sweep("2026-11-20T09:15:00.000Z", 5_001)).actions).toEqual([{ type: "resume" }]);
+  });
+
+  describe("rolling back on an alarm", () => {
+    const inWindow = run(started(), [inProgress, completed]).record;
+
+    it("writes the decision before ECS is asked, so a second alarm at once does not roll back twice", () => {
+      const first = decide(inWindow, alarm("2026-11-20T09:20:00.000Z"));
+      expect(first.record).toMatchObject({ status: "rolling_back", rollback: { action: "redeploy-previous", leaseUntil: WALL + 60_000 } });
+      expect(first.actions).toEqual([{ type: "redeploy-previous", taskDefinition: PREVIOUS, reason: expect.stringContaining("shop-prod-web-5xx") }]);
+      const second = decide(first.record, alarm("2026-11-20T09:20:01.000Z", "shop-prod-web-5xx", WALL + 1000));
+      expect(second.actions).toEqual([]);
+    });
+
+    it("acts again when the decision was never confirmed and its lease is over (its invocation died)", () => {
+      const decided = decide(inWindow, alarm("2026-11-20T09:20:00.000Z")).record;
+      const later = WALL + 61_000;
+      expect(decide(decided, alarm("2026-11-20T09:21:00.000Z", "shop-prod-web-5xx", later)).actions).toEqual([expect.objectContaining({ type: "redeploy-previous" })]);
+      expect(decide(decided, sweep("2026-11-20T09:21:00.000Z", later)).actions).toEqual([expect.objectContaining({ type: "redeploy-previous" })]);
+      const confirmed = decide(decided, { kind: "rollback-started", at: "2026-11-20T09:20:02.000Z", reason: "x", rollbackDeploymentId: OUR_ROLLBACK }).record;
+      expect(decide(confirmed, sweep("2026-11-20T09:21:00.000Z", later)).actions).toEqual([]);
+    });
+
+    it("takes the next deployment as our rollback even before ECS's answer confirmed it", () => {
+      const decided = decide(inWindow, alarm("2026-11-20T09:20:00.000Z")).record;
+      // The UpdateService our rollback makes says only "in progress", not "rolling back".
+      const result = run(decided, [ecs("IN_PROGRESS", OUR_ROLLBACK, "2026-11-20T09:20:01.000Z", `ECS deployment ${OUR_ROLLBACK} in progress.`), ecs("COMPLETED", OUR_ROLLBACK, "2026-11-20T09:22:00.000Z")]);
+      expect(result.record).toMatchObject({ status: "rolled_back", rollbackDeploymentId: OUR_ROLLBACK });
+    });
+
+    it("never verifies an image an alarm fired on in its window, even if that alarm's event is late", () => {
+      const readings = [{ name: "shop-prod-web-5xx", state: "ALARM", since: "2026-11-20T09:21:00.000Z" }];
+      const outcome = decide(inWindow, sweep("2026-11-20T09:23:00.000Z", WALL, readings));
+      expect(outcome.record.status).toBe("rolling_back");
+      expect(outcome.actions).toEqual([expect.objectContaining({ type: "redeploy-previous" })]);
+    });
+
+    it.each([
+      ["already firing before the deployment started", "2026-11-20T09:00:00.000Z"],
+      ["that went off after the window", "2026-11-20T09:23:00.000Z"],
+    ])("verifies despite an alarm %s", (_name, since) => {
+      const outcome = decide(inWindow, sweep("2026-11-20T09:24:00.000Z", WALL, [{ name: "shop-prod-web-5xx", state: "ALARM", since }]));
+      expect(outcome.record.status).toBe("verified");
+    });
+
+    it("ignores an alarm event from before this deployment started (delivered late)", () => {
+      expect(decide(inWindow, alarm("2026-11-20T09:10:00.000Z")).record).toBe(inWindow);
+    });
+
+    it("gives a rollback that starts late a deadline of its own", () => {
+      const late = run(started(), [inProgress, ecs("COMPLETED", OURS, "2026-11-20T09:40:00.000Z")]).record;
+      const rolling = decide(late, alarm("2026-11-20T09:43:00.000Z")).record;
+      expect(rolling.deadline).toBe("2026-11-20T10:13:00.000Z"); // 09:43 + the 30-minute budget
+      expect(decide(rolling, sweep("2026-11-20T09:50:00.000Z")).record.status).toBe("rolling_back");
+    });
   });
 
   it("ignores ECS events for its own deployment while still pending (ECS cannot know it yet)", () => {

@@ -1,0 +1,356 @@
+// The DynamoDB adapter of the records (shared/records/store.ts) against a real local DynamoDB
+// (dynalite behind the sandbox's layer, which adds transactions and streams), not a mock:
+// every write is conditional, and these tests are about the conditions holding.
+import { GetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import type { DeploymentRecord, PromotionRecord } from "../../shared/records/model";
+import { keys, pushKeyOf } from "../../shared/records/model";
+import {
+  claim, create, fromItem, getPromotion, getRecord, queryApp, queryDue, queryImage, queryTarget, readTarget, retake,
+  save, saveAndUnlock, toItem, unlock, type Head,
+} from "../../shared/records/store";
+import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import { deploymentRecord, digestOf, promotionRecord, WEB_STAGING, writesIn } from "../support/records";
+
+let db: TestDynamo;
+beforeAll(async () => { db = await startDynamo(); });
+afterAll(async () => db.close());
+beforeEach(async () => { await db.reset(); });
+
+/** Wall-clock ms used as "now" and as lock deadlines: the store only compares them. */
+const NOW = 1_800_000_000_000;
+const LOCK = NOW + 60_000;
+
+/** The n-th image pushed to shop-web staging, a minute after the previous one. */
+function image(n: number, overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
+  const pushedAt = new Date(Date.parse("2026-11-20T09:00:00.000Z") + n * 60_000).toISOString();
+  return deploymentRecord({ digest: digestOf(n), pushedAt, createdAt: pushedAt, updatedAt: pushedAt, leaseUntil: LOCK, ...overrides });
+}
+
+function headOf(record: DeploymentRecord): Head {
+  return { digest: record.digest, pushKey: record.pushKey, recordSk: keys.deployment(record.pushKey), recordId: record.id };
+}
+
+async function rawHead(targetKey = WEB_STAGING): Promise<Record<string, unknown> | undefined> {
+  const out = await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(new GetItemCommand({
+    TableName: db.table, Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.head } }, ConsistentRead: true,
+  }));
+  return out.Item ? unmarshall(out.Item) : undefined;
+}
+
+describe("records store", () => {
+  describe("claim", () => {
+    it("makes the first image the head of a service nobody deployed, with its record, atomically", async () => {
+      const first = image(1);
+
+      await expect(claim(first, undefined, LOCK, NOW)).resolves.toBe("claimed");
+
+      const state = await readTarget(WEB_STAGING);
+      expect(state.head).toMatchObject({ digest: first.digest, pushKey: first.pushKey, recordId: first.id, lockUntil: LOCK });
+      expect(state.record).toEqual(first);
+      expect(db.calls).toEqual(expect.arrayContaining(["TransactWriteItems"]));
+    });
+
+    it("fails over a stale view of the head, and writes nothing", async () => {
+      const [first, second, third] = [image(1), image(2), image(3)];
+      await claim(first, undefined, NOW - 1, NOW);
+      await claim(second, headOf(first), NOW - 1, NOW);
+      const streamed = db.stream.length;
+
+      // Decided against "nothing there" or against the first image: both are stale now.
+      await expect(claim(third, undefined, LOCK, NOW)).resolves.toBe("conflict");
+      await expect(claim(third, headOf(first), LOCK, NOW)).resolves.toBe("conflict");
+
+      expect((await readTarget(WEB_STAGING)).head?.recordId).toBe(second.id);
+      expect(await getRecord(WEB_STAGING, third.pushKey)).toBeUndefined();
+      expect(db.stream.length).toBe(streamed);
+    });
+
+    it("lets exactly one of two concurrent claims over the same head win", async () => {
+      const first = image(1);
+      await claim(first, undefined, NOW - 1, NOW);
+      const contenders = [image(2), image(3), image(4)];
+
+      const results = await Promise.all(contenders.map((c) => claim(c, headOf(first), LOCK, NOW)));
+
+      expect(results.filter((r) => r === "claimed")).toHaveLength(1);
+      const winner = contenders[results.indexOf("claimed")] as DeploymentRecord;
+      expect((await readTarget(WEB_STAGING)).head?.recordId).toBe(winner.id);
+      expect(await queryTarget(WEB_STAGING)).toHaveLength(2); // the first image and the winner only
+    });
+
+    it("lets exactly one of two concurrent first claims of an empty service win", async () => {
+      const results = await Promise.all([claim(image(1), undefined, LOCK, NOW), claim(image(2), undefined, LOCK, NOW)]);
+
+      expect([...results].sort()).toEqual(["claimed", "conflict"]);
+    });
+
+    it("is blocked while the head is locked, and allowed once the lock has expired", async () => {
+      const [first, second] = [image(1), image(2)];
+      await claim(first, undefined, LOCK, NOW);
+
+      await expect(claim(second, headOf(first), LOCK + 60_000, LOCK - 1)).resolves.toBe("conflict");
+      await expect(claim(second, headOf(first), LOCK + 60_000, LOCK)).resolves.toBe("conflict");
+      await expect(claim(second, headOf(first), LOCK + 60_000, LOCK + 1)).resolves.toBe("claimed");
+
+      expect((await readTarget(WEB_STAGING)).head).toMatchObject({ recordId: second.id, lockUntil: LOCK + 60_000 });
+    });
+
+    it("never creates a record twice, even when the head would allow it", async () => {
+      const first = image(1);
+      await claim(first, undefined, NOW - 1, NOW);
+
+      await expect(claim({ ...first, status: "started" }, headOf(first), LOCK, NOW)).resolves.toBe("conflict");
+      expect((await getRecord(WEB_STAGING, first.pushKey))?.status).toBe("pending");
+    });
+  });
+
+  describe("retake", () => {
+    it("takes over an abandoned claim only once the head's lock has expired", async () => {
+      const first = image(1, { leaseUntil: LOCK });
+      await claim(first, undefined, LOCK, NOW);
+      const taken = { ...first, leaseUntil: LOCK + 60_000, taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-web-staging:42", version: 2 };
+
+      await expect(retake(taken, 1, LOCK + 60_000, LOCK - 1)).resolves.toBe(false);
+      expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ version: 1, leaseUntil: LOCK });
+
+      await expect(retake(taken, 1, LOCK + 60_000, LOCK + 1)).resolves.toBe(true);
+      expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ version: 2, leaseUntil: LOCK + 60_000 });
+      expect((await readTarget(WEB_STAGING)).head?.lockUntil).toBe(LOCK + 60_000);
+    });
+
+    it("is refused to a record that is not the head's", async () => {
+      const [first, second] = [image(1), image(2, { status: "refused", leaseUntil: undefined })];
+      await claim(first, undefined, NOW - 1, NOW);
+      await create(second);
+
+      await expect(retake({ ...second, status: "pending", version: 2 }, 1, LOCK, NOW)).resolves.toBe(false);
+
+      expect(await getRecord(WEB_STAGING, second.pushKey)).toMatchObject({ status: "refused", version: 1 });
+      expect((await readTarget(WEB_STAGING)).head).toMatchObject({ recordId: first.id });
+      expect((await rawHead())?.lockUntil).toBe(NOW - 1);
+    });
+
+    it("is refused from a version that is not the stored one (someone else retook it first)", async () => {
+      const first = image(1);
+      await claim(first, undefined, NOW - 1, NOW);
+      await retake({ ...first, version: 2 }, 1, NOW - 1, NOW);
+
+      await expect(retake({ ...first, version: 2 }, 1, LOCK, NOW)).resolves.toBe(false);
+      expect((await rawHead())?.lockUntil).toBe(NOW - 1);
+    });
+  });
+
+  describe("save, create, saveAndUnlock, unlock", () => {
+    it("saves only from the version it was read at: a wrong version writes nothing", async () => {
+      const record = image(1, { status: "refused" });
+      await create(record);
+      const streamed = db.stream.length;
+
+      await expect(save({ ...record, reason: "mine", version: 2 }, 7)).resolves.toBe(false);
+      expect(await getRecord(WEB_STAGING, record.pushKey)).toEqual(record);
+      expect(db.stream.length).toBe(streamed);
+
+      await expect(save({ ...record, reason: "mine", version: 2 }, 1)).resolves.toBe(true);
+      await expect(save({ ...record, reason: "theirs", version: 2 }, 1)).resolves.toBe(false);
+      expect(await getRecord(WEB_STAGING, record.pushKey)).toMatchObject({ reason: "mine", version: 2 });
+    });
+
+    it("creates a record once: the second create is refused and changes nothing", async () => {
+      const record = image(1, { status: "refused", reason: "first" });
+
+      await expect(create(record)).resolves.toBe(true);
+      await expect(create({ ...record, reason: "second" })).resolves.toBe(false);
+
+      expect(await getRecord(WEB_STAGING, record.pushKey)).toMatchObject({ reason: "first" });
+      expect(writesIn(db.calls)).toEqual(["PutItem", "PutItem"]);
+    });
+
+    it("saves a promotion from its version only", async () => {
+      const promotion = promotionRecord();
+      await create(promotion);
+
+      await expect(save({ ...promotion, status: "approved", version: 2 }, 2)).resolves.toBe(false);
+      await expect(save({ ...promotion, status: "approved", version: 2 }, 1)).resolves.toBe(true);
+      expect(await getPromotion("shop-worker", promotion.id)).toMatchObject({ status: "approved", version: 2 });
+    });
+
+    it("saveAndUnlock saves the record and releases the head's lock together", async () => {
+      const first = image(1);
+      await claim(first, undefined, LOCK, NOW);
+
+      await expect(saveAndUnlock({ ...first, status: "started", version: 2 }, 1)).resolves.toBe(true);
+
+      expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ status: "started", version: 2 });
+      expect((await rawHead())?.lockUntil).toBeUndefined();
+    });
+
+    it("saveAndUnlock from a stale version changes neither the record nor the lock", async () => {
+      const first = image(1);
+      await claim(first, undefined, LOCK, NOW);
+      await save({ ...first, status: "superseded", version: 2 }, 1);
+
+      await expect(saveAndUnlock({ ...first, status: "started", version: 2 }, 1)).resolves.toBe(false);
+
+      expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ status: "superseded" });
+      expect((await rawHead())?.lockUntil).toBe(LOCK);
+    });
+
+    it("saveAndUnlock by a record that lost the head leaves the new owner's lock alone", async () => {
+      const [first, second] = [image(1), image(2)];
+      await claim(first, undefined, NOW - 1, NOW);
+      await claim(second, headOf(first), LOCK, NOW);
+
+      await expect(saveAndUnlock({ ...first, status: "started", version: 2 }, 1)).resolves.toBe(false);
+      await unlock(first);
+
+      expect((await rawHead())).toMatchObject({ recordId: second.id, lockUntil: LOCK });
+      expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ status: "pending", version: 1 });
+    });
+
+    it("unlock releases the lock of the head's own record", async () => {
+      const first = image(1);
+      await claim(first, undefined, LOCK, NOW);
+
+      await unlock(first);
+
+      expect((await rawHead())?.lockUntil).toBeUndefined();
+      expect((await rawHead())?.recordId).toBe(first.id);
+    });
+  });
+
+  describe("readTarget", () => {
+    it("knows nothing of a service without a head", async () => {
+      await create(image(1, { status: "refused" })); // records that never claimed do not make a head
+
+      await expect(readTarget(WEB_STAGING)).resolves.toEqual({});
+    });
+
+    it("returns the head's record even when a newer record that never claimed the service sorts above it", async () => {
+      const [owner, refused, failed] = [image(1), image(2, { status: "refused", reason: "alarm firing" }), image(3, { status: "failed" })];
+      await claim(owner, undefined, NOW - 1, NOW);
+      await create(refused);
+      await create(failed);
+
+      const state = await readTarget(WEB_STAGING);
+
+      expect(state.head?.recordId).toBe(owner.id);
+      expect(state.record).toEqual(owner);
+    });
+
+    it("returns the head's record, not an older one below it", async () => {
+      const [old, owner] = [image(1), image(2)];
+      await claim(old, undefined, NOW - 1, NOW);
+      await claim(owner, headOf(old), NOW - 1, NOW);
+
+      expect((await readTarget(WEB_STAGING)).record).toEqual(owner);
+    });
+  });
+
+  describe("queryDue", () => {
+    const at = (minutes: number) => new Date(Date.parse("2026-11-20T09:00:00.000Z") + minutes * 60_000).toISOString();
+
+    it("returns unfinished deployments by when they are due, and waiting promotions by their expiry, never finished ones", async () => {
+      const records = {
+        pending: image(1, { status: "pending", createdAt: at(1) }),
+        started: image(2, { status: "started", deadline: at(30) }),
+        inProgress: image(3, { status: "in_progress", deadline: at(40) }),
+        rollingBack: image(4, { status: "rolling_back", deadline: at(50) }),
+        completed: image(5, { status: "completed", deadline: at(60), watchUntil: at(20) }),
+        verified: image(6, { status: "verified", deadline: at(5), watchUntil: at(5) }),
+        failed: image(7, { status: "failed", deadline: at(5) }),
+        rolledBack: image(8, { status: "rolled_back", deadline: at(5) }),
+        timedOut: image(9, { status: "timed_out", deadline: at(5) }),
+        superseded: image(10, { status: "superseded", deadline: at(5) }),
+        refused: image(11, { status: "refused", deadline: at(5) }),
+      };
+      for (const r of Object.values(records)) await create(r);
+      const waiting = promotionRecord({ id: "p-00000000000a", expiresAt: at(45) });
+      const approved = promotionRecord({ id: "p-00000000000b", status: "approved", expiresAt: at(5) });
+      await create(waiting);
+      await create(approved);
+      const ids = async (now: string) => (await queryDue(now)).map((r) => r.id).sort();
+
+      expect(await ids(at(2))).toEqual([records.pending.id]);
+      expect(await ids(at(20))).toEqual([records.pending.id, records.completed.id].sort());
+      expect(await ids(at(30))).toEqual([records.pending.id, records.completed.id, records.started.id].sort());
+      expect(await ids(at(45))).toEqual([records.pending.id, records.completed.id, records.started.id, records.inProgress.id, waiting.id].sort());
+      expect(await ids(at(10_000))).toEqual([
+        records.pending.id, records.started.id, records.inProgress.id, records.rollingBack.id, records.completed.id, waiting.id,
+      ].sort());
+    });
+
+    it("returns whole records, and drops one from the index once it is finished", async () => {
+      const record = image(1, { status: "completed", watchUntil: "2026-11-20T09:20:00.000Z" });
+      await create(record);
+      const [due] = await queryDue("2026-11-20T09:21:00.000Z");
+      expect(due).toEqual(record);
+
+      await save({ ...record, status: "verified", version: 2 }, 1);
+
+      await expect(queryDue("2030-01-01T00:00:00.000Z")).resolves.toEqual([]);
+    });
+
+    it("drops a promotion once it is decided", async () => {
+      const promotion = promotionRecord();
+      await create(promotion);
+      expect(await queryDue(promotion.expiresAt)).toEqual([promotion]);
+
+      await save({ ...promotion, status: "rejected", version: 2 }, 1);
+
+      await expect(queryDue("2030-01-01T00:00:00.000Z")).resolves.toEqual([]);
+    });
+  });
+
+  describe("queryImage, queryApp, queryTarget", () => {
+    const WORKERS = ["eu-west-1/shop-staging/worker", "eu-west-1/shop-staging/worker-priority", "eu-west-1/shop-batch/worker-reports"];
+    const worker = (targetKey: string, env: string, n: number): DeploymentRecord => {
+      const [region, cluster, service] = targetKey.split("/") as [string, string, string];
+      const pushedAt = `2026-11-20T09:0${n}:00.000Z`;
+      return deploymentRecord({
+        id: `d-${env.slice(0, 4)}${n}${service.length.toString().padStart(7, "0")}`,
+        app: "shop-worker", env, region, cluster, service, targetKey, repository: "shop/worker",
+        digest: digestOf(n), pushedAt, pushKey: pushKeyOf(pushedAt, digestOf(n)), status: "verified",
+      });
+    };
+
+    it("finds every target of one image in one environment, and nothing else", async () => {
+      const image1 = WORKERS.map((t) => worker(t, "staging", 1));
+      const image2 = WORKERS.slice(0, 1).map((t) => worker(t, "staging", 2));
+      const production1 = [worker("eu-west-1/shop-prod/worker", "production", 1)];
+      for (const r of [...image1, ...image2, ...production1]) await create(r);
+      await create(image(1)); // another app's record of the same push time
+
+      const found = await queryImage("shop-worker", "staging", image1[0]?.pushKey as string);
+
+      expect(found.map((r) => r.targetKey).sort()).toEqual([...WORKERS].sort());
+      expect(found).toEqual(expect.arrayContaining(image1));
+    });
+
+    it("lists an app's deployments and a target's deployments, newest push first", async () => {
+      const records = [1, 2, 3].map((n) => worker(WORKERS[0] as string, "staging", n));
+      for (const r of records) await create(r);
+
+      expect((await queryTarget(WORKERS[0] as string)).map((r) => r.digest)).toEqual([digestOf(3), digestOf(2), digestOf(1)]);
+      expect((await queryTarget(WORKERS[0] as string, 2)).map((r) => r.digest)).toEqual([digestOf(3), digestOf(2)]);
+      expect((await queryApp("shop-worker")).map((r) => r.digest)).toEqual([digestOf(3), digestOf(2), digestOf(1)]);
+    });
+  });
+
+  describe("toItem / fromItem", () => {
+    it.each([
+      ["a pending deployment", image(1)],
+      ["a verified deployment", image(2, { status: "verified", watchUntil: "2026-11-20T09:20:00.000Z", finishedAt: "2026-11-20T09:21:00.000Z" })],
+      ["a waiting promotion", promotionRecord()],
+      ["a decided promotion", promotionRecord({ status: "approved", decidedAt: "2026-11-20T10:00:00.000Z", decidedBy: "alice@example.com" })],
+    ])("gives back %s unchanged", (_name, record: DeploymentRecord | PromotionRecord) => {
+      expect(fromItem(toItem(record))).toEqual(record);
+    });
+
+    it("puts only unfinished records in the due index", () => {
+      expect(toItem(image(1, { status: "completed", watchUntil: "2026-11-20T09:20:00.000Z" }))).toMatchObject({ duePk: { S: "DUE" }, dueAt: { S: "2026-11-20T09:20:00.000Z" } });
+      expect(toItem(image(1, { status: "verified" })).duePk).toBeUndefined();
+      expect(toItem(promotionRecord({ status: "expired" })).duePk).toBeUndefined();
+    });
+  });
+});

@@ -1,0 +1,304 @@
+// The sweeper (functions/sweep.ts → shared/verify/sweep.ts), fed EventBridge's scheduled
+// event, whose `time` is its clock. Records are made by the real handlers (push, ECS events,
+// promotion) in a local DynamoDB; ECS and CloudWatch are aws-sdk-client-mock fakes.
+import { RegisterTaskDefinitionCommand, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import type { DeploymentRecord } from "../../shared/records/model";
+import { getPromotion } from "../../shared/records/store";
+import { handler as sweepHandler } from "../../functions/sweep";
+import { fakeAws, taskDefinitionArn } from "../support/ecs";
+import { lambdaContext } from "../support/lambda";
+import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import {
+  acceptStops, alarmEvent, awsError, completeWorkerStaging, deployWebToProduction, deploymentEvent, headRecord, lambda,
+  promotionsIn, pushEvent, pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, SERVICES, statusChanges, streamReader,
+  waitFor, WEB_PRODUCTION, WEB_STAGING, workerPush, writesIn,
+} from "../support/records";
+
+let db: TestDynamo;
+let aws: ReturnType<typeof fakeAws>;
+beforeAll(async () => { db = await startDynamo(); });
+afterAll(async () => db.close());
+beforeEach(async () => {
+  refillRegistrationBudget();
+  await db.reset();
+  aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
+  acceptStops(aws);
+});
+afterEach(() => aws.restore());
+
+const IN_PROGRESS_AT = "2026-11-20T09:14:08.512Z";
+const COMPLETED_AT = "2026-11-20T09:17:51.903Z";
+const WATCH_UNTIL = "2026-11-20T09:22:51.903Z"; // staging watches 5 minutes
+const STAGING_DEADLINE = "2026-11-20T09:34:05.000Z"; // staging's deadline is 20 minutes after the push
+const PRODUCTION_DEADLINE = "2026-11-20T09:44:05.000Z"; // production's is 30 minutes
+
+/** shop-web staging pushed and moved by ECS's events up to `status`. */
+async function staging(status: "started" | "in_progress" | "completed" | "rolling_back"): Promise<DeploymentRecord> {
+  const record = await pushWebToStaging();
+  const deploymentId = record.ecsDeploymentId as string;
+  if (status !== "started") await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId, updatedAt: IN_PROGRESS_AT }));
+  if (status === "completed") await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId, updatedAt: COMPLETED_AT }));
+  if (status === "rolling_back") await lambda.ecs(deploymentEvent("FAILED", { deploymentId, updatedAt: "2026-11-20T09:21:29.744Z" }));
+  const after = await headRecord(WEB_STAGING);
+  expect(after.status).toBe(status);
+  return after;
+}
+
+/** Until the table has seen no call for a while: work nobody awaits (a dead invocation) is over. */
+async function quiet(): Promise<void> {
+  let seen = -1;
+  while (seen !== db.calls.length) {
+    seen = db.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function watch() {
+  const calls = db.calls.length;
+  const stream = db.stream.length;
+  return { writes: () => writesIn(db.calls.slice(calls)), stream: () => db.stream.slice(stream) };
+}
+
+describe("sweep", () => {
+  describe("watch windows", () => {
+    it("verifies a completed deployment once its watch window is over, with one verified change on the stream", async () => {
+      const record = await staging("completed");
+      expect(record.watchUntil).toBe(WATCH_UNTIL);
+
+      const result = await lambda.sweep("2026-11-20T09:23:00Z");
+
+      expect(result).toEqual({ looked: 1, changed: [{ id: record.id, status: "verified" }] });
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "verified", finishedAt: "2026-11-20T09:23:00.000Z" });
+      expect(statusChanges(db.stream, record.id).filter((c) => c.to === "verified")).toEqual([{ id: record.id, from: "completed", to: "verified" }]);
+    });
+
+    it.each([
+      ["a millisecond before the window ends", "2026-11-20T09:22:51.902Z", "completed", 0],
+      ["the moment the window ends", "2026-11-20T09:22:51.903Z", "verified", 1],
+    ] as const)("judges the window by the schedule's time: %s → %s", async (...[, time, status, looked]) => {
+      await staging("completed");
+      const after = watch();
+
+      const result = await lambda.sweep(time);
+
+      expect(result).toMatchObject({ looked });
+      expect((await headRecord(WEB_STAGING)).status).toBe(status);
+      if (status === "completed") expect(after.writes()).toEqual([]);
+    });
+
+    it("changes nothing more when it runs again, or twice at once", async () => {
+      const record = await staging("completed");
+
+      const [first, second] = await Promise.all([lambda.sweep("2026-11-20T09:23:00Z"), lambda.sweep("2026-11-20T09:23:00Z")]);
+      const after = watch();
+      const third = await lambda.sweep("2026-11-20T09:24:00Z");
+
+      expect([...first.changed, ...second.changed]).toEqual([{ id: record.id, status: "verified" }]);
+      expect(third).toEqual({ looked: 0, changed: [] });
+      expect(after.writes()).toEqual([]);
+      expect(statusChanges(db.stream, record.id).filter((c) => c.to === "verified")).toHaveLength(1);
+    });
+
+    it("does not time out a deployment that completed before its deadline while its window runs past it", async () => {
+      const record = await deployWebToProduction("2026-11-20T09:14:05.000Z");
+      await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: record.ecsDeploymentId as string, updatedAt: "2026-11-20T09:40:00.000Z" }));
+
+      await lambda.sweep("2026-11-20T09:45:00Z"); // past the deadline, inside the 10-minute window
+      expect((await headRecord(WEB_PRODUCTION)).status).toBe("completed");
+
+      await lambda.sweep("2026-11-20T09:50:00Z");
+      expect((await headRecord(WEB_PRODUCTION)).status).toBe("verified");
+      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+    });
+  });
+
+  describe("deadlines", () => {
+    it.each([
+      ["started", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
+      ["in_progress", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
+    ] as const)("times out a %s deployment at its deadline, and only reports it (onTimeout: report)", async (...[status, reason]) => {
+      const record = await staging(status);
+
+      const early = await lambda.sweep("2026-11-20T09:34:04Z");
+      expect(early.changed).toEqual([]);
+      const result = await lambda.sweep("2026-11-20T09:34:05Z");
+
+      expect(result.changed).toEqual([{ id: record.id, status: "timed_out" }]);
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "timed_out", reason: expect.stringContaining(reason), finishedAt: STAGING_DEADLINE });
+      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+      expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    });
+
+    it("gives a rollback its own deadline (when it started + the environment's budget), then times it out", async () => {
+      const record = await staging("rolling_back"); // ECS failed it at 09:21:29.744: 20 minutes from then
+      expect(record.deadline).toBe("2026-11-20T09:41:29.744Z");
+
+      expect((await lambda.sweep("2026-11-20T09:34:05Z")).changed).toEqual([]);
+      const result = await lambda.sweep("2026-11-20T09:41:30Z");
+
+      expect(result.changed).toEqual([{ id: record.id, status: "timed_out" }]);
+      expect(await headRecord(WEB_STAGING)).toMatchObject({
+        status: "timed_out",
+        reason: expect.stringContaining("the rollback did not finish before the deadline: ECS deployment circuit breaker"),
+      });
+      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+    });
+
+    it.each(["started", "in_progress"] as const)("times out a %s production rollout and stops it with a ROLLBACK (onTimeout: rollback)", async (status) => {
+      const record = await deployWebToProduction();
+      if (status === "in_progress") {
+        await lambda.ecs(deploymentEvent("IN_PROGRESS", { target: WEB_PRODUCTION, deploymentId: record.ecsDeploymentId as string, updatedAt: IN_PROGRESS_AT }));
+      }
+
+      const result = await lambda.sweep("2026-11-20T09:45:00Z");
+
+      expect(result.changed).toEqual([{ id: record.id, status: "timed_out" }]);
+      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([{ serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" }]);
+      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
+        status: "timed_out",
+        reason: `no outcome within the deadline (${PRODUCTION_DEADLINE}); rolling back`,
+      });
+      expect(statusChanges(db.stream, record.id).filter((c) => c.to === "timed_out")).toHaveLength(1);
+    });
+
+    it("gives a rollback that an alarm started in the watch window, after the deadline, time to finish", async () => {
+      // Staging completes late (09:30, deadline 09:34:05) and its window runs to 09:35; the
+      // alarm at 09:34:30 rolls it back. The rollback must not be judged by the rollout's deadline.
+      const record = await pushWebToStaging();
+      await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: record.ecsDeploymentId as string, updatedAt: "2026-11-20T09:30:00.000Z" }));
+      await lambda.alarm(alarmEvent({ alarmName: "shop-staging-web-5xx", timestamp: "2026-11-20T09:34:30.000Z" }));
+      const rollingBack = await headRecord(WEB_STAGING);
+      expect(rollingBack).toMatchObject({ status: "rolling_back", rollbackDeploymentId: expect.any(String) });
+
+      await lambda.sweep("2026-11-20T09:35:00Z");
+      await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: rollingBack.rollbackDeploymentId as string, updatedAt: "2026-11-20T09:38:00.000Z" }));
+
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "rolled_back", reason: expect.stringContaining("alarm shop-staging-web-5xx fired") });
+    });
+
+    it("falls back to the replaced revision when ECS refuses to stop a timed-out production rollout", async () => {
+      const record = await deployWebToProduction();
+      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("InvalidParameterException", "The service deployment is not in a state that can be stopped."));
+
+      await lambda.sweep("2026-11-20T09:45:00Z");
+
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: taskDefinitionArn("shop-web-production", 41) }]);
+      expect((await headRecord(WEB_PRODUCTION)).status).toBe("timed_out");
+      expect(record.replacesTaskDefinition).toBe(taskDefinitionArn("shop-web-production", 41));
+    });
+
+    it("stops a timed-out rollout once, however often it runs", async () => {
+      await deployWebToProduction();
+
+      await lambda.sweep("2026-11-20T09:45:00Z");
+      await lambda.sweep("2026-11-20T09:46:00Z");
+      await lambda.sweep("2026-11-20T09:47:00Z");
+
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+    });
+  });
+
+  describe("abandoned claims", () => {
+    it("resumes a claim given back after a throttled UpdateService, without registering again", async () => {
+      aws.ecs.on(UpdateServiceCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));
+      await expect(lambda.push(pushEvent())).rejects.toThrow(/ThrottlingException/);
+      const pending = await headRecord(WEB_STAGING);
+      expect(pending).toMatchObject({ status: "pending", leaseUntil: 0, taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
+      aws.ecs.on(UpdateServiceCommand).callsFake(() => started("ecs-svc/3000000000000000001"));
+
+      const result = await lambda.sweep("2026-11-20T09:15:00Z");
+
+      expect(result.changed).toEqual([{ id: pending.id, status: "started" }]);
+      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      const updates = aws.inputs(UpdateServiceCommand);
+      expect(updates).toHaveLength(2);
+      expect(updates[1]).toEqual(updates[0]);
+      expect(await headRecord(WEB_STAGING)).toMatchObject({
+        id: pending.id,
+        status: "started",
+        ecsDeploymentId: "ecs-svc/3000000000000000001",
+        taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
+      });
+    });
+
+    it("leaves a claim alone while its invocation's lease runs, and resumes it once the lease is over", async () => {
+      // The first invocation's UpdateService never answers: it is as good as dead once its
+      // lease (its own deadline) is over.
+      let answer: () => void = () => undefined;
+      aws.ecs.on(UpdateServiceCommand)
+        .callsFakeOnce(() => new Promise((resolve) => { answer = () => resolve(started("ecs-svc/9000000000000000009")); }))
+        .callsFake(() => started("ecs-svc/3000000000000000001"));
+      // middy answers Lambda just before the deadline (TimeoutError) while the work goes on.
+      const dying = lambda.push(pushEvent(), 1_000).catch((error: Error) => error);
+      await waitFor(async () => (await headRecord(WEB_STAGING).catch(() => undefined))?.status === "pending", "a pending claim");
+      const pending = await headRecord(WEB_STAGING);
+
+      const meanwhile = await lambda.sweep("2026-11-20T09:15:00Z");
+      expect(meanwhile.changed).toEqual([]);
+      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+      expect((await headRecord(WEB_STAGING)).status).toBe("pending");
+
+      await waitFor(async () => Date.now() > (pending.leaseUntil as number), "the lease to end");
+      const later = await lambda.sweep("2026-11-20T09:16:00Z");
+
+      expect(later.changed).toEqual([{ id: pending.id, status: "started" }]);
+      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(2);
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001" });
+
+      // The dead invocation's answer, should it ever come, changes nothing.
+      answer();
+      expect(await dying).toMatchObject({ name: "TimeoutError" });
+      await quiet();
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001" });
+      expect((await lambda.sweep("2026-11-20T09:17:00Z")).changed).toEqual([]);
+    });
+  });
+
+  describe("promotions waiting for approval", () => {
+    it("expires one nobody decided on by its expiry, once", async () => {
+      const reader = streamReader(db);
+      await lambda.push(workerPush());
+      await completeWorkerStaging(["2026-11-20T09:17:00.000Z", "2026-11-20T09:17:00.000Z", "2026-11-20T09:17:00.000Z"]);
+      await lambda.sweep("2026-11-20T09:22:30Z");
+      await lambda.promote(reader.next());
+      const [promotion] = promotionsIn(db.stream);
+      expect(promotion).toMatchObject({ status: "awaiting_approval", expiresAt: "2026-11-22T09:22:30.000Z" });
+      const id = promotion?.id as string;
+
+      // A promotion is due at its expiry: before it, the sweeper does not even see it.
+      const before = await lambda.sweep("2026-11-22T09:22:29.999Z");
+      expect(before).toEqual({ looked: 0, changed: [] });
+      expect((await getPromotion("shop-worker", id))?.status).toBe("awaiting_approval");
+
+      const at = await lambda.sweep("2026-11-22T09:22:30Z");
+      expect(at).toEqual({ looked: 1, changed: [{ id, status: "expired" }] });
+      expect(await getPromotion("shop-worker", id)).toMatchObject({ status: "expired", decidedAt: "2026-11-22T09:22:30.000Z" });
+
+      const after = watch();
+      expect(await lambda.sweep("2026-11-22T09:23:30Z")).toEqual({ looked: 0, changed: [] });
+      expect(after.writes()).toEqual([]);
+      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(3); // the staging services only
+    });
+  });
+
+  it("ignores a malformed scheduled event without any DynamoDB call", async () => {
+    await staging("completed");
+    const calls = db.calls.length;
+    const result = await sweepHandler({ "detail-type": "Scheduled Event", source: "aws.events", time: "now", detail: {} }, lambdaContext());
+
+    expect(result).toEqual({ ignored: "malformed event" });
+    expect(db.calls.slice(calls)).toEqual([]);
+  });
+});
+
+/** UpdateService's answer for a deployment `id` ECS started. */
+function started(id: string) {
+  return {
+    service: {
+      serviceName: "web",
+      deployments: [{ id, status: "PRIMARY", rolloutState: "IN_PROGRESS", createdAt: new Date("2026-11-20T09:15:01.000Z") }],
+      currentServiceDeployment: `arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-staging/web/${id.slice(8)}`,
+    },
+  };
+}
