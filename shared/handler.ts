@@ -53,22 +53,35 @@ function idOf(event: unknown): string | undefined {
  * A consumer of the records table's stream. Records are handled in stream order; the first one
  * that throws is reported (ReportBatchItemFailures) and everything after it is left for the
  * retry, so nothing is skipped and nothing already handled is handled again by this batch.
+ * The same goes for time: a record is only started while there is time for it (the first one
+ * always), so the function never dies halfway through a batch and repeats what it did.
  */
 export function streamConsumer(
   name: string,
   onChange: (oldImage: StreamImage, newImage: StreamImage, context: Context) => Promise<unknown>,
 ) {
   return eventHandler(name, recordsStream, async (event, context): Promise<DynamoDBBatchResponse> => {
-    for (const record of event.Records) {
+    let slowest = 0;
+    for (const [index, record] of event.Records.entries()) {
+      const sequenceNumber = record.dynamodb.SequenceNumber;
+      if (index > 0 && context.getRemainingTimeInMillis() < Math.max(RECORD_RESERVE_MS, 2 * slowest)) {
+        logger.warn(`${name}: leaving ${event.Records.length - index} record(s) for the next invocation, out of time`, { sequenceNumber });
+        return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
+      }
+      const started = Date.now();
       try {
         await onChange(record.dynamodb.OldImage, record.dynamodb.NewImage, context);
       } catch (error) {
         logger.error(`${name}: failed on a stream record; it and the rest of the batch will be retried`, {
-          eventID: record.eventID, sequenceNumber: record.dynamodb.SequenceNumber, error: String(error),
+          eventID: record.eventID, sequenceNumber, error: String(error),
         });
-        return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber }] };
+        return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
       }
+      slowest = Math.max(slowest, Date.now() - started);
     }
     return { batchItemFailures: [] };
   });
 }
+
+/** Time kept in hand before starting another record: one record's slowest webhook delivery. */
+const RECORD_RESERVE_MS = 10_000;
