@@ -99,7 +99,12 @@ export class LocalAwsServer {
         : awsError("InternalFailure", `sandbox error: ${(error as Error).message}`, 500);
     }
     for (const observe of this.observers) observe(request, response, performance.now() - started);
-    const payload = JSON.stringify(response.body ?? {}, (_k, v) => (v instanceof Date ? v.getTime() / 1000 : v));
+    // AWS's JSON protocols carry timestamps as epoch seconds. The replacer must look at the
+    // holder's value: JSON.stringify has already turned a Date into an ISO string by then.
+    const payload = JSON.stringify(response.body ?? {}, function (this: Record<string, unknown>, key, value) {
+      const original = this[key];
+      return original instanceof Date ? original.getTime() / 1000 : value;
+    });
     res.writeHead(response.status, {
       "content-type": "application/x-amz-json-1.1",
       "x-amzn-requestid": cryptoId(),

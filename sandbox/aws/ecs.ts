@@ -1,0 +1,1007 @@
+// ECS for the sandbox: the part of the API Stevedore calls (RegisterTaskDefinition,
+// DescribeServices, UpdateService, StopServiceDeployment, …) in the JSON 1.1 wire shapes the
+// SDK reads, and rollouts that unfold over the sandbox's virtual time the way ECS's do:
+//
+//   UpdateService ─2 s─▶ IN_PROGRESS ─rollout (+ bake, steps, canary)─▶ COMPLETED, steady state
+//        │ bad image ─40 s─▶ SERVICE_TASK_START_IMPAIRED
+//        │           ─90 s─▶ FAILED (circuit breaker) ─▶ rollback: a NEW deployment, PRIMARY,
+//        │                   on the last COMPLETED task definition ─60 s─▶ COMPLETED
+//        │ guarding alarm → ALARM ─▶ FAILED (alarms) ─▶ rollback as above
+//        └ StopServiceDeployment(ROLLBACK) ─▶ FAILED ─▶ rollback as above
+//
+// Events have exactly the shapes of the samples in test/events/ (ECS Deployment State Change,
+// ECS Service Action). Everything times itself on the sandbox Clock, never on setTimeout.
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition as EcsTaskDefinition } from "@aws-sdk/client-ecs";
+import { SECOND, MINUTE, type Cancel, type Clock } from "../clock";
+import { awsEvent, type Emit, type EventOrigin } from "../events";
+import { AwsError, type AwsRequest, type AwsResponse } from "./server";
+
+export const ECS_PREFIX = "AmazonEC2ContainerServiceV20141113";
+
+type Json = Record<string, unknown>;
+
+/** Virtual milliseconds a rollout's stages take. */
+export interface EcsTiming {
+  /** UpdateService → SERVICE_DEPLOYMENT_IN_PROGRESS. */
+  inProgressAfter: number;
+  /** A healthy ROLLING deployment from UpdateService to COMPLETED (strategies add their bake times). */
+  rollout: number;
+  /** A deployment whose tasks cannot start → SERVICE_TASK_START_IMPAIRED. */
+  impairedAfter: number;
+  /** …→ SERVICE_DEPLOYMENT_FAILED, when the circuit breaker is on. */
+  circuitBreakerAfter: number;
+  /** A rollback deployment from its start to COMPLETED. */
+  rollbackDuration: number;
+}
+
+export const DEFAULT_ECS_TIMING: EcsTiming = {
+  inProgressAfter: 2 * SECOND,
+  rollout: 2 * MINUTE,
+  impairedAfter: 40 * SECOND,
+  circuitBreakerAfter: 90 * SECOND,
+  rollbackDuration: 60 * SECOND,
+};
+
+const STRATEGIES = ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"] as const;
+type Strategy = (typeof STRATEGIES)[number];
+const CONTROLLERS = ["ECS", "CODE_DEPLOY", "EXTERNAL"] as const;
+export type DeploymentControllerType = (typeof CONTROLLERS)[number];
+
+/**
+ * How long a healthy deployment with this configuration takes from UpdateService to COMPLETED.
+ * BLUE_GREEN adds bakeTimeInMinutes; CANARY the canary bake (default 10 min) and the bake;
+ * LINEAR one stepBakeTimeInMinutes (default 6) between each of its ceil(100 / stepPercent)
+ * steps (default 10 %) — ECS applies no step bake after the last step at 100 % — and the bake.
+ */
+export function rolloutDuration(config: Json | undefined, timing: EcsTiming = DEFAULT_ECS_TIMING): number {
+  const strategy = (config?.strategy as Strategy | undefined) ?? "ROLLING";
+  const bake = num(config?.bakeTimeInMinutes) ?? 0;
+  switch (strategy) {
+    case "BLUE_GREEN":
+      return timing.rollout + bake * MINUTE;
+    case "LINEAR": {
+      const linear = (config?.linearConfiguration ?? {}) as Json;
+      const steps = Math.ceil(100 / (num(linear.stepPercent) ?? 10));
+      return timing.rollout + (steps - 1) * (num(linear.stepBakeTimeInMinutes) ?? 6) * MINUTE + bake * MINUTE;
+    }
+    case "CANARY": {
+      const canary = (config?.canaryConfiguration ?? {}) as Json;
+      return timing.rollout + (num(canary.canaryBakeTimeInMinutes) ?? 10) * MINUTE + bake * MINUTE;
+    }
+    default:
+      return timing.rollout;
+  }
+}
+
+/** Why a task definition became PRIMARY. */
+export type PrimaryCause = "create" | "update" | "circuit-breaker-rollback" | "alarm-rollback" | "stop-rollback";
+
+export interface PrimaryChange {
+  /** Virtual epoch ms. */
+  at: number;
+  deploymentId: string;
+  taskDefinition: string;
+  images: string[];
+  cause: PrimaryCause;
+}
+
+export type Completion = PrimaryChange;
+
+export interface DeploymentSnapshot {
+  id: string;
+  serviceDeploymentArn: string;
+  status: "PRIMARY" | "ACTIVE" | "INACTIVE";
+  taskDefinition: string;
+  images: string[];
+  rolloutState: "IN_PROGRESS" | "COMPLETED" | "FAILED";
+  rolloutStateReason: string;
+  cause: PrimaryCause;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ServiceSnapshot {
+  cluster: string;
+  name: string;
+  serviceArn: string;
+  status: "ACTIVE" | "DRAINING" | "INACTIVE";
+  desiredCount: number;
+  taskDefinition: string;
+  controller: DeploymentControllerType;
+  deploymentConfiguration: Json;
+  /** Every deployment the service ever had, newest first (DescribeServices shows fewer). */
+  deployments: DeploymentSnapshot[];
+  currentServiceDeployment: string;
+  /** The service event log, newest first. */
+  events: { createdAt: number; message: string }[];
+}
+
+export interface CreateServiceInput {
+  cluster: string;
+  service: string;
+  /** A RegisterTaskDefinition body (registered now) or an existing family[:revision] / ARN. */
+  taskDefinition: string | RegisterTaskDefinitionCommandInput | Json;
+  desiredCount?: number;
+  deploymentConfiguration?: Json;
+  controller?: DeploymentControllerType;
+  tags?: { key: string; value: string }[];
+}
+
+export interface LocalEcsOptions {
+  clock: Clock;
+  emit: Emit;
+  account?: string;
+  region?: string;
+  timing?: Partial<EcsTiming>;
+  /** ECS's RegisterTaskDefinition throttle, on REAL time (a token bucket). Off unless given. */
+  registrationLimit?: { perSecond: number; burst: number };
+}
+
+interface TokenBucket {
+  perSecond: number;
+  burst: number;
+  tokens: number;
+  /** Real epoch ms of the last refill. */
+  last: number;
+}
+
+interface TaskDefinition {
+  arn: string;
+  family: string;
+  revision: number;
+  body: Json;
+  tags: { key: string; value: string }[];
+  images: string[];
+}
+
+interface Deployment {
+  id: string;
+  arn: string;
+  status: "PRIMARY" | "ACTIVE" | "INACTIVE";
+  taskDefinition: TaskDefinition;
+  rolloutState: "IN_PROGRESS" | "COMPLETED" | "FAILED";
+  rolloutStateReason: string;
+  cause: PrimaryCause;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+  desiredCount: number;
+  /** The configuration it was started with (alarms, circuit breaker, strategy). */
+  config: Json;
+  duration: number;
+  /** Guarding alarms already in ALARM when it started: ECS ignores them (until they recover). */
+  firingAtStart: Set<string>;
+  bad: boolean;
+  impaired: boolean;
+  /** Its SERVICE_DEPLOYMENT_IN_PROGRESS went out. */
+  announced: boolean;
+  /** ECS is still rolling it out: timers pending, it can fail, complete or be stopped. */
+  live: boolean;
+  timers: Cancel[];
+  /** The rollback deployment that replaced it, if it failed or was stopped. */
+  rollback?: Deployment;
+}
+
+interface Service {
+  cluster: string;
+  name: string;
+  arn: string;
+  clusterArn: string;
+  status: "ACTIVE" | "DRAINING" | "INACTIVE";
+  desiredCount: number;
+  taskDefinition: TaskDefinition;
+  controller: DeploymentControllerType;
+  config: Json;
+  deployments: Deployment[];
+  events: { id: string; createdAt: number; message: string }[];
+  createdAt: number;
+  tags: { key: string; value: string }[];
+  lastCompleted?: Deployment;
+  primaryHistory: PrimaryChange[];
+  completedHistory: Completion[];
+  /** updatedAt of its last deployment event: they never share a millisecond. */
+  lastEventAt: number;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const DEFAULT_CONFIGURATION: Json = {
+  deploymentCircuitBreaker: { enable: false, rollback: false },
+  maximumPercent: 200,
+  minimumHealthyPercent: 100,
+  strategy: "ROLLING",
+};
+/** How many finished (INACTIVE) deployments DescribeServices still lists. */
+const INACTIVE_SHOWN = 2;
+const EVENTS_KEPT = 100;
+
+const CB_FAILED = "ECS deployment circuit breaker: tasks failed to start.";
+
+export class LocalEcs {
+  readonly account: string;
+  readonly region: string;
+  readonly timing: EcsTiming;
+  /** Requests per operation, failures included. */
+  readonly calls: Record<string, number> = {};
+
+  private readonly clock: Clock;
+  private readonly emitEvent: Emit;
+  private readonly origin: EventOrigin;
+  private readonly families = new Map<string, TaskDefinition[]>();
+  private readonly clusters = new Set<string>();
+  private readonly services = new Map<string, Service>();
+  private readonly badDigests = new Set<string>();
+  private readonly alarmStates = new Map<string, string>();
+  private readonly limit?: TokenBucket;
+
+  constructor(options: LocalEcsOptions) {
+    this.clock = options.clock;
+    this.emitEvent = options.emit;
+    this.account = options.account ?? "123456789012";
+    this.region = options.region ?? "eu-west-1";
+    this.timing = { ...DEFAULT_ECS_TIMING, ...options.timing };
+    this.origin = { clock: this.clock, account: this.account, region: this.region };
+    if (options.registrationLimit) {
+      this.limit = { ...options.registrationLimit, tokens: options.registrationLimit.burst, last: Date.now() };
+    }
+  }
+
+  // ── the API ──────────────────────────────────────────────────────────────────────────────
+
+  readonly handle = async (request: AwsRequest): Promise<AwsResponse> => {
+    this.calls[request.operation] = (this.calls[request.operation] ?? 0) + 1;
+    const body = request.body ?? {};
+    switch (request.operation) {
+      case "RegisterTaskDefinition": return ok(this.registerTaskDefinition(body));
+      case "DescribeTaskDefinition": return ok(this.describeTaskDefinition(body));
+      case "ListTagsForResource": return ok(this.listTagsForResource(body));
+      case "DescribeServices": return ok(this.describeServices(body));
+      case "UpdateService": return ok(this.updateService(body));
+      case "StopServiceDeployment": return ok(this.stopServiceDeployment(body));
+      case "CreateCluster": return ok(this.createCluster(body));
+      case "CreateService": return ok(this.createServiceCall(body));
+      case "DeleteService": return ok(this.deleteService(body));
+      default:
+        throw new AwsError("UnknownOperationException", `${request.operation} is not implemented by the sandbox`);
+    }
+  };
+
+  private registerTaskDefinition(body: Json): Json {
+    if (this.limit) this.takeRegistrationToken(this.limit);
+    const td = this.register(body);
+    return { taskDefinition: this.taskDefinitionJson(td), tags: td.tags };
+  }
+
+  private takeRegistrationToken(limit: TokenBucket): void {
+    const now = Date.now();
+    limit.tokens = Math.min(limit.burst, limit.tokens + ((now - limit.last) / 1000) * limit.perSecond);
+    limit.last = now;
+    if (limit.tokens < 1) throw new AwsError("ThrottlingException", "Rate exceeded", 400);
+    limit.tokens -= 1;
+  }
+
+  private register(body: Json): TaskDefinition {
+    const family = body.family;
+    if (typeof family !== "string" || family === "") throw client("Family must be specified.");
+    if (!NAME.test(family)) {
+      throw client("Invalid family name. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.");
+    }
+    const containers = body.containerDefinitions;
+    if (!Array.isArray(containers) || containers.length === 0) throw client("Container list cannot be empty.");
+    const names = new Set<string>();
+    for (const container of containers as unknown[]) {
+      if (!isObject(container)) throw client("Container definitions must be objects.");
+      if (typeof container.name !== "string" || container.name === "") throw client("Container.name should not be null or empty.");
+      if (!NAME.test(container.name)) {
+        throw client(`Invalid container name: ${container.name}. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.`);
+      }
+      if (names.has(container.name)) throw client(`Duplicate container name: ${container.name}.`);
+      names.add(container.name);
+      if (typeof container.image !== "string" || container.image.trim() === "") throw client("Container.image should not be null or empty.");
+      if (body.memory === undefined && container.memory === undefined && container.memoryReservation === undefined) {
+        throw client(`Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
+      }
+    }
+    const requires = Array.isArray(body.requiresCompatibilities) ? (body.requiresCompatibilities as unknown[]) : [];
+    for (const compatibility of requires) {
+      if (!["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].includes(String(compatibility))) {
+        throw client(`Invalid requiresCompatibilities value: ${String(compatibility)}.`);
+      }
+    }
+    if (requires.includes("FARGATE")) {
+      if (body.networkMode !== "awsvpc") throw client("Fargate only supports network mode 'awsvpc'.");
+      if (body.cpu === undefined) throw client("Fargate requires that 'cpu' be defined at the task level.");
+      if (body.memory === undefined) throw client("Fargate requires that 'memory' be defined at the task level.");
+    }
+    const tags = parseTags(body.tags);
+
+    const revisions = this.families.get(family) ?? [];
+    this.families.set(family, revisions);
+    const revision = revisions.length + 1;
+    const arn = `arn:aws:ecs:${this.region}:${this.account}:task-definition/${family}:${revision}`;
+    const { tags: _tags, ...definition } = body;
+    const fargateReady = body.networkMode === "awsvpc" && body.cpu !== undefined && body.memory !== undefined;
+    const stored: Json = {
+      taskDefinitionArn: arn,
+      ...structuredClone(definition),
+      family,
+      revision,
+      volumes: definition.volumes ?? [],
+      status: "ACTIVE",
+      requiresAttributes: requiredAttributes(body),
+      placementConstraints: definition.placementConstraints ?? [],
+      compatibilities: ["EC2", ...(fargateReady || requires.includes("FARGATE") ? ["FARGATE"] : []), ...(requires.includes("EXTERNAL") ? ["EXTERNAL"] : [])],
+      registeredAt: this.clock.now(),
+      registeredBy: `arn:aws:sts::${this.account}:assumed-role/sandbox/stevedore`,
+    };
+    const td: TaskDefinition = {
+      arn, family, revision, body: stored, tags,
+      images: (containers as Json[]).map((c) => String(c.image)),
+    };
+    revisions.push(td);
+    return td;
+  }
+
+  private describeTaskDefinition(body: Json): Json {
+    const ref = body.taskDefinition;
+    if (typeof ref !== "string" || ref === "") throw client("Task definition must be specified.");
+    const td = this.resolveTaskDefinition(ref);
+    if (!td) throw client("Unable to describe task definition.");
+    const include = Array.isArray(body.include) ? body.include : [];
+    return { taskDefinition: this.taskDefinitionJson(td), ...(include.includes("TAGS") ? { tags: td.tags } : {}) };
+  }
+
+  private listTagsForResource(body: Json): Json {
+    const arn = body.resourceArn;
+    if (typeof arn !== "string" || arn === "") throw invalid("resourceArn must be specified.");
+    if (/:task-definition\//.test(arn)) {
+      const td = this.resolveTaskDefinition(arn);
+      if (!td) throw client("The specified task definition does not exist.");
+      return { tags: td.tags };
+    }
+    const service = [...this.services.values()].find((s) => s.arn === arn);
+    if (service) return { tags: service.tags };
+    throw invalid("The specified resource could not be found.");
+  }
+
+  private describeServices(body: Json): Json {
+    const cluster = this.clusterOf(body.cluster);
+    const names = body.services;
+    if (!Array.isArray(names) || names.length === 0) throw invalid("Services cannot be empty.");
+    if (names.length > 10) throw invalid("services can have at most 10 items.");
+    const include = Array.isArray(body.include) ? body.include : [];
+    const services: Json[] = [];
+    const failures: Json[] = [];
+    for (const ref of names) {
+      const { cluster: c, name } = this.serviceRef(String(ref), cluster);
+      const service = this.services.get(`${c}/${name}`);
+      if (service) services.push(this.serviceJson(service, include.includes("TAGS")));
+      else failures.push({ arn: this.serviceArn(c, name), reason: "MISSING" });
+    }
+    return { services, failures };
+  }
+
+  private updateService(body: Json): Json {
+    const service = this.activeService(body.cluster, body.service);
+    let target = service.taskDefinition;
+    if (body.taskDefinition !== undefined) {
+      if (typeof body.taskDefinition !== "string" || body.taskDefinition === "") throw invalid("taskDefinition must be a string.");
+      const td = this.resolveTaskDefinition(body.taskDefinition);
+      if (!td) throw client("TaskDefinition not found.");
+      if (td.arn !== service.taskDefinition.arn && service.controller !== "ECS") {
+        throw invalid(service.controller === "CODE_DEPLOY"
+          ? "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."
+          : "Unable to update task definition on services with a EXTERNAL deployment controller. Use the task set API to start a new deployment.");
+      }
+      target = td;
+    }
+    if (body.desiredCount !== undefined) {
+      if (!Number.isInteger(body.desiredCount) || (body.desiredCount as number) < 0) throw invalid("desiredCount must be a non-negative integer.");
+    }
+    const config = body.deploymentConfiguration === undefined
+      ? service.config
+      : mergeConfiguration(service.config, validateConfiguration(body.deploymentConfiguration, service.config));
+    if (body.forceNewDeployment !== undefined && typeof body.forceNewDeployment !== "boolean") {
+      throw invalid("forceNewDeployment must be a boolean.");
+    }
+
+    if (body.desiredCount !== undefined) service.desiredCount = body.desiredCount as number;
+    service.config = config;
+    if (target.arn !== service.taskDefinition.arn || body.forceNewDeployment === true) {
+      this.startDeployment(service, target, "update");
+    }
+    return { service: this.serviceJson(service, false) };
+  }
+
+  private stopServiceDeployment(body: Json): Json {
+    const arn = body.serviceDeploymentArn;
+    if (typeof arn !== "string" || arn === "") throw invalid("serviceDeploymentArn must be specified.");
+    const stopType = body.stopType ?? "ROLLBACK";
+    if (stopType !== "ROLLBACK") {
+      throw invalid(stopType === "ABORT" ? "Stop type ABORT is not supported; use ROLLBACK." : `Invalid stop type: ${String(stopType)}.`);
+    }
+    if (!/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service-deployment\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+$/.test(arn)) {
+      throw invalid("Invalid service deployment ARN.");
+    }
+    let found: { service: Service; deployment: Deployment } | undefined;
+    for (const service of this.services.values()) {
+      const deployment = service.deployments.find((d) => d.arn === arn);
+      if (deployment) found = { service, deployment };
+    }
+    if (!found) throw new AwsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
+    const { service, deployment } = found;
+    // ECS keeps rolling back a deployment that is already being rolled back: nothing to do.
+    if (deployment.rollback?.live || (deployment.live && deployment.cause !== "update")) return { serviceDeploymentArn: arn };
+    if (!deployment.live) {
+      throw invalid(`The service deployment is not in a state that can be stopped. Its rollout state is ${deployment.rolloutState}.`);
+    }
+    if (!service.lastCompleted) throw invalid("There is no completed service deployment to roll back to.");
+    this.fail(service, deployment, `ECS deployment ${deployment.id} stopped: rollback requested.`, "stop-rollback", "ECS deployment rollback requested");
+    return { serviceDeploymentArn: arn };
+  }
+
+  private createCluster(body: Json): Json {
+    const name = body.clusterName ?? "default";
+    if (typeof name !== "string" || !NAME.test(name)) throw invalid("Cluster name must be 1-255 letters, numbers, hyphens and underscores.");
+    this.clusters.add(name);
+    return { cluster: { clusterArn: this.clusterArn(name), clusterName: name, status: "ACTIVE", activeServicesCount: this.servicesIn(name) } };
+  }
+
+  private createServiceCall(body: Json): Json {
+    const cluster = this.clusterOf(body.cluster);
+    if (typeof body.serviceName !== "string" || !NAME.test(body.serviceName)) throw invalid("serviceName must be 1-255 letters, numbers, hyphens and underscores.");
+    if (typeof body.taskDefinition !== "string") throw invalid("taskDefinition must be specified.");
+    const existing = this.services.get(`${cluster}/${body.serviceName}`);
+    if (existing && existing.status !== "INACTIVE") throw invalid("Creation of service was not idempotent.");
+    if (!this.resolveTaskDefinition(body.taskDefinition)) throw client("TaskDefinition not found.");
+    const controller = isObject(body.deploymentController) ? String(body.deploymentController.type ?? "ECS") : "ECS";
+    if (!(CONTROLLERS as readonly string[]).includes(controller)) throw invalid(`Invalid deployment controller type: ${controller}.`);
+    const service = this.setUpService({
+      cluster,
+      service: body.serviceName,
+      taskDefinition: body.taskDefinition,
+      desiredCount: typeof body.desiredCount === "number" ? body.desiredCount : 1,
+      deploymentConfiguration: isObject(body.deploymentConfiguration) ? body.deploymentConfiguration : undefined,
+      controller: controller as DeploymentControllerType,
+      tags: parseTags(body.tags),
+    });
+    return { service: this.serviceJson(service, false) };
+  }
+
+  private deleteService(body: Json): Json {
+    const service = this.activeService(body.cluster, body.service);
+    if (service.desiredCount > 0 && body.force !== true) {
+      throw invalid("The service cannot be stopped while it is scaled above 0.");
+    }
+    for (const d of service.deployments) this.settle(d);
+    service.status = "INACTIVE";
+    service.desiredCount = 0;
+    return { service: this.serviceJson(service, false) };
+  }
+
+  // ── control (the sandbox's, not Stevedore's) ────────────────────────────────────────────
+
+  /** A service with one COMPLETED PRIMARY deployment of `taskDefinition`, as if long running. */
+  createService(input: CreateServiceInput): ServiceSnapshot {
+    return this.snapshot(this.setUpService(input));
+  }
+
+  /** Task definitions whose container images contain `digest` can never start a task. */
+  markBad(digest: string): void {
+    this.badDigests.add(digest);
+  }
+
+  /** CloudWatch changed an alarm: ECS's deployment alarms react (wire it to LocalCloudWatch). */
+  alarmChanged(name: string, state: string): void {
+    this.alarmStates.set(name, state);
+    for (const service of this.services.values()) {
+      for (const d of [...service.deployments]) {
+        if (!d.live) continue;
+        if (state !== "ALARM") {
+          // An alarm that was firing when the deployment began guards it again once it recovers.
+          d.firingAtStart.delete(name);
+          continue;
+        }
+        const alarms = d.config.alarms as Json | undefined;
+        if (d.cause !== "update" || alarms?.enable !== true) continue;
+        if (!(Array.isArray(alarms.alarmNames) && alarms.alarmNames.includes(name)) || d.firingAtStart.has(name)) continue;
+        this.fail(
+          service, d, `ECS deployment alarms: alarm ${name} is in ALARM state.`,
+          alarms.rollback === true ? "alarm-rollback" : undefined, "ECS deployment alarms",
+        );
+      }
+    }
+  }
+
+  service(cluster: string, name: string): ServiceSnapshot | undefined {
+    const service = this.services.get(`${cluster}/${name}`);
+    return service && this.snapshot(service);
+  }
+
+  /** Every deployment that became PRIMARY, oldest first. */
+  primaryHistory(cluster: string, name: string): PrimaryChange[] {
+    return structuredClone(this.services.get(`${cluster}/${name}`)?.primaryHistory ?? []);
+  }
+
+  /** Every deployment that reached COMPLETED, oldest first. */
+  completedHistory(cluster: string, name: string): Completion[] {
+    return structuredClone(this.services.get(`${cluster}/${name}`)?.completedHistory ?? []);
+  }
+
+  /** A registered task definition (family, family:revision or ARN) as the SDK would return it, and its tags. */
+  taskDefinition(ref: string): (EcsTaskDefinition & { tags: Tag[] }) | undefined {
+    const td = this.resolveTaskDefinition(ref);
+    if (!td) return undefined;
+    const body = structuredClone(td.body) as unknown as EcsTaskDefinition;
+    return { ...body, registeredAt: new Date(td.body.registeredAt as number), tags: structuredClone(td.tags) };
+  }
+
+  // ── rollouts ─────────────────────────────────────────────────────────────────────────────
+
+  private setUpService(input: CreateServiceInput): Service {
+    if (!NAME.test(input.cluster) || !NAME.test(input.service)) throw new Error(`invalid cluster or service name: ${input.cluster}/${input.service}`);
+    const td = typeof input.taskDefinition === "string"
+      ? this.resolveTaskDefinition(input.taskDefinition)
+      : this.register(input.taskDefinition as Json);
+    if (!td) throw new Error(`task definition ${String(input.taskDefinition)} is not registered`);
+    const controller = input.controller ?? "ECS";
+    const config = input.deploymentConfiguration
+      ? mergeConfiguration(DEFAULT_CONFIGURATION, validateConfiguration(input.deploymentConfiguration, DEFAULT_CONFIGURATION))
+      : structuredClone(DEFAULT_CONFIGURATION);
+    this.clusters.add(input.cluster);
+    const now = this.clock.now();
+    const service: Service = {
+      cluster: input.cluster,
+      name: input.service,
+      arn: this.serviceArn(input.cluster, input.service),
+      clusterArn: this.clusterArn(input.cluster),
+      status: "ACTIVE",
+      desiredCount: input.desiredCount ?? 2,
+      taskDefinition: td,
+      controller,
+      config,
+      deployments: [],
+      events: [],
+      createdAt: now,
+      tags: input.tags ?? [],
+      primaryHistory: [],
+      completedHistory: [],
+      lastEventAt: 0,
+    };
+    this.services.set(`${input.cluster}/${input.service}`, service);
+    const seed = this.newDeployment(service, td, "create");
+    seed.rolloutState = "COMPLETED";
+    seed.rolloutStateReason = `ECS deployment ${seed.id} completed.`;
+    seed.live = false;
+    seed.finishedAt = now;
+    service.deployments.unshift(seed);
+    service.primaryHistory.push(change(seed, now));
+    service.completedHistory.push(change(seed, now));
+    service.lastCompleted = seed;
+    this.log(service, `(service ${service.name}) has reached a steady state.`);
+    return service;
+  }
+
+  private newDeployment(service: Service, td: TaskDefinition, cause: PrimaryCause): Deployment {
+    const now = this.clock.now();
+    const alarms = service.config.alarms as Json | undefined;
+    const names = Array.isArray(alarms?.alarmNames) ? (alarms.alarmNames as string[]) : [];
+    return {
+      id: `ecs-svc/${randomInt(1, 10).toString()}${Array.from({ length: 18 }, () => randomInt(0, 10)).join("")}`,
+      arn: `arn:aws:ecs:${this.region}:${this.account}:service-deployment/${service.cluster}/${service.name}/${randomBytes(18).toString("base64url").slice(0, 22)}`,
+      status: "PRIMARY",
+      taskDefinition: td,
+      rolloutState: "IN_PROGRESS",
+      rolloutStateReason: "",
+      cause,
+      createdAt: now,
+      updatedAt: now,
+      desiredCount: service.desiredCount,
+      config: structuredClone(service.config),
+      duration: cause === "update" ? rolloutDuration(service.config, this.timing) : this.timing.rollbackDuration,
+      firingAtStart: new Set(names.filter((n) => this.alarmStates.get(n) === "ALARM")),
+      bad: this.isBad(td),
+      impaired: false,
+      announced: false,
+      live: true,
+      timers: [],
+    };
+  }
+
+  /** A new PRIMARY deployment; the previous ones become ACTIVE and stop being rolled out. */
+  private startDeployment(service: Service, td: TaskDefinition, cause: PrimaryCause, reason?: string): Deployment {
+    const d = this.newDeployment(service, td, cause);
+    d.rolloutStateReason = reason ?? `ECS deployment ${d.id} in progress.`;
+    for (const old of service.deployments) {
+      this.settle(old);
+      if (old.status === "PRIMARY") old.status = "ACTIVE";
+    }
+    service.deployments.unshift(d);
+    service.taskDefinition = td;
+    service.primaryHistory.push(change(d, d.createdAt));
+
+    const at = (delay: number, fn: () => void) => d.timers.push(this.clock.after(delay, () => {
+      if (d.live) fn();
+    }));
+    if (cause === "update") {
+      at(this.timing.inProgressAfter, () => this.announce(service, d));
+    } else {
+      // A rollback says so at once, right after the FAILED of the deployment it replaces.
+      this.announce(service, d);
+    }
+    at(this.timing.impairedAfter, () => {
+      d.bad ||= this.isBad(td);
+      if (!d.bad) return;
+      d.impaired = true;
+      this.emit("ECS Service Action", service, {
+        eventType: "WARN",
+        eventName: "SERVICE_TASK_START_IMPAIRED",
+        clusterArn: service.clusterArn,
+        createdAt: this.clock.iso(),
+      });
+      this.log(service, `(service ${service.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`);
+    });
+    at(this.timing.circuitBreakerAfter, () => {
+      const breaker = d.config.deploymentCircuitBreaker as Json | undefined;
+      if (!d.bad || breaker?.enable !== true) return;
+      // A rollback that cannot start either is not rolled back again.
+      const rollback = breaker.rollback === true && d.cause === "update" ? "circuit-breaker-rollback" : undefined;
+      this.fail(service, d, CB_FAILED, rollback, "ECS deployment circuit breaker");
+    });
+    at(Math.max(d.duration, cause === "update" ? this.timing.inProgressAfter : 0), () => {
+      d.bad ||= this.isBad(td);
+      if (!d.bad) this.complete(service, d);
+    });
+    return d;
+  }
+
+  private announce(service: Service, d: Deployment): void {
+    if (d.announced) return;
+    d.announced = true;
+    this.deploymentEvent(service, "INFO", "SERVICE_DEPLOYMENT_IN_PROGRESS", d, d.rolloutStateReason);
+    this.log(service, `(service ${service.name}) has started ${d.desiredCount} tasks: ${taskList(d.desiredCount)}.`);
+  }
+
+  private complete(service: Service, d: Deployment): void {
+    this.announce(service, d);
+    this.settle(d);
+    d.rolloutState = "COMPLETED";
+    d.rolloutStateReason = `ECS deployment ${d.id} completed.`;
+    d.updatedAt = d.finishedAt = this.clock.now();
+    for (const other of service.deployments) {
+      if (other !== d && other.status !== "INACTIVE") {
+        this.settle(other);
+        other.status = "INACTIVE";
+        other.updatedAt = d.updatedAt;
+      }
+    }
+    service.lastCompleted = d;
+    service.completedHistory.push(change(d, d.updatedAt));
+    this.deploymentEvent(service, "INFO", "SERVICE_DEPLOYMENT_COMPLETED", d, d.rolloutStateReason);
+    this.log(service, `(service ${service.name}) (deployment ${d.id}) deployment completed.`);
+    this.log(service, `(service ${service.name}) has reached a steady state.`);
+  }
+
+  /** FAILED, and (if asked and possible) a rollback to the last COMPLETED task definition. */
+  private fail(service: Service, d: Deployment, reason: string, rollback: PrimaryCause | undefined, mechanism: string): void {
+    // A deployment stopped or failed within its first seconds has still been announced first.
+    this.announce(service, d);
+    this.settle(d);
+    d.rolloutState = "FAILED";
+    d.rolloutStateReason = reason;
+    d.updatedAt = d.finishedAt = this.clock.now();
+    this.deploymentEvent(service, "ERROR", "SERVICE_DEPLOYMENT_FAILED", d, reason);
+    this.log(service, `(service ${service.name}) (deployment ${d.id}) deployment failed: ${reason.replace(/^[^:]*: /, "").replace(/\.$/, "")}.`);
+    const target = service.lastCompleted;
+    if (!rollback || !target) return;
+    d.rollback = this.startDeployment(service, target.taskDefinition, rollback, `${mechanism}: rolling back to deploymentId ${target.id}.`);
+    this.log(service, `(service ${service.name}) rolling back to deployment ${target.id}.`);
+  }
+
+  /** ECS stops driving it: no more timers, no more events. */
+  private settle(d: Deployment): void {
+    d.live = false;
+    for (const cancel of d.timers) cancel();
+    d.timers = [];
+  }
+
+  private isBad(td: TaskDefinition): boolean {
+    return td.images.some((image) => [...this.badDigests].some((digest) => image.includes(digest)));
+  }
+
+  private deploymentEvent(service: Service, eventType: string, eventName: string, d: Deployment, reason: string): void {
+    // A failure and the rollback it starts happen together; consumers order by updatedAt, so
+    // the rollback's IN_PROGRESS is stamped (at least) a millisecond after the FAILED.
+    const at = Math.max(Math.round(this.clock.now()), service.lastEventAt + 1);
+    service.lastEventAt = at;
+    this.emit("ECS Deployment State Change", service, {
+      eventType,
+      eventName,
+      deploymentId: d.id,
+      updatedAt: this.clock.iso(at),
+      reason,
+    });
+  }
+
+  private emit(detailType: string, service: Service, detail: Json): void {
+    this.emitEvent(awsEvent(this.origin, "aws.ecs", detailType, detail, [service.arn]));
+  }
+
+  private log(service: Service, message: string): void {
+    service.events.unshift({ id: randomUUID(), createdAt: this.clock.now(), message });
+    service.events.length = Math.min(service.events.length, EVENTS_KEPT);
+  }
+
+  // ── lookups and wire shapes ──────────────────────────────────────────────────────────────
+
+  private resolveTaskDefinition(ref: string): TaskDefinition | undefined {
+    const m = /^(?:arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/)?([A-Za-z0-9_-]+)(?::(\d+))?$/.exec(ref);
+    if (!m) return undefined;
+    const revisions = this.families.get(m[1] as string);
+    if (!revisions) return undefined;
+    if (m[2] === undefined) return ref.startsWith("arn:") ? undefined : revisions[revisions.length - 1];
+    return revisions[Number(m[2]) - 1];
+  }
+
+  private clusterOf(ref: unknown): string {
+    if (ref !== undefined && typeof ref !== "string") throw invalid("cluster must be a string.");
+    const name = ref === undefined || ref === "" ? "default" : (/:cluster\/(.+)$/.exec(ref)?.[1] ?? ref);
+    if (!this.clusters.has(name)) throw new AwsError("ClusterNotFoundException", "Cluster not found.");
+    return name;
+  }
+
+  private serviceRef(ref: string, cluster: string): { cluster: string; name: string } {
+    const m = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/(?:([^/]+)\/)?([^/]+)$/.exec(ref);
+    return m ? { cluster: m[1] ?? cluster, name: m[2] as string } : { cluster, name: ref };
+  }
+
+  private activeService(clusterRef: unknown, serviceRef: unknown): Service {
+    const cluster = this.clusterOf(clusterRef);
+    if (typeof serviceRef !== "string" || serviceRef === "") throw invalid("service must be specified.");
+    const { cluster: c, name } = this.serviceRef(serviceRef, cluster);
+    const service = this.services.get(`${c}/${name}`);
+    if (!service) throw new AwsError("ServiceNotFoundException", "Service not found.");
+    if (service.status !== "ACTIVE") throw new AwsError("ServiceNotActiveException", "Service was not ACTIVE.");
+    return service;
+  }
+
+  private servicesIn(cluster: string): number {
+    return [...this.services.values()].filter((s) => s.cluster === cluster && s.status === "ACTIVE").length;
+  }
+
+  private clusterArn(cluster: string): string {
+    return `arn:aws:ecs:${this.region}:${this.account}:cluster/${cluster}`;
+  }
+
+  private serviceArn(cluster: string, name: string): string {
+    return `arn:aws:ecs:${this.region}:${this.account}:service/${cluster}/${name}`;
+  }
+
+  private taskDefinitionJson(td: TaskDefinition): Json {
+    const body = structuredClone(td.body);
+    body.registeredAt = seconds(body.registeredAt as number);
+    return body;
+  }
+
+  private serviceJson(service: Service, withTags: boolean): Json {
+    const now = this.clock.now();
+    const primary = service.deployments.find((d) => d.status === "PRIMARY");
+    const inactive = service.deployments.filter((d) => d.status === "INACTIVE").slice(0, INACTIVE_SHOWN);
+    const shown = service.deployments.filter((d) => d.status !== "INACTIVE" || inactive.includes(d));
+    const deployments = shown.map((d) => {
+      const counts = this.counts(d, primary, now);
+      return {
+        id: d.id,
+        status: d.status,
+        taskDefinition: d.taskDefinition.arn,
+        desiredCount: counts.desired,
+        pendingCount: counts.pending,
+        runningCount: counts.running,
+        failedTasks: counts.failed,
+        createdAt: seconds(d.createdAt),
+        updatedAt: seconds(d.updatedAt),
+        launchType: "FARGATE",
+        platformVersion: "1.4.0",
+        platformFamily: "Linux",
+        rolloutState: d.rolloutState,
+        rolloutStateReason: d.rolloutStateReason,
+      };
+    });
+    return {
+      serviceArn: service.arn,
+      serviceName: service.name,
+      clusterArn: service.clusterArn,
+      loadBalancers: [],
+      serviceRegistries: [],
+      status: service.status,
+      desiredCount: service.desiredCount,
+      runningCount: deployments.reduce((sum, d) => sum + d.runningCount, 0),
+      pendingCount: deployments.reduce((sum, d) => sum + d.pendingCount, 0),
+      launchType: "FARGATE",
+      platformVersion: "LATEST",
+      platformFamily: "Linux",
+      taskDefinition: service.taskDefinition.arn,
+      deploymentConfiguration: structuredClone(service.config),
+      deployments,
+      events: service.events.map((e) => ({ id: e.id, createdAt: seconds(e.createdAt), message: e.message })),
+      createdAt: seconds(service.createdAt),
+      currentServiceDeployment: service.deployments[0]?.arn,
+      placementConstraints: [],
+      placementStrategy: [],
+      schedulingStrategy: "REPLICA",
+      deploymentController: { type: service.controller },
+      createdBy: `arn:aws:iam::${this.account}:role/sandbox`,
+      enableECSManagedTags: false,
+      propagateTags: "NONE",
+      enableExecuteCommand: false,
+      availabilityZoneRebalancing: "ENABLED",
+      ...(withTags ? { tags: structuredClone(service.tags) } : {}),
+    };
+  }
+
+  /** Task counts as they would look at `now`: cosmetic, but consistent with the rollout. */
+  private counts(d: Deployment, primary: Deployment | undefined, now: number): { desired: number; running: number; pending: number; failed: number } {
+    const end = d.finishedAt ?? now;
+    const failed = d.bad ? Math.floor((end - d.createdAt) / (10 * SECOND)) : 0;
+    if (d.status === "INACTIVE") return { desired: 0, running: 0, pending: 0, failed };
+    if (d.status === "PRIMARY") {
+      if (d.rolloutState === "COMPLETED") return { desired: d.desiredCount, running: d.desiredCount, pending: 0, failed };
+      if (d.bad || d.rolloutState === "FAILED") return { desired: d.desiredCount, running: 0, pending: d.live ? d.desiredCount : 0, failed };
+      const running = Math.min(d.desiredCount, Math.floor((d.desiredCount * (now - d.createdAt)) / Math.max(1, d.duration)));
+      return { desired: d.desiredCount, running, pending: d.desiredCount - running, failed };
+    }
+    // ACTIVE: an older deployment, scaled down as the PRIMARY one comes up.
+    const replaced = primary ? this.counts(primary, undefined, now).running : 0;
+    const running = Math.max(0, d.desiredCount - replaced);
+    return { desired: running, running, pending: 0, failed };
+  }
+
+  private snapshot(service: Service): ServiceSnapshot {
+    return {
+      cluster: service.cluster,
+      name: service.name,
+      serviceArn: service.arn,
+      status: service.status,
+      desiredCount: service.desiredCount,
+      taskDefinition: service.taskDefinition.arn,
+      controller: service.controller,
+      deploymentConfiguration: structuredClone(service.config),
+      deployments: service.deployments.map((d) => ({
+        id: d.id,
+        serviceDeploymentArn: d.arn,
+        status: d.status,
+        taskDefinition: d.taskDefinition.arn,
+        images: [...d.taskDefinition.images],
+        rolloutState: d.rolloutState,
+        rolloutStateReason: d.rolloutStateReason,
+        cause: d.cause,
+        createdAt: d.createdAt,
+        updatedAt: d.updatedAt,
+      })),
+      currentServiceDeployment: service.deployments[0]?.arn ?? "",
+      events: service.events.map((e) => ({ createdAt: e.createdAt, message: e.message })),
+    };
+  }
+}
+
+// ── deployment configuration ───────────────────────────────────────────────────────────────
+
+/** Checks an UpdateService/CreateService deploymentConfiguration like ECS does; returns it. */
+function validateConfiguration(given: unknown, current: Json): Json {
+  if (!isObject(given)) throw invalid("deploymentConfiguration must be an object.");
+  for (const key of ["maximumPercent", "minimumHealthyPercent"] as const) {
+    const value = given[key];
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < 0)) throw invalid(`${key} must be a non-negative integer.`);
+  }
+  if (given.strategy !== undefined && !(STRATEGIES as readonly unknown[]).includes(given.strategy)) {
+    throw invalid(`Invalid deployment strategy: ${String(given.strategy)}. Valid values are ${STRATEGIES.join(", ")}.`);
+  }
+  const strategy = (given.strategy ?? current.strategy ?? "ROLLING") as Strategy;
+  if (given.linearConfiguration !== undefined) {
+    if (strategy !== "LINEAR") throw invalid("linearConfiguration can only be specified with the LINEAR deployment strategy.");
+    const linear = given.linearConfiguration;
+    if (!isObject(linear)) throw invalid("linearConfiguration must be an object.");
+    range(linear.stepPercent, 3, 100, "linearConfiguration.stepPercent");
+    range(linear.stepBakeTimeInMinutes, 0, 1440, "linearConfiguration.stepBakeTimeInMinutes");
+  }
+  if (given.canaryConfiguration !== undefined) {
+    if (strategy !== "CANARY") throw invalid("canaryConfiguration can only be specified with the CANARY deployment strategy.");
+    const canary = given.canaryConfiguration;
+    if (!isObject(canary)) throw invalid("canaryConfiguration must be an object.");
+    range(canary.canaryPercent, 0.1, 100, "canaryConfiguration.canaryPercent");
+    range(canary.canaryBakeTimeInMinutes, 0, 1440, "canaryConfiguration.canaryBakeTimeInMinutes");
+  }
+  range(given.bakeTimeInMinutes, 0, 1440, "bakeTimeInMinutes");
+  if (given.deploymentCircuitBreaker !== undefined) {
+    const breaker = given.deploymentCircuitBreaker;
+    if (!isObject(breaker) || typeof breaker.enable !== "boolean" || typeof breaker.rollback !== "boolean") {
+      throw invalid("deploymentCircuitBreaker needs boolean enable and rollback.");
+    }
+  }
+  if (given.alarms !== undefined) {
+    const alarms = given.alarms;
+    if (!isObject(alarms) || typeof alarms.enable !== "boolean" || typeof alarms.rollback !== "boolean" || !Array.isArray(alarms.alarmNames)
+      || !alarms.alarmNames.every((n) => typeof n === "string")) {
+      throw invalid("alarms needs alarmNames (a list of alarm names) and boolean enable and rollback.");
+    }
+  }
+  return given;
+}
+
+/** What UpdateService's deploymentConfiguration gives replaces; strategy settings follow the strategy. */
+function mergeConfiguration(current: Json, given: Json): Json {
+  const merged: Json = { ...structuredClone(current), ...structuredClone(given) };
+  if (merged.strategy !== "LINEAR") delete merged.linearConfiguration;
+  if (merged.strategy !== "CANARY") delete merged.canaryConfiguration;
+  return merged;
+}
+
+function range(value: unknown, min: number, max: number, name: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw invalid(`${name} must be between ${min} and ${max}.`);
+  }
+}
+
+// ── helpers ────────────────────────────────────────────────────────────────────────────────
+
+function ok(body: Json): AwsResponse {
+  return { status: 200, body };
+}
+
+function client(message: string): AwsError {
+  return new AwsError("ClientException", message);
+}
+
+function invalid(message: string): AwsError {
+  return new AwsError("InvalidParameterException", message);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** The JSON protocols carry timestamps as epoch seconds. */
+function seconds(ms: number): number {
+  return Math.round(ms) / 1000;
+}
+
+function parseTags(tags: unknown): { key: string; value: string }[] {
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags)) throw invalid("tags must be a list.");
+  if (tags.length > 50) throw invalid("Too many tags: at most 50 are allowed.");
+  return tags.map((tag) => {
+    if (!isObject(tag) || typeof tag.key !== "string" || tag.key === "" || tag.key.length > 128) {
+      throw invalid("Each tag needs a key of 1 to 128 characters.");
+    }
+    if (tag.value !== undefined && (typeof tag.value !== "string" || tag.value.length > 256)) {
+      throw invalid("A tag value must be a string of at most 256 characters.");
+    }
+    return { key: tag.key, value: (tag.value as string | undefined) ?? "" };
+  });
+}
+
+/** The attributes ECS derives from a task definition (a plausible subset). */
+function requiredAttributes(body: Json): Json[] {
+  const names = ["com.amazonaws.ecs.capability.docker-remote-api.1.18"];
+  const containers = (body.containerDefinitions ?? []) as Json[];
+  if (containers.some((c) => /\.dkr\.ecr\./.test(String(c.image)))) names.push("com.amazonaws.ecs.capability.ecr-auth");
+  if (body.executionRoleArn !== undefined) names.push("ecs.capability.execution-role-ecr-pull");
+  if (body.taskRoleArn !== undefined) names.push("com.amazonaws.ecs.capability.task-iam-role");
+  if (body.networkMode === "awsvpc") names.push("ecs.capability.task-eni");
+  if (containers.some((c) => c.secrets !== undefined)) names.push("ecs.capability.secrets.ssm.environment-variables");
+  if (containers.some((c) => c.logConfiguration !== undefined)) names.push("com.amazonaws.ecs.capability.logging-driver.awslogs");
+  return names.map((name) => ({ name }));
+}
+
+function change(d: Deployment, at: number): PrimaryChange {
+  return { at, deploymentId: d.id, taskDefinition: d.taskDefinition.arn, images: [...d.taskDefinition.images], cause: d.cause };
+}
+
+function taskList(count: number): string {
+  return Array.from({ length: Math.max(1, Math.min(count, 10)) }, () => `(task ${randomBytes(16).toString("hex")})`).join(" ");
+}
