@@ -1,8 +1,12 @@
 // What the sandbox takes from serverless.yml, so that the local pipeline is built from the same
 // declarations as the deployed one, not from a copy of them.
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { load, Schema, Type } from "js-yaml";
+import { loadConfig } from "../shared/config/load";
 
 // CloudFormation's short-form tags (!Ref, !GetAtt, …) as their long forms.
 const intrinsic = (tag: string, kinds: ("scalar" | "sequence" | "mapping")[]) =>
@@ -39,4 +43,57 @@ export function recordsTable(tableName: string, file: ServerlessFile = readServe
     TableName: tableName,
     ...(stream ? { StreamSpecification: { StreamEnabled: true, ...(stream as object) } } : {}),
   };
+}
+
+// ── serverless.yml resolved by osls itself ───────────────────────────────────────────────────
+
+export interface ResolvedFunction {
+  handler: string;
+  timeout?: number;
+  maximumRetryAttempts?: number;
+  events?: ResolvedEvent[];
+}
+
+export type ResolvedEvent =
+  | { eventBridge: { pattern?: Record<string, unknown>; schedule?: string; enabled?: boolean } }
+  | { stream: { type: string; batchSize?: number; maximumRetryAttempts?: number; functionResponseType?: string; filterPatterns?: Record<string, unknown>[] } };
+
+export interface ResolvedStack {
+  service: string;
+  functions: Record<string, ResolvedFunction>;
+}
+
+/**
+ * The functions and their event sources exactly as `osls print` resolves serverless.yml (the
+ * same resolution `osls deploy` uses, variables from infra/stack.cjs included). It takes a few
+ * seconds, so the result is cached under .build/ by a hash of every input it depends on.
+ */
+export function resolveStack(configFile: string): ResolvedStack {
+  const inputs = ["serverless.yml", "infra/stack.cjs", configFile, ...templateFiles(configFile)];
+  const hash = createHash("sha256");
+  for (const file of inputs) hash.update(file).update(readFileSync(file));
+  const cache = join(".build", "sandbox", `stack-${hash.digest("hex").slice(0, 16)}.json`);
+  if (existsSync(cache)) return JSON.parse(readFileSync(cache, "utf8")) as ResolvedStack;
+
+  const out = spawnSync(join("node_modules", ".bin", "osls"), ["print", "--format", "json"], {
+    encoding: "utf8",
+    env: { ...process.env, STEVEDORE_CONFIG: configFile, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (out.status !== 0) throw new Error(`osls print failed:\n${out.stderr || out.stdout}`);
+  const printed = JSON.parse(out.stdout.slice(out.stdout.indexOf("{"))) as ResolvedStack;
+  const stack: ResolvedStack = { service: printed.service, functions: printed.functions };
+  mkdirSync(dirname(cache), { recursive: true });
+  writeFileSync(cache, JSON.stringify(stack));
+  return stack;
+}
+
+function templateFiles(configFile: string): string[] {
+  try {
+    const config = loadConfig(configFile);
+    const dir = dirname(resolve(configFile));
+    return [...new Set(config.apps.flatMap((a) => a.environments.flatMap((e) => e.targets.map((t) => resolve(dir, t.templateFile)))))];
+  } catch {
+    return []; // an invalid config: osls print will say why
+  }
 }

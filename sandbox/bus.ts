@@ -1,0 +1,237 @@
+// The local EventBridge and event source mappings: events reach functions by the rules that
+// `osls print` resolves from serverless.yml (the very patterns a deployment creates), with
+// Lambda's delivery semantics:
+//   - EventBridge → Lambda is an asynchronous invocation: an error is retried after about one
+//     and then two minutes (maximumRetryAttempts), then the event goes to the dead-letter queue;
+//   - `rate(...)` schedules fire on the sandbox's clock;
+//   - DynamoDB stream consumers get ordered batches of the records that pass their filter
+//     patterns; with ReportBatchItemFailures a batch is retried from the first failed record.
+// EventBridge delivers at least once and in no guaranteed order: the faults can duplicate,
+// reorder and delay its events. Stream batches are retried after failures only, as in AWS.
+import type { Clock } from "./clock";
+import { MINUTE, SECOND } from "./clock";
+import type { StreamRecord } from "./aws/dynamodb";
+import type { AwsEvent } from "./events";
+import type { Faults } from "./faults";
+import { matches } from "./pattern";
+import type { Invocation, LambdaRuntime } from "./runtime";
+import type { ResolvedStack } from "./stack";
+
+interface Rule { function: string; pattern: Record<string, unknown>; maxRetries: number }
+interface Schedule { function: string; everyMs: number; maxRetries: number }
+interface StreamMapping {
+  function: string;
+  filters: Record<string, unknown>[];
+  batchSize: number;
+  maxRetries: number;
+  reportFailures: boolean;
+  queue: StreamRecord[];
+  pumping: boolean;
+}
+
+export interface DeadLetter {
+  function: string;
+  error: string;
+  payload: unknown;
+}
+
+export interface BusObserver {
+  published?(event: AwsEvent): void;
+  invoked?(invocation: Invocation, payload: unknown): void;
+}
+
+export class Bus {
+  private readonly rules: Rule[] = [];
+  private readonly schedules: Schedule[] = [];
+  private readonly streams: StreamMapping[] = [];
+  private readonly observers: BusObserver[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private pending = 0;
+  private stopped = false;
+  readonly deadLetters: DeadLetter[] = [];
+
+  constructor(
+    stack: ResolvedStack,
+    private readonly runtime: LambdaRuntime,
+    private readonly clock: Clock,
+    private readonly faults: Faults = {},
+    private readonly rng: () => number = Math.random,
+  ) {
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const maxRetries = fn.maximumRetryAttempts ?? 2;
+      for (const event of fn.events ?? []) {
+        if ("eventBridge" in event) {
+          const { pattern, schedule, enabled } = event.eventBridge;
+          if (enabled === false) continue;
+          if (schedule) this.schedules.push({ function: name, everyMs: rateMs(schedule), maxRetries });
+          else if (pattern) this.rules.push({ function: name, pattern, maxRetries });
+        } else if ("stream" in event && event.stream.type === "dynamodb") {
+          this.streams.push({
+            function: name,
+            filters: event.stream.filterPatterns ?? [],
+            batchSize: event.stream.batchSize ?? 100,
+            maxRetries: event.stream.maximumRetryAttempts ?? 10_000,
+            reportFailures: event.stream.functionResponseType === "ReportBatchItemFailures",
+            queue: [],
+            pumping: false,
+          });
+        }
+      }
+    }
+  }
+
+  observe(observer: BusObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Starts the schedules: the first tick one period from now, like a new rule. */
+  start(): void {
+    for (const schedule of this.schedules) {
+      const tick = () => {
+        if (this.stopped) return;
+        this.asyncInvoke(schedule.function, scheduledEvent(this.clock, schedule.function), schedule.maxRetries, 0);
+        this.clock.after(schedule.everyMs, tick);
+      };
+      this.clock.after(schedule.everyMs, tick);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** An event put on the bus (by a local service or PutEvents): routed by every matching rule. */
+  publish(event: AwsEvent): void {
+    if (this.stopped) return;
+    for (const observer of this.observers) observer.published?.(event);
+    for (const rule of this.rules) {
+      if (!matches(rule.pattern, event)) continue;
+      this.deliver(() => this.asyncInvoke(rule.function, event, rule.maxRetries, 0));
+    }
+  }
+
+  /** Stream records of a table: each consumer gets those that pass its filters, in order. */
+  onStream(records: StreamRecord[]): void {
+    if (this.stopped) return;
+    for (const mapping of this.streams) {
+      const accepted = records.filter((r) => mapping.filters.length === 0 || mapping.filters.some((f) => matches(f, r)));
+      if (accepted.length === 0) continue;
+      mapping.queue.push(...accepted);
+      void this.pump(mapping);
+    }
+  }
+
+  /** Resolves once nothing is queued, delayed or running. */
+  idle(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Applies EventBridge's delivery faults: duplicates, reordering, lateness. */
+  private deliver(send: () => void): void {
+    const delay = (this.faults.reorderMs ? this.rng() * this.faults.reorderMs : 0)
+      + (this.faults.lateEvents && this.rng() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
+    this.later(delay, send);
+    if (this.faults.duplicateEvents) this.later(delay + this.rng() * 5 * SECOND, send);
+  }
+
+  private later(virtualMs: number, fn: () => void): void {
+    this.track(+1);
+    this.clock.after(virtualMs, () => {
+      try {
+        fn();
+      } finally {
+        this.track(-1);
+      }
+    });
+  }
+
+  private asyncInvoke(name: string, event: unknown, maxRetries: number, attempt: number): void {
+    this.track(+1);
+    void this.runtime.invoke(name, event).then((invocation) => {
+      for (const observer of this.observers) observer.invoked?.(invocation, event);
+      if (invocation.outcome?.ok === false && !this.stopped) {
+        if (attempt < maxRetries) {
+          // Lambda's asynchronous retries: about one minute, then two minutes later.
+          this.later((attempt + 1) * MINUTE, () => this.asyncInvoke(name, event, maxRetries, attempt + 1));
+        } else {
+          this.deadLetters.push({ function: name, error: invocation.outcome.error, payload: event });
+        }
+      }
+    }).finally(() => this.track(-1));
+  }
+
+  private async pump(mapping: StreamMapping): Promise<void> {
+    if (mapping.pumping) return;
+    mapping.pumping = true;
+    this.track(+1);
+    let attempts = 0;
+    try {
+      while (mapping.queue.length > 0 && !this.stopped) {
+        const batch = mapping.queue.slice(0, mapping.batchSize);
+        const payload = { Records: batch };
+        // A stream record appears exactly once; a batch comes again only after a failure (below).
+        // That is where at-least-once shows here: the crash fault exercises it.
+        const invocation = await this.runtime.invoke(mapping.function, payload);
+        for (const observer of this.observers) observer.invoked?.(invocation, payload);
+        const failedAt = firstFailure(invocation, batch, mapping.reportFailures);
+        if (failedAt === undefined) {
+          mapping.queue.splice(0, batch.length);
+          attempts = 0;
+          continue;
+        }
+        mapping.queue.splice(0, failedAt); // what succeeded before the failure is done
+        if (++attempts > mapping.maxRetries) {
+          const parked = mapping.queue.splice(0, batch.length - failedAt);
+          this.deadLetters.push({ function: mapping.function, error: errorOf(invocation), payload: { Records: parked } });
+          attempts = 0;
+          continue;
+        }
+        await this.clock.sleep(SECOND * attempts);
+      }
+    } finally {
+      mapping.pumping = false;
+      this.track(-1);
+    }
+  }
+
+  private track(change: number): void {
+    this.pending += change;
+    if (this.pending === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+/** Index of the first record to retry, or undefined when the whole batch succeeded. */
+function firstFailure(invocation: Invocation, batch: StreamRecord[], reportFailures: boolean): number | undefined {
+  if (invocation.outcome?.ok === false) return 0;
+  if (!reportFailures) return undefined;
+  const failures = (invocation.outcome?.result as { batchItemFailures?: { itemIdentifier: string }[] } | undefined)?.batchItemFailures ?? [];
+  if (failures.length === 0) return undefined;
+  const index = Math.min(...failures.map((f) => batch.findIndex((r) => r.dynamodb.SequenceNumber === f.itemIdentifier)).filter((i) => i >= 0));
+  return Number.isFinite(index) ? index : 0;
+}
+
+function errorOf(invocation: Invocation): string {
+  return invocation.outcome?.ok === false ? invocation.outcome.error : "reported batch item failures";
+}
+
+/** `rate(1 minute)`, `rate(5 minutes)`, `rate(1 hour)`. */
+function rateMs(expression: string): number {
+  const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!m) throw new Error(`sandbox: unsupported schedule ${expression}`);
+  const unit = m[2]?.startsWith("minute") ? MINUTE : m[2]?.startsWith("hour") ? 60 * MINUTE : 24 * 60 * MINUTE;
+  return Number(m[1]) * unit;
+}
+
+function scheduledEvent(clock: Clock, name: string): AwsEvent {
+  return {
+    version: "0",
+    id: crypto.randomUUID(),
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account: "123456789012",
+    time: clock.eventTime(),
+    region: "eu-west-1",
+    resources: [`arn:aws:events:eu-west-1:123456789012:rule/stevedore-sandbox-${name}`],
+    detail: {},
+  };
+}

@@ -1,0 +1,107 @@
+// The sandbox's fault knobs, set per run. Each is what AWS (or a webhook, or Lambda) really
+// does now and then; a run picks some and a seed, so a failing run can be replayed exactly.
+import { awsError, type AwsRequest, type AwsResponse } from "./aws/server";
+
+export interface Faults {
+  /** Real milliseconds added to every AWS call. */
+  latencyMs?: number;
+  /** ThrottlingException in bursts: calls are refused in runs of `burst`, about `share` of them in all. */
+  throttling?: { share: number; burst: number };
+  /** Share of AWS calls answered with a 500/503. */
+  serverErrors?: number;
+  /** Every EventBridge event delivered twice (stream records appear once; see bus.ts). */
+  duplicateEvents?: boolean;
+  /** Events delivered out of order: each held back up to this many virtual ms. */
+  reorderMs?: number;
+  /** Share of events delivered very late: after `lateMs` virtual ms (after the next deployment started). */
+  lateEvents?: { share: number; lateMs: number };
+  /** The webhook receiver refuses everything for this many real ms from the start. */
+  webhookDownMs?: number;
+  /** The webhook receiver answers after this many real ms. */
+  webhookSlowMs?: number;
+  /** A function's invocations crash after their n-th AWS call (the first `times` of them). */
+  crash?: { function: string; afterCalls: number; times?: number };
+  /** The first `count` conditional writes to DynamoDB fail as if another writer won. */
+  conditionalConflicts?: number;
+  /** Seed of every random choice above. */
+  seed?: number;
+}
+
+/** A small seeded PRNG (mulberry32): the same seed, the same faults. */
+export function random(seed = 1): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CONDITIONAL_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
+
+/**
+ * What the local AWS applies before a call reaches its service: latency, throttling, 5xx and
+ * DynamoDB conditional-write conflicts. Returns an early answer, or undefined to go on.
+ */
+export function awsFaults(faults: Faults, rng: () => number): (request: AwsRequest) => Promise<AwsResponse | undefined> {
+  let throttledInBurst = 0;
+  let conflicts = faults.conditionalConflicts ?? 0;
+  return async (request) => {
+    if (faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+    if (faults.throttling) {
+      if (throttledInBurst > 0 || rng() < faults.throttling.share / faults.throttling.burst) {
+        throttledInBurst = throttledInBurst > 0 ? throttledInBurst - 1 : faults.throttling.burst - 1;
+        return request.prefix.startsWith("DynamoDB")
+          ? awsError("com.amazonaws.dynamodb.v20120810#ThrottlingException", "Rate of requests exceeds the allowed throughput.")
+          : awsError("ThrottlingException", "Rate exceeded");
+      }
+    }
+    if (faults.serverErrors && rng() < faults.serverErrors) {
+      return rng() < 0.5
+        ? awsError("InternalFailure", "We encountered an internal error. Please try again.", 500)
+        : awsError("ServiceUnavailable", "Service is temporarily unavailable.", 503);
+    }
+    const conditional = "ConditionExpression" in request.body || request.operation === "TransactWriteItems";
+    if (conflicts > 0 && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && conditional) {
+      conflicts--;
+      return request.operation === "TransactWriteItems"
+        ? awsError("com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]", 400, {
+          CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) => ({ Code: i === 0 ? "ConditionalCheckFailed" : "None" })),
+        })
+        : awsError("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "The conditional request failed");
+    }
+    return undefined;
+  };
+}
+
+/** A short label for reports: "latency 150ms + duplicated events". */
+export function describeFaults(faults: Faults): string {
+  const parts: string[] = [];
+  if (faults.latencyMs) parts.push(`latency ${faults.latencyMs}ms`);
+  if (faults.throttling) parts.push(`throttling bursts (${Math.round(faults.throttling.share * 100)}%, ${faults.throttling.burst} in a row)`);
+  if (faults.serverErrors) parts.push(`5xx (${Math.round(faults.serverErrors * 100)}%)`);
+  if (faults.duplicateEvents) parts.push("duplicated events");
+  if (faults.reorderMs) parts.push(`reordered events (≤${faults.reorderMs / 1000}s)`);
+  if (faults.lateEvents) parts.push(`late events (${Math.round(faults.lateEvents.share * 100)}% after ${faults.lateEvents.lateMs / 60000}m)`);
+  if (faults.webhookDownMs) parts.push(`webhook down ${faults.webhookDownMs / 1000}s`);
+  if (faults.webhookSlowMs) parts.push(`webhook slow ${faults.webhookSlowMs}ms`);
+  if (faults.crash) parts.push(`${faults.crash.function} crashes after call ${faults.crash.afterCalls}`);
+  if (faults.conditionalConflicts) parts.push(`${faults.conditionalConflicts} conditional-write conflicts`);
+  return parts.join(" + ") || "no faults";
+}
+
+/** Named faults for `npm run demo -- --fault NAME` and the tests; the fault matrix combines more. */
+export const FAULTS: Record<string, Faults> = {
+  latency: { latencyMs: 150 },
+  throttling: { throttling: { share: 0.25, burst: 3 }, seed: 7 },
+  "server-errors": { serverErrors: 0.1, seed: 11 },
+  duplicates: { duplicateEvents: true, seed: 3 },
+  reordering: { reorderMs: 20_000, seed: 5 },
+  "late-events": { lateEvents: { share: 0.2, lateMs: 8 * 60_000 }, seed: 13 },
+  "webhook-down": { webhookDownMs: 4000 },
+  "webhook-slow": { webhookSlowMs: 2500 },
+  "crash-on-push": { crash: { function: "on-image-pushed", afterCalls: 4 } },
+  "dynamodb-conflicts": { conditionalConflicts: 3 },
+};

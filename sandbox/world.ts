@@ -1,0 +1,341 @@
+// One sandbox world: a local AWS (ECS, ECR, CodeBuild, CloudWatch, SSM, EventBridge, DynamoDB)
+// on its own port, set up from the pipeline config; the bus that routes its events to the
+// functions by serverless.yml's rules; the Lambda runtime running the bundles; a webhook receiver
+// in place of Slack and the audit endpoint; a virtual clock; the faults of this run.
+// Worlds share nothing, so several run side by side (one per worker thread: see run.ts).
+import { createHash, randomBytes } from "node:crypto";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { loadConfig } from "../shared/config/load";
+import type { PipelineConfig, SecretRef } from "../shared/config/model";
+import { renderTarget, type Image } from "../shared/render/task-definition";
+import type { StoredRecord } from "../shared/records/model";
+import { CLOUDWATCH_PREFIX, LocalCloudWatch } from "./aws/cloudwatch";
+import { CODEBUILD_PREFIX, LocalCodeBuild } from "./aws/codebuild";
+import { DYNAMODB_PREFIX, LocalDynamo, type StreamRecord } from "./aws/dynamodb";
+import { ECR_PREFIX, LocalEcr } from "./aws/ecr";
+import { ECS_PREFIX, LocalEcs } from "./aws/ecs";
+import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "./aws/eventbridge";
+import { awsError, LocalAwsServer, type AwsRequest } from "./aws/server";
+import { LocalSsm, SSM_PREFIX } from "./aws/ssm";
+import { Bus } from "./bus";
+import { Clock, SECOND } from "./clock";
+import type { AwsEvent } from "./events";
+import { awsFaults, random, type Faults } from "./faults";
+import { LambdaRuntime } from "./runtime";
+import { recordsTable, type ResolvedStack } from "./stack";
+import { Timeline } from "./timeline";
+import { WebhookReceiver } from "./webhook";
+
+export const ACCOUNT = "123456789012";
+export const REGION = "eu-west-1";
+export const RECORDS_TABLE = "stevedore-sandbox-records";
+
+export interface WorldOptions {
+  stack: ResolvedStack;
+  /** Function name → bundle file. */
+  bundles: Record<string, string>;
+  configFile?: string;
+  /** Virtual ms per real ms. */
+  scale?: number;
+  faults?: Faults;
+  /** Real ms an invocation may run (Lambda's timeout, shortened for the fast clock). */
+  timeoutMs?: number;
+  /** The functions' LOG_LEVEL. */
+  logLevel?: string;
+  /** Also forward Slack messages to this real Slack incoming webhook. */
+  slackUrl?: string;
+}
+
+/** One AWS call, as the local AWS saw it. */
+export interface Call {
+  at: number;
+  function?: string;
+  service: string;
+  operation: string;
+  status: number;
+  realMs: number;
+  /** The request body of writes, for "what Stevedore did". */
+  body?: Record<string, unknown>;
+}
+
+const WRITES = /^(Register|Update|Stop|Put|Delete|Create|TransactWrite|Set|Start)/;
+
+export class World {
+  readonly clock: Clock;
+  readonly server = new LocalAwsServer();
+  readonly timeline: Timeline;
+  readonly calls: Call[] = [];
+  readonly records = new Map<string, StoredRecord>();
+  /** Per repository, the digest every service of it runs before anything is deployed. */
+  readonly seedDigests = new Map<string, string>();
+  readonly config: PipelineConfig;
+  /** Scratch space for a scenario (what it pushed, what the CLI said). */
+  readonly state: Record<string, unknown> = {};
+  endpoint = "";
+
+  private constructor(
+    readonly options: WorldOptions,
+    readonly dynamo: LocalDynamo,
+    readonly ecs: LocalEcs,
+    readonly cloudwatch: LocalCloudWatch,
+    readonly ecr: LocalEcr,
+    readonly codebuild: LocalCodeBuild,
+    readonly ssm: LocalSsm,
+    readonly eventbridge: LocalEventBridge,
+    readonly webhook: WebhookReceiver,
+    readonly runtime: LambdaRuntime,
+    readonly bus: Bus,
+    clock: Clock,
+  ) {
+    this.clock = clock;
+    this.timeline = new Timeline(clock);
+    this.config = loadConfig(options.configFile ?? "examples/stevedore.yml");
+  }
+
+  static async create(options: WorldOptions): Promise<World> {
+    const faults = options.faults ?? {};
+    const rng = random(faults.seed ?? 1);
+    const clock = new Clock(options.scale ?? 120);
+    let bus: Bus | undefined;
+    const emit = (event: AwsEvent) => bus?.publish(event);
+    const origin = { clock, emit, account: ACCOUNT, region: REGION };
+
+    const dynamo = await LocalDynamo.start({ region: REGION, account: ACCOUNT });
+    const ecs = new LocalEcs(origin);
+    const cloudwatch = new LocalCloudWatch(origin);
+    const ecr = new LocalEcr(origin);
+    const codebuild = new LocalCodeBuild({ ...origin, ecr });
+    const ssm = new LocalSsm();
+    const eventbridge = new LocalEventBridge(origin);
+    const secrets: Record<string, string> = {};
+    const webhook = new WebhookReceiver({ secrets, forwardTo: options.slackUrl });
+    const runtime = new LambdaRuntime({
+      bundles: options.bundles,
+      // Lambda's timeouts, shortened because sandbox time runs fast: a claim's lease is its
+      // invocation's deadline, and an abandoned claim must be resumed well within the deadline.
+      // Stream consumers hold no lease; they keep more of their real timeout for slow webhooks.
+      timeouts: Object.fromEntries(Object.entries(options.stack.functions).map(([name, fn]) => {
+        const stream = (fn.events ?? []).some((e) => "stream" in e);
+        return [name, Math.min((fn.timeout ?? 6) * 1000, stream ? 20_000 : (options.timeoutMs ?? 5000))];
+      })),
+    });
+    bus = new Bus(options.stack, runtime, clock, faults, rng);
+    const world = new World(options, dynamo, ecs, cloudwatch, ecr, codebuild, ssm, eventbridge, webhook, runtime, bus, clock);
+
+    world.server
+      .register(DYNAMODB_PREFIX, dynamo.handle)
+      .register(ECS_PREFIX, ecs.handle)
+      .register(CLOUDWATCH_PREFIX, cloudwatch.handle)
+      .register(ECR_PREFIX, ecr.handle)
+      .register(CODEBUILD_PREFIX, codebuild.handle)
+      .register(SSM_PREFIX, ssm.handle)
+      .register(EVENTBRIDGE_PREFIX, eventbridge.handle)
+      .intercept(async (request) => world.refuseTheDead(request))
+      .intercept(awsFaults(faults, rng))
+      .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
+    world.endpoint = await world.server.listen();
+
+    dynamo.onStream((table, records) => {
+      if (table !== RECORDS_TABLE) return;
+      world.noteRecords(records);
+      bus?.onStream(records);
+    });
+    cloudwatch.onStateChange((name, state) => ecs.alarmChanged(name, state));
+    bus.observe({
+      published: (event) => world.timeline.event(event),
+      invoked: (invocation) => world.timeline.invocation(invocation),
+    });
+    webhook.onMessage((message) => world.timeline.webhook(message));
+
+    await world.setUp(secrets, faults);
+    await runtime.start();
+    bus.start();
+    return world;
+  }
+
+  /** The environment the functions run with: the only switch is AWS_ENDPOINT_URL. */
+  functionEnvironment(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL: this.endpoint,
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ACCESS_KEY_ID: "sandbox",
+      AWS_SECRET_ACCESS_KEY: "sandbox",
+      AWS_LAMBDA_FUNCTION_NAME: "stevedore-sandbox",
+      RECORDS_TABLE,
+      STEVEDORE_CONFIG: this.options.configFile ?? "examples/stevedore.yml",
+      LOG_LEVEL: this.options.logLevel ?? "ERROR",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    };
+  }
+
+  private async setUp(secrets: Record<string, string>, faults: Faults): Promise<void> {
+    Object.assign(process.env, this.functionEnvironment());
+    delete process.env.AWS_PROFILE;
+    await this.dynamo.handle(request(DYNAMODB_PREFIX, "CreateTable", recordsTable(RECORDS_TABLE) as unknown as Record<string, unknown>));
+    await this.webhook.start();
+    if (faults.webhookDownMs) this.webhook.down(Date.now() + faults.webhookDownMs);
+    if (faults.webhookSlowMs) this.webhook.slow(faults.webhookSlowMs);
+
+    for (const destination of Object.values(this.config.destinations)) {
+      const kind = destination.type === "slack" ? "slack" : "webhook";
+      this.putSecret(destination.url, this.webhook.url(`/${kind}/${destination.name}`));
+      if (destination.type === "webhook") {
+        secrets[destination.name] = randomBytes(24).toString("hex");
+        this.putSecret(destination.secret, secrets[destination.name] as string);
+      }
+    }
+    for (const app of this.config.apps) {
+      this.ecr.createRepository(app.repository);
+      if (app.buildProject) this.codebuild.createProject(app.buildProject, { repository: app.repository });
+      const seed: Image = {
+        repository: app.repository,
+        repositoryUri: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${app.repository}`,
+        digest: `sha256:${sha256(`${app.repository}:seed`)}`,
+        tag: "seed",
+      };
+      this.seedDigests.set(app.repository, seed.digest);
+      for (const env of app.environments) {
+        for (const alarm of env.alarms) if (!this.cloudwatch.alarm(alarm)) this.cloudwatch.createAlarm(alarm, { state: "OK" });
+        for (const target of env.targets) {
+          const rendered = renderTarget(target, seed);
+          if (!rendered.ok) throw new Error(`sandbox: ${target.key} does not render: ${rendered.problems.join("; ")}`);
+          this.ecs.createService({
+            cluster: target.cluster,
+            service: target.service,
+            taskDefinition: rendered.input as unknown as Record<string, unknown>,
+            desiredCount: 2,
+          });
+        }
+      }
+    }
+  }
+
+  private putSecret(ref: SecretRef, value: string): void {
+    if (ref.store === "ssm") this.ssm.putParameter(ref.name, value);
+    else this.ssm.putSecret(ref.id, value);
+  }
+
+  // ── what a person (or a scenario) does ────────────────────────────────────────────────────
+
+  /** `docker push`: a new image in ECR, announced by ECR's event. */
+  push(repository: string, tag: string, options: { bad?: boolean; platforms?: number } = {}): { digest: string; uri: string } {
+    this.timeline.note(`docker push ${repository}:${tag}${options.bad ? " (an image whose tasks fail to start)" : ""}`);
+    const digest = `sha256:${sha256(`${repository}:${tag}:${this.clock.now()}`)}`;
+    // Marked bad before ECR announces it: ECS knows what will fail before anyone can deploy it.
+    if (options.bad) this.ecs.markBad(digest);
+    return this.ecr.push(repository, { tag, digest, platforms: options.platforms });
+  }
+
+  /** A CodeBuild build of `project` at `commit` that ends as `outcome`. */
+  build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED"): string {
+    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? "it will fail" : "it will pass"})`);
+    return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn: "BUILD" } : {}) });
+  }
+
+  async setAlarm(name: string, state: "OK" | "ALARM", reason: string): Promise<void> {
+    this.timeline.note(`alarm ${name} → ${state}`);
+    const response = await this.cloudwatch.handle(request(CLOUDWATCH_PREFIX, "SetAlarmState", { AlarmName: name, StateValue: state, StateReason: reason }));
+    if (response.status !== 200) throw new Error(`SetAlarmState failed: ${JSON.stringify(response.body)}`);
+  }
+
+  /** The stevedore CLI, run against this world's AWS. */
+  async cli(args: string[]): Promise<{ code: number; output: string[] }> {
+    const { main } = await import("../cli/stevedore");
+    const output: string[] = [];
+    this.timeline.note(`$ stevedore ${args.join(" ")}`);
+    const code = await main(args, (line) => output.push(line));
+    return { code, output };
+  }
+
+  /** Waits (in sandbox time) until `check` holds; fails with `what` after `within`. */
+  async waitFor(what: string, check: () => boolean, within: number): Promise<void> {
+    const until = this.clock.now() + within;
+    while (!check()) {
+      if (this.clock.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Lets the world run on for `virtualMs` of sandbox time. */
+  async pass(virtualMs: number): Promise<void> {
+    await this.clock.sleep(virtualMs);
+  }
+
+  deployments(filter: Partial<Record<"app" | "env" | "service" | "digest", string>> = {}) {
+    return [...this.records.values()]
+      .filter((r): r is Extract<StoredRecord, { kind: "deployment" }> => r.kind === "deployment")
+      .filter((r) => Object.entries(filter).every(([k, v]) => (r as unknown as Record<string, unknown>)[k] === v));
+  }
+
+  async close(): Promise<void> {
+    this.bus.stop();
+    this.clock.stop();
+    await this.webhook.close();
+    await this.server.close();
+    await this.dynamo.close();
+  }
+
+  // ── plumbing ──────────────────────────────────────────────────────────────────────────────
+
+  /** A dead invocation's process is gone: it cannot make calls. (The fault "crash" kills it.) */
+  private refuseTheDead(request: AwsRequest) {
+    const trace = String(request.headers["x-amzn-trace-id"] ?? "");
+    if (trace && this.runtime.isDead(trace)) {
+      return Promise.resolve(awsError("AccessDeniedException", "sandbox: this invocation has ended; its process no longer exists"));
+    }
+    return Promise.resolve(undefined);
+  }
+
+  private recordCall(request: AwsRequest, status: number, realMs: number): void {
+    const trace = String(request.headers["x-amzn-trace-id"] ?? "");
+    const fn = /Sandbox=([\w-]+)/.exec(trace)?.[1];
+    const call: Call = {
+      at: this.clock.now(), function: fn, service: request.prefix, operation: request.operation, status, realMs,
+      ...(WRITES.test(request.operation) ? { body: request.body } : {}),
+    };
+    this.calls.push(call);
+    if (status < 300 && fn && /^(RegisterTaskDefinition|UpdateService|StopServiceDeployment)$/.test(request.operation)) {
+      this.timeline.did(call);
+    }
+    // The fault "crash": the invocation dies right after its n-th call was carried out.
+    const crash = this.options.faults?.crash;
+    if (crash && fn === crash.function && trace && !this.runtime.isDead(trace)) {
+      const made = (this.callsByInvocation.get(trace) ?? 0) + 1;
+      this.callsByInvocation.set(trace, made);
+      if (made === crash.afterCalls && this.crashes < (crash.times ?? 1)) {
+        this.crashes++;
+        this.timeline.note(`fault: ${fn} crashes right after its call ${made} (${request.operation})`);
+        this.runtime.crash(trace, `Runtime.ExitError: the process crashed after ${request.operation}`);
+      }
+    }
+  }
+
+  private readonly callsByInvocation = new Map<string, number>();
+  private crashes = 0;
+
+  private noteRecords(records: StreamRecord[]): void {
+    for (const r of records) {
+      const image = r.dynamodb.NewImage as Record<string, AttributeValue> | undefined;
+      if (!image) continue;
+      const item = unmarshall(image) as StoredRecord & { pk?: string; sk?: string };
+      if (!item.kind) continue;
+      const key = `${item.pk}|${item.sk}`;
+      const before = this.records.get(key);
+      this.records.set(key, item);
+      const status = (item as { status?: string }).status;
+      if (status !== (before as { status?: string } | undefined)?.status) this.timeline.recorded(item);
+    }
+  }
+}
+
+function request(prefix: string, operation: string, body: Record<string, unknown>): AwsRequest {
+  return { prefix, operation, body, headers: {} };
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export { SECOND };
