@@ -48,7 +48,11 @@ export interface RuntimeOptions {
   maxContainers?: number;
 }
 
+let runtimes = 0;
+
 export class LambdaRuntime {
+  /** Two runtimes in one thread must never share a module instance (its clients, its endpoint). */
+  private readonly id = ++runtimes;
   private readonly containers = new Map<string, Container[]>();
   private readonly waiting = new Map<string, (() => void)[]>();
   private readonly dead = new Set<string>();
@@ -102,7 +106,7 @@ export class LambdaRuntime {
     try {
       if (!container.handler) {
         const started = performance.now();
-        const module = (await import(`${pathToFileURL(file).href}?container=${name}-${container.id}-${container.generation}`)) as { handler: Handler };
+        const module = (await import(`${pathToFileURL(file).href}?runtime=${this.id}&container=${name}-${container.id}-${container.generation}`)) as { handler: Handler };
         invocation.initMs = performance.now() - started;
         container.handler = module.handler;
       }
