@@ -32,10 +32,16 @@ interface Call {
 
 export class Timeline {
   readonly entries: Entry[] = [];
-  private readonly start: number;
+  private start: number;
 
   constructor(private readonly clock: Clock) {
     this.start = clock.now();
+  }
+
+  /** Times are shown from here on (the scenario's start, not the world's setup). */
+  restart(): void {
+    this.start = this.clock.now();
+    this.entries.length = 0;
   }
 
   private add(kind: EntryKind, text: string): void {

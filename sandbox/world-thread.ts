@@ -17,6 +17,7 @@ async function main(): Promise<RunResult> {
     scale: request.scale, faults: request.faults, logLevel: request.logLevel, slackUrl: request.slackUrl, timeoutMs: request.timeoutMs,
   });
   const virtualStart = world.clock.now();
+  world.timeline.restart();
   let error: string | undefined;
   try {
     await scenario.run(world);
