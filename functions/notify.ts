@@ -3,4 +3,6 @@
 import { streamConsumer } from "../shared/handler";
 import { notifyChange } from "../shared/notify/notify";
 
-export const handler = streamConsumer("notify", (oldImage, newImage) => notifyChange(oldImage, newImage));
+// A final message may be retried until a second before this invocation's deadline.
+export const handler = streamConsumer("notify", (oldImage, newImage, context) =>
+  notifyChange(oldImage, newImage, { deadline: Date.now() + context.getRemainingTimeInMillis() - 1000 }));

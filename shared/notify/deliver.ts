@@ -1,6 +1,7 @@
 // POSTs one rendered message to one destination: a bounded time per attempt, a few retries with
 // backoff, and then it gives up with a log line. It never throws: a webhook that is down must
-// not hold back the other destinations, or the stream behind this record.
+// not hold back the other destinations. A deployment's final word gets `until`: it is retried
+// up to that moment (its invocation's deadline), and the caller decides what a give-up means.
 //
 // The URL is never logged or returned: a Slack incoming-webhook URL is itself the secret.
 import { logger } from "../log";
@@ -20,6 +21,8 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** Including the first. Default 3. */
   attempts?: number;
+  /** Keep retrying a retryable failure until this epoch ms, however many attempts that takes. */
+  until?: number;
   /** The first retry waits about this long, doubling each time. Default 250 ms. */
   backoffMs?: number;
   /** No single wait is longer. Default 4000 ms (also caps Retry-After). */
@@ -51,15 +54,18 @@ export async function deliver(delivery: Delivery, options: DeliveryOptions = {})
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let last: Attempt = { ok: false, retry: false };
   let n = 0;
-  while (n < attempts) {
+  for (;;) {
     n += 1;
     last = await attempt(delivery, options.timeoutMs ?? 3000);
     if (last.ok) {
       logger.info(`notify: delivered to ${delivery.destination}`, { destination: delivery.destination, deliveryId: delivery.deliveryId, attempts: n, status: last.status });
       return { destination: delivery.destination, delivered: true, attempts: n, status: last.status };
     }
-    if (!last.retry || n === attempts) break;
-    await sleep(backoff(n, last.retryAfterMs, options));
+    if (!last.retry) break;
+    const wait = backoff(n, last.retryAfterMs, options);
+    const timeLeft = options.until !== undefined && Date.now() + wait + (options.timeoutMs ?? 3000) < options.until;
+    if (n >= attempts && !timeLeft) break;
+    await sleep(wait);
   }
   const result: DeliveryResult = { destination: delivery.destination, delivered: false, attempts: n, status: last.status, error: last.error };
   logger.warn(`notify: gave up delivering to ${delivery.destination} after ${n} attempt${n === 1 ? "" : "s"}: ${last.error}`, {

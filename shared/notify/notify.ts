@@ -7,9 +7,9 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { getConfig } from "../config/load";
 import type { Destination, PipelineConfig } from "../config/model";
-import { StevedoreError } from "../errors";
+import { RetryableAwsError, StevedoreError } from "../errors";
 import { logger } from "../log";
-import type { StoredRecord } from "../records/model";
+import { isFinal, type StoredRecord } from "../records/model";
 import { deliver, type Delivery, type DeliveryOptions, type DeliveryResult } from "./deliver";
 import { changesToNotify, type Notification } from "./message";
 import { resolveSecret } from "./secrets";
@@ -23,6 +23,8 @@ export interface NotifyOptions {
   config?: PipelineConfig;
   delivery?: DeliveryOptions;
   now?: () => Date;
+  /** Epoch ms until which a final message may be retried (the invocation's deadline, less a margin). */
+  deadline?: number;
 }
 
 export interface NotifyResult {
@@ -52,16 +54,48 @@ export async function notifyChange(oldImage: StreamImage | undefined, newImage: 
     return destination ? [destination] : [];
   });
 
+  const undelivered: string[] = [];
   const ready = await Promise.all(destinations.map((d) => withSecrets(d, skipped)));
   const now = options.now?.() ?? new Date();
   // Destinations in parallel; each one receives this record's messages in order.
   const deliveries = await Promise.all(ready.map(async (dest) => {
     if (!dest) return [];
     const results: DeliveryResult[] = [];
-    for (const n of notifications) results.push(await deliver(render(n, dest, now), options.delivery));
+    for (const n of notifications) {
+      const key = `${n.deliveryId}→${dest.destination.name}`;
+      if (delivered.has(key)) continue; // this container already sent it, before a retry of the record
+      const final = isFinalWord(n);
+      const result = await deliver(render(n, dest, now), final && options.deadline ? { ...options.delivery, until: options.deadline } : options.delivery);
+      if (result.delivered) remember(key);
+      results.push(result);
+      if (final && !result.delivered) undelivered.push(`${n.event} to ${dest.destination.name}`);
+    }
     return results;
   }));
+  // A deployment's final word is never given up: the record goes back to the stream (retried,
+  // then parked in the dead-letter queue for replay). Other messages are best effort.
+  if (undelivered.length > 0) {
+    throw new RetryableAwsError("notify", "WebhookUnavailable", `the final message could not be delivered yet: ${undelivered.join(", ")}`);
+  }
   return { notifications, skipped, deliveries: deliveries.flat() };
+}
+
+/** The last message a deployment (or a failed build) gets: the one that must not be lost. */
+function isFinalWord(n: Notification): boolean {
+  if (n.kind === "build") return true;
+  return n.kind === "deployment" && n.event !== "deployment.warning" && isFinal(n.deployment.status);
+}
+
+/** What this container delivered lately, so a retried record skips destinations already served. */
+const delivered = new Set<string>();
+/** For tests: a new container. */
+export function forgetDeliveries(): void {
+  delivered.clear();
+}
+
+function remember(key: string): void {
+  delivered.add(key);
+  if (delivered.size > 1000) delivered.delete(delivered.values().next().value as string);
 }
 
 /** Destination names for a record, or undefined when its app or environment is gone. */

@@ -3,6 +3,7 @@ import type { Context, DynamoDBBatchResponse } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { handler } from "../../functions/notify";
 import { clearSecretCache } from "../../shared/notify/secrets";
+import { forgetDeliveries } from "../../shared/notify/notify";
 import type { SlackPayload } from "../../shared/notify/slack";
 import { verifySignature } from "../../shared/notify/webhook";
 import { captureLogs, reply, startReceiver, type Received, type Receiver } from "./receiver";
@@ -61,6 +62,7 @@ const rolledBack = moved(moved(completed, "rolling_back", "alarm shop-staging-we
 beforeEach(async () => {
   ssm.reset();
   clearSecretCache();
+  forgetDeliveries();
   receiver = await startReceiver();
   mockSecrets();
   logs = captureLogs();
@@ -200,5 +202,42 @@ describe("notify handler", () => {
   it("ignores an event that is not a stream event", async () => {
     await expect(handler({ Records: "nope" }, context)).resolves.toEqual({ ignored: "malformed event" });
     expect(receiver.received).toEqual([]);
+  });
+});
+
+describe("notify handler: a deployment's final word", () => {
+  const withDeadline = (ms: number): Context => ({ ...context, getRemainingTimeInMillis: () => ms });
+
+  it("keeps retrying a final message while the receiver is down, until it is back", async () => {
+    receiver.on(SLACK_PATH, reply(503), reply(503), reply(503), reply(503), reply(503));
+    const result = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack)), withDeadline(20_000))) as DynamoDBBatchResponse;
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(at(SLACK_PATH).length).toBe(6); // five refusals, then delivered
+    expect(slackMessages().map(headerOf).at(-1)).toBe("❌ shop-web → staging: rolled back, deployment failed");
+  });
+
+  it("gives a record whose final message is still undelivered back to the stream, and does not resend where it arrived", async () => {
+    let slackDown = true;
+    receiver.on(SLACK_PATH, ...Array.from({ length: 50 }, () => (...args: Parameters<ReturnType<typeof reply>>) => reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args)));
+    const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
+    const first = (await handler(event, withDeadline(2_500))) as DynamoDBBatchResponse;
+
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(at(AUDIT_PATH)).toHaveLength(1); // the audit webhook got it the first time
+
+    slackDown = false;
+    const retried = (await handler(event, withDeadline(20_000))) as DynamoDBBatchResponse;
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(at(AUDIT_PATH)).toHaveLength(1); // not sent twice from this container
+    expect(slackMessages().map(headerOf).filter((h) => h.includes("rolled back"))).not.toHaveLength(0);
+  });
+
+  it("gives up a message that is not final after a few tries, without failing the record", async () => {
+    receiver.on(SLACK_PATH, ...Array.from({ length: 10 }, () => reply(503)));
+    const result = (await handler(streamEvent(streamRecord(inProgress, completed)), withDeadline(20_000))) as DynamoDBBatchResponse;
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(at(SLACK_PATH)).toHaveLength(3);
   });
 });
