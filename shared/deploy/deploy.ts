@@ -36,8 +36,8 @@ export interface ImageArrival {
 }
 
 export interface DeployOptions {
-  /** Wall-clock ms until which this invocation may hold a claim (its own deadline). */
-  leaseUntil: number;
+  /** Wall-clock ms until which a claim taken now may be held (see shared/lambda.ts). */
+  lease(): number;
 }
 
 export type TargetOutcome = {
@@ -208,15 +208,16 @@ async function claimOrRetake(
   const giveUpAt = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     if (kind === "resume" && state.record) {
-      const taken = { ...state.record, taskDefinitionArn: c.taskDefinition, leaseUntil: options.leaseUntil, updatedAt: arrival.at, version: state.record.version + 1 };
-      if (await retake(taken, state.record.version, options.leaseUntil, Date.now())) return taken;
+      const lease = options.lease();
+      const taken = { ...state.record, taskDefinitionArn: c.taskDefinition, leaseUntil: lease, updatedAt: arrival.at, version: state.record.version + 1 };
+      if (await retake(taken, state.record.version, lease, Date.now())) return taken;
     } else {
       const record = newRecord(c.target, env, arrival, pushKey, options, "pending", undefined, {
         taskDefinitionArn: c.taskDefinition,
         replacesTaskDefinition: c.service ? lastStableTaskDefinition(c.service) : undefined,
         warnings: warnings.map((message) => ({ at: arrival.at, message })),
       });
-      if ((await claim(record, state.head, options.leaseUntil, Date.now())) === "claimed") {
+      if ((await claim(record, state.head, record.leaseUntil as number, Date.now())) === "claimed") {
         if (state.record) await advance(state.record, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})` });
         return record;
       }
@@ -288,7 +289,7 @@ function newRecord(
     watchSeconds: env.watchSeconds,
     onTimeout: env.onTimeout,
     alarms: env.alarms,
-    leaseUntil: status === "pending" ? options.leaseUntil : undefined,
+    leaseUntil: status === "pending" ? options.lease() : undefined,
     version: 1,
     ...extra,
   };

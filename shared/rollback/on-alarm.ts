@@ -28,7 +28,7 @@ export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineC
     // The alarm's own timestamp, not the delivery time: a late event still lands in (or out of) the window.
     const outcome = await advance(record, {
       kind: "alarm", at: state.timestamp, alarm: alarmName, reason: state.reason ?? "no reason given",
-      wallNow: Date.now(), leaseUntil: options.leaseUntil,
+      wallNow: Date.now(), leaseUntil: options.lease(),
     });
     // Only the invocation that wrote the decision acts on it: a duplicate or a second alarm does not.
     let after = outcome.record;

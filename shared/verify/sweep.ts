@@ -33,7 +33,7 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
       if (await expire(item, now)) changed.push({ id: item.id, status: "expired" });
       return;
     }
-    const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.leaseUntil, alarms: readings.get(item.region) });
+    const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region) });
     let record = outcome.record;
     // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
     // through its own claim, so it needs no write here.
