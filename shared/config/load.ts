@@ -36,7 +36,7 @@ export function loadConfig(path: string): PipelineConfig {
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new ConfigError(path, [
-      `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); set STEVEDORE_CONFIG to your config file's path`,
+      `cannot read it (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); set STEVEDORE_CONFIG to your config file's path`,
     ]);
   }
   return parseConfig(text, file);
@@ -64,6 +64,8 @@ export function parseConfig(text: string, file: string, readText: (path: string)
 function readUtf8(path: string): string {
   return readFileSync(path, "utf8");
 }
+
+const MAX_DURATION_SECONDS = 365 * 86400;
 
 class Checker {
   readonly problems: string[] = [];
@@ -95,6 +97,9 @@ class Checker {
 
   private app(name: string, app: AppFile, notifications: Record<string, unknown>): App {
     const at = `apps.${name}`;
+    // A valid repository name too, but one no push ever carries: ECR events name the repository alone.
+    const uri = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(app.repository);
+    if (uri) this.problem(`${at}.repository`, `that is the repository's URI; write just its name ("${uri[1]}")`);
     let tags: RegExp | null = null;
     if (app.tags !== undefined) {
       try {
@@ -163,12 +168,12 @@ class Checker {
       promote = {
         from: from ?? "",
         approval: env.promote.approval ?? "auto",
-        expiresAfterSeconds: parseDuration(env.promote.expiresAfter ?? "24h"),
+        expiresAfterSeconds: this.duration(`${at}.promote.expiresAfter`, env.promote.expiresAfter ?? "24h"),
       };
       if (promote.expiresAfterSeconds === 0) this.problem(`${at}.promote.expiresAfter`, "must be longer than 0s: a person needs time to approve");
     }
 
-    const deadlineSeconds = parseDuration(env.deadline ?? "30m");
+    const deadlineSeconds = this.duration(`${at}.deadline`, env.deadline ?? "30m");
     if (deadlineSeconds === 0) this.problem(`${at}.deadline`, "must be longer than 0s");
     return {
       app,
@@ -179,13 +184,26 @@ class Checker {
       // ECS ignores an alarm already firing when a deployment starts: refusing is the safe default
       // where it matters most, in production.
       whenAlarmFiring: env.whenAlarmFiring ?? (/^prod/i.test(env.name) ? "refuse" : "warn"),
-      watchSeconds: parseDuration(env.watch ?? "10m"),
+      watchSeconds: this.duration(`${at}.watch`, env.watch ?? "10m"),
       deadlineSeconds,
       onTimeout: env.onTimeout ?? "report",
       strategy: this.strategy(`${at}.strategy`, env.strategy),
       promote,
       notify: env.notify ?? appNotify,
     };
+  }
+
+  /**
+   * A duration's seconds, at most a year: "99999999999999999999d" matches the pattern, and a
+   * deadline that far from now is past the last Date, so every deployment would fail on it.
+   */
+  private duration(at: string, text: string): number {
+    const seconds = parseDuration(text);
+    if (seconds > MAX_DURATION_SECONDS) {
+      this.problem(at, "must be at most a year (365d); nothing in a deployment waits longer");
+      return MAX_DURATION_SECONDS;
+    }
+    return seconds;
   }
 
   private template(at: string, path: string): TaskDefinitionTemplate | null {
@@ -199,7 +217,7 @@ class Checker {
         }
       } catch (error) {
         if (error instanceof TemplateError) error.problems.forEach((p) => this.problem(at, `${path}: ${p}`));
-        else this.problem(at, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); paths are relative to the config file`);
+        else this.problem(at, `cannot read ${path} (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); paths are relative to the config file`);
       }
       this.templates.set(file, template);
     }
@@ -328,7 +346,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
     // One problem per key: each names its own path.
     return issue.keys.map((key) => {
       const guess = closest(key, allowed);
-      const where = path ? `${path}.${key}` : key;
+      const where = formatPath([...issue.path, key]);
       return `${where}: unknown key${guess ? `; did you mean "${guess}"?` : allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
     });
   }
@@ -367,7 +385,7 @@ function explain(issue: z.core.$ZodIssue, value: unknown): string {
 }
 
 function kindName(type: string): string {
-  return ({ object: "a mapping (key: value)", array: "a list", string: "a string", number: "a number", boolean: "true/false" } as Record<string, string>)[type] ?? type;
+  return ({ object: "a mapping (key: value)", record: "a mapping (key: value)", array: "a list", string: "a string", number: "a number", boolean: "true/false" } as Record<string, string>)[type] ?? type;
 }
 
 function kindOf(value: unknown): string {
@@ -383,8 +401,15 @@ function listed(items: string[]): string {
   return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
 }
 
+/** `apps.web.environments[0]`; a key with other characters is quoted, so a problem stays one readable line. */
 function formatPath(path: PropertyKey[]): string {
-  return path.reduce<string>((out, key) => typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key), "");
+  return path.reduce<string>((out, key) => {
+    if (typeof key === "number") return `${out}[${key}]`;
+    const name = String(key).length > 60 ? `${String(key).slice(0, 60)}…` : String(key);
+    // JSON.stringify escapes control characters but not U+2028/U+2029, which also end a line.
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) return `${out}[${JSON.stringify(name).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`)}]`;
+    return out ? `${out}.${name}` : name;
+  }, "");
 }
 
 function valueAt(value: unknown, path: PropertyKey[]): unknown {

@@ -2,9 +2,13 @@
 // time, so objects are loose (unknown keys pass); the fields we rely on are checked.
 import * as z from "zod/mini";
 
-/** Any timestamp AWS writes ("2026-11-20T09:17:51.903Z", "…+0000"), normalised to ISO UTC. */
+/**
+ * Any timestamp AWS writes ("2026-11-20T09:17:51.903Z", "…+0000"), normalised to ISO UTC.
+ * A four-digit year first: Date.parse also takes "0", " 2026" and "+275760-09-13T00:00:00Z",
+ * the last Date of all, and adding a deadline to that one throws a RangeError mid-deploy.
+ */
 export const timestamp = z.pipe(
-  z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), "not a timestamp")),
+  z.string().check(z.refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), "not a timestamp")),
   z.transform((s) => new Date(s).toISOString()),
 );
 

@@ -109,11 +109,26 @@ export function destinationNames(config: PipelineConfig, record: StoredRecord): 
 
 const KINDS: ReadonlySet<string> = new Set<StoredRecord["kind"]>(["deployment", "build", "promotion"]);
 
-/** Our record in a stream image; items of other kinds (heads, promotions) are not records here. */
+/** The fields a message is made of, per kind: an item without one is not a record we can announce. */
+const REQUIRED: Record<StoredRecord["kind"], readonly string[]> = {
+  deployment: ["id", "app", "env", "region", "cluster", "service", "repository", "digest", "status", "pushedAt"],
+  build: ["app", "project", "buildId", "status", "at"],
+  promotion: ["id", "app", "from", "to", "repository", "digest", "status", "expiresAt"],
+};
+
+/** Our record in a stream image; items of other kinds (heads) are not records here. */
 export function recordOf(image: StreamImage | undefined): StoredRecord | undefined {
   if (!image) return undefined;
   const item = unmarshall(image as Record<string, AttributeValue>);
-  return typeof item.kind === "string" && KINDS.has(item.kind) ? (item as StoredRecord) : undefined;
+  if (typeof item.kind !== "string" || !KINDS.has(item.kind)) return undefined;
+  const kind = item.kind as StoredRecord["kind"];
+  const missing = REQUIRED[kind].filter((field) => typeof item[field] !== "string" || item[field] === "");
+  if (missing.length > 0) {
+    // Only a hand-edited or foreign item looks like this; retrying would not mend it.
+    logger.error(`notify: a ${kind} item without ${missing.join(", ")} is not announced; it was not written by Stevedore`, { pk: String(item.pk ?? ""), sk: String(item.sk ?? "") });
+    return undefined;
+  }
+  return item as StoredRecord;
 }
 
 type ReadyDestination = { destination: Destination; url: string; signingSecret?: string };

@@ -44,6 +44,8 @@ export function parseTemplate(text: string, file: string): TaskDefinitionTemplat
   } catch (error) {
     throw new TemplateError(file, [`cannot parse: ${(error as Error).message.split("\n")[0]}`]);
   }
+  const size = sizeProblem(doc);
+  if (size) throw new TemplateError(file, [size]);
   if (!isObject(doc)) throw new TemplateError(file, ["the template must be a task definition object"]);
 
   // `aws ecs describe-task-definition` output wraps the definition: accept it as is.
@@ -69,6 +71,31 @@ export function parseTemplate(text: string, file: string): TaskDefinitionTemplat
   });
   if (problems.length > 0) throw new TemplateError(file, problems);
   return { file, body, placeholders: [...names].sort(), strippedKeys };
+}
+
+/**
+ * ECS takes a task definition of at most 64 KiB, so a template never needs many values. The
+ * limits are checked before anything walks the tree: YAML aliases are shared, not copied, so a
+ * ten-line "billion laughs" parses at once and then expands in every walk and every render
+ * (9^9 values: minutes, then out of memory); and JSON nests deeper than the stack.
+ */
+const MAX_VALUES = 50_000;
+const MAX_DEPTH = 100;
+
+function sizeProblem(doc: unknown): string | null {
+  const stack: [unknown, number][] = [[doc, 0]];
+  let values = 0;
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, depth] = item;
+    if (++values > MAX_VALUES) {
+      return `more than ${MAX_VALUES} values (YAML aliases count each time they are used); a task definition is at most 64 KiB`;
+    }
+    if (depth > MAX_DEPTH) return `nested more than ${MAX_DEPTH} levels deep; a task definition is not`;
+    const plain = Array.isArray(value)
+      || (value !== null && typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value)));
+    if (plain) for (const child of Object.values(value as object)) stack.push([child, depth + 1]);
+  }
+  return null;
 }
 
 export type RenderResult =
