@@ -3,9 +3,9 @@
 // so every transition only moves forward, final states absorb everything, and a fact that
 // changes nothing returns the record unchanged (the caller then writes nothing).
 //
-//   pending ─▶ started ─▶ in_progress ─▶ completed ─▶ verified
-//      │          │            │             │
-//      │          └────────────┴─────────────┴──▶ rolling_back ─▶ rolled_back | failed
+//   pending ─▶ started ─▶ completed ─▶ verified
+//      │          │            │
+//      │          └────────────┴──▶ rolling_back ─▶ rolled_back | failed
 //      ├─▶ failed             (ECS's circuit breaker or alarms; a guarding alarm; a timeout)
 //      └─▶ timed_out ◀── any unfinished state past its deadline
 //   superseded: a newer image took the service before this one was verified
@@ -121,9 +121,9 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
   const { event, deploymentId, at, reason } = fact;
 
   if (deploymentId === record.ecsDeploymentId) {
-    if (event === "IN_PROGRESS") {
-      return ROLLING_OUT.includes(record.status) && record.status !== "in_progress" ? moved(record, "in_progress", at) : same;
-    }
+    // ECS confirming what UpdateService already answered: nobody is told, so nothing is written
+    // (one call less per deployment). The status stays for records that have it.
+    if (event === "IN_PROGRESS") return same;
     if (event === "COMPLETED") {
       if (RANK[record.status] >= RANK.completed) return same;
       const watchUntil = addSeconds(at, record.watchSeconds);

@@ -39,7 +39,8 @@ async function production(status: "started" | "in_progress" | "completed"): Prom
   if (status !== "started") await lambda.ecs(deploymentEvent("IN_PROGRESS", { target: WEB_PRODUCTION, deploymentId, updatedAt: "2026-11-20T09:14:08.512Z" }));
   if (status === "completed") await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId, updatedAt: COMPLETED_AT }));
   const after = await headRecord(WEB_PRODUCTION);
-  expect(after.status).toBe(status);
+  // ECS's IN_PROGRESS confirms what UpdateService answered: the record stays started.
+  expect(after.status).toBe(status === "in_progress" ? "started" : status);
   return after;
 }
 
@@ -230,7 +231,7 @@ describe("on-alarm", () => {
 
     const result = await lambda.alarm({ ...alarmEvent({ timestamp: "2026-11-20T09:10:00.000Z" }), time: "2026-11-20T09:10:01Z" });
 
-    expect(result).toEqual({ checked: [expect.objectContaining({ target: WEB_PRODUCTION, status: "in_progress", rolledBack: false })] });
+    expect(result).toEqual({ checked: [expect.objectContaining({ target: WEB_PRODUCTION, status: "started", rolledBack: false })] });
     expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
     expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     expect(after.writes()).toEqual([]);
@@ -245,7 +246,7 @@ describe("on-alarm", () => {
     expect(result).toEqual({ ignored: `shop-prod-web-5xx went to ${value}: only ALARM rolls back` });
     expect(after.awsCalls()).toBe(0);
     expect(after.calls()).toEqual([]);
-    expect((await headRecord(WEB_PRODUCTION)).status).toBe("in_progress");
+    expect((await headRecord(WEB_PRODUCTION)).status).toBe("started");
   });
 
   it.each([

@@ -52,21 +52,22 @@ describe("on-deployment-changed", () => {
     ours = record.ecsDeploymentId as string;
   });
 
-  it("follows the deployment a push started: IN_PROGRESS → in_progress, COMPLETED → completed with a 5-minute watch window", async () => {
+  it("follows the deployment a push started: IN_PROGRESS writes nothing, COMPLETED → completed with a 5-minute watch window", async () => {
     expect(record).toMatchObject({ status: "started", ecsDeploymentId: expect.stringMatching(/^ecs-svc\//) });
 
-    await expect(lambda.ecs(inProgress())).resolves.toEqual({ recordId: record.id, status: "in_progress", changed: true });
-    expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "in_progress", updatedAt: IN_PROGRESS_AT });
+    const before = watch();
+    await expect(lambda.ecs(inProgress())).resolves.toEqual({ recordId: record.id, status: "started", changed: false });
+    expect(writesIn(before.calls())).toEqual([]);
 
     await expect(lambda.ecs(completed())).resolves.toEqual({ recordId: record.id, status: "completed", changed: true });
     const after = await headRecord(WEB_STAGING);
     expect(after).toMatchObject({ status: "completed", completedAt: COMPLETED_AT, updatedAt: COMPLETED_AT, watchUntil: "2026-11-20T09:22:51.903Z" });
-    expect(after.history.map((h) => h.status)).toEqual(["pending", "started", "in_progress", "completed"]);
-    expect(statusChanges(db.stream, record.id).map((c) => c.to)).toEqual(["pending", "started", "in_progress", "completed"]);
+    expect(after.history.map((h) => h.status)).toEqual(["pending", "started", "completed"]);
+    expect(statusChanges(db.stream, record.id).map((c) => c.to)).toEqual(["pending", "started", "completed"]);
   });
 
   it.each([
-    ["IN_PROGRESS", "in_progress"],
+    ["IN_PROGRESS", "started"],
     ["COMPLETED", "completed"],
   ] as const)("writes nothing when %s is delivered again", async (...[name, status]) => {
     const event = name === "IN_PROGRESS" ? inProgress() : completed();
@@ -161,8 +162,8 @@ describe("on-deployment-changed", () => {
     const after = watch();
     const impaired = serviceAction({ target: WEB_STAGING });
 
-    await expect(lambda.ecs(impaired)).resolves.toEqual({ recordId: record.id, status: "in_progress", changed: true });
-    await expect(lambda.ecs(impaired)).resolves.toEqual({ recordId: record.id, status: "in_progress", changed: false });
+    await expect(lambda.ecs(impaired)).resolves.toEqual({ recordId: record.id, status: "started", changed: true });
+    await expect(lambda.ecs(impaired)).resolves.toEqual({ recordId: record.id, status: "started", changed: false });
 
     expect((await headRecord(WEB_STAGING)).warnings).toEqual([{ at: "2026-11-20T09:19:01.377Z", message: "ECS service task start impaired" }]);
     expect(writesIn(after.calls())).toEqual(["PutItem"]);
