@@ -63,12 +63,15 @@ export function toItem(record: StoredRecord): Record<string, AttributeValue> {
 
 /**
  * Unfinished records sit in the sparse "due" index under the time the sweeper must look at
- * them: pending ones always (an abandoned claim is judged by its lease), rolling-out ones at
- * their deadline, completed ones when their watch window ends.
+ * them: pending ones and unconfirmed rollbacks always (judged by their lease), rolling-out ones
+ * at their deadline, completed ones when their watch window ends.
  */
 function due(record: DeploymentRecord): { duePk?: string; dueAt?: string } {
   if (isFinal(record.status)) return {};
-  const dueAt = record.status === "pending" ? record.createdAt
+  // A claim or a rollback decision whose invocation may have died is looked at every sweep: its
+  // lease, kept by the wall clock, says when it may be taken over.
+  const abandonable = record.status === "pending" || (record.status === "rolling_back" && record.rollback !== undefined && !record.rollback.confirmedAt);
+  const dueAt = abandonable ? record.createdAt
     : record.status === "completed" ? (record.watchUntil ?? record.deadline)
     : record.deadline;
   return { duePk: "DUE", dueAt };

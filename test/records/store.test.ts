@@ -352,5 +352,20 @@ describe("records store", () => {
       expect(toItem(image(1, { status: "verified" })).duePk).toBeUndefined();
       expect(toItem(promotionRecord({ status: "expired" })).duePk).toBeUndefined();
     });
+
+    const CREATED = "2026-11-20T09:01:00.000Z";
+    const DEADLINE = "2026-11-20T09:31:00.000Z";
+    const decision = { action: "stop-deployment" as const, reason: "alarm web-5xx", requestedAt: "2026-11-20T09:10:00.000Z", leaseUntil: 0 };
+    it.each([
+      // A claim or a rollback decision whose invocation may have died is looked at on every sweep.
+      ["a pending claim is due at once (its lease decides)", { status: "pending" as const }, CREATED],
+      ["an unconfirmed rollback decision is due at once (its lease decides)", { status: "rolling_back" as const, rollback: decision }, CREATED],
+      ["a rollback ECS confirmed is due at the deadline", { status: "rolling_back" as const, rollback: { ...decision, confirmedAt: "2026-11-20T09:10:01.000Z" } }, DEADLINE],
+      ["ECS's own rollback is due at the deadline", { status: "rolling_back" as const }, DEADLINE],
+      ["a started rollout is due at the deadline", { status: "started" as const }, DEADLINE],
+      ["a completed one is due when its watch window ends", { status: "completed" as const, watchUntil: "2026-11-20T09:20:00.000Z" }, "2026-11-20T09:20:00.000Z"],
+    ])("%s", (...[, overrides, dueAt]: [string, Partial<DeploymentRecord>, string]) => {
+      expect(toItem(image(1, { deadline: DEADLINE, ...overrides }))).toMatchObject({ duePk: { S: "DUE" }, dueAt: { S: dueAt } });
+    });
   });
 });
