@@ -12,7 +12,7 @@ import type { Clock } from "./clock";
 import { MINUTE, SECOND } from "./clock";
 import type { StreamRecord } from "./aws/dynamodb";
 import type { AwsEvent } from "./events";
-import type { Faults } from "./faults";
+import { noneInjected, type Faults, type Injected } from "./faults";
 import { matches } from "./pattern";
 import type { Invocation, LambdaRuntime } from "./runtime";
 import type { ResolvedStack } from "./stack";
@@ -56,6 +56,8 @@ export class Bus {
     private readonly clock: Clock,
     private readonly faults: Faults = {},
     private readonly rng: () => number = Math.random,
+    /** Where the delivery faults that struck are counted. */
+    private readonly injected: Injected = noneInjected(),
   ) {
     for (const [name, fn] of Object.entries(stack.functions)) {
       const maxRetries = fn.maximumRetryAttempts ?? 2;
@@ -130,8 +132,12 @@ export class Bus {
   private deliver(send: () => void): void {
     const delay = (this.faults.reorderMs ? this.rng() * this.faults.reorderMs : 0)
       + (this.faults.lateEvents && this.rng() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
+    if (delay > 0) this.injected.delayed++;
     this.later(delay, send);
-    if (this.faults.duplicateEvents) this.later(delay + this.rng() * 5 * SECOND, send);
+    if (this.faults.duplicateEvents) {
+      this.injected.duplicated++;
+      this.later(delay + this.rng() * 5 * SECOND, send);
+    }
   }
 
   private later(virtualMs: number, fn: () => void): void {

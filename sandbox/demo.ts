@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { FAULTS, type Faults } from "./faults";
 import { prepare, runWorld, type RunResult } from "./run";
-import { SCENARIOS } from "./scenarios";
+import { BAD_INPUT_SCENARIOS, SCENARIOS } from "./scenarios";
 
 const USAGE = `Usage: npm run demo -- [--scenario NAME]... [--fault NAME]... [--run SCENARIO:FAULT]... [--slack-url URL] [--scale N] [--verbose] [--json]
 Scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
     ? values.run.map((pair) => ({ scenario: pair.split(":")[0] ?? "", fault: pair.split(":")[1] ?? "none" }))
     : (values.scenario ?? SCENARIOS.map((s) => s.name)).flatMap((scenario) => (values.fault ?? ["none"]).map((fault) => ({ scenario, fault })));
   const unknown = runs.flatMap((r) => [
-    ...(SCENARIOS.some((s) => s.name === r.scenario) ? [] : [r.scenario]),
+    ...([...SCENARIOS, ...BAD_INPUT_SCENARIOS].some((s) => s.name === r.scenario) ? [] : [r.scenario]),
     ...(r.fault === "none" || r.fault in FAULTS ? [] : [r.fault]),
   ]);
   if (unknown.length > 0) {
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
       slackUrl: values["slack-url"],
     }, prepared).catch((error: unknown): RunResult => ({
       scenario, title: scenario, faults: fault, ok: false, error: String((error as Error).message ?? error),
-      checks: [], timeline: [], messages: [], stats: { realMs: 0, virtualMinutes: 0, calls: {}, invocations: 0, deadLetters: 0 },
+      checks: [], invariants: [], timeline: [], messages: [], stats: { realMs: 0, virtualMinutes: 0, calls: {}, invocations: 0, deadLetters: 0 },
     }));
     say(report(result));
     return result;
@@ -87,6 +87,7 @@ function report(r: RunResult): string {
     ...(r.messages.length ? r.messages.flatMap((m) => m.split("\n").map((l) => `    ${l}`)) : ["    (nothing)"]),
     "",
     ...r.checks.map((c) => `  ${c.ok ? "✓" : "✗"} ${c.name}${!c.ok && c.detail ? ` — got: ${c.detail}` : ""}`),
+    `  ${r.invariants.every((v) => v.held) ? "✓" : "✗"} invariants: ${r.invariants.filter((v) => v.held).length} of ${r.invariants.length} held${r.invariants.filter((v) => !v.held).map((v) => `\n    ✗ ${v.invariant}. ${v.name}: ${v.detail}`).join("")}`,
     ...(r.error ? [`  ✗ ${r.error}`] : []),
     `  (${r.stats.virtualMinutes} min of sandbox time in ${(r.stats.realMs / 1000).toFixed(1)} s; ${r.stats.invocations} invocations; ${Object.values(r.stats.calls).reduce((a, b) => a + b, 0)} AWS calls${r.stats.deadLetters ? `; ${r.stats.deadLetters} in the dead-letter queue` : ""})`,
     "",

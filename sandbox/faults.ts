@@ -19,9 +19,9 @@ export interface Faults {
   webhookDownMs?: number;
   /** The webhook receiver answers after this many real ms. */
   webhookSlowMs?: number;
-  /** A function's invocations crash after their n-th AWS call (the first `times` of them). */
+  /** A function's invocations ("*": every function's) crash after their n-th AWS call (the first `times` of them, per function). */
   crash?: { function: string; afterCalls: number; times?: number };
-  /** The first `count` conditional writes to DynamoDB fail as if another writer won. */
+  /** The first `count` optimistic writes to DynamoDB (version or head checks) fail as if another writer won. */
   conditionalConflicts?: number;
   /** Seed of every random choice above. */
   seed?: number;
@@ -39,33 +39,71 @@ export function random(seed = 1): () => number {
   };
 }
 
+/** How often each fault actually struck in a world: the matrix shows a fault column really bit. */
+export interface Injected {
+  slowedCalls: number;
+  throttled: number;
+  serverErrors: number;
+  conflicts: number;
+  duplicated: number;
+  delayed: number;
+  crashes: number;
+  webhookRefused: number;
+  webhookSlowed: number;
+}
+
+export function noneInjected(): Injected {
+  return { slowedCalls: 0, throttled: 0, serverErrors: 0, conflicts: 0, duplicated: 0, delayed: 0, crashes: 0, webhookRefused: 0, webhookSlowed: 0 };
+}
+
+/** The counters a world under these faults must see move: otherwise the fault never struck. */
+export function strikesOf(faults: Faults): (keyof Injected)[] {
+  const strikes: [boolean, keyof Injected][] = [
+    [!!faults.latencyMs, "slowedCalls"],
+    [!!faults.throttling, "throttled"],
+    [!!faults.serverErrors, "serverErrors"],
+    [!!faults.conditionalConflicts, "conflicts"],
+    [!!faults.duplicateEvents, "duplicated"],
+    [!!faults.reorderMs || !!faults.lateEvents, "delayed"],
+    [!!faults.crash, "crashes"],
+    [!!faults.webhookDownMs, "webhookRefused"],
+    [!!faults.webhookSlowMs, "webhookSlowed"],
+  ];
+  return strikes.filter(([on]) => on).map(([, counter]) => counter);
+}
+
 const CONDITIONAL_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
 
 /**
  * What the local AWS applies before a call reaches its service: latency, throttling, 5xx and
  * DynamoDB conditional-write conflicts. Returns an early answer, or undefined to go on.
  */
-export function awsFaults(faults: Faults, rng: () => number): (request: AwsRequest) => Promise<AwsResponse | undefined> {
+export function awsFaults(faults: Faults, rng: () => number, injected = noneInjected()): (request: AwsRequest) => Promise<AwsResponse | undefined> {
   let throttledInBurst = 0;
   let conflicts = faults.conditionalConflicts ?? 0;
   return async (request) => {
-    if (faults.latencyMs) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+    if (faults.latencyMs) {
+      injected.slowedCalls++;
+      await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+    }
     if (faults.throttling) {
       if (throttledInBurst > 0 || rng() < faults.throttling.share / faults.throttling.burst) {
         throttledInBurst = throttledInBurst > 0 ? throttledInBurst - 1 : faults.throttling.burst - 1;
+        injected.throttled++;
         return request.prefix.startsWith("DynamoDB")
           ? awsError("com.amazonaws.dynamodb.v20120810#ThrottlingException", "Rate of requests exceeds the allowed throughput.")
           : awsError("ThrottlingException", "Rate exceeded");
       }
     }
     if (faults.serverErrors && rng() < faults.serverErrors) {
+      injected.serverErrors++;
       return rng() < 0.5
         ? awsError("InternalFailure", "We encountered an internal error. Please try again.", 500)
         : awsError("ServiceUnavailable", "Service is temporarily unavailable.", 503);
     }
-    const conditional = "ConditionExpression" in request.body || request.operation === "TransactWriteItems";
-    if (conflicts > 0 && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && conditional) {
+    if (conflicts > 0 && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && optimistic(request)) {
       conflicts--;
+      injected.conflicts++;
       return request.operation === "TransactWriteItems"
         ? awsError("com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]", 400, {
           CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) => ({ Code: i === 0 ? "ConditionalCheckFailed" : "None" })),
@@ -74,6 +112,19 @@ export function awsFaults(faults: Faults, rng: () => number): (request: AwsReque
     }
     return undefined;
   };
+}
+
+/**
+ * A write that checks what it read (a record's version, a head's pushKey): another writer can
+ * really win in between, so a conflict is an answer DynamoDB gives. Other conditions cannot fail
+ * that way (a create-if-absent of an item nobody else makes, a head unlock while holding its
+ * lock): failing them would invent a state that does not exist.
+ */
+function optimistic(request: AwsRequest): boolean {
+  const items = request.operation === "TransactWriteItems"
+    ? ((request.body.TransactItems as Record<string, { ConditionExpression?: string }>[]) ?? []).map((i) => Object.values(i)[0])
+    : [request.body as { ConditionExpression?: string }];
+  return items.some((i) => /\b(version|pushKey)\b/.test(i?.ConditionExpression ?? ""));
 }
 
 /** A short label for reports: "latency 150ms + duplicated events". */
@@ -87,7 +138,7 @@ export function describeFaults(faults: Faults): string {
   if (faults.lateEvents) parts.push(`late events (${Math.round(faults.lateEvents.share * 100)}% after ${faults.lateEvents.lateMs / 60000}m)`);
   if (faults.webhookDownMs) parts.push(`webhook down ${faults.webhookDownMs / 1000}s`);
   if (faults.webhookSlowMs) parts.push(`webhook slow ${faults.webhookSlowMs}ms`);
-  if (faults.crash) parts.push(`${faults.crash.function} crashes after call ${faults.crash.afterCalls}`);
+  if (faults.crash) parts.push(`${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after call ${faults.crash.afterCalls}`);
   if (faults.conditionalConflicts) parts.push(`${faults.conditionalConflicts} conditional-write conflicts`);
   return parts.join(" + ") || "no faults";
 }
@@ -95,7 +146,7 @@ export function describeFaults(faults: Faults): string {
 /** Named faults for `npm run demo -- --fault NAME` and the tests; the fault matrix combines more. */
 export const FAULTS: Record<string, Faults> = {
   latency: { latencyMs: 150 },
-  throttling: { throttling: { share: 0.25, burst: 3 }, seed: 7 },
+  throttling: { throttling: { share: 0.1, burst: 3 }, seed: 7 },
   "server-errors": { serverErrors: 0.1, seed: 11 },
   duplicates: { duplicateEvents: true, seed: 3 },
   reordering: { reorderMs: 20_000, seed: 5 },
@@ -103,5 +154,8 @@ export const FAULTS: Record<string, Faults> = {
   "webhook-down": { webhookDownMs: 4000 },
   "webhook-slow": { webhookSlowMs: 2500 },
   "crash-on-push": { crash: { function: "on-image-pushed", afterCalls: 4 } },
+  // Every function's first invocation dies after its second AWS call; Lambda delivers again.
+  crash: { crash: { function: "*", afterCalls: 2 } },
   "dynamodb-conflicts": { conditionalConflicts: 3 },
+  "throttle+5xx+crash": { throttling: { share: 0.1, burst: 3 }, serverErrors: 0.1, crash: { function: "*", afterCalls: 3 }, seed: 19 },
 };

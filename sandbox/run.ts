@@ -5,7 +5,8 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as esbuild from "esbuild";
-import type { Faults } from "./faults";
+import type { Faults, Injected } from "./faults";
+import type { Verdict } from "./invariants";
 import type { Check } from "./scenarios";
 import { resolveStack, type ResolvedStack } from "./stack";
 
@@ -25,9 +26,10 @@ export interface RunResult {
   ok: boolean;
   error?: string;
   checks: Check[];
+  invariants: Verdict[];
   timeline: string[];
   messages: string[];
-  stats: { realMs: number; virtualMinutes: number; calls: Record<string, number>; invocations: number; deadLetters: number };
+  stats: { realMs: number; virtualMinutes: number; calls: Record<string, number>; invocations: number; deadLetters: number; injected?: Injected };
 }
 
 export interface Prepared {
@@ -72,9 +74,11 @@ export function runWorld(request: RunRequest, prepared: Prepared): Promise<RunRe
     const worker = new Worker(prepared.worldThread, {
       workerData: { request, stack: prepared.stack, bundles: prepared.bundles },
       env: { ...process.env },
-      stdout: false,
+      // The functions' log lines go to stderr: stdout is the report (or its JSON).
+      stdout: true,
       stderr: false,
     });
+    worker.stdout.pipe(process.stderr);
     worker.once("message", (message: { result?: RunResult; error?: string }) => {
       void worker.terminate();
       if (message.result) resolvePromise(message.result);

@@ -63,6 +63,9 @@ export class WebhookReceiver {
   private server?: Server;
   private port = 0;
   private downMode?: "refuse" | "503";
+  /** Requests answered 503 while down, and requests answered late while slow. */
+  refused = 0;
+  slowed = 0;
   private upTimer?: NodeJS.Timeout;
   private delayMs = 0;
   private readonly pending = new Set<NodeJS.Timeout>();
@@ -196,6 +199,7 @@ export class WebhookReceiver {
     let status: number;
     let answer: string;
     if (this.downMode) {
+      this.refused++;
       [status, answer] = [503, "service_unavailable"];
     } else if (size > MAX_BODY) {
       [status, answer] = [413, "request_too_large"];
@@ -204,6 +208,7 @@ export class WebhookReceiver {
     }
     if (status >= 400 && status !== 503) this.rejected.push({ at: this.now(), path, status, reason: answer });
     if (this.delayMs > 0) {
+      this.slowed++;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.pending.delete(timer);

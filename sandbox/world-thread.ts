@@ -1,15 +1,18 @@
 // One world in its own worker thread: its own process.env (the functions' AWS_ENDPOINT_URL),
 // its own module instances of the bundles. Runs one scenario and posts the result back.
 import { parentPort, workerData } from "node:worker_threads";
+import { MINUTE, SECOND } from "./clock";
 import { describeFaults } from "./faults";
+import { FINAL, judge } from "./invariants";
+import { observe } from "./observe";
 import type { RunRequest, RunResult } from "./run";
-import { SCENARIOS } from "./scenarios";
+import { BAD_INPUT_SCENARIOS, SCENARIOS } from "./scenarios";
 import { World } from "./world";
 
 const { request, stack, bundles } = workerData as { request: RunRequest; stack: World["options"]["stack"]; bundles: Record<string, string> };
 
 async function main(): Promise<RunResult> {
-  const scenario = SCENARIOS.find((s) => s.name === request.scenario);
+  const scenario = [...SCENARIOS, ...BAD_INPUT_SCENARIOS].find((s) => s.name === request.scenario);
   if (!scenario) throw new Error(`no scenario ${request.scenario}`);
   const started = Date.now();
   const world = await World.create({
@@ -24,14 +27,32 @@ async function main(): Promise<RunResult> {
   } catch (e) {
     error = (e as Error).message;
   }
+  // The world is judged at rest. A scenario ends when its own outcome is in, but work it set off
+  // may still be on its way (a promotion to production, a final message behind a failing
+  // webhook, a retried event). So the world runs on until every deployment has a final status and
+  // every final message has arrived. Invariant 4 is about what the sweeper leaves: a deployment
+  // still open once the sweeper ran two minutes past its deadline is judged as it is; so is a
+  // final message that never comes (invariant 3 is about delivery, not speed). Bounded by the
+  // wall clock, so a broken cell ends too.
+  const open = () => world.deployments().filter((d) => !(FINAL as readonly string[]).includes(d.status));
+  const restBy = Date.now() + 120_000;
+  while (Date.now() < restBy) {
+    await Promise.race([world.bus.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    const unfinished = open();
+    const sweptPast = unfinished.every((d) => world.clock.now() > Date.parse(d.deadline) + 2 * MINUTE);
+    if (unfinished.length > 0 ? sweptPast && finalWordsIn(world) : finalWordsIn(world)) break;
+    await world.pass(unfinished.length > 0 && !sweptPast ? MINUTE : 30 * SECOND);
+  }
   const checks = scenario.expect(world);
+  const invariants = judge(observe(world, scenario.truth(world), scenario.badInput ?? false));
   const result: RunResult = {
     scenario: scenario.name,
     title: scenario.title,
     faults: describeFaults(request.faults ?? {}),
-    ok: !error && checks.every((c) => c.ok),
+    ok: !error && checks.every((c) => c.ok) && invariants.every((v) => v.held),
     error,
     checks,
+    invariants,
     timeline: world.timeline.render(),
     messages: world.webhook.messages.map((m) => world.webhook.render(m)),
     stats: {
@@ -40,10 +61,19 @@ async function main(): Promise<RunResult> {
       calls: countBy(world.calls.map((c) => c.operation)),
       invocations: world.runtime.invocations.length,
       deadLetters: world.bus.deadLetters.length,
+      injected: world.injected(),
     },
   };
   await world.close();
   return result;
+}
+
+/** Whether every finished deployment's final message reached each of its destinations. */
+function finalWordsIn(world: World): boolean {
+  const o = observe(world, {}, false);
+  return o.deployments.filter((d) => (FINAL as readonly string[]).includes(d.status)).every((d) =>
+    (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) =>
+      o.messages.some((m) => m.destination === dest.name && m.deploymentId === d.id && (FINAL as readonly string[]).includes(m.status ?? ""))));
 }
 
 function countBy(items: string[]): Record<string, number> {

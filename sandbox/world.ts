@@ -14,14 +14,14 @@ import { CLOUDWATCH_PREFIX, LocalCloudWatch } from "./aws/cloudwatch";
 import { CODEBUILD_PREFIX, LocalCodeBuild } from "./aws/codebuild";
 import { DYNAMODB_PREFIX, LocalDynamo, type StreamRecord } from "./aws/dynamodb";
 import { ECR_PREFIX, LocalEcr } from "./aws/ecr";
-import { ECS_PREFIX, LocalEcs } from "./aws/ecs";
+import { ECS_PREFIX, LocalEcs, type EcsTiming } from "./aws/ecs";
 import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "./aws/eventbridge";
 import { awsError, LocalAwsServer, type AwsRequest } from "./aws/server";
 import { LocalSsm, SSM_PREFIX } from "./aws/ssm";
 import { Bus } from "./bus";
 import { Clock, SECOND } from "./clock";
 import type { AwsEvent } from "./events";
-import { awsFaults, random, type Faults } from "./faults";
+import { awsFaults, noneInjected, random, type Faults, type Injected } from "./faults";
 import { LambdaRuntime } from "./runtime";
 import { recordsTable, type ResolvedStack } from "./stack";
 import { Timeline } from "./timeline";
@@ -45,6 +45,24 @@ export interface WorldOptions {
   logLevel?: string;
   /** Also forward Slack messages to this real Slack incoming webhook. */
   slackUrl?: string;
+  /** How long ECS takes (sandbox time): rollouts, circuit breaker, rollbacks. */
+  ecsTiming?: Partial<EcsTiming>;
+  /** ECS's RegisterTaskDefinition throttle (real time), off unless given. */
+  registrationLimit?: { perSecond: number; burst: number };
+}
+
+/** What happened to the world from outside Stevedore: the ground truth checks judge by. */
+export interface Happening {
+  /** Sandbox time. */
+  at: number;
+  /** Wall clock (ms since epoch), for latency measurements. */
+  realAt: number;
+  kind: "push" | "bad-image" | "build" | "alarm";
+  repository?: string;
+  tag?: string;
+  digest?: string;
+  alarm?: string;
+  state?: string;
 }
 
 /** One AWS call, as the local AWS saw it. */
@@ -72,6 +90,8 @@ export class World {
   readonly config: PipelineConfig;
   /** Scratch space for a scenario (what it pushed, what the CLI said). */
   readonly state: Record<string, unknown> = {};
+  /** Pushes, builds and alarms, in order: what the world did to Stevedore. */
+  readonly happenings: Happening[] = [];
   endpoint = "";
 
   private constructor(
@@ -87,22 +107,34 @@ export class World {
     readonly runtime: LambdaRuntime,
     readonly bus: Bus,
     clock: Clock,
+    private readonly injectedSoFar: Injected,
   ) {
     this.clock = clock;
     this.timeline = new Timeline(clock);
     this.config = loadConfig(options.configFile ?? "examples/stevedore.yml");
   }
 
+  /** How often each fault struck so far (AWS calls, event deliveries, crashes, the webhook). */
+  injected(): Injected {
+    return {
+      ...this.injectedSoFar,
+      crashes: this.runtime.invocations.filter((i) => i.outcome?.ok === false && i.outcome.kind === "crash").length,
+      webhookRefused: this.webhook.refused,
+      webhookSlowed: this.webhook.slowed,
+    };
+  }
+
   static async create(options: WorldOptions): Promise<World> {
     const faults = options.faults ?? {};
     const rng = random(faults.seed ?? 1);
     const clock = new Clock(options.scale ?? 120);
+    const injected = noneInjected();
     let bus: Bus | undefined;
     const emit = (event: AwsEvent) => bus?.publish(event);
     const origin = { clock, emit, account: ACCOUNT, region: REGION };
 
     const dynamo = await LocalDynamo.start({ region: REGION, account: ACCOUNT });
-    const ecs = new LocalEcs(origin);
+    const ecs = new LocalEcs({ ...origin, timing: options.ecsTiming, registrationLimit: options.registrationLimit });
     const cloudwatch = new LocalCloudWatch(origin);
     const ecr = new LocalEcr(origin);
     const codebuild = new LocalCodeBuild({ ...origin, ecr });
@@ -120,8 +152,8 @@ export class World {
         return [name, Math.min((fn.timeout ?? 6) * 1000, stream ? 20_000 : (options.timeoutMs ?? 5000))];
       })),
     });
-    bus = new Bus(options.stack, runtime, clock, faults, rng);
-    const world = new World(options, dynamo, ecs, cloudwatch, ecr, codebuild, ssm, eventbridge, webhook, runtime, bus, clock);
+    bus = new Bus(options.stack, runtime, clock, faults, rng, injected);
+    const world = new World(options, dynamo, ecs, cloudwatch, ecr, codebuild, ssm, eventbridge, webhook, runtime, bus, clock, injected);
 
     world.server
       .register(DYNAMODB_PREFIX, dynamo.handle)
@@ -132,7 +164,7 @@ export class World {
       .register(SSM_PREFIX, ssm.handle)
       .register(EVENTBRIDGE_PREFIX, eventbridge.handle)
       .intercept(async (request) => world.refuseTheDead(request))
-      .intercept(awsFaults(faults, rng))
+      .intercept(awsFaults(faults, rng, injected))
       .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
     world.endpoint = await world.server.listen();
 
@@ -225,19 +257,32 @@ export class World {
     const digest = `sha256:${sha256(`${repository}:${tag}:${this.clock.now()}`)}`;
     // Marked bad before ECR announces it: ECS knows what will fail before anyone can deploy it.
     if (options.bad) this.ecs.markBad(digest);
+    this.happen({ kind: options.bad ? "bad-image" : "push", repository, tag, digest });
     return this.ecr.push(repository, { tag, digest, platforms: options.platforms });
+  }
+
+  /** An event put straight on the bus, as if AWS had sent it. */
+  inject(event: AwsEvent): void {
+    this.timeline.note(`an event arrives: ${event["detail-type"]} (${event.source})`);
+    this.bus.publish(event);
   }
 
   /** A CodeBuild build of `project` at `commit` that ends as `outcome`. */
   build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED"): string {
     this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? "it will fail" : "it will pass"})`);
+    this.happen({ kind: "build", tag: commit.slice(0, 7), state: outcome });
     return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn: "BUILD" } : {}) });
   }
 
   async setAlarm(name: string, state: "OK" | "ALARM", reason: string): Promise<void> {
     this.timeline.note(`alarm ${name} → ${state}`);
+    this.happen({ kind: "alarm", alarm: name, state });
     const response = await this.cloudwatch.handle(request(CLOUDWATCH_PREFIX, "SetAlarmState", { AlarmName: name, StateValue: state, StateReason: reason }));
     if (response.status !== 200) throw new Error(`SetAlarmState failed: ${JSON.stringify(response.body)}`);
+  }
+
+  private happen(what: Omit<Happening, "at" | "realAt">): void {
+    this.happenings.push({ at: this.clock.now(), realAt: Date.now(), ...what });
   }
 
   /** The stevedore CLI, run against this world's AWS. */
@@ -299,13 +344,15 @@ export class World {
     if (status < 300 && fn && /^(RegisterTaskDefinition|UpdateService|StopServiceDeployment)$/.test(request.operation)) {
       this.timeline.did(call);
     }
-    // The fault "crash": the invocation dies right after its n-th call was carried out.
+    // The fault "crash": the invocation dies right after its n-th call was carried out. "*"
+    // makes the first invocations of every function crash so.
     const crash = this.options.faults?.crash;
-    if (crash && fn === crash.function && trace && !this.runtime.isDead(trace)) {
+    if (crash && fn && (crash.function === "*" || fn === crash.function) && trace && !this.runtime.isDead(trace)) {
       const made = (this.callsByInvocation.get(trace) ?? 0) + 1;
       this.callsByInvocation.set(trace, made);
-      if (made === crash.afterCalls && this.crashes < (crash.times ?? 1)) {
-        this.crashes++;
+      const crashed = this.crashes.get(fn) ?? 0;
+      if (made === crash.afterCalls && crashed < (crash.times ?? 1)) {
+        this.crashes.set(fn, crashed + 1);
         this.timeline.note(`fault: ${fn} crashes right after its call ${made} (${request.operation})`);
         this.runtime.crash(trace, `Runtime.ExitError: the process crashed after ${request.operation}`);
       }
@@ -313,7 +360,7 @@ export class World {
   }
 
   private readonly callsByInvocation = new Map<string, number>();
-  private crashes = 0;
+  private readonly crashes = new Map<string, number>();
 
   private noteRecords(records: StreamRecord[]): void {
     for (const r of records) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: the type-check and every jest suite (unit, handler, infrastructure, end to end),
-// then one closing line "N passed, N failed" for CI. Extra arguments go to jest.
+// `npm test`: the type-check, every jest suite (unit, handler, infrastructure, end to end,
+// hostile input), then the fault matrix (each scenario × fault cell counts as one test), and one
+// closing line "N passed, N failed" for CI. Extra arguments go to jest and skip the matrix.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +29,22 @@ try {
   failed++; // jest died before reporting: that is a failure, not silence
 }
 rmSync(dir, { recursive: true, force: true });
+
+// The matrix runs after jest, with the machine to itself: its worlds keep sandbox time, and a
+// busy machine only slows them down (it never changes a verdict), but CI's clock is finite.
+if (process.argv.length <= 2) {
+  console.log("── fault matrix (npm run test:faults)");
+  const matrix = spawnSync("npx", ["tsx", "sandbox/matrix.ts", "--json"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
+  try {
+    const { cells, table } = JSON.parse(matrix.stdout);
+    console.log(table);
+    passed += cells.filter((c) => c.held).length;
+    failed += cells.filter((c) => !c.held).length;
+  } catch {
+    console.log(matrix.stdout?.slice(-4000) ?? "");
+    failed++; // the matrix died before reporting
+  }
+}
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

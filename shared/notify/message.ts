@@ -141,7 +141,7 @@ const SEVERITY: Record<NotifiedStatus, Severity> = {
 };
 
 // Failures say so in words: a rollback must never read like "the service is stable, all good".
-const LABEL: Record<NotifiedStatus, string> = {
+export const LABEL: Record<NotifiedStatus, string> = {
   started: "deploying",
   completed: "rolled out, watching alarms",
   rolling_back: "rolling back",

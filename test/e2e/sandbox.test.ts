@@ -47,7 +47,7 @@ describe("the sandbox, end to end", () => {
 
   it.each([
     ["duplicated event delivery", "duplicated events"],
-    ["throttling bursts on every AWS API", "throttling bursts (25%, 3 in a row)"],
+    ["throttling bursts on every AWS API", "throttling bursts (10%, 3 in a row)"],
   ])("ends the promotion the same way under %s", (_name, faults) => {
     const clean = outcome("promote");
     const faulted = outcome("promote", faults);
@@ -58,7 +58,7 @@ describe("the sandbox, end to end", () => {
 
   it("really injected the faults it claims (more calls under throttling, more invocations under duplicates)", () => {
     const calls = (r: RunResult) => Object.values(r.stats.calls).reduce((a, b) => a + b, 0);
-    expect(calls(outcome("promote", "throttling bursts (25%, 3 in a row)"))).toBeGreaterThan(calls(outcome("promote")));
+    expect(calls(outcome("promote", "throttling bursts (10%, 3 in a row)"))).toBeGreaterThan(calls(outcome("promote")));
     expect(outcome("promote", "duplicated events").stats.invocations).toBeGreaterThan(outcome("promote").stats.invocations);
   });
 });

@@ -1,0 +1,56 @@
+// What a world saw, in the terms the invariants judge: taken from the local ECS (which image was
+// PRIMARY when, what completed), the webhook receiver's log, the AWS call log and what the
+// scenario did. The records table only says which deployments exist and their statuses (for
+// invariant 4); whether those statuses are true is judged against ECS and the messages.
+import { LABEL } from "../shared/notify/message";
+import type { Observation, ObservedMessage, ObservedService } from "./invariants";
+import type { World } from "./world";
+
+const STATUS_OF_LABEL = new Map(Object.entries(LABEL).map(([status, label]) => [label, status]));
+const WRITE = /^(Register|Update|Stop|Put|Delete|TransactWrite|BatchWrite|Create|Start|Set)/;
+
+export function observe(world: World, expected: Record<string, string>, badInput: boolean): Observation {
+  const services: ObservedService[] = world.config.apps.flatMap((app) => app.environments.flatMap((env) => env.targets.map((t) => ({
+    key: `${t.cluster}/${t.service}`,
+    app: app.name,
+    env: env.name,
+    seed: world.seedDigests.get(app.repository) ?? "",
+    alarms: env.alarms,
+    primaries: world.ecs.primaryHistory(t.cluster, t.service).map((p) => ({ at: p.at, images: p.images.map(digestOf), cause: p.cause })),
+    completed: world.ecs.completedHistory(t.cluster, t.service).flatMap((c) => c.images.map(digestOf)),
+  }))));
+  return {
+    pushes: world.happenings.filter((h) => h.kind === "push" || h.kind === "bad-image")
+      .map((h) => ({ digest: h.digest ?? "", repository: h.repository ?? "", bad: h.kind === "bad-image" })),
+    alarms: world.happenings.filter((h) => h.kind === "alarm" && h.state === "ALARM").map((h) => ({ name: h.alarm ?? "", at: h.at })),
+    services,
+    expected,
+    deployments: world.deployments().map((d) => ({
+      id: d.id, key: `${d.cluster}/${d.service}`, app: d.app, env: d.env, digest: d.digest, status: d.status, deadline: d.deadline,
+    })),
+    messages: world.webhook.messages.map((m): ObservedMessage => {
+      const body = JSON.stringify(m.body);
+      if (m.kind === "webhook") {
+        const deployment = (m.body as { deployment?: { id?: string } }).deployment;
+        return { destination: m.destination, kind: "webhook", deploymentId: deployment?.id, status: m.event?.replace(/^deployment\./, ""), deliveryId: m.deliveryId };
+      }
+      return {
+        destination: m.destination,
+        kind: "slack",
+        deploymentId: /Deployment (d-[0-9a-f]{12})/.exec(body)?.[1],
+        status: STATUS_OF_LABEL.get(m.title.replace(/^.*?: /, "")),
+      };
+    }),
+    destinations: Object.fromEntries(world.config.apps.flatMap((app) => app.environments.map((env) => [
+      `${app.name}/${env.name}`,
+      env.notify.map((name) => ({ name, kind: world.config.destinations[name]?.type === "webhook" ? "webhook" as const : "slack" as const })),
+    ]))),
+    writes: world.calls.filter((c) => c.function && c.status < 300 && WRITE.test(c.operation)).map((c) => c.operation),
+    badInput,
+    sweptTo: world.clock.iso(),
+  };
+}
+
+function digestOf(image: string): string {
+  return image.split("@")[1] ?? image;
+}
