@@ -27,18 +27,6 @@ export interface Faults {
   seed?: number;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed, the same faults. */
-export function random(seed = 1): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** How often each fault actually struck in a world: the matrix shows a fault column really bit. */
 export interface Injected {
   slowedCalls: number;

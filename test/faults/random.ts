@@ -1,17 +1,7 @@
 // The seeded randomness and the hostile vocabulary the fault corpus draws from. Every draw
 // comes from one seed, so a failing case named "E0412" is the same input on every run.
 
-/** mulberry32: a tiny seeded PRNG (the renderer fuzz uses the same one). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random as mulberry32 } from "../../sandbox/random";
 
 export type Random = () => number;
 

@@ -4,21 +4,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { canonical } from "../../shared/render/task-definition";
 import { parseTemplate, render, type Json, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "../../shared/render/template";
+import { random as mulberry32 } from "../../sandbox/random";
 
 const SEED = 0x5eed2026;
 const ROUNDS = 4000; // per template
-
-/** mulberry32: a tiny seeded PRNG, so every run draws the same values. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FRAGMENTS = [
   // quotes, backslashes, braces and our own syntax
