@@ -212,7 +212,7 @@ export async function benchBundles(runs = RUNS): Promise<BundleBench> {
   return (await benchDetails(runs)).figures;
 }
 
-function table(details: BenchDetails): string {
+export function table(details: BenchDetails): string {
   const { figures, missing } = details;
   const { baseline, baselineShimmed } = figures;
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;

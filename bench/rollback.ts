@@ -1,0 +1,125 @@
+// From a guarding alarm going off to the rollback call: shop-web STAGING of examples/stevedore.yml
+// is deployed until ECS reports it COMPLETED (Stevedore's record "completed", inside its 5-minute
+// watch window), then its alarm shop-staging-web-5xx goes to ALARM. Measured: wall ms from the
+// alarm's "CloudWatch Alarm State Change" event being put on the sandbox bus to the local AWS
+// starting to read on-alarm's rollback request (UpdateService back to the replaced revision, or
+// StopServiceDeployment). The first cycle of each fresh world meets a cold on-alarm container;
+// the next ones a warm one (an OK event in between keeps it warm, as it would in AWS).
+import { MINUTE, SECOND } from "../sandbox/clock";
+import { World } from "../sandbox/world";
+import { median, Probe, round } from "./probe";
+import { progress } from "./progress";
+import { ms, notes, table, verdict } from "./table";
+import { inWorker, type JobContext } from "./threads";
+
+export const TARGET_MS = 50;
+const SCALE = 120;
+const WORLDS = 3;
+const CYCLES = 4;
+const ALARM = "shop-staging-web-5xx";
+
+export interface RollbackSample {
+  cold: boolean;
+  /** Alarm event on the bus → the local AWS receiving the rollback call. */
+  ms: number;
+  operation: string;
+  /** Alarm event on the bus → on-alarm's invocation starting (the sandbox's delivery). */
+  deliveryMs: number;
+  /** Cold start import of on-alarm, when cold. */
+  initMs?: number;
+  /** What on-alarm asked before the rollback call, with each call's time at the local AWS. */
+  before: { operation: string; ms: number }[];
+  outcome: string;
+}
+
+export async function rollbackJob(params: JobContext & { cycles: number; world: number }): Promise<RollbackSample[]> {
+  const world = await World.create({ stack: params.stack, bundles: params.bundles, scale: SCALE });
+  const probe = new Probe(world);
+  const samples: RollbackSample[] = [];
+  try {
+    for (let cycle = 0; cycle < params.cycles; cycle++) {
+      const tag = (0xa000000 + params.world * 16 + cycle).toString(16);
+      const { digest } = world.push("shop/web", tag);
+      const record = () => world.deployments({ app: "shop-web", env: "staging", digest })[0];
+      await world.waitFor(`${tag} completed`, () => record()?.status === "completed", 30 * MINUTE);
+      await world.pass(20 * SECOND); // well inside the watch window; the stream consumers are done
+      const published = probe.published.length;
+      const calls = probe.calls.length;
+      await world.setAlarm(ALARM, "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+      await world.waitFor(`${tag} rolled back`, () => ["rolled_back", "failed", "timed_out"].includes(record()?.status ?? ""), 30 * MINUTE);
+      const alarm = probe.published.slice(published).find((p) => p.event["detail-type"] === "CloudWatch Alarm State Change");
+      const rollback = probe.calls.slice(calls).find((c) => c.fn === "on-alarm" && /^(UpdateService|StopServiceDeployment)$/.test(c.operation) && c.status < 300);
+      const invocation = probe.invocations.find((i) => i.traceId === rollback?.trace);
+      if (!alarm || !rollback || !invocation) throw new Error(`cycle ${cycle}: no alarm event, rollback call or on-alarm invocation seen`);
+      samples.push({
+        cold: invocation.coldStart,
+        ms: round(rollback.start - alarm.at, 2),
+        operation: rollback.operation,
+        deliveryMs: round(invocation.startedAt - alarm.at, 1),
+        ...(invocation.initMs !== undefined ? { initMs: round(invocation.initMs, 1) } : {}),
+        before: probe.callsOf(invocation).filter((c) => c.start < rollback.start).map((c) => ({ operation: c.operation, ms: round(c.end - c.start, 2) })),
+        outcome: record()?.status ?? "?",
+      });
+      progress(`rollback world ${params.world + 1} cycle ${cycle + 1}: ${samples.at(-1)?.ms} ms${invocation.coldStart ? " (cold)" : ""}`);
+      await world.setAlarm(ALARM, "OK", "Threshold no longer crossed.");
+      await world.pass(10 * SECOND);
+    }
+  } finally {
+    await world.close();
+  }
+  return samples;
+}
+
+// ── main side ──────────────────────────────────────────────────────────────────────────────
+
+export interface RollbackBench {
+  method: string;
+  samples: RollbackSample[];
+  cold: { n: number; medianMs: number; maxMs: number };
+  warm: { n: number; medianMs: number; maxMs: number };
+  medianMs: number;
+  maxMs: number;
+  target: { target: string; measured: string; verdict: "PASS" | "MISS"; warm: "PASS" | "MISS"; cold: "PASS" | "MISS" };
+}
+
+export async function benchRollback(ctx: JobContext, say: (line: string) => void): Promise<RollbackBench> {
+  const samples: RollbackSample[] = [];
+  for (let w = 0; w < WORLDS; w++) {
+    samples.push(...await inWorker<JobContext & { cycles: number; world: number }, RollbackSample[]>("rollback", { stack: ctx.stack, bundles: ctx.bundles, cycles: CYCLES, world: w }, say));
+  }
+  const stats = (list: RollbackSample[]) => ({ n: list.length, medianMs: round(median(list.map((x) => x.ms)), 2), maxMs: round(Math.max(...list.map((x) => x.ms)), 2) });
+  const cold = stats(samples.filter((x) => x.cold));
+  const warm = stats(samples.filter((x) => !x.cold));
+  const all = stats(samples);
+  return {
+    method: "wall ms from the alarm's event being put on the sandbox bus (bus observer, same thread) to the local AWS starting to read on-alarm's rollback call (its call observer: answer time minus handling time). "
+      + `${WORLDS} fresh worlds × ${CYCLES} cycles: each cycle deploys a new image to shop-web staging, waits for "completed", 20 sandbox s later sets the alarm to ALARM. `
+      + "The sandbox's local DynamoDB (dynalite) and bus delivery are part of the figure; EventBridge adds its own delivery latency in AWS.",
+    samples, cold, warm, medianMs: all.medianMs, maxMs: all.maxMs,
+    target: {
+      target: `rollback call ≤ ${TARGET_MS} ms after the alarm event (sandbox)`,
+      measured: `warm: median ${ms(warm.medianMs)}, max ${ms(warm.maxMs)} (${verdict(warm.maxMs <= TARGET_MS)}); cold: median ${ms(cold.medianMs)}, max ${ms(cold.maxMs)} (${verdict(cold.maxMs <= TARGET_MS)})`,
+      verdict: verdict(all.maxMs <= TARGET_MS),
+      warm: verdict(warm.maxMs <= TARGET_MS),
+      cold: verdict(cold.maxMs <= TARGET_MS),
+    },
+  };
+}
+
+export function rollbackTable(r: RollbackBench): string {
+  const rows: (string | number)[][] = [["container", "n", "median", "max", "what on-alarm did first (local AWS ms, median sample)"]];
+  for (const [label, group, flag] of [["cold", r.cold, true], ["warm", r.warm, false]] as const) {
+    const list = r.samples.filter((x) => x.cold === flag).sort((a, b) => a.ms - b.ms);
+    const mid = list[Math.floor(list.length / 2)];
+    const init = flag ? ` (import ${ms(median(list.map((x) => x.initMs ?? 0)))})` : "";
+    rows.push([label, group.n, ms(group.medianMs), ms(group.maxMs),
+      mid ? `${mid.before.map((b) => `${b.operation} ${b.ms.toFixed(1)}`).join(" → ")} → ${mid.operation}; delivery ${mid.deliveryMs < 1 ? "< 1 ms" : ms(mid.deliveryMs)}${init}` : "—"]);
+  }
+  return [
+    table(rows),
+    "",
+    table([["target", "measured", "verdict"], [r.target.target, r.target.measured, r.target.verdict]]),
+    "",
+    notes([r.method, `every sample rolled back: ${r.samples.every((x) => x.outcome === "rolled_back") ? "yes" : r.samples.map((x) => x.outcome).join(", ")}`]),
+  ].join("\n");
+}
