@@ -78,7 +78,8 @@ export function runWorld(request: RunRequest, prepared: Prepared): Promise<RunRe
       stdout: true,
       stderr: false,
     });
-    worker.stdout.pipe(process.stderr);
+    // Written through, not piped: a pipe would leave its listeners on stderr after each world.
+    worker.stdout.on("data", (chunk: Buffer) => process.stderr.write(chunk));
     worker.once("message", (message: { result?: RunResult; error?: string }) => {
       void worker.terminate();
       if (message.result) resolvePromise(message.result);

@@ -2,9 +2,9 @@
 // A scenario drives a world the way people and AWS would (pushes, builds, alarms, approvals)
 // and then states what must be true, judged from the world itself: what ECS runs, what the
 // records say, what the webhooks received. Never from Stevedore's own opinion of itself.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { DeploymentRecord } from "../shared/records/model";
 import { MINUTE, SECOND } from "./clock";
 import type { World } from "./world";
@@ -26,6 +26,8 @@ export interface Scenario {
   truth(world: World): Record<string, string>;
   /** It feeds Stevedore only bad input: invariant 5 then demands no AWS write at all. */
   badInput?: boolean;
+  /** Removes what it made outside the world (files), once the world is judged. */
+  cleanup?(world: World): void;
 }
 
 const COMMIT_A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
@@ -250,6 +252,7 @@ export const BAD_INPUT_SCENARIOS: Scenario[] = [
     truth: (world) => ({ "shop-staging/web": seed(world, "shop/web") }),
     async run(world) {
       process.env.STEVEDORE_CONFIG = brokenConfig(name);
+      world.state.configDir = dirname(process.env.STEVEDORE_CONFIG);
       world.push("shop/web", COMMIT_A.slice(0, 7));
       await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed");
       await world.pass(6 * MINUTE); // Lambda's two retries, then the dead-letter queue
@@ -260,6 +263,9 @@ export const BAD_INPUT_SCENARIOS: Scenario[] = [
         check("the events were kept in the dead-letter queue with the config's problem", refused.length > 0 && refused.every((d) => /stevedore\.yml/.test(d.error)), world.bus.deadLetters.map((d) => d.error.split("\n")[0]).join(" | ")),
         check("nothing was deployed", world.deployments().length === 0),
       ];
+    },
+    cleanup(world) {
+      if (typeof world.state.configDir === "string") rmSync(world.state.configDir, { recursive: true, force: true });
     },
   })),
 ];

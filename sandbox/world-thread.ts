@@ -38,10 +38,9 @@ async function main(): Promise<RunResult> {
   const restBy = Date.now() + 120_000;
   while (Date.now() < restBy) {
     await Promise.race([world.bus.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    const unfinished = open();
-    const sweptPast = unfinished.every((d) => world.clock.now() > Date.parse(d.deadline) + 2 * MINUTE);
-    if (unfinished.length > 0 ? sweptPast && finalWordsIn(world) : finalWordsIn(world)) break;
-    await world.pass(unfinished.length > 0 && !sweptPast ? MINUTE : 30 * SECOND);
+    const sweptPast = open().every((d) => world.clock.now() > Date.parse(d.deadline) + 2 * MINUTE);
+    if (sweptPast && finalWordsIn(world)) break;
+    await world.pass(sweptPast ? 30 * SECOND : MINUTE);
   }
   const checks = scenario.expect(world);
   const invariants = judge(observe(world, scenario.truth(world), scenario.badInput ?? false));
@@ -65,6 +64,7 @@ async function main(): Promise<RunResult> {
     },
   };
   await world.close();
+  scenario.cleanup?.(world);
   return result;
 }
 
