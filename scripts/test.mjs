@@ -30,8 +30,8 @@ try {
 }
 rmSync(dir, { recursive: true, force: true });
 
-// The matrix runs after jest, with the machine to itself: its worlds keep sandbox time, and a
-// busy machine only slows them down (it never changes a verdict), but CI's clock is finite.
+// The matrix runs after jest, with the machine to itself: its worlds run many at a time, and
+// sharing two cores with jest would only make the whole run longer.
 if (process.argv.length <= 2) {
   console.log("── fault matrix (npm run test:faults)");
   const matrix = spawnSync("npx", ["tsx", "sandbox/matrix.ts", "--json"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
