@@ -74,7 +74,7 @@ export class Timeline {
 
   recorded(record: StoredRecord): void {
     if (record.kind === "deployment") {
-      const reason = record.reason && record.status !== "started" && record.status !== "in_progress" ? ` — ${record.reason}` : "";
+      const reason = record.reason && record.status !== "started" ? ` — ${record.reason}` : "";
       this.add("record", `${record.app}/${record.env} ${record.cluster}/${record.service}: ${record.status}${record.tag ? ` (${record.tag})` : ""}${reason}`);
     } else if (record.kind === "promotion") {
       this.add("record", `promotion ${record.id} ${record.app} ${record.from} → ${record.to}: ${record.status}`);

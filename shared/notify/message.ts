@@ -12,7 +12,7 @@ import {
 
 export type Severity = "info" | "success" | "warning" | "failure";
 
-/** The statuses people hear about; pending and in_progress are noise. */
+/** The statuses people hear about; pending is noise. */
 export const NOTIFIED_STATUSES = [
   "started", "completed", "rolling_back", "verified", "failed", "rolled_back", "timed_out", "superseded", "refused",
 ] as const satisfies readonly DeploymentStatus[];

@@ -15,7 +15,6 @@ export type Trigger = "push" | "build" | "promotion" | "manual";
 export type DeploymentStatus =
   | "pending"       // claimed; ECS not asked yet
   | "started"       // UpdateService accepted; ECS deployment id known
-  | "in_progress"   // ECS reported the rollout in progress
   | "completed"     // ECS completed it; alarms still watched until watchUntil
   | "rolling_back"  // ECS or Stevedore is rolling it back
   | "verified"      // final: completed and nothing rolled it back in the watch window

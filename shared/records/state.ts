@@ -59,9 +59,8 @@ export interface Outcome {
   actions: Action[];
 }
 
-const ROLLING_OUT: DeploymentStatus[] = ["started", "in_progress"];
 const RANK: Record<DeploymentStatus, number> = {
-  pending: 0, started: 1, in_progress: 2, completed: 3, rolling_back: 4,
+  pending: 0, started: 1, completed: 2, rolling_back: 3,
   verified: 9, failed: 9, rolled_back: 9, timed_out: 9, superseded: 9, refused: 9,
 };
 
@@ -122,7 +121,7 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
 
   if (deploymentId === record.ecsDeploymentId) {
     // ECS confirming what UpdateService already answered: nobody is told, so nothing is written
-    // (one call less per deployment). The status stays for records that have it.
+    // (one call less per deployment).
     if (event === "IN_PROGRESS") return same;
     if (event === "COMPLETED") {
       if (RANK[record.status] >= RANK.completed) return same;
@@ -183,7 +182,7 @@ function onAlarm(record: DeploymentRecord, at: string, alarm: string, alarmReaso
     // Already rolling back: keep this alarm's word for the final message, do nothing twice.
     return record.reason?.includes(`alarm ${alarm} fired`) ? same : noted(record, at, { reason: mention(record.reason, reason) });
   }
-  if (ROLLING_OUT.includes(record.status)) return requestRollback(record, at, reason, "stop-deployment", leaseUntil);
+  if (record.status === "started") return requestRollback(record, at, reason, "stop-deployment", leaseUntil);
   if (record.status === "completed" && record.watchUntil && at < record.watchUntil) {
     if (!record.replacesTaskDefinition) {
       return moved(record, "failed", at, `${reason}; there is no earlier revision to roll back to`);
@@ -209,7 +208,7 @@ function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }
       return moved(record, "timed_out", fact.at, `the rollback did not finish before the deadline: ${record.reason ?? ""}`.trim(), { finishedAt: fact.at });
     }
     if (record.status !== "completed") {
-      const rollback = record.onTimeout === "rollback" && ROLLING_OUT.includes(record.status);
+      const rollback = record.onTimeout === "rollback" && record.status === "started";
       const timedOut = moved(record, "timed_out", fact.at, rollback ? `${late}; rolling back` : late, { finishedAt: fact.at });
       return rollback ? { record: timedOut.record, actions: [{ type: "stop-deployment", reason: late }] } : timedOut;
     }

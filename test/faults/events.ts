@@ -71,14 +71,14 @@ export function bases(): { name: string; event: Json; note?: string }[] {
 
   // The records stream, as Lambda hands it over. None of these promotes: the verified record is
   // of an app the config does not have.
-  const inProgress = moved(moved(deployment(), "started"), "in_progress");
-  out.push({ name: "stream-deployment-completed", event: streamEvent(streamRecord(inProgress, moved(inProgress, "completed"))) });
+  const rollingOut = moved(deployment(), "started");
+  out.push({ name: "stream-deployment-completed", event: streamEvent(streamRecord(rollingOut, moved(rollingOut, "completed"))) });
   out.push({ name: "stream-build-failed", event: streamEvent(streamRecord(undefined, build())) });
-  const ghost = moved(moved(inProgress, "completed"), "verified", undefined);
+  const ghost = moved(moved(rollingOut, "completed"), "verified", undefined);
   const ghostApp = { app: "ghost-app", targetKey: "eu-west-1/ghost/web", cluster: "ghost" };
   out.push({
     name: "stream-verified-ghost-app",
-    event: streamEvent(streamRecord({ ...moved(inProgress, "completed"), ...ghostApp }, { ...ghost, ...ghostApp })),
+    event: streamEvent(streamRecord({ ...moved(rollingOut, "completed"), ...ghostApp }, { ...ghost, ...ghostApp })),
     note: "app ghost-app is not configured",
   });
   return out;

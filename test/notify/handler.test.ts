@@ -55,8 +55,8 @@ async function run(event: unknown): Promise<DynamoDBBatchResponse> {
   return (await handler(event, context)) as DynamoDBBatchResponse;
 }
 
-const inProgress = moved(moved(deployment(), "started"), "in_progress");
-const completed = moved(inProgress, "completed");
+const rollingOut = moved(deployment(), "started");
+const completed = moved(rollingOut, "completed");
 const rolledBack = moved(moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM"), "rolled_back", "alarm shop-staging-web-5xx is in ALARM");
 
 beforeEach(async () => {
@@ -105,7 +105,7 @@ describe("notify handler", () => {
 
   it("never logs a webhook URL or secret", async () => {
     receiver.on(SLACK_PATH, reply(500), reply(500), reply(500));
-    await run(streamEvent(streamRecord(inProgress, completed)));
+    await run(streamEvent(streamRecord(rollingOut, completed)));
     const text = logs.lines().join("\n");
     expect(text).toContain("shop-slack");
     expect(text).not.toContain("slackSecretToken");
@@ -113,7 +113,7 @@ describe("notify handler", () => {
   });
 
   it("sends nothing for a MODIFY that does not change the status", async () => {
-    const result = await run(streamEvent(streamRecord(inProgress, { ...inProgress, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 7 })));
+    const result = await run(streamEvent(streamRecord(rollingOut, { ...rollingOut, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 7 })));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(receiver.received).toEqual([]);
     expect(ssm.commandCalls(GetParameterCommand)).toEqual([]);
@@ -147,7 +147,7 @@ describe("notify handler", () => {
   });
 
   it("sends each record's messages in stream order", async () => {
-    await run(streamEvent(streamRecord(deployment(), moved(deployment(), "started")), streamRecord(inProgress, completed), streamRecord(completed, moved(completed, "verified"))));
+    await run(streamEvent(streamRecord(deployment(), moved(deployment(), "started")), streamRecord(rollingOut, completed), streamRecord(completed, moved(completed, "verified"))));
     expect(slackMessages().map(headerOf)).toEqual([
       "🚀 shop-web → staging: deploying",
       "⏳ shop-web → staging: rolled out, watching alarms",
@@ -157,7 +157,7 @@ describe("notify handler", () => {
 
   it("does not fail the batch when a destination gives up, and still delivers to the others", async () => {
     receiver.on(AUDIT_PATH, reply(500), reply(500), reply(500));
-    const result = await run(streamEvent(streamRecord(inProgress, completed)));
+    const result = await run(streamEvent(streamRecord(rollingOut, completed)));
     expect(result).toEqual({ batchItemFailures: [] });
     expect(at(AUDIT_PATH)).toHaveLength(3);
     expect(slackMessages()).toHaveLength(1);
@@ -168,7 +168,7 @@ describe("notify handler", () => {
   it("reports the record whose secret cannot be read yet, sends nothing for it, and stops there", async () => {
     const worker = deployment({ app: "shop-worker", service: "worker", repository: "shop/worker", targetKey: "eu-west-1/shop-staging/worker" });
     const first = streamRecord(worker, moved(worker, "started"));       // shop-slack only
-    const second = streamRecord(inProgress, completed);                  // shop-slack and shop-audit
+    const second = streamRecord(rollingOut, completed);                  // shop-slack and shop-audit
     const third = streamRecord(undefined, build());
     ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
       .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } }));
@@ -180,7 +180,7 @@ describe("notify handler", () => {
   });
 
   it("delivers a retried record once its secret can be read", async () => {
-    const record = streamRecord(inProgress, completed);
+    const record = streamRecord(rollingOut, completed);
     ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
       .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } }))
       .resolves({ Parameter: { Type: "SecureString", Value: SIGNING_SECRET } });
@@ -193,7 +193,7 @@ describe("notify handler", () => {
   it("skips only the destination whose parameter is missing", async () => {
     ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
       .rejects(Object.assign(new Error("Parameter not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
-    expect(await run(streamEvent(streamRecord(inProgress, completed)))).toEqual({ batchItemFailures: [] });
+    expect(await run(streamEvent(streamRecord(rollingOut, completed)))).toEqual({ batchItemFailures: [] });
     expect(slackMessages()).toHaveLength(1);
     expect(at(AUDIT_PATH)).toEqual([]);
     expect(logs.lines().some((l) => l.includes("shop-audit") && l.includes("ParameterNotFound"))).toBe(true);
@@ -235,7 +235,7 @@ describe("notify handler: a deployment's final word", () => {
 
   it("gives up a message that is not final after a few tries, without failing the record", async () => {
     receiver.on(SLACK_PATH, ...Array.from({ length: 10 }, () => reply(503)));
-    const result = (await handler(streamEvent(streamRecord(inProgress, completed)), withDeadline(20_000))) as DynamoDBBatchResponse;
+    const result = (await handler(streamEvent(streamRecord(rollingOut, completed)), withDeadline(20_000))) as DynamoDBBatchResponse;
 
     expect(result).toEqual({ batchItemFailures: [] });
     expect(at(SLACK_PATH)).toHaveLength(3);

@@ -4,8 +4,7 @@ import { build, deployment, DIGEST, moved } from "./records";
 
 const pending = deployment();
 const started = moved(pending, "started");
-const inProgress = moved(started, "in_progress");
-const completed = moved(inProgress, "completed");
+const completed = moved(started, "completed");
 const rollingBack = moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM");
 const rolledBack = moved(rollingBack, "rolled_back", "alarm shop-staging-web-5xx is in ALARM");
 
@@ -28,15 +27,15 @@ describe("changesToNotify: deployment status changes", () => {
     ["superseded", "deployment.superseded", "warning", "shop-web → staging: superseded by a newer image"],
     ["refused", "deployment.refused", "warning", "shop-web → staging: refused, not deployed"],
   ])("announces a move to %s as %s (%s)", (status, event, severity, title) => {
-    const before = moved(started, "in_progress");
+    const before = status === "started" ? pending : started;
     const n = only(changesToNotify(before, moved(before, status, "because")));
     expect(n).toMatchObject({ event, severity, title, deliveryId: `d-3f9c2a1b4e5d:${status}` });
     expect(n.summary).toContain("Reason: because");
     expect(n.deployment.reason).toBe("because");
   });
 
-  it.each<DeploymentStatus>(["pending", "in_progress"])("says nothing about a move to %s", (status) => {
-    expect(changesToNotify(started, moved(started, status))).toEqual([]);
+  it("says nothing about a move to pending", () => {
+    expect(changesToNotify(started, moved(started, "pending"))).toEqual([]);
   });
 
   it("announces an INSERT in a notified status (a refusal written at once)", () => {
@@ -59,7 +58,7 @@ describe("changesToNotify: deployment status changes", () => {
   });
 
   it("says nothing when only other fields change (lease, version)", () => {
-    expect(changesToNotify(inProgress, { ...inProgress, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 9 })).toEqual([]);
+    expect(changesToNotify(started, { ...started, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 9 })).toEqual([]);
   });
 
   it("says nothing on REMOVE", () => {
@@ -94,7 +93,7 @@ describe("changesToNotify: what a deployment message says", () => {
   });
 
   it("links the build logs when the image came from a build", () => {
-    const fromBuild = { ...inProgress, trigger: "build" as const, buildUrl: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/x/log" };
+    const fromBuild = { ...started, trigger: "build" as const, buildUrl: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/x/log" };
     const n = only(changesToNotify(fromBuild, moved(fromBuild, "completed")));
     expect(n.links.buildLogs).toBe("https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/x/log");
     expect(n.deployment.triggeredBy).toBe("build");
@@ -111,7 +110,7 @@ describe("changesToNotify: what a deployment message says", () => {
   });
 
   it("tells until when alarms are watched once completed", () => {
-    const n = only(changesToNotify(inProgress, completed));
+    const n = only(changesToNotify(started, completed));
     expect(n.summary).toContain("watching alarms until 09:19 UTC");
     expect(n.deployment.watchUntil).toBe("2026-03-02T09:19:20.000Z");
   });

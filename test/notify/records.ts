@@ -41,7 +41,6 @@ export function deployment(overrides: Partial<DeploymentRecord> = {}): Deploymen
 
 const TIMES: Partial<Record<DeploymentStatus, string>> = {
   started: "2026-03-02T09:10:08.000Z",
-  in_progress: "2026-03-02T09:10:30.000Z",
   completed: "2026-03-02T09:14:20.000Z",
   rolling_back: "2026-03-02T09:16:00.000Z",
 };

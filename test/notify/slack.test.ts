@@ -3,10 +3,11 @@ import { toSlack, type SlackBlock, type SlackPayload } from "../../shared/notify
 import type { DeploymentStatus } from "../../shared/records/model";
 import { build, deployment, moved } from "./records";
 
-const inProgress = moved(moved(deployment(), "started"), "in_progress");
+const rollingOut = moved(deployment(), "started");
 
 function slackFor(status: DeploymentStatus, reason?: string): SlackPayload {
-  const [n] = changesToNotify(inProgress, moved(inProgress, status, reason));
+  const before = status === "started" ? deployment() : rollingOut;
+  const [n] = changesToNotify(before, moved(before, status, reason));
   if (!n) throw new Error(`no notification for ${status}`);
   return toSlack(n);
 }
@@ -41,7 +42,7 @@ describe("toSlack", () => {
   });
 
   it("links the ECS console and the build logs as buttons", () => {
-    const fromBuild = { ...inProgress, buildUrl: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/logs" };
+    const fromBuild = { ...rollingOut, buildUrl: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/logs" };
     const [n] = changesToNotify(fromBuild, moved(fromBuild, "verified"));
     const actions = toSlack(n as Notification).attachments[0]?.blocks.find((b) => b.type === "actions");
     expect(actions).toMatchObject({ elements: [

@@ -158,7 +158,7 @@ describe("promote (records stream)", () => {
 
     it("ignores every stream record that is not a deployment becoming verified", async () => {
       // A whole staging rollout up to completed: INSERT pending, the HEAD, MODIFY started,
-      // in_progress, completed; then a failed build; then oddities around a verified record.
+      // completed; then a failed build; then oddities around a verified record.
       const record = await pushWebToStaging();
       const deploymentId = record.ecsDeploymentId as string;
       await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId, updatedAt: "2026-11-20T09:14:08.512Z" }));

@@ -191,7 +191,7 @@ describe("deployment state machine", () => {
   });
 
   it("returns the very same record when nothing changes, so callers write nothing", () => {
-    const record = started({ status: "in_progress" });
+    const record = started();
     expect(decide(record, inProgress).record).toBe(record);
     expect(decide(record, alarm("2026-11-20T09:16:00.000Z", "other")).record).toBe(record);
   });

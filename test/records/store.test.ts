@@ -254,7 +254,7 @@ describe("records store", () => {
       const records = {
         pending: image(1, { status: "pending", createdAt: at(1) }),
         started: image(2, { status: "started", deadline: at(30) }),
-        inProgress: image(3, { status: "in_progress", deadline: at(40) }),
+        startedLater: image(3, { status: "started", deadline: at(40) }),
         rollingBack: image(4, { status: "rolling_back", deadline: at(50) }),
         completed: image(5, { status: "completed", deadline: at(60), watchUntil: at(20) }),
         verified: image(6, { status: "verified", deadline: at(5), watchUntil: at(5) }),
@@ -274,9 +274,9 @@ describe("records store", () => {
       expect(await ids(at(2))).toEqual([records.pending.id]);
       expect(await ids(at(20))).toEqual([records.pending.id, records.completed.id].sort());
       expect(await ids(at(30))).toEqual([records.pending.id, records.completed.id, records.started.id].sort());
-      expect(await ids(at(45))).toEqual([records.pending.id, records.completed.id, records.started.id, records.inProgress.id, waiting.id].sort());
+      expect(await ids(at(45))).toEqual([records.pending.id, records.completed.id, records.started.id, records.startedLater.id, waiting.id].sort());
       expect(await ids(at(10_000))).toEqual([
-        records.pending.id, records.started.id, records.inProgress.id, records.rollingBack.id, records.completed.id, waiting.id,
+        records.pending.id, records.started.id, records.startedLater.id, records.rollingBack.id, records.completed.id, waiting.id,
       ].sort());
     });
 

@@ -33,14 +33,14 @@ const COMPLETED_AT = "2026-11-20T09:17:51.903Z"; // production watches 10 minute
 const FINAL = ["verified", "failed", "rolled_back", "timed_out", "superseded", "refused"];
 
 /** Production rolled out up to `status` by ECS's events. */
-async function production(status: "started" | "in_progress" | "completed"): Promise<DeploymentRecord> {
+async function production(status: "started" | "in progress" | "completed"): Promise<DeploymentRecord> {
   const record = await deployWebToProduction();
   const deploymentId = record.ecsDeploymentId as string;
   if (status !== "started") await lambda.ecs(deploymentEvent("IN_PROGRESS", { target: WEB_PRODUCTION, deploymentId, updatedAt: "2026-11-20T09:14:08.512Z" }));
   if (status === "completed") await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId, updatedAt: COMPLETED_AT }));
   const after = await headRecord(WEB_PRODUCTION);
   // ECS's IN_PROGRESS confirms what UpdateService answered: the record stays started.
-  expect(after.status).toBe(status === "in_progress" ? "started" : status);
+  expect(after.status).toBe(status === "in progress" ? "started" : status);
   return after;
 }
 
@@ -59,7 +59,7 @@ function watch() {
 
 describe("on-alarm", () => {
   describe("during the rollout", () => {
-    it.each(["started", "in_progress"] as const)("stops ECS's deployment (%s) with a ROLLBACK and records rolling_back with the alarm", async (status) => {
+    it.each(["started", "in progress"] as const)("stops ECS's deployment (%s) with a ROLLBACK and records rolling_back with the alarm", async (status) => {
       const record = await production(status);
 
       const result = await lambda.alarm(alarmEvent());
@@ -76,7 +76,7 @@ describe("on-alarm", () => {
     });
 
     it("ends rolled_back, still naming the alarm, once ECS's rollback completes", async () => {
-      const record = await production("in_progress");
+      const record = await production("in progress");
       await lambda.alarm(alarmEvent());
 
       await lambda.ecs(rollbackEvent({ target: WEB_PRODUCTION, deploymentId: "ecs-svc/7000000000000000001", updatedAt: "2026-11-20T09:24:42.000Z" }));
@@ -87,7 +87,7 @@ describe("on-alarm", () => {
     });
 
     it("falls back to UpdateService to the replaced revision when ECS refuses to stop the deployment", async () => {
-      const record = await production("in_progress");
+      const record = await production("in progress");
       aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("InvalidParameterException", "The service deployment is not in a state that can be stopped."));
 
       await lambda.alarm(alarmEvent());
@@ -103,7 +103,7 @@ describe("on-alarm", () => {
     });
 
     it("throws when ECS throttles StopServiceDeployment, so that Lambda retries; the retry rolls back once", async () => {
-      const record = await production("in_progress");
+      const record = await production("in progress");
       aws.ecs.on(StopServiceDeploymentCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));
 
       await expect(lambda.alarm(alarmEvent())).rejects.toThrow(/ThrottlingException/);
@@ -225,7 +225,7 @@ describe("on-alarm", () => {
   it("does not roll back a deployment that started after the alarm went off (a late delivery of an earlier alarm)", async () => {
     // The alarm went to ALARM at 09:10, over the previous image; its event is delivered (after
     // Lambda's retries) only once this deployment, started at 09:14:07, is rolling out.
-    const record = await production("in_progress");
+    const record = await production("in progress");
     expect(record.startedAt).toBe("2026-11-20T09:14:07.000Z");
     const after = watch();
 
@@ -238,7 +238,7 @@ describe("on-alarm", () => {
   });
 
   it.each(["OK", "INSUFFICIENT_DATA"] as const)("ignores a change to %s without any AWS call", async (value) => {
-    await production("in_progress");
+    await production("in progress");
     const after = watch();
 
     const result = await lambda.alarm(alarmEvent({ value }));
@@ -253,7 +253,7 @@ describe("on-alarm", () => {
     ["an alarm no environment uses", alarmEvent({ alarmName: "billing-api-5xx" }), "billing-api-5xx guards no configured environment in eu-west-1"],
     ["a guarding alarm's name in another region", alarmEvent({ region: "us-east-1" }), "shop-prod-web-5xx guards no configured environment in us-east-1"],
   ])("ignores %s without any AWS call", async (_name, event, reason) => {
-    await production("in_progress");
+    await production("in progress");
     const after = watch();
 
     await expect(lambda.alarm(event)).resolves.toEqual({ ignored: reason });
@@ -284,7 +284,7 @@ describe("on-alarm", () => {
   });
 
   it.each([
-    ["during the rollout", "in_progress", StopServiceDeploymentCommand],
+    ["during the rollout", "in progress", StopServiceDeploymentCommand],
     ["inside the watch window", "completed", UpdateServiceCommand],
   ] as const)("rolls back once when the alarm is delivered twice %s", async (...[, status, command]) => {
     await production(status);

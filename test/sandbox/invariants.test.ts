@@ -103,9 +103,9 @@ describe("the invariants judge an outcome", () => {
       return o;
     }, /d-b .* reported superseded .* no newer image was pushed/],
     ["4: a deployment still in progress after the sweeper passed its deadline", 4, (o) => {
-      o.deployments[1]!.status = "in_progress";
+      o.deployments[1]!.status = "started";
       return o;
-    }, /d-b .* is still in_progress, past its deadline/],
+    }, /d-b .* is still started, past its deadline/],
     ["5: bad input, and something was written", 5, (o) => {
       o.badInput = true;
       return o;
@@ -133,7 +133,7 @@ describe("the invariants judge an outcome", () => {
       return o;
     }, /^$/],
     ["4: a deployment still in progress before its deadline", 4, (o) => {
-      o.deployments[1]!.status = "in_progress";
+      o.deployments[1]!.status = "started";
       o.deployments[1]!.deadline = "2026-11-29T12:00:00.000Z";
       return o;
     }, /^$/],

@@ -398,7 +398,7 @@ describe("the stack's stream filterPatterns", () => {
 
   it.each<[string, StreamRecord, string[]]>([
     ["a deployment created", streamRecord("INSERT", undefined, deploymentAt("pending")), ["notify"]],
-    ["a deployment moving on", streamRecord("MODIFY", deploymentAt("started"), deploymentAt("in_progress")), ["notify"]],
+    ["a deployment moving on", streamRecord("MODIFY", deploymentAt("started"), deploymentAt("completed")), ["notify"]],
     ["a deployment becoming verified", streamRecord("MODIFY", deploymentAt("completed"), deploymentAt("verified")), ["notify", "promote"]],
     ["a verified deployment written again", streamRecord("MODIFY", deploymentAt("verified"), { ...deploymentAt("verified"), version: 4 }), ["notify"]],
     ["a deployment written verified at once (no old image)", streamRecord("INSERT", undefined, deploymentAt("verified")), ["notify"]],

@@ -11,7 +11,7 @@ import { build, deployment, moved } from "../notify/records";
 
 const SECRET = "whsec_sandbox_0123456789";
 
-const completed = moved(moved(moved(deployment(), "started"), "in_progress"), "completed");
+const completed = moved(moved(deployment(), "started"), "completed");
 const [rolledBack] = changesToNotify(completed, moved(completed, "rolled_back", "alarm shop-staging-web-5xx is in ALARM")) as [Notification];
 const [verified] = changesToNotify(completed, moved(completed, "verified")) as [Notification];
 const [buildFailed] = changesToNotify(undefined, build()) as [Notification];

@@ -33,7 +33,7 @@ const STAGING_DEADLINE = "2026-11-20T09:34:05.000Z"; // staging's deadline is 20
 const PRODUCTION_DEADLINE = "2026-11-20T09:44:05.000Z"; // production's is 30 minutes
 
 /** shop-web staging pushed and moved by ECS's events up to `status`. */
-async function staging(status: "started" | "in_progress" | "completed" | "rolling_back"): Promise<DeploymentRecord> {
+async function staging(status: "started" | "in progress" | "completed" | "rolling_back"): Promise<DeploymentRecord> {
   const record = await pushWebToStaging();
   const deploymentId = record.ecsDeploymentId as string;
   if (status !== "started") await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId, updatedAt: IN_PROGRESS_AT }));
@@ -41,7 +41,7 @@ async function staging(status: "started" | "in_progress" | "completed" | "rollin
   if (status === "rolling_back") await lambda.ecs(deploymentEvent("FAILED", { deploymentId, updatedAt: "2026-11-20T09:21:29.744Z" }));
   const after = await headRecord(WEB_STAGING);
   // ECS's IN_PROGRESS confirms what UpdateService answered: the record stays started.
-  expect(after.status).toBe(status === "in_progress" ? "started" : status);
+  expect(after.status).toBe(status === "in progress" ? "started" : status);
   return after;
 }
 
@@ -116,7 +116,7 @@ describe("sweep", () => {
   describe("deadlines", () => {
     it.each([
       ["started", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
-      ["in_progress", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
+      ["in progress", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
     ] as const)("times out a %s deployment at its deadline, and only reports it (onTimeout: report)", async (...[status, reason]) => {
       const record = await staging(status);
 
@@ -145,9 +145,9 @@ describe("sweep", () => {
       expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
     });
 
-    it.each(["started", "in_progress"] as const)("times out a %s production rollout and stops it with a ROLLBACK (onTimeout: rollback)", async (status) => {
+    it.each(["started", "in progress"] as const)("times out a %s production rollout and stops it with a ROLLBACK (onTimeout: rollback)", async (status) => {
       const record = await deployWebToProduction();
-      if (status === "in_progress") {
+      if (status === "in progress") {
         await lambda.ecs(deploymentEvent("IN_PROGRESS", { target: WEB_PRODUCTION, deploymentId: record.ecsDeploymentId as string, updatedAt: IN_PROGRESS_AT }));
       }
 
