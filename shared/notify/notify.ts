@@ -3,13 +3,12 @@
 //
 // Secrets are all resolved before anything is sent: if one cannot be read yet (throttled), the
 // record is retried and nobody has received it twice.
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { getConfig } from "../config/load";
 import type { Destination, PipelineConfig } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
 import { logger } from "../log";
 import { isFinal, type StoredRecord } from "../records/model";
+import { recordFromImage } from "../records/store";
 import { deliver, type Delivery, type DeliveryOptions, type DeliveryResult } from "./deliver";
 import { changesToNotify, type Notification } from "./message";
 import { resolveSecret } from "./secrets";
@@ -37,8 +36,8 @@ export interface NotifyResult {
 const NOTHING: NotifyResult = { notifications: [], skipped: [], deliveries: [] };
 
 export async function notifyChange(oldImage: StreamImage | undefined, newImage: StreamImage | undefined, options: NotifyOptions = {}): Promise<NotifyResult> {
-  const record = recordOf(newImage);
-  const notifications = changesToNotify(recordOf(oldImage), record);
+  const record = recordFromImage(newImage);
+  const notifications = changesToNotify(recordFromImage(oldImage), record);
   if (!record || notifications.length === 0) return NOTHING;
 
   const config = options.config ?? getConfig();
@@ -105,30 +104,6 @@ export function destinationNames(config: PipelineConfig, record: StoredRecord): 
   if (record.kind === "build") return [...new Set(app.environments.flatMap((e) => e.notify))];
   const env = record.kind === "promotion" ? record.to : record.env;
   return app.environments.find((e) => e.name === env)?.notify;
-}
-
-const KINDS: ReadonlySet<string> = new Set<StoredRecord["kind"]>(["deployment", "build", "promotion"]);
-
-/** The fields a message is made of, per kind: an item without one is not a record we can announce. */
-const REQUIRED: Record<StoredRecord["kind"], readonly string[]> = {
-  deployment: ["id", "app", "env", "region", "cluster", "service", "repository", "digest", "status", "pushedAt"],
-  build: ["app", "project", "buildId", "status", "at"],
-  promotion: ["id", "app", "from", "to", "repository", "digest", "status", "expiresAt"],
-};
-
-/** Our record in a stream image; items of other kinds (heads) are not records here. */
-export function recordOf(image: StreamImage | undefined): StoredRecord | undefined {
-  if (!image) return undefined;
-  const item = unmarshall(image as Record<string, AttributeValue>);
-  if (typeof item.kind !== "string" || !KINDS.has(item.kind)) return undefined;
-  const kind = item.kind as StoredRecord["kind"];
-  const missing = REQUIRED[kind].filter((field) => typeof item[field] !== "string" || item[field] === "");
-  if (missing.length > 0) {
-    // Only a hand-edited or foreign item looks like this; retrying would not mend it.
-    logger.error(`notify: a ${kind} item without ${missing.join(", ")} is not announced; it was not written by Stevedore`, { pk: String(item.pk ?? ""), sk: String(item.sk ?? "") });
-    return undefined;
-  }
-  return item as StoredRecord;
 }
 
 type ReadyDestination = { destination: Destination; url: string; signingSecret?: string };

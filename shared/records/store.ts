@@ -10,6 +10,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { clientFor } from "../aws/clients";
 import { call, toAwsError } from "../aws/errors";
 import { ConfigError } from "../errors";
+import { logger } from "../log";
 import { isFinal, keys, type BuildRecord, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
 
 /** The pointer that says which image a service belongs to now. */
@@ -78,8 +79,38 @@ function due(record: DeploymentRecord): { duePk?: string; dueAt?: string } {
 }
 
 export function fromItem(item: Record<string, AttributeValue>): StoredRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, duePk: _d1, dueAt: _d2, ...record } = unmarshall(item);
+  return withoutKeys(unmarshall(item));
+}
+
+function withoutKeys(item: ReturnType<typeof unmarshall>): StoredRecord {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, duePk: _d1, dueAt: _d2, ...record } = item;
   return record as StoredRecord;
+}
+
+/** The fields every reader of a record relies on, per kind (messages, promotion). */
+const REQUIRED: Record<StoredRecord["kind"], readonly string[]> = {
+  deployment: ["id", "app", "env", "region", "cluster", "service", "repository", "digest", "status", "pushedAt"],
+  build: ["app", "project", "buildId", "status", "at"],
+  promotion: ["id", "app", "from", "to", "repository", "digest", "status", "expiresAt"],
+};
+
+/**
+ * A record from a stream image of the table (the stream's consumers read nothing else), or
+ * undefined: for items that are not records (heads), and for items that lack a field every
+ * reader relies on. Only a hand-edited or foreign item looks like that, and retrying would not
+ * mend it, so it is logged and passed over.
+ */
+export function recordFromImage(image: Record<string, unknown> | undefined): StoredRecord | undefined {
+  if (!image) return undefined;
+  const item = unmarshall(image as Record<string, AttributeValue>);
+  if (typeof item.kind !== "string" || !Object.hasOwn(REQUIRED, item.kind)) return undefined;
+  const kind = item.kind as StoredRecord["kind"];
+  const missing = REQUIRED[kind].filter((field) => typeof item[field] !== "string" || item[field] === "");
+  if (missing.length > 0) {
+    logger.error(`a ${kind} item without ${missing.join(", ")} in the records stream is passed over; Stevedore never writes one`, { pk: String(item.pk ?? ""), sk: String(item.sk ?? "") });
+    return undefined;
+  }
+  return withoutKeys(item);
 }
 
 /** The head of a target and the record it points to: one strongly consistent query. */

@@ -175,6 +175,8 @@ describe("promote (records stream)", () => {
         { ...verified, eventName: "MODIFY", dynamodb: { ...verified.dynamodb, OldImage: verified.dynamodb.NewImage } }, // verified → verified
         { ...verified, eventName: "REMOVE", dynamodb: { ...verified.dynamodb, OldImage: verified.dynamodb.NewImage, NewImage: undefined } },
         { ...verified, eventName: "INSERT", dynamodb: { ...verified.dynamodb, OldImage: undefined, NewImage: { ...verified.dynamodb.NewImage, kind: { S: "build" } } } },
+        // Becoming verified, but without the digest it would deploy: not an item Stevedore writes.
+        { ...verified, dynamodb: { ...verified.dynamodb, NewImage: Object.fromEntries(Object.entries(verified.dynamodb.NewImage ?? {}).filter(([k]) => k !== "digest")) } },
       ];
       expect(rollout.Records.map((r) => r.eventName)).toEqual(expect.arrayContaining(["INSERT", "MODIFY"]));
       expect(rollout.Records.some((r) => (imageOf(r) as DeploymentRecord | undefined)?.status === "completed"
