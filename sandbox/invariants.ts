@@ -4,7 +4,7 @@
 // They are pure functions of an Observation, so that a test can hand them a wrong outcome and
 // see them catch it.
 
-export const FINAL = ["verified", "failed", "rolled_back", "timed_out", "superseded", "refused"] as const;
+import { FINAL_STATUSES } from "../shared/records/model";
 
 export interface ObservedPrimary {
   /** Sandbox time. */
@@ -187,8 +187,9 @@ function badInputWritesNothing(o: Observation): Verdict {
   return verdict(5, o.badInput && o.writes.length > 0 ? [`${o.writes.length} AWS writes: ${[...new Set(o.writes)].join(", ")}`] : []);
 }
 
-function isFinalStatus(status: string | undefined): boolean {
-  return (FINAL as readonly string[]).includes(status ?? "");
+/** Whether a status (a record's, or the one a message announces) is a final one. */
+export function isFinalStatus(status: string | undefined): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(status ?? "");
 }
 
 function short(digest: string | undefined): string {

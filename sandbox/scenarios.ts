@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { DeploymentRecord } from "../shared/records/model";
+import { isFinal as isFinalStatus, type DeploymentRecord } from "../shared/records/model";
 import { MINUTE, SECOND } from "./clock";
 import type { World } from "./world";
 
@@ -33,7 +33,7 @@ export interface Scenario {
 const COMMIT_A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const COMMIT_B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890";
 
-const isFinal = (r?: DeploymentRecord) => !!r && ["verified", "failed", "rolled_back", "timed_out", "superseded", "refused"].includes(r.status);
+const isFinal = (r?: DeploymentRecord) => !!r && isFinalStatus(r.status);
 
 function check(name: string, ok: boolean, detail?: string): Check {
   return { name, ok, ...(detail !== undefined ? { detail } : {}) };

@@ -56,8 +56,6 @@ export interface WorldOptions {
 export interface Happening {
   /** Sandbox time. */
   at: number;
-  /** Wall clock (ms since epoch), for latency measurements. */
-  realAt: number;
   kind: "push" | "bad-image" | "build" | "alarm";
   repository?: string;
   tag?: string;
@@ -282,8 +280,8 @@ export class World {
     if (response.status !== 200) throw new Error(`SetAlarmState failed: ${JSON.stringify(response.body)}`);
   }
 
-  private happen(what: Omit<Happening, "at" | "realAt">): void {
-    this.happenings.push({ at: this.clock.now(), realAt: Date.now(), ...what });
+  private happen(what: Omit<Happening, "at">): void {
+    this.happenings.push({ at: this.clock.now(), ...what });
   }
 
   /** The stevedore CLI, run against this world's AWS. */
