@@ -3,7 +3,7 @@
 // built in the same run with build/esbuild.cjs — the exact settings `osls package` uses — and
 // imported in fresh Node processes, interleaved so that machine noise hits every bundle alike.
 //
-//   npx tsx bench/bundle.ts          prints the table and writes bench/results.json
+//   npm run bench -- --only bundle   this section alone (bench/run.ts runs and records it)
 //
 // Targets: size ≤ 1.3×, import ≤ 1.2× the baseline as issue #2 defines it: ECSClient +
 // UpdateServiceCommand bundled with the same esbuild flags (ESM, minified, SDK bundled,
@@ -11,14 +11,15 @@
 // chain for a Lambda-only one (build/esbuild.cjs); the same swap applied to the baseline is
 // shown beside it, with its ratios, so nobody mistakes where the margin comes from.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import type { BuildOptions, Metafile } from "esbuild";
 import * as esbuild from "esbuild";
+import { table } from "./table";
 
 const require = createRequire(import.meta.url);
 const { esbuildOptions } = require("../build/esbuild.cjs") as { esbuildOptions: BuildOptions };
@@ -207,12 +208,7 @@ export async function benchDetails(runs = RUNS): Promise<BenchDetails> {
   }
 }
 
-/** The figures a results aggregator needs (see BundleBench). */
-export async function benchBundles(runs = RUNS): Promise<BundleBench> {
-  return (await benchDetails(runs)).figures;
-}
-
-export function table(details: BenchDetails): string {
+export function bundleTable(details: BenchDetails): string {
   const { figures, missing } = details;
   const { baseline, baselineShimmed } = figures;
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
@@ -236,9 +232,6 @@ export function table(details: BenchDetails): string {
   }
   for (const name of missing) rows.push([name, "missing", "", "", "", "", `functions/${name}.ts does not exist`, ""]);
   for (const [name, error] of Object.entries(details.failed)) rows.push([name, "no bundle", "", "", "", "", `build failed: ${error}`, ""]);
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
-  lines.splice(1, 0, widths.map((w) => "─".repeat(w)).join("  "));
   const notes = [
     "",
     `Targets: size ≤ ${TARGETS.bytesRatio}× and import ≤ ${TARGETS.importRatio}× the baseline: ECSClient + UpdateServiceCommand, same esbuild`,
@@ -254,29 +247,5 @@ export function table(details: BenchDetails): string {
     })
     .map(([name, list]) => `  ${name}: ${list.join(", ")}`);
   if (heavy.length) notes.push("", "Largest contributors of the bundles over target:", ...heavy);
-  return [...lines, ...notes].join("\n");
-}
-
-async function main(): Promise<void> {
-  const details = await benchDetails();
-  console.log(table(details));
-  const results = {
-    bundle: {
-      ...details.figures,
-      ...(details.missing.length ? { missing: details.missing } : {}),
-      ...(Object.keys(details.failed).length ? { failed: details.failed } : {}),
-    },
-    measuredAt: new Date().toISOString(),
-    node: process.version,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memoryBytes: totalmem(), platform: `${process.platform}-${process.arch}` },
-  };
-  writeFileSync(join(ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  console.log("\nwrote bench/results.json");
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+  return [table(rows), ...notes].join("\n");
 }

@@ -14,13 +14,12 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepare, type Prepared } from "../sandbox/run";
-import { benchDetails, table as bundleTable } from "./bundle";
+import { benchDetails, bundleTable, TARGETS as BUNDLE_TARGETS } from "./bundle";
 import { benchDeployment, deploymentTable } from "./deployment";
 import { benchFanout, fanoutTable, SIZES } from "./fanout";
 import { benchRollback, rollbackTable } from "./rollback";
 import { section, table, verdict } from "./table";
-import { TARGETS as BUNDLE_TARGETS } from "./bundle";
-import { BUILD_DIR } from "./threads";
+import { BUILD_DIR, type JobContext } from "./threads";
 import { benchThroughput, throughputTable } from "./throughput";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -35,6 +34,37 @@ const TITLES: Record<Section, string> = {
   rollback: "rollback: alarm event → rollback call",
   throughput: "throughput: push events per second, one handler process",
   fanout: "fanout: one push to many services (20 ms per call, RegisterTaskDefinition 1/s burst 20)",
+};
+
+type Say = (line: string) => void;
+
+/** Each section: its figures (for results.json) and its printed table. `sandbox` prepares it on first use. */
+const SECTIONS: Record<Section, (sandbox: () => Promise<JobContext>, say: Say, sizes: number[]) => Promise<{ figures: unknown; printed: string }>> = {
+  bundle: async () => {
+    const details = await benchDetails();
+    const figures = {
+      ...details.figures,
+      ...(details.missing.length ? { missing: details.missing } : {}),
+      ...(Object.keys(details.failed).length ? { failed: details.failed } : {}),
+    };
+    return { figures, printed: bundleTable(details) };
+  },
+  deployment: async (sandbox, say) => {
+    const figures = await benchDeployment(await sandbox(), say);
+    return { figures, printed: deploymentTable(figures) };
+  },
+  rollback: async (sandbox, say) => {
+    const figures = await benchRollback(await sandbox(), say);
+    return { figures, printed: rollbackTable(figures) };
+  },
+  throughput: async (sandbox, say) => {
+    const figures = await benchThroughput(await sandbox(), say);
+    return { figures, printed: throughputTable(figures) };
+  },
+  fanout: async (sandbox, say, sizes) => {
+    const figures = await benchFanout(await sandbox(), say, sizes);
+    return { figures, printed: fanoutTable(figures) };
+  },
 };
 
 async function main(): Promise<number> {
@@ -67,51 +97,19 @@ async function main(): Promise<number> {
   const results: Record<string, unknown> = {};
   let failed = false;
   let prepared: Prepared | undefined;
+  const sandbox = async (): Promise<JobContext> => {
+    prepared ??= await prepare();
+    return { stack: prepared.stack, bundles: prepared.bundles };
+  };
   const say = (line: string) => process.stderr.write(`  … ${line}\n`);
 
   for (const name of chosen) {
     console.log(section(TITLES[name]));
     const t0 = Date.now();
     try {
-      if (name !== "bundle") prepared ??= await prepare();
-      const ctx = prepared ? { stack: prepared.stack, bundles: prepared.bundles } : undefined;
-      if (!ctx && name !== "bundle") throw new Error("the sandbox was not prepared");
-      switch (name) {
-        case "bundle": {
-          const details = await benchDetails();
-          console.log(bundleTable(details));
-          results.bundle = {
-            ...details.figures,
-            ...(details.missing.length ? { missing: details.missing } : {}),
-            ...(Object.keys(details.failed).length ? { failed: details.failed } : {}),
-          };
-          break;
-        }
-        case "deployment": {
-          const d = await benchDeployment(ctx!, say);
-          console.log(deploymentTable(d));
-          results.deployment = d;
-          break;
-        }
-        case "rollback": {
-          const r = await benchRollback(ctx!, say);
-          console.log(rollbackTable(r));
-          results.rollback = r;
-          break;
-        }
-        case "throughput": {
-          const t = await benchThroughput(ctx!, say);
-          console.log(throughputTable(t));
-          results.throughput = t;
-          break;
-        }
-        case "fanout": {
-          const f = await benchFanout(ctx!, say, sizes);
-          console.log(fanoutTable(f));
-          results.fanout = f;
-          break;
-        }
-      }
+      const { figures, printed } = await SECTIONS[name](sandbox, say, sizes);
+      console.log(printed);
+      results[name] = figures;
     } catch (error) {
       failed = true;
       console.log(`✗ ${name} failed: ${(error as Error).stack ?? String(error)}`);
