@@ -34,6 +34,7 @@ import { ConfigError, StevedoreError } from "../../shared/errors";
 import { renderTarget, type Image } from "../../shared/render/task-definition";
 import { fakeAws } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
+import { shapeOf } from "../support/shape";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { acceptStops, awsError, pushEvent, QUIET_ALARMS, SERVICES, writesIn } from "../support/records";
 import { BASE_TEXT, CONFIG_FILE, configWithValues, hostileConfigs, hostileValues, TEMPLATES, type ConfigCase, type ValueCase } from "./configs";
@@ -423,20 +424,6 @@ const IMAGE: Image = {
   repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web",
   digest: `sha256:${"5b0d3c7a".repeat(8)}`,
 };
-
-/** Every node's path with its kind: containers with their keys or length, leaves as leaves. */
-function shapeOf(value: unknown, path = "$", out: string[] = []): string[] {
-  if (Array.isArray(value)) {
-    out.push(`${path} [${value.length}]`);
-    value.forEach((item, i) => shapeOf(item, `${path}[${i}]`, out));
-  } else if (value !== null && typeof value === "object") {
-    out.push(`${path} {${Object.keys(value).join(",")}}`);
-    for (const [key, item] of Object.entries(value)) shapeOf(item, `${path}.${JSON.stringify(key)}`, out);
-  } else {
-    out.push(`${path} leaf`);
-  }
-  return out;
-}
 
 type Rendered = { family?: string; containerDefinitions?: { image?: string; command?: string[]; environment?: { name: string; value: string }[] }[] };
 

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { canonical } from "../../shared/render/task-definition";
 import { parseTemplate, render, type Json, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "../../shared/render/template";
 import { random as mulberry32 } from "../../sandbox/random";
+import { shapeOf } from "../support/shape";
 
 const SEED = 0x5eed2026;
 const ROUNDS = 4000; // per template
@@ -60,20 +61,6 @@ function expectedLeaf(leaf: Json, variables: Record<string, VariableValue>): Jso
   if (exact) return variables[exact[1] as string] as VariableValue;
   const parts = leaf.split(new RegExp(ANY.source));
   return parts.map((part, i) => (i % 2 === 1 ? String(variables[part]) : part)).join("");
-}
-
-/** Every node's path with what it is: containers with their keys or length, leaves as leaves. */
-function shape(value: Json, path = "$", out: string[] = []): string[] {
-  if (Array.isArray(value)) {
-    out.push(`${path} [${value.length}]`);
-    value.forEach((item, i) => shape(item, `${path}[${i}]`, out));
-  } else if (value !== null && typeof value === "object") {
-    out.push(`${path} {${Object.keys(value).join(",")}}`);
-    for (const [key, item] of Object.entries(value)) shape(item, `${path}.${JSON.stringify(key)}`, out);
-  } else {
-    out.push(`${path} leaf`);
-  }
-  return out;
 }
 
 /** First difference between the rendered tree and what each template leaf must become, or null. */
@@ -139,7 +126,7 @@ interface Findings {
 
 function fuzz(template: TaskDefinitionTemplate, seed: number): Findings {
   const random = mulberry32(seed);
-  const templateShape = shape(template.body).join("\n");
+  const templateShape = shapeOf(template.body).join("\n");
   const findings: Findings = { renders: 0, failures: [], longValues: 0 };
   const fail = (round: number, variables: Record<string, VariableValue>, what: string) => {
     if (findings.failures.length < 5) findings.failures.push(`round ${round}: ${what}; variables ${JSON.stringify(variables).slice(0, 400)}`);
@@ -169,7 +156,7 @@ function fuzz(template: TaskDefinitionTemplate, seed: number): Findings {
     if (!sameTree(JSON.parse(text), out)) fail(round, variables, "JSON round trip changed the tree");
 
     // Same keys at every level, same array lengths, nothing added.
-    if (shape(out).join("\n") !== templateShape) fail(round, variables, "the tree's shape changed");
+    if (shapeOf(out).join("\n") !== templateShape) fail(round, variables, "the tree's shape changed");
 
     // Every leaf is what substituting each placeholder once gives; exact placeholders keep the value itself.
     const mismatch = leafMismatch(template.body, out, variables);
@@ -215,9 +202,9 @@ describe(`render fuzzed with hostile variable values (mulberry32 seed 0x${SEED.t
 
   it("has a shape check that can fail: an added key or a longer array is caught", () => {
     const body: JsonObject = { a: ["{{ A }}"], b: { c: "x" } };
-    expect(shape({ a: ["1", "2"], b: { c: "x" } })).not.toEqual(shape(body));
-    expect(shape({ a: ["1"], b: { c: "x", d: "y" } })).not.toEqual(shape(body));
-    expect(shape({ a: ["1"], b: { c: { nested: true } } })).not.toEqual(shape(body));
-    expect(shape({ a: [1], b: { c: false } })).toEqual(shape(body));
+    expect(shapeOf({ a: ["1", "2"], b: { c: "x" } })).not.toEqual(shapeOf(body));
+    expect(shapeOf({ a: ["1"], b: { c: "x", d: "y" } })).not.toEqual(shapeOf(body));
+    expect(shapeOf({ a: ["1"], b: { c: { nested: true } } })).not.toEqual(shapeOf(body));
+    expect(shapeOf({ a: [1], b: { c: false } })).toEqual(shapeOf(body));
   });
 });
