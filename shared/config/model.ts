@@ -1,6 +1,6 @@
 // The pipeline configuration after loading and validation: plain data that every function
 // reads. The YAML shape (what people write) lives in schema.ts; this is what code sees.
-import type { TaskDefinitionTemplate } from "../render/template";
+import type { TaskDefinitionTemplate } from "../render/placeholders";
 
 export type AlarmFiringPolicy = "refuse" | "warn";
 export type TimeoutPolicy = "report" | "rollback";

@@ -1,7 +1,7 @@
 // Rules RegisterTaskDefinition would reject, checked before any API call so that a bad
 // template fails at `npm run validate` (or at least before anything is written), with the
 // path of the offending field and what to write instead.
-import { isObject, type Json, type JsonObject } from "./template";
+import { isObject, type Json, type JsonObject } from "./placeholders";
 
 /** Valid Fargate task memory (MiB) for each task cpu value (units), from the ECS documentation. */
 const FARGATE_MEMORY: Record<number, number[]> = {

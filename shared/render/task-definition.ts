@@ -3,7 +3,7 @@
 import type { RegisterTaskDefinitionCommandInput, Tag } from "@aws-sdk/client-ecs";
 import type { Target } from "../config/model";
 import { checkTaskDefinition } from "./rules";
-import { render, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "./template";
+import { render, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "./placeholders";
 
 /** The image being deployed, always addressed by digest. */
 export interface Image {

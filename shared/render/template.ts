@@ -1,21 +1,11 @@
 // Task definition templates: JSON or YAML task definitions with `{{ name }}` placeholders in
 // string values. Templates are parsed once; values are substituted into the parsed tree, so no
 // value (quotes, braces, newlines, "{{ x }}" itself) can change the structure or add keys.
+// This file parses template files (config time); placeholders.ts renders them (run time).
 import { load as parseYaml } from "js-yaml";
+import { isObject, PLACEHOLDER, type Json, type JsonObject, type TaskDefinitionTemplate } from "./placeholders";
 
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-export type VariableValue = string | number | boolean;
-
-export interface TaskDefinitionTemplate {
-  file: string;
-  /** The task definition with read-only keys already stripped. */
-  body: JsonObject;
-  /** Every placeholder name the template uses, sorted. */
-  placeholders: string[];
-  /** Read-only keys found (and removed), so `validate` can tell people what it dropped. */
-  strippedKeys: string[];
-}
+export { isObject, render, type Json, type JsonObject, type RenderResult, type TaskDefinitionTemplate, type VariableValue } from "./placeholders";
 
 export class TemplateError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {
@@ -33,7 +23,6 @@ export const READ_ONLY_KEYS = [
   "registeredAt", "registeredBy", "deregisteredAt",
 ] as const;
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Parses a template file's text. Throws TemplateError naming every problem found. */
@@ -98,38 +87,6 @@ function sizeProblem(doc: unknown): string | null {
   return null;
 }
 
-export type RenderResult =
-  | { ok: true; taskDefinition: JsonObject }
-  | { ok: false; missing: string[] };
-
-/**
- * Substitutes variables into a parsed template. A string that is exactly one placeholder takes
- * the variable's own type (so `memory: "{{ MEMORY }}"` with `MEMORY: 512` gives the number 512);
- * placeholders inside longer strings are replaced by the value's text. Every missing variable is
- * reported at once.
- */
-export function render(template: TaskDefinitionTemplate, variables: Record<string, VariableValue>): RenderResult {
-  const missing = template.placeholders.filter((name) => !Object.hasOwn(variables, name));
-  if (missing.length > 0) return { ok: false, missing };
-  return { ok: true, taskDefinition: substitute(template.body, variables) as JsonObject };
-}
-
-function substitute(value: Json, variables: Record<string, VariableValue>): Json {
-  if (typeof value === "string") {
-    const whole = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/.exec(value);
-    if (whole) return variables[whole[1] as string] as VariableValue;
-    // A replacer function, not a replacement string: `$&` and friends in values stay literal.
-    return value.replace(PLACEHOLDER, (_, name: string) => String(variables[name]));
-  }
-  if (Array.isArray(value)) return value.map((item) => substitute(item, variables));
-  if (isObject(value)) {
-    const out: JsonObject = {};
-    for (const [key, item] of Object.entries(value)) out[key] = substitute(item, variables);
-    return out;
-  }
-  return value;
-}
-
 function walk(
   value: Json,
   path: string,
@@ -165,8 +122,4 @@ function notJson(value: unknown, path: string, problems: string[]): void {
     }
     for (const [key, item] of Object.entries(value)) notJson(item, path ? `${path}.${key}` : key, problems);
   }
-}
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
