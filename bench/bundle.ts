@@ -113,7 +113,6 @@ function importOnce(file: string): { importMs: number; processMs: number } {
       PATH: process.env.PATH,
       // What Lambda would give the function; no credentials are needed to import.
       AWS_REGION: "eu-west-1",
-      STEVEDORE_CONFIG: "examples/stevedore.yml",
       RECORDS_TABLE: "bench-records",
       LOG_LEVEL: "INFO",
       // The SDK warns on Node < 22 (Lambda runs 22); printing it would be measured too.

@@ -1,5 +1,5 @@
 // CloudWatch Alarm State Change → roll back what the alarm guards, if it is still watched.
-import { getConfig } from "../shared/config/load";
+import { getConfig } from "../shared/config/compiled";
 import { alarmStateChange } from "../shared/events/alarm";
 import { eventHandler } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";

@@ -1,5 +1,5 @@
 // Stevedore Promotion Decision (sent by the CLI) → approve or reject a waiting promotion.
-import { getConfig } from "../shared/config/load";
+import { getConfig } from "../shared/config/compiled";
 import { promotionDecision } from "../shared/events/approval";
 import { eventHandler } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";

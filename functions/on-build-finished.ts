@@ -1,5 +1,5 @@
 // CodeBuild Build State Change → deploy the image a successful build pushed, or report a failure.
-import { getConfig } from "../shared/config/load";
+import { getConfig } from "../shared/config/compiled";
 import { onBuildFinished } from "../shared/deploy/build";
 import { codebuildStateChange } from "../shared/events/codebuild";
 import { eventHandler } from "../shared/handler";

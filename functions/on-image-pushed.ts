@@ -1,5 +1,5 @@
 // ECR Image Action → deploy the pushed image to every service configured for it.
-import { getConfig } from "../shared/config/load";
+import { getConfig } from "../shared/config/compiled";
 import { deployPushedImage } from "../shared/deploy/push";
 import { ecrImageAction } from "../shared/events/ecr";
 import { eventHandler } from "../shared/handler";

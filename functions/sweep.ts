@@ -1,5 +1,5 @@
 // Every minute: verify quiet watch windows, time out stuck deployments, resume abandoned claims.
-import { getConfig } from "../shared/config/load";
+import { getConfig } from "../shared/config/compiled";
 import { scheduledEvent } from "../shared/events/schedule";
 import { eventHandler } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";

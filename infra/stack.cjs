@@ -1,18 +1,21 @@
 // What the stack needs to know about the pipeline config, computed offline when osls resolves
 // `${file(./infra/stack.cjs):…}` in serverless.yml: the region, the EventBridge patterns narrowed
-// to the configured resources, the least-privilege IAM statements and the files every package
-// must carry. The config is loaded by our own TypeScript loader, so a config that fails
+// to the configured resources, the least-privilege IAM statements and the compiled config every
+// package carries (shared/config/compiled.ts). The config is loaded by our own TypeScript loader, so a config that fails
 // `npm run validate` fails `osls package` and `osls deploy` with the same message: a bad config
 // never reaches a deployment.
 "use strict";
 
-const { dirname, isAbsolute, relative, resolve, sep } = require("node:path");
+const { join, relative, resolve, sep } = require("node:path");
 const { require: tsRequire } = require("tsx/cjs/api");
 
 const { configPath, loadConfig } = tsRequire("../shared/config/load.ts", __filename);
+const { writeCompiledConfig } = tsRequire("../shared/config/compiled.ts", __filename);
 const { builtins, renderWith } = tsRequire("../shared/render/task-definition.ts", __filename);
 
 const SERVICE_DIR = resolve(__dirname, "..");
+/** Where the compiled config is written for packaging (ignored by git, like all build output). */
+const COMPILED_DIR = join(SERVICE_DIR, ".build", "config");
 
 /** Logical ids of serverless.yml's resources that the statements point at. */
 const RECORDS_TABLE = "RecordsTable";
@@ -56,18 +59,6 @@ function sub(...parts) {
 const lit = (literal) => ({ literal });
 
 const unique = (values) => [...new Set(values)].sort();
-
-/** Service-dir-relative POSIX path of a file, or an error when it cannot be packaged. */
-function packagedPath(file, what) {
-  const rel = relative(SERVICE_DIR, file);
-  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
-    throw new StackError(
-      `${what} ${file} is outside the project (${SERVICE_DIR}): Lambda packages carry it at the same ` +
-        "relative path, so keep the config and its templates inside the project and point STEVEDORE_CONFIG at it",
-    );
-  }
-  return rel.split(sep).join("/");
-}
 
 function loadPipeline(path) {
   try {
@@ -139,8 +130,9 @@ function compute(options = {}) {
     }
   }
 
-  const configFile = packagedPath(config.file, "the config file");
-  const templateFiles = unique(targets.map((t) => packagedPath(resolve(dirname(config.file), t.templateFile), "template")));
+  // Functions read the config compiled from what was just validated (shared/config/compiled.ts):
+  // the templates are inside it, so the package carries that one file.
+  const compiledFile = relative(SERVICE_DIR, writeCompiledConfig(config, COMPILED_DIR, SERVICE_DIR)).split(sep).join("/");
 
   // ── EventBridge patterns ──────────────────────────────────────────────────────────────────
   const none = ["(none configured)"]; // a rule must list something; it is disabled then
@@ -246,15 +238,15 @@ function compute(options = {}) {
 
   return {
     region,
-    configPath: configFile,
-    packagePatterns: ["!**", configFile, ...templateFiles],
+    compiledConfigPath: compiledFile,
+    packagePatterns: ["!**", compiledFile],
     patterns,
     enabled,
     iamStatements: statements,
     // For tests and people reading `osls print`: what the statements were derived from.
     resolved: {
       repositories, projects, alarms, services, approvalApps,
-      families: unique([...families]), roles: unique([...roles]), hookRoles, templateFiles,
+      families: unique([...families]), roles: unique([...roles]), hookRoles,
     },
   };
 }

@@ -5,6 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { COMPILED_CONFIG_VARIABLE, writeCompiledConfig } from "../shared/config/compiled";
+import { loadConfig } from "../shared/config/load";
 import { isFinal as isFinalStatus, type DeploymentRecord } from "../shared/records/model";
 import { MINUTE, SECOND } from "./clock";
 import type { World } from "./world";
@@ -243,24 +245,38 @@ export const BAD_INPUT_SCENARIOS: Scenario[] = [
       ];
     },
   },
+  // A config with mistakes never reaches the functions: packaging (infra/stack.cjs) loads and
+  // compiles it, and refuses. The functions only ever read the compiled file, and a compiled
+  // file damaged after packaging (cut off, or edited by hand) they refuse in turn.
   ...(["broken-config", "broken-template"] as const).map((name): Scenario => ({
     name,
     title: name === "broken-config"
-      ? "the functions read a config with mistakes → they refuse, clearly, and write nothing"
-      : "the functions read a config whose template is broken → they refuse, clearly, and write nothing",
+      ? "a config with mistakes → packaging refuses it; functions given a compiled config cut off mid-way refuse it too, and write nothing"
+      : "a config whose template is broken → packaging refuses it; functions given a compiled config edited by hand refuse it too, and write nothing",
     badInput: true,
     truth: (world) => ({ "shop-staging/web": seed(world, "shop/web") }),
     async run(world) {
-      process.env.STEVEDORE_CONFIG = brokenConfig(name);
-      world.state.configDir = dirname(process.env.STEVEDORE_CONFIG);
+      const yaml = brokenConfig(name);
+      const dir = dirname(yaml);
+      world.state.configDir = dir;
+      try {
+        writeCompiledConfig(loadConfig(yaml), dir);
+        world.state.packaging = "compiled";
+      } catch (error) {
+        world.state.packaging = (error as Error).message;
+      }
+      process.env[COMPILED_CONFIG_VARIABLE] = damagedCompiledConfig(world, name, dir);
       world.push("shop/web", COMMIT_A.slice(0, 7));
       await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed");
       await world.pass(6 * MINUTE); // Lambda's two retries, then the dead-letter queue
     },
     expect(world) {
+      const packaging = String(world.state.packaging);
+      const mistake = name === "broken-config" ? /apps\.shop-web\.environments\[0\]\.wacth: unknown key/ : /web\.json: cannot parse/;
       const refused = world.bus.deadLetters.filter((d) => /is not a valid Stevedore config/.test(d.error));
       return [
-        check("the events were kept in the dead-letter queue with the config's problem", refused.length > 0 && refused.every((d) => /stevedore\.yml/.test(d.error)), world.bus.deadLetters.map((d) => d.error.split("\n")[0]).join(" | ")),
+        check("packaging refused the config, naming the file and the mistake", /stevedore\.yml is not a valid Stevedore config/.test(packaging) && mistake.test(packaging), packaging.split("\n").slice(0, 3).join(" | ")),
+        check("the events were kept in the dead-letter queue with the compiled config's problem", refused.length > 0 && refused.every((d) => /compiled from .*stevedore\.yml/.test(d.error)), world.bus.deadLetters.map((d) => d.error.split("\n").slice(0, 2).join(" ")).join(" | ")),
         check("nothing was deployed", world.deployments().length === 0),
       ];
     },
@@ -311,6 +327,18 @@ function brokenConfig(kind: "broken-config" | "broken-template"): string {
   if (kind === "broken-config") text = text.replace("watch: 5m", "wacth: 5m");
   writeFileSync(join(dir, "stevedore.yml"), text);
   return join(dir, "stevedore.yml");
+}
+
+/** The world's good config compiled, then damaged the way a package could be after packaging. */
+function damagedCompiledConfig(world: World, kind: "broken-config" | "broken-template", dir: string): string {
+  const text = readFileSync(world.compiledConfig, "utf8");
+  const damaged = kind === "broken-config"
+    ? text.slice(0, Math.floor(text.length / 2)) // cut off mid-way
+    : text.replace('"containerDefinitions"', '"containerDefinition"'); // a template edited by hand
+  if (damaged === text) throw new Error("the compiled config has no containerDefinitions to damage");
+  const file = join(dir, "stevedore-compiled.json");
+  writeFileSync(file, damaged);
+  return file;
 }
 
 /** The status word of a Slack title "shop-web → staging: deployed and verified". */

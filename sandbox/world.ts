@@ -4,8 +4,10 @@
 // in place of Slack and the audit endpoint; a virtual clock; the faults of this run.
 // Worlds share nothing, so several run side by side (one per worker thread: see run.ts).
 import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { COMPILED_CONFIG_VARIABLE, writeCompiledConfig } from "../shared/config/compiled";
 import { loadConfig } from "../shared/config/load";
 import type { PipelineConfig, SecretRef } from "../shared/config/model";
 import { renderTarget, type Image } from "../shared/render/task-definition";
@@ -31,6 +33,8 @@ import { WebhookReceiver } from "./webhook";
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";
 export const RECORDS_TABLE = "stevedore-sandbox-records";
+/** Compiled configs, named by content: worlds of one config share theirs. */
+const COMPILED_DIR = join(".build", "sandbox", "config");
 
 export interface WorldOptions {
   stack: ResolvedStack;
@@ -87,6 +91,8 @@ export class World {
   /** Per repository, the digest every service of it runs before anything is deployed. */
   readonly seedDigests = new Map<string, string>();
   readonly config: PipelineConfig;
+  /** The compiled config the functions read (shared/config/compiled.ts). */
+  readonly compiledConfig: string;
   /** Scratch space for a scenario (what it pushed, what the CLI said). */
   readonly state: Record<string, unknown> = {};
   /** Pushes, builds and alarms, in order: what the world did to Stevedore. */
@@ -111,6 +117,8 @@ export class World {
     this.clock = clock;
     this.timeline = new Timeline(clock);
     this.config = loadConfig(options.configFile ?? "examples/stevedore.yml");
+    // What `osls package` does (infra/stack.cjs): the functions read the config compiled.
+    this.compiledConfig = writeCompiledConfig(this.config, COMPILED_DIR);
   }
 
   /** How often each fault struck so far (AWS calls, event deliveries, crashes, the webhook). */
@@ -195,7 +203,7 @@ export class World {
       AWS_SECRET_ACCESS_KEY: "sandbox",
       AWS_LAMBDA_FUNCTION_NAME: "stevedore-sandbox",
       RECORDS_TABLE,
-      STEVEDORE_CONFIG: this.options.configFile ?? "examples/stevedore.yml",
+      [COMPILED_CONFIG_VARIABLE]: this.compiledConfig,
       LOG_LEVEL: this.options.logLevel ?? "ERROR",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };

@@ -20,15 +20,6 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.STEVEDORE_CONFIG || DEFAULT_CONFIG_PATH;
 }
 
-let cached: { path: string; config: PipelineConfig } | undefined;
-
-/** The config of this process, loaded once (at cold start) from STEVEDORE_CONFIG. */
-export function getConfig(): PipelineConfig {
-  const path = configPath();
-  if (cached?.path !== path) cached = { path, config: loadConfig(path) };
-  return cached.config;
-}
-
 export function loadConfig(path: string): PipelineConfig {
   const file = resolve(path);
   let text: string;

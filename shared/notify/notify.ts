@@ -3,7 +3,7 @@
 //
 // Secrets are all resolved before anything is sent: if one cannot be read yet (throttled), the
 // record is retried and nobody has received it twice.
-import { getConfig } from "../config/load";
+import { getConfig } from "../config/compiled";
 import type { Destination, PipelineConfig } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
 import { logger } from "../log";

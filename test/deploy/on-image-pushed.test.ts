@@ -8,6 +8,7 @@ import { queryTarget, readTarget } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn, type FakeService } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import { useConfig } from "../support/config";
 
 const fixture = JSON.parse(readFileSync("test/events/ecr-image-push.json", "utf8"));
 const DIGEST = fixture.detail["image-digest"] as string;
@@ -292,12 +293,12 @@ describe("on-image-pushed", () => {
   it("refuses to deploy while a guarding alarm fires where the environment says refuse", async () => {
     aws.restore();
     aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
-    process.env.STEVEDORE_CONFIG = "test/deploy/fixtures/refuse-when-firing.yml";
+    useConfig("test/deploy/fixtures/refuse-when-firing.yml");
     try {
       const result = await run(fixture);
       expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("shop-staging-web-5xx is already in ALARM") })] });
     } finally {
-      process.env.STEVEDORE_CONFIG = "examples/stevedore.yml";
+      useConfig("examples/stevedore.yml");
     }
     expect(aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });

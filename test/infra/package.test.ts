@@ -1,11 +1,12 @@
 // `osls package` of the example config, offline and without credentials, then checks on what
 // would be deployed: the CloudFormation template (event patterns, IAM, table, dead letters)
-// and the zips (one per function, each with its bundle, the config and every template).
+// and the zips (one per function, each with its bundle and the compiled config).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
+import { compileConfig, parseCompiledConfig } from "../../shared/config/compiled";
 import { loadConfig } from "../../shared/config/load";
 import type { PipelineConfig } from "../../shared/config/model";
 import { renderTarget } from "../../shared/render/task-definition";
@@ -84,7 +85,6 @@ function expectations(config: PipelineConfig) {
     approvalApps: sorted(config.apps.filter((a) => a.environments.some((e) => e.promote?.approval === "manual")).map((a) => a.name)),
     families: sorted(new Set(rendered.map((r) => r.family as string))),
     roles: sorted(new Set(rendered.flatMap((r) => [r.taskRoleArn, r.executionRoleArn].filter((x): x is string => !!x)))),
-    templates: sorted(new Set(targets.map((t) => relative(ROOT, resolve(dirname(config.file), t.templateFile)).split("\\").join("/")))),
   };
 }
 
@@ -130,25 +130,29 @@ describe("osls package (example config, offline)", () => {
       expect(sorted(readdirSync(out).filter((f) => f.endsWith(".zip")))).toEqual(sorted(FUNCTIONS.map((f) => `${f}.zip`)));
     });
 
-    it.each(FUNCTIONS)("%s.zip holds exactly its ESM bundle, the config and every template, at their project paths", (name) => {
+    it.each(FUNCTIONS)("%s.zip holds exactly its ESM bundle and the compiled config, at the path its environment names", (name) => {
       const entries = readZip(join(out, `${name}.zip`));
-      expect(sorted(entries.keys())).toEqual(sorted([`functions/${name}.mjs`, EXAMPLE, ...expected.templates]));
-      expect(entries.get(EXAMPLE)!.equals(readFileSync(join(ROOT, EXAMPLE)))).toBe(true);
-      for (const file of expected.templates) expect(entries.get(file)!.equals(readFileSync(join(ROOT, file)))).toBe(true);
+      const compiled = resources[functionId(name)].Properties.Environment.Variables.STEVEDORE_COMPILED_CONFIG as string;
+      expect(sorted(entries.keys())).toEqual(sorted([`functions/${name}.mjs`, compiled]));
+      // Exactly what the example config compiles to, and it reads back to the config itself.
+      expect(entries.get(compiled)!.toString("utf8")).toBe(compileConfig(loadConfig(EXAMPLE)));
+      expect(parseCompiledConfig(entries.get(compiled)!.toString("utf8"), compiled)).toEqual({ ...loadConfig(EXAMPLE), file: EXAMPLE });
       const bundle = entries.get(`functions/${name}.mjs`)!.toString("utf8");
       expect(bundle.startsWith('import { createRequire } from "module"; const require = createRequire(import.meta.url);')).toBe(true);
       expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b/);
     });
 
-    it("points every function at its bundle, with the config path relative to the task root", () => {
+    it("points every function at its bundle, with the compiled config's path relative to the task root", () => {
       for (const name of FUNCTIONS) {
         const fn = resources[functionId(name)].Properties;
         expect(fn).toMatchObject({
           Handler: `functions/${name}.handler`, Runtime: "nodejs22.x", Architectures: ["arm64"], MemorySize: 512,
         });
         expect(fn.Environment.Variables).toMatchObject({
-          STEVEDORE_CONFIG: EXAMPLE, RECORDS_TABLE: { Ref: "RecordsTable" }, LOG_LEVEL: "INFO",
+          STEVEDORE_COMPILED_CONFIG: expect.stringMatching(/^\.build\/config\/stevedore-[0-9a-f]{12}\.json$/),
+          RECORDS_TABLE: { Ref: "RecordsTable" }, LOG_LEVEL: "INFO",
         });
+        expect(fn.Environment.Variables.STEVEDORE_CONFIG).toBeUndefined();
       }
     });
   });

@@ -13,7 +13,6 @@ import { streamEvent, streamRecord } from "./stream";
 process.env.AWS_REGION = "eu-west-1";
 process.env.AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 process.env.AWS_SECRET_ACCESS_KEY = "test-secret-access-key";
-process.env.STEVEDORE_CONFIG = "examples/stevedore.yml";
 
 const SLACK_PATH = "/services/T0SHOP/B0STEVE/slackSecretToken";
 const AUDIT_PATH = "/audit/stevedore";

@@ -13,7 +13,7 @@ import { handler as onDeploymentChanged } from "../../functions/on-deployment-ch
 import { handler as onImagePushed } from "../../functions/on-image-pushed";
 import { handler as promote } from "../../functions/promote";
 import { handler as sweep } from "../../functions/sweep";
-import { getConfig } from "../../shared/config/load";
+import { getConfig } from "../../shared/config/compiled";
 import { deployImage, type ImageArrival } from "../../shared/deploy/deploy";
 import type { DeploymentRecord, DeploymentStatus, PromotionRecord, StoredRecord } from "../../shared/records/model";
 import { pushKeyOf } from "../../shared/records/model";

@@ -1,0 +1,16 @@
+// Handlers read the config compiled from the YAML (shared/config/compiled.ts), as `osls package`
+// writes it: tests compile their YAML the same way and point the functions at it.
+import { COMPILED_CONFIG_VARIABLE, writeCompiledConfig } from "../../shared/config/compiled";
+import { loadConfig } from "../../shared/config/load";
+
+const COMPILED_DIR = ".build/test/config";
+
+/** Compiles `yaml` and returns the compiled file's path. */
+export function compiledConfigOf(yaml: string): string {
+  return writeCompiledConfig(loadConfig(yaml), COMPILED_DIR);
+}
+
+/** Points the handlers of this test file at `yaml`, compiled. */
+export function useConfig(yaml: string): void {
+  process.env[COMPILED_CONFIG_VARIABLE] = compiledConfigOf(yaml);
+}
