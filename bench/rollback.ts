@@ -5,12 +5,20 @@
 // starting to read on-alarm's rollback request (UpdateService back to the replaced revision, or
 // StopServiceDeployment). The first cycle of each fresh world meets a cold on-alarm container;
 // the next ones a warm one (an OK event in between keeps it warm, as it would in AWS).
+//
+// Beside each cycle the same world runs bench/rollback-floor.ts (the SDK calls a rollback needs
+// and nothing else), cold once per world and warm after: the part of on-alarm's figure that any
+// SDK v3 function would pay, and what is left, which is ours.
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import type { BuildOptions } from "esbuild";
 import { MINUTE, SECOND } from "../sandbox/clock";
-import { World } from "../sandbox/world";
-import { median, Probe, round } from "./probe";
+import { RECORDS_TABLE, World } from "../sandbox/world";
+import type { FloorEvent } from "./rollback-floor";
+import { median, now, Probe, round } from "./probe";
 import { progress } from "./progress";
 import { ms, notes, table, verdict } from "./table";
-import { inWorker, type JobContext } from "./threads";
+import { BUILD_DIR, inWorker, type JobContext } from "./threads";
 
 export const TARGET_MS = 50;
 const SCALE = 120;
@@ -32,10 +40,20 @@ export interface RollbackSample {
   outcome: string;
 }
 
-export async function rollbackJob(params: JobContext & { cycles: number; world: number }): Promise<RollbackSample[]> {
+/** One run of the floor function: invoked → the local AWS starting to read its UpdateService. */
+export interface FloorSample {
+  cold: boolean;
+  ms: number;
+  initMs?: number;
+}
+
+const FLOOR = "rollback-floor";
+
+export async function rollbackJob(params: JobContext & { cycles: number; world: number }): Promise<{ samples: RollbackSample[]; floor: FloorSample[] }> {
   const world = await World.create({ stack: params.stack, bundles: params.bundles, scale: SCALE });
   const probe = new Probe(world);
   const samples: RollbackSample[] = [];
+  const floor: FloorSample[] = [];
   try {
     for (let cycle = 0; cycle < params.cycles; cycle++) {
       const tag = (0xa000000 + params.world * 16 + cycle).toString(16);
@@ -63,20 +81,44 @@ export async function rollbackJob(params: JobContext & { cycles: number; world: 
       progress(`rollback world ${params.world + 1} cycle ${cycle + 1}: ${samples.at(-1)?.ms} ms${invocation.coldStart ? " (cold)" : ""}`);
       await world.setAlarm(ALARM, "OK", "Threshold no longer crossed.");
       await world.pass(10 * SECOND);
+      floor.push(await runFloor(world, probe));
     }
   } finally {
     await world.close();
   }
-  return samples;
+  return { samples, floor };
+}
+
+async function runFloor(world: World, probe: Probe): Promise<FloorSample> {
+  const event: FloorEvent = { table: RECORDS_TABLE, targetPk: "TARGET#eu-west-1/shop-staging/web", region: "eu-west-1", cluster: "shop-staging" };
+  const invoked = now();
+  const invocation = probe.noteInvocation(await world.runtime.invoke(FLOOR, event), event);
+  const update = probe.callsOf(invocation).find((c) => c.operation === "UpdateService");
+  if (!invocation.ok || !update) throw new Error(`the floor function did not reach UpdateService: ${invocation.error ?? "no call seen"}`);
+  return { cold: invocation.coldStart, ms: round(update.start - invoked, 2), ...(invocation.initMs !== undefined ? { initMs: round(invocation.initMs, 1) } : {}) };
+}
+
+/** The floor function bundled like every Lambda (build/esbuild.cjs). */
+async function buildFloor(): Promise<string> {
+  const esbuild = await import("esbuild");
+  const { esbuildOptions } = createRequire(import.meta.url)("../build/esbuild.cjs") as { esbuildOptions: BuildOptions };
+  const { outExtension: _ignored, ...options } = esbuildOptions;
+  const outfile = join(BUILD_DIR, `${FLOOR}.mjs`);
+  await esbuild.build({ ...options, entryPoints: [resolve(import.meta.dirname, "rollback-floor.ts")], outfile });
+  return outfile;
 }
 
 // ── main side ──────────────────────────────────────────────────────────────────────────────
 
+type Stats = { n: number; medianMs: number; maxMs: number };
+
 export interface RollbackBench {
   method: string;
   samples: RollbackSample[];
-  cold: { n: number; medianMs: number; maxMs: number };
-  warm: { n: number; medianMs: number; maxMs: number };
+  /** The SDK-only function making the same three calls in the same worlds (bench/rollback-floor.ts). */
+  floor: { samples: FloorSample[]; cold: Stats; warm: Stats };
+  cold: Stats;
+  warm: Stats;
   medianMs: number;
   maxMs: number;
   target: { target: string; measured: string; verdict: "PASS" | "MISS"; warm: "PASS" | "MISS"; cold: "PASS" | "MISS" };
@@ -84,10 +126,14 @@ export interface RollbackBench {
 
 export async function benchRollback(ctx: JobContext, say: (line: string) => void): Promise<RollbackBench> {
   const samples: RollbackSample[] = [];
+  const floor: FloorSample[] = [];
+  const bundles = { ...ctx.bundles, [FLOOR]: await buildFloor() };
   for (let w = 0; w < WORLDS; w++) {
-    samples.push(...await inWorker<JobContext & { cycles: number; world: number }, RollbackSample[]>("rollback", { stack: ctx.stack, bundles: ctx.bundles, cycles: CYCLES, world: w }, say));
+    const result = await inWorker<JobContext & { cycles: number; world: number }, Awaited<ReturnType<typeof rollbackJob>>>("rollback", { stack: ctx.stack, bundles, cycles: CYCLES, world: w }, say);
+    samples.push(...result.samples);
+    floor.push(...result.floor);
   }
-  const stats = (list: RollbackSample[]) => ({ n: list.length, medianMs: round(median(list.map((x) => x.ms)), 2), maxMs: round(Math.max(...list.map((x) => x.ms)), 2) });
+  const stats = (list: { ms: number }[]): Stats => ({ n: list.length, medianMs: round(median(list.map((x) => x.ms)), 2), maxMs: round(Math.max(...list.map((x) => x.ms)), 2) });
   const cold = stats(samples.filter((x) => x.cold));
   const warm = stats(samples.filter((x) => !x.cold));
   const all = stats(samples);
@@ -96,6 +142,7 @@ export async function benchRollback(ctx: JobContext, say: (line: string) => void
       + `${WORLDS} fresh worlds × ${CYCLES} cycles: each cycle deploys a new image to shop-web staging, waits for "completed", 20 sandbox s later sets the alarm to ALARM. `
       + "The sandbox's local DynamoDB (dynalite) and bus delivery are part of the figure; EventBridge adds its own delivery latency in AWS.",
     samples, cold, warm, medianMs: all.medianMs, maxMs: all.maxMs,
+    floor: { samples: floor, cold: stats(floor.filter((x) => x.cold)), warm: stats(floor.filter((x) => !x.cold)) },
     target: {
       target: `rollback call ≤ ${TARGET_MS} ms after the alarm event (sandbox)`,
       measured: `warm: median ${ms(warm.medianMs)}, max ${ms(warm.maxMs)} (${verdict(warm.maxMs <= TARGET_MS)}); cold: median ${ms(cold.medianMs)}, max ${ms(cold.maxMs)} (${verdict(cold.maxMs <= TARGET_MS)})`,
@@ -115,11 +162,21 @@ export function rollbackTable(r: RollbackBench): string {
     rows.push([label, group.n, ms(group.medianMs), ms(group.maxMs),
       mid ? `${mid.before.map((b) => `${b.operation} ${b.ms.toFixed(1)}`).join(" → ")} → ${mid.operation}; delivery ${mid.deliveryMs < 1 ? "< 1 ms" : ms(mid.deliveryMs)}${init}` : "—"]);
   }
+  const floorRows: (string | number)[][] = [["container", "on-alarm median", "SDK-only floor median (n)", "floor's import", "on-alarm above the floor", "ratio"]];
+  for (const [label, ours, floor, flag] of [["cold", r.cold, r.floor.cold, true], ["warm", r.warm, r.floor.warm, false]] as const) {
+    const imports = r.floor.samples.filter((x) => x.cold === flag && x.initMs !== undefined).map((x) => x.initMs as number);
+    floorRows.push([label, ms(ours.medianMs), `${ms(floor.medianMs)} (${floor.n})`, imports.length ? ms(median(imports)) : "—",
+      ms(round(ours.medianMs - floor.medianMs, 1)), `${(ours.medianMs / floor.medianMs).toFixed(2)}×`]);
+  }
   return [
     table(rows),
     "",
+    table(floorRows),
+    "",
     table([["target", "measured", "verdict"], [r.target.target, r.target.measured, r.target.verdict]]),
     "",
-    notes([r.method, `every sample rolled back: ${r.samples.every((x) => x.outcome === "rolled_back") ? "yes" : r.samples.map((x) => x.outcome).join(", ")}`]),
+    notes([r.method,
+      "SDK-only floor: bench/rollback-floor.ts, bundled like our functions, makes on-alarm's three calls (Query, conditional PutItem, UpdateService) with no Stevedore code, in the same worlds after each cycle; timed from its invocation to the local AWS starting to read its UpdateService.",
+      `every sample rolled back: ${r.samples.every((x) => x.outcome === "rolled_back") ? "yes" : r.samples.map((x) => x.outcome).join(", ")}`]),
   ].join("\n");
 }
