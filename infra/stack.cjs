@@ -1,9 +1,9 @@
 // What the stack needs to know about the pipeline config, computed offline when osls resolves
 // `${file(./infra/stack.cjs):…}` in serverless.yml: the region, the EventBridge patterns narrowed
 // to the configured resources, the least-privilege IAM statements and the compiled config every
-// package carries (shared/config/compiled.ts). The config is loaded by our own TypeScript loader, so a config that fails
-// `npm run validate` fails `osls package` and `osls deploy` with the same message: a bad config
-// never reaches a deployment.
+// package carries (shared/config/compiled.ts). The config is loaded by our own TypeScript loader,
+// so a config that fails `npm run validate` fails `osls package` and `osls deploy` with the same
+// message: a bad config never reaches a deployment.
 "use strict";
 
 const { join, relative, resolve, sep } = require("node:path");
