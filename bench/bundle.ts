@@ -78,7 +78,8 @@ const median = (values: number[]): number => {
 };
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
-async function build(name: string, outdir: string, entry: { file: string } | { source: string }, options: BuildOptions): Promise<Built> {
+/** Bundles `entry` to `outdir/name.mjs`, by default exactly as `osls package` bundles a function. */
+export async function build(name: string, outdir: string, entry: { file: string } | { source: string }, options: BuildOptions = esbuildOptions): Promise<Built> {
   const file = join(outdir, `${name}.mjs`);
   const { outExtension: _ignored, ...rest } = options;
   const result = await esbuild.build({

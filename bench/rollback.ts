@@ -9,9 +9,7 @@
 // Beside each cycle the same world runs bench/rollback-floor.ts (the SDK calls a rollback needs
 // and nothing else), cold once per world and warm after: the part of on-alarm's figure that any
 // SDK v3 function would pay, and what is left, which is ours.
-import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
-import type { BuildOptions } from "esbuild";
+import { resolve } from "node:path";
 import { MINUTE, SECOND } from "../sandbox/clock";
 import { RECORDS_TABLE, World } from "../sandbox/world";
 import type { FloorEvent } from "./rollback-floor";
@@ -106,14 +104,10 @@ async function runFloor(world: World, probe: Probe): Promise<Omit<FloorSample, "
   return { cold: invocation.coldStart, ms: round(update.start - invoked, 2), ...(invocation.initMs !== undefined ? { initMs: round(invocation.initMs, 1) } : {}) };
 }
 
-/** The floor function bundled like every Lambda (build/esbuild.cjs). */
+/** The floor function bundled like every Lambda. Main side only: the worker never builds. */
 async function buildFloor(): Promise<string> {
-  const esbuild = await import("esbuild");
-  const { esbuildOptions } = createRequire(import.meta.url)("../build/esbuild.cjs") as { esbuildOptions: BuildOptions };
-  const { outExtension: _ignored, ...options } = esbuildOptions;
-  const outfile = join(BUILD_DIR, `${FLOOR}.mjs`);
-  await esbuild.build({ ...options, entryPoints: [resolve(import.meta.dirname, "rollback-floor.ts")], outfile });
-  return outfile;
+  const { build } = await import("./bundle");
+  return (await build(FLOOR, BUILD_DIR, { file: resolve(import.meta.dirname, "rollback-floor.ts") })).file;
 }
 
 // ── main side ──────────────────────────────────────────────────────────────────────────────
