@@ -4,10 +4,9 @@
 // invariant 4); whether those statuses are true is judged against ECS and the messages.
 import { LABEL } from "../shared/notify/message";
 import type { Observation, ObservedMessage, ObservedService } from "./invariants";
-import type { World } from "./world";
+import { isWrite, type World } from "./world";
 
 const STATUS_OF_LABEL = new Map(Object.entries(LABEL).map(([status, label]) => [label, status]));
-const WRITE = /^(Register|Update|Stop|Put|Delete|TransactWrite|BatchWrite|Create|Start|Set)/;
 
 export function observe(world: World, expected: Record<string, string>, badInput: boolean): Observation {
   const services: ObservedService[] = world.config.apps.flatMap((app) => app.environments.flatMap((env) => env.targets.map((t) => ({
@@ -45,7 +44,7 @@ export function observe(world: World, expected: Record<string, string>, badInput
       `${app.name}/${env.name}`,
       env.notify.map((name) => ({ name, kind: world.config.destinations[name]?.type === "webhook" ? "webhook" as const : "slack" as const })),
     ]))),
-    writes: world.calls.filter((c) => c.function && c.status < 300 && WRITE.test(c.operation)).map((c) => c.operation),
+    writes: world.calls.filter((c) => c.function && c.status < 300 && isWrite(c.operation)).map((c) => c.operation),
     badInput,
     sweptTo: world.clock.iso(),
   };

@@ -80,7 +80,10 @@ export interface Call {
   body?: Record<string, unknown>;
 }
 
-const WRITES = /^(Register|Update|Stop|Put|Delete|Create|TransactWrite|Set|Start)/;
+/** Whether an AWS operation changes something (invariant 5 counts these; their bodies are kept). */
+export function isWrite(operation: string): boolean {
+  return /^(Register|Update|Stop|Put|Delete|Create|TransactWrite|BatchWrite|Set|Start)/.test(operation);
+}
 
 export class World {
   readonly clock: Clock;
@@ -345,7 +348,7 @@ export class World {
     const fn = /Sandbox=([\w-]+)/.exec(trace)?.[1];
     const call: Call = {
       at: this.clock.now(), function: fn, service: request.prefix, operation: request.operation, status, realMs,
-      ...(WRITES.test(request.operation) ? { body: request.body } : {}),
+      ...(isWrite(request.operation) ? { body: request.body } : {}),
     };
     this.calls.push(call);
     if (status < 300 && fn && /^(RegisterTaskDefinition|UpdateService|StopServiceDeployment)$/.test(request.operation)) {
