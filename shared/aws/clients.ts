@@ -4,7 +4,7 @@
 //
 // AWS_ENDPOINT_URL (read by the SDK itself) is the only switch to the local sandbox.
 
-type ClientConfig = {
+export type ClientConfig = {
   region?: string;
   maxAttempts?: number;
   retryMode?: string;
@@ -25,14 +25,19 @@ export function clientFor<C>(Client: new (config: ClientConfig) => C, region?: s
   const key = region ?? process.env.AWS_REGION ?? "";
   let client = byRegion.get(key) as C | undefined;
   if (!client) {
-    client = new Client({
-      ...(region ? { region } : {}),
-      maxAttempts: 8,
-      retryMode: "adaptive",
-      // Without a timeout a hung connection would hold the invocation until Lambda kills it.
-      requestHandler: { connectionTimeout: 3000, requestTimeout: 10000 },
-    });
+    client = new Client(clientConfig(region));
     byRegion.set(key, client);
   }
   return client;
+}
+
+/** How every client is configured; shared/aws/prime.ts builds its stand-ins the same way. */
+export function clientConfig(region?: string): ClientConfig {
+  return {
+    ...(region ? { region } : {}),
+    maxAttempts: 8,
+    retryMode: "adaptive",
+    // Without a timeout a hung connection would hold the invocation until Lambda kills it.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 10000 },
+  };
 }
