@@ -115,6 +115,7 @@ function compute(options = {}) {
   const projects = unique(apps.map((app) => app.buildProject).filter(Boolean));
   const alarms = unique(environments.flatMap((env) => env.alarms));
   const services = unique(targets.map((t) => `${t.cluster}/${t.service}`));
+  const guardedServices = unique(environments.filter((env) => env.alarms.length > 0).flatMap((env) => env.targets).map((t) => `${t.cluster}/${t.service}`));
   // Only these apps ever have a promotion waiting for a person (approval: manual).
   const approvalApps = unique(apps.filter((app) => app.environments.some((env) => env.promote?.approval === "manual")).map((app) => app.name));
 
@@ -158,13 +159,22 @@ function compute(options = {}) {
       "detail-type": ["CloudWatch Alarm State Change"],
       detail: { alarmName: alarms.length ? alarms : none, state: { value: ["ALARM"] } },
     },
+    // A rollout of a guarded service starting or ending wakes on-alarm (shared/rollback/warm-up.ts).
+    alarmWarmUp: {
+      source: ["aws.ecs"],
+      "detail-type": ["ECS Deployment State Change"],
+      detail: { eventName: ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"] },
+      resources: guardedServices.length
+        ? guardedServices.map((s) => ({ wildcard: `arn:${partition}:ecs:${region}:*:service/${s}` }))
+        : none,
+    },
     promotionDecision: {
       source: ["stevedore"],
       "detail-type": ["Stevedore Promotion Decision"],
       detail: { app: approvalApps.length ? approvalApps : none },
     },
   };
-  const enabled = { buildFinished: projects.length > 0, alarm: alarms.length > 0, promotionDecision: approvalApps.length > 0 };
+  const enabled = { buildFinished: projects.length > 0, alarm: alarms.length > 0, alarmWarmUp: guardedServices.length > 0, promotionDecision: approvalApps.length > 0 };
 
   // ── IAM: every action named, every resource derived from the config ─────────────────────
   const arn = (service, rest) => sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:`, ...rest);
@@ -245,7 +255,7 @@ function compute(options = {}) {
     iamStatements: statements,
     // For tests and people reading `osls print`: what the statements were derived from.
     resolved: {
-      repositories, projects, alarms, services, approvalApps,
+      repositories, projects, alarms, services, guardedServices, approvalApps,
       families: unique([...families]), roles: unique([...roles]), hookRoles,
     },
   };

@@ -82,6 +82,7 @@ function expectations(config: PipelineConfig) {
     projects: sorted(new Set(config.apps.flatMap((a) => (a.buildProject ? [a.buildProject] : [])))),
     alarms: sorted(new Set(envs.flatMap((e) => e.alarms))),
     services: sorted(new Set(targets.map((t) => `${t.cluster}/${t.service}`))),
+    guardedServices: sorted(new Set(envs.filter((e) => e.alarms.length > 0).flatMap((e) => e.targets).map((t) => `${t.cluster}/${t.service}`))),
     approvalApps: sorted(config.apps.filter((a) => a.environments.some((e) => e.promote?.approval === "manual")).map((a) => a.name)),
     families: sorted(new Set(rendered.map((r) => r.family as string))),
     roles: sorted(new Set(rendered.flatMap((r) => [r.taskRoleArn, r.executionRoleArn].filter((x): x is string => !!x)))),
@@ -184,8 +185,24 @@ describe("osls package (example config, offline)", () => {
     });
 
     it("narrows alarm events to the configured alarms going into ALARM", () => {
-      const [rule] = rulesOf("on-alarm");
+      const [rule] = rulesOf("on-alarm").filter((r) => r.Properties.EventPattern.source[0] === "aws.cloudwatch");
+      expect(rule.Properties.State).toBe("ENABLED");
       expect(rule.Properties.EventPattern.detail).toEqual({ alarmName: expected.alarms, state: { value: ["ALARM"] } });
+    });
+
+    it("wakes on-alarm when a rollout of a guarded service starts or completes, nothing else", () => {
+      const rules = rulesOf("on-alarm");
+      expect(rules).toHaveLength(2);
+      const [rule] = rules.filter((r) => r.Properties.EventPattern.source[0] === "aws.ecs");
+      expect(rule.Properties.State).toBe("ENABLED");
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ["aws.ecs"],
+        "detail-type": ["ECS Deployment State Change"],
+        detail: { eventName: ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"] },
+        resources: expected.guardedServices.map((s) => ({ wildcard: `arn:aws:ecs:${expected.region}:*:service/${s}` })),
+      });
+      // Every service of the example is guarded by an alarm.
+      expect(expected.guardedServices).toEqual(expected.services);
     });
 
     it("sweeps every minute", () => {
