@@ -207,8 +207,11 @@ export async function stevedoreJob(params: JobContext & { scale: number; rollout
       }
       case "notify":
         return streamIds(i.payload).includes(w.recordId);
-      case "sweep":
       case "on-alarm":
+        // Woken by the rollout's ECS events to warm up (shared/rollback/warm-up.ts): no AWS call, billed time.
+        if ((i.result as { warmedUpFor?: string } | undefined)?.warmedUpFor) return inWindow && (i.payload as { resources?: string[] }).resources?.[0] === STAGING_ARN;
+        return changedBy(i).includes(w.recordId);
+      case "sweep":
         return changedBy(i).includes(w.recordId);
       default:
         return false;
