@@ -14,7 +14,13 @@ import { logger } from "../log";
 /** The ECS events that open a window in which an alarm can roll back: rollout start and end. */
 export const WARM_UP_EVENTS = ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"];
 
-export type WarmUpResult = { ignored: string } | { warmedUpFor: string; primed: string[]; failed: string[] };
+export type WarmUpResult =
+  | { ignored: string }
+  | { warmedUpFor: string; primed: string[]; failed: string[] }
+  /** This container primed before: what it compiled stays compiled, so nothing is done twice. */
+  | { warmedUpFor: string; alreadyWarm: true };
+
+let primedHere = false;
 
 export async function warmUp(event: EcsDeploymentStateChange, config: PipelineConfig): Promise<WarmUpResult> {
   const { eventName } = event.detail;
@@ -26,6 +32,10 @@ export async function warmUp(event: EcsDeploymentStateChange, config: PipelineCo
     .flatMap((app) => app.environments)
     .some((env) => env.alarms.length > 0 && env.targets.some((target) => target.key === key));
   if (!guarded) return ignored(`no alarm guards ${key}`, event.id);
+  if (primedHere) {
+    logger.info(`already warm for alarms on ${key} (${eventName})`, { eventId: event.id });
+    return { warmedUpFor: key, alreadyWarm: true };
+  }
 
   // The same calls, in the same order, as a rollback: read the target, write the decision, ask ECS.
   const records = await prime(DynamoDBClient, {
@@ -40,6 +50,7 @@ export async function warmUp(event: EcsDeploymentStateChange, config: PipelineCo
   }, service.region);
 
   const result = { warmedUpFor: key, primed: [...records.primed, ...ecs.primed], failed: [...records.failed, ...ecs.failed] };
+  primedHere = result.failed.length === 0;
   if (result.failed.length > 0) logger.warn(`warm-up for ${key}: priming failed, the first rollback will start cold`, { eventId: event.id, failed: result.failed });
   else logger.info(`warmed up for alarms on ${key} (${eventName})`, { eventId: event.id, primed: result.primed });
   return result;
