@@ -208,7 +208,7 @@ export async function stevedoreJob(params: JobContext & { scale: number; rollout
       case "notify":
         return streamIds(i.payload).includes(w.recordId);
       case "on-alarm":
-        // Woken by the rollout's ECS events to warm up (shared/rollback/warm-up.ts): no AWS call, billed time.
+        // Warm-ups, woken by the rollout's own ECS events (shared/rollback/warm-up.ts): no AWS call, but billed.
         if ((i.result as { warmedUpFor?: string } | undefined)?.warmedUpFor) return inWindow && (i.payload as { resources?: string[] }).resources?.[0] === STAGING_ARN;
         return changedBy(i).includes(w.recordId);
       case "sweep":

@@ -4,7 +4,7 @@
 //
 // AWS_ENDPOINT_URL (read by the SDK itself) is the only switch to the local sandbox.
 
-export type ClientConfig = {
+type ClientConfig = {
   region?: string;
   maxAttempts?: number;
   retryMode?: string;
