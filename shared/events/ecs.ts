@@ -31,8 +31,10 @@ export { serviceArn };
 export type EcsDeploymentStateChange = z.output<typeof ecsDeploymentStateChange>;
 export type EcsServiceAction = z.output<typeof ecsServiceAction>;
 
-/** Region, cluster and service out of a service ARN. */
-export function parseServiceArn(arn: string): { region: string; cluster: string; service: string } | null {
+/** Region, cluster and service out of a service ARN, and the target key (`region/cluster/service`) records use. */
+export function parseServiceArn(arn: string): { region: string; cluster: string; service: string; key: string } | null {
   const m = /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):\d{12}:service\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(arn);
-  return m ? { region: m[1] as string, cluster: m[2] as string, service: m[3] as string } : null;
+  if (!m) return null;
+  const [, region, cluster, service] = m as unknown as [string, string, string, string];
+  return { region, cluster, service, key: `${region}/${cluster}/${service}` };
 }

@@ -27,7 +27,7 @@ export async function warmUp(event: EcsDeploymentStateChange, config: PipelineCo
   if (!WARM_UP_EVENTS.includes(eventName)) return ignored(`${eventName} opens no window for an alarm`, event.id);
   const service = parseServiceArn(event.resources?.[0] ?? "");
   if (!service) return ignored("the event names no ECS service", event.id);
-  const key = `${service.region}/${service.cluster}/${service.service}`;
+  const { key } = service;
   const guarded = config.apps
     .flatMap((app) => app.environments)
     .some((env) => env.alarms.length > 0 && env.targets.some((target) => target.key === key));

@@ -17,7 +17,7 @@ export async function followDeployment(event: EcsDeploymentStateChange | EcsServ
   const fact = factOf(event);
   if (!fact) return ignored(`${event.detail.eventName} (${event.detail.eventType}) says nothing about a deployment`, event.id);
 
-  const key = `${target.region}/${target.cluster}/${target.service}`;
+  const { key } = target;
   const { record } = await readTarget(key);
   if (!record) return ignored(`no deployment of ${key} was started by Stevedore`, event.id);
 
