@@ -5,8 +5,6 @@
 import { load as parseYaml } from "js-yaml";
 import { isObject, PLACEHOLDER, type Json, type JsonObject, type TaskDefinitionTemplate } from "./placeholders";
 
-export { isObject, render, type Json, type JsonObject, type RenderResult, type TaskDefinitionTemplate, type VariableValue } from "./placeholders";
-
 export class TemplateError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {
     super(`${file}: ${problems.join("; ")}`);

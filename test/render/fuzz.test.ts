@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { canonical } from "../../shared/render/task-definition";
-import { parseTemplate, render, type Json, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "../../shared/render/template";
+import { render, type Json, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "../../shared/render/placeholders";
+import { parseTemplate } from "../../shared/render/template";
 import { random as mulberry32 } from "../../sandbox/random";
 import { shapeOf } from "../support/shape";
 

@@ -1,5 +1,5 @@
 import { checkTaskDefinition, cpuUnits, memoryMiB } from "../../shared/render/rules";
-import type { Json, JsonObject } from "../../shared/render/template";
+import type { Json, JsonObject } from "../../shared/render/placeholders";
 
 const IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web@sha256:${"a".repeat(64)}`;
 const EXECUTION_ROLE = "arn:aws:iam::123456789012:role/shop-ecs-execution";

@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import {
-  parseTemplate, READ_ONLY_KEYS, render, TemplateError,
-  type JsonObject, type TaskDefinitionTemplate, type VariableValue,
-} from "../../shared/render/template";
+import { render, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "../../shared/render/placeholders";
+import { parseTemplate, READ_ONLY_KEYS, TemplateError } from "../../shared/render/template";
 
 const TEMPLATES = resolve(__dirname, "../../examples/templates");
 
