@@ -10,7 +10,7 @@
 // Production (promoted automatically after staging is verified) is a separate deployment: the
 // calls of its promotion are shown apart and not counted here.
 import { MINUTE } from "../sandbox/clock";
-import { isFinalStatus } from "../sandbox/invariants";
+import { isFinal } from "../shared/records/model";
 import { World } from "../sandbox/world";
 import { pollerJob, waiterDistribution, type PollerRun, type WaiterDistribution } from "./pollers";
 import { countBy, cpuOf, now, Probe, round, type CpuProfileSummary, type InvocationStamp } from "./probe";
@@ -242,7 +242,7 @@ async function deploy(world: World, probe: Probe, label: string, tag: string, ba
   const virtualFrom = world.clock.now();
   const { digest } = world.push("shop/web", tag, { bad });
   const record = () => world.deployments({ app: "shop-web", env: "staging", digest })[0];
-  await world.waitFor(`staging ${tag} final`, () => isFinalStatus(record()?.status), 60 * MINUTE);
+  await world.waitFor(`staging ${tag} final`, () => isFinal(record()?.status), 60 * MINUTE);
   const r = record();
   if (!r) throw new Error(`no staging record for ${tag}`);
   const destinations = world.config.apps.find((a) => a.name === "shop-web")?.environments.find((e) => e.name === "staging")?.notify.length ?? 1;

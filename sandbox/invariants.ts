@@ -4,7 +4,7 @@
 // They are pure functions of an Observation, so that a test can hand them a wrong outcome and
 // see them catch it.
 
-import { FINAL_STATUSES } from "../shared/records/model";
+import { isFinal } from "../shared/records/model";
 
 export interface ObservedPrimary {
   /** Sandbox time. */
@@ -142,7 +142,7 @@ function oneTruthfulFinalWord(o: Observation): Verdict {
   for (const d of o.deployments) {
     const service = o.services.find((s) => s.key === d.key);
     for (const destination of o.destinations[`${d.app}/${d.env}`] ?? []) {
-      const about = o.messages.filter((m) => m.destination === destination.name && m.deploymentId === d.id && isFinalStatus(m.status));
+      const about = o.messages.filter((m) => m.destination === destination.name && m.deploymentId === d.id && isFinal(m.status));
       // A signed webhook's receiver deduplicates by delivery id; Slack shows every post.
       const finals = destination.kind === "webhook" ? [...new Map(about.map((m) => [m.deliveryId, m])).values()] : about;
       if (finals.length !== 1) {
@@ -179,17 +179,12 @@ function rolledBackFrom(o: Observation, service: ObservedService, digest: string
 }
 
 function nothingLeftOpen(o: Observation): Verdict {
-  const open = o.deployments.filter((d) => !isFinalStatus(d.status) && d.deadline < o.sweptTo);
+  const open = o.deployments.filter((d) => !isFinal(d.status) && d.deadline < o.sweptTo);
   return verdict(4, open.map((d) => `${d.id} (${d.key}) is still ${d.status}, past its deadline ${d.deadline}`));
 }
 
 function badInputWritesNothing(o: Observation): Verdict {
   return verdict(5, o.badInput && o.writes.length > 0 ? [`${o.writes.length} AWS writes: ${[...new Set(o.writes)].join(", ")}`] : []);
-}
-
-/** Whether a status (a record's, or the one a message announces) is a final one. */
-export function isFinalStatus(status: string | undefined): boolean {
-  return (FINAL_STATUSES as readonly string[]).includes(status ?? "");
 }
 
 function short(digest: string | undefined): string {

@@ -8,6 +8,12 @@ import { isWrite, type World } from "./world";
 
 const STATUS_OF_LABEL = new Map(Object.entries(LABEL).map(([status, label]) => [label, status]));
 
+/** The status words of a Slack title "shop-web → staging: deployed and verified". */
+export const slackLabel = (title: string): string => title.replace(/^.*?: /, "");
+
+/** The deployment status a Slack title announces, if it announces one. */
+export const statusOfSlackTitle = (title: string): string | undefined => STATUS_OF_LABEL.get(slackLabel(title));
+
 export function observe(world: World, expected: Record<string, string>, badInput: boolean): Observation {
   const services: ObservedService[] = world.config.apps.flatMap((app) => app.environments.flatMap((env) => env.targets.map((t) => ({
     key: `${t.cluster}/${t.service}`,
@@ -37,7 +43,7 @@ export function observe(world: World, expected: Record<string, string>, badInput
         destination: m.destination,
         kind: "slack",
         deploymentId: /Deployment (d-[0-9a-f]{12})/.exec(body)?.[1],
-        status: STATUS_OF_LABEL.get(m.title.replace(/^.*?: /, "")),
+        status: statusOfSlackTitle(m.title),
       };
     }),
     destinations: Object.fromEntries(world.config.apps.flatMap((app) => app.environments.map((env) => [

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { COMPILED_CONFIG_VARIABLE, writeCompiledConfig } from "../shared/config/compiled";
 import { loadConfig } from "../shared/config/load";
-import { isFinal as isFinalStatus, type DeploymentRecord } from "../shared/records/model";
+import { isFinal, type DeploymentRecord } from "../shared/records/model";
+import { slackLabel } from "./observe";
 import { MINUTE, SECOND } from "./clock";
 import type { World } from "./world";
 
@@ -35,7 +36,6 @@ export interface Scenario {
 const COMMIT_A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const COMMIT_B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890";
 
-const isFinal = (r?: DeploymentRecord) => !!r && isFinalStatus(r.status);
 
 function check(name: string, ok: boolean, detail?: string): Check {
   return { name, ok, ...(detail !== undefined ? { detail } : {}) };
@@ -79,7 +79,7 @@ export const SCENARIOS: Scenario[] = [
     async run(world) {
       const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
       world.state.digest = digest;
-      await world.waitFor("production verified", () => isFinal(one(world, { app: "shop-web", env: "production" })), 90 * MINUTE);
+      await world.waitFor("production verified", () => isFinal(one(world, { app: "shop-web", env: "production" })?.status), 90 * MINUTE);
       await world.waitFor("the last message", () => eventsAbout(world, one(world, { env: "production", app: "shop-web" })?.id ?? "?").includes("deployment.verified"), 5 * MINUTE);
     },
     expect(world) {
@@ -91,7 +91,7 @@ export const SCENARIOS: Scenario[] = [
         check("production verified", production?.status === "verified", production?.status),
         check("production came by promotion from staging, same digest", production?.trigger === "promotion" && production.promotedFrom?.env === "staging" && production.digest === digest),
         check("both services run the pushed image", runningDigest(world, "shop-staging", "web") === digest && runningDigest(world, "shop-prod", "web") === digest),
-        heardOnce(world, "Slack heard staging start, rollout and verification, once each", slackAbout(world, staging?.id ?? "?").map(status), ["deploying", "rolled out, watching alarms", "deployed and verified"]),
+        heardOnce(world, "Slack heard staging start, rollout and verification, once each", slackAbout(world, staging?.id ?? "?").map(slackLabel), ["deploying", "rolled out, watching alarms", "deployed and verified"]),
         heardOnce(world, "the signed webhook heard the same about production, signatures verified", eventsAbout(world, production?.id ?? "?"), ["deployment.started", "deployment.completed", "deployment.verified"]),
       ];
     },
@@ -120,7 +120,7 @@ export const SCENARIOS: Scenario[] = [
     truth: (world) => ({ "shop-staging/web": seed(world, "shop/web"), "shop-prod/web": seed(world, "shop/web") }),
     async run(world) {
       world.push("shop/web", COMMIT_B.slice(0, 7), { bad: true });
-      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })), 60 * MINUTE);
+      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })?.status), 60 * MINUTE);
       await world.pass(2 * MINUTE);
     },
     expect(world) {
@@ -144,7 +144,7 @@ export const SCENARIOS: Scenario[] = [
       await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
       await world.pass(MINUTE);
       await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
-      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })), 30 * MINUTE);
+      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })?.status), 30 * MINUTE);
       await world.pass(2 * MINUTE);
     },
     expect(world) {
@@ -170,7 +170,7 @@ export const SCENARIOS: Scenario[] = [
       const promotion = [...world.records.values()].find((r) => r.kind === "promotion");
       const answer = await world.cli(["approve", "shop-worker", String(promotion?.id), "--by", "release-manager"]);
       world.state.cli = answer.output.join("\n");
-      await world.waitFor("production verified", () => isFinal(one(world, { app: "shop-worker", env: "production" })), 60 * MINUTE);
+      await world.waitFor("production verified", () => isFinal(one(world, { app: "shop-worker", env: "production" })?.status), 60 * MINUTE);
       await world.pass(2 * MINUTE);
     },
     expect(world) {
@@ -341,10 +341,6 @@ function damagedCompiledConfig(world: World, kind: "broken-config" | "broken-tem
   return file;
 }
 
-/** The status word of a Slack title "shop-web → staging: deployed and verified". */
-function status(title: string): string {
-  return title.replace(/^.*?: /, "");
-}
 
 /**
  * Messages heard once each, in order. While the receiver is down (a fault), a message is retried

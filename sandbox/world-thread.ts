@@ -3,7 +3,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { MINUTE, SECOND } from "./clock";
 import { describeFaults } from "./faults";
-import { isFinalStatus, judge } from "./invariants";
+import { isFinal } from "../shared/records/model";
+import { judge } from "./invariants";
 import { observe } from "./observe";
 import type { RunRequest, RunResult } from "./run";
 import { BAD_INPUT_SCENARIOS, SCENARIOS } from "./scenarios";
@@ -34,7 +35,7 @@ async function main(): Promise<RunResult> {
   // still open once the sweeper ran two minutes past its deadline is judged as it is; so is a
   // final message that never comes (invariant 3 is about delivery, not speed). Bounded by the
   // wall clock, so a broken cell ends too.
-  const open = () => world.deployments().filter((d) => !isFinalStatus(d.status));
+  const open = () => world.deployments().filter((d) => !isFinal(d.status));
   const restBy = Date.now() + 120_000;
   while (Date.now() < restBy) {
     await Promise.race([world.bus.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
@@ -71,9 +72,9 @@ async function main(): Promise<RunResult> {
 /** Whether every finished deployment's final message reached each of its destinations. */
 function finalWordsIn(world: World): boolean {
   const o = observe(world, {}, false);
-  return o.deployments.filter((d) => isFinalStatus(d.status)).every((d) =>
+  return o.deployments.filter((d) => isFinal(d.status)).every((d) =>
     (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) =>
-      o.messages.some((m) => m.destination === dest.name && m.deploymentId === d.id && isFinalStatus(m.status))));
+      o.messages.some((m) => m.destination === dest.name && m.deploymentId === d.id && isFinal(m.status))));
 }
 
 function countBy(items: string[]): Record<string, number> {

@@ -28,8 +28,9 @@ export const FINAL_STATUSES: readonly DeploymentStatus[] = [
   "verified", "failed", "rolled_back", "timed_out", "superseded", "refused",
 ];
 
-export function isFinal(status: DeploymentStatus): boolean {
-  return FINAL_STATUSES.includes(status);
+/** Whether a status is final; anything else (undefined, a word from a message) is not. */
+export function isFinal(status: string | undefined): boolean {
+  return (FINAL_STATUSES as readonly (string | undefined)[]).includes(status);
 }
 
 export interface StatusChange {
