@@ -137,6 +137,8 @@ function compute(options = {}) {
 
   // ── EventBridge patterns ──────────────────────────────────────────────────────────────────
   const none = ["(none configured)"]; // a rule must list something; it is disabled then
+  // ECS events name the service only in resources[0]; a wildcard account keeps this offline.
+  const serviceResources = (list) => list.map((s) => ({ wildcard: `arn:${partition}:ecs:${region}:*:service/${s}` }));
   const patterns = {
     imagePushed: {
       source: ["aws.ecr"],
@@ -148,11 +150,10 @@ function compute(options = {}) {
       "detail-type": ["CodeBuild Build State Change"],
       detail: { "project-name": projects.length ? projects : none, "build-status": FINAL_BUILD_STATUSES },
     },
-    // The service is only named in resources[0]; a wildcard account keeps this offline.
     deploymentChanged: {
       source: ["aws.ecs"],
       "detail-type": ["ECS Deployment State Change", "ECS Service Action"],
-      resources: services.map((s) => ({ wildcard: `arn:${partition}:ecs:${region}:*:service/${s}` })),
+      resources: serviceResources(services),
     },
     alarm: {
       source: ["aws.cloudwatch"],
@@ -164,9 +165,7 @@ function compute(options = {}) {
       source: ["aws.ecs"],
       "detail-type": ["ECS Deployment State Change"],
       detail: { eventName: ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"] },
-      resources: guardedServices.length
-        ? guardedServices.map((s) => ({ wildcard: `arn:${partition}:ecs:${region}:*:service/${s}` }))
-        : none,
+      resources: guardedServices.length ? serviceResources(guardedServices) : none,
     },
     promotionDecision: {
       source: ["stevedore"],
