@@ -4,15 +4,17 @@
 // cases marked `mayLoad`, which can legitimately still be valid) load.
 import { readFileSync } from "node:fs";
 import { dump, load } from "js-yaml";
-import { getAt, pathsOf, short, showPath } from "./events";
+import { getAt, pathsOf, setAt, short, showPath } from "./events";
 import { between, deeplyNested, hostileString, huge, mulberry32, pick, sample, TEMPLATE_LIKE, UNICODE, WRONG_TYPES } from "./random";
 
 export const CONFIG_FILE = "/virtual/stevedore.yml";
 export const BASE_TEXT = readFileSync("examples/stevedore.yml", "utf8");
-export const TEMPLATES: Record<string, string> = {
-  "/virtual/templates/web.json": readFileSync("examples/templates/web.json", "utf8"),
-  "/virtual/templates/worker.yaml": readFileSync("examples/templates/worker.yaml", "utf8"),
-};
+const BASE_LINES = BASE_TEXT.split("\n");
+const WEB = "/virtual/templates/web.json";
+const WORKER = "/virtual/templates/worker.yaml";
+const WEB_TEXT = readFileSync("examples/templates/web.json", "utf8");
+const WORKER_TEXT = readFileSync("examples/templates/worker.yaml", "utf8");
+export const TEMPLATES: Record<string, string> = { [WEB]: WEB_TEXT, [WORKER]: WORKER_TEXT };
 
 type Json = any;
 type Path = (string | number)[];
@@ -33,16 +35,8 @@ export interface ConfigCase {
 const baseTree = (): Json => load(BASE_TEXT);
 const yaml = (tree: Json) => dump(tree, { lineWidth: -1, noRefs: true });
 
-function setAt(tree: Json, path: Path, value: unknown): Json {
-  const parent = getAt(tree, path.slice(0, -1));
-  parent[path[path.length - 1] as string] = value;
-  return tree;
-}
-
-/** Lines that hold a key or an item (not comments, not blank), with their indentation. */
-function contentLines(text: string): { index: number; indent: number }[] {
-  return text.split("\n").flatMap((line, index) => (/^\s*(#|$)/.test(line) ? [] : [{ index, indent: line.length - line.trimStart().length }]));
-}
+/** Indexes of the lines of BASE_TEXT that hold a key or an item (not comments, not blank). */
+const CONTENT_LINES = BASE_LINES.flatMap((line, index) => (/^\s*(#|$)/.test(line) ? [] : [index]));
 
 const uncommented = (line: string) => line.replace(/\s+#.*$/, "");
 
@@ -65,7 +59,6 @@ export function hostileConfigs(seed: number): ConfigCase[] {
   const add = (c: Omit<ConfigCase, "id">) => cases.push({ id: `C${String(cases.length + 1).padStart(4, "0")}`, ...c });
   const tree = baseTree();
   const paths = pathsOf(tree);
-  const lines = contentLines(BASE_TEXT);
 
   // ── YAML syntax ───────────────────────────────────────────────────────────────────────
   const junk: [string, (line: string) => string][] = [
@@ -84,13 +77,15 @@ export function hostileConfigs(seed: number): ConfigCase[] {
     ["an unclosed flow mapping", (l) => `${l} {a: 1`],
     ["a block scalar indicator and bad indentation", (l) => `${l} |\n bad`],
   ];
-  const textLines = BASE_TEXT.split("\n");
   // YAML accepts any (consistent) indentation for the items of one sequence: one more space may still parse.
   const reindented = "one space more indentation";
   for (const [what, edit] of junk) {
     // Only lines the edit changes, with their comment removed first (junk after "#" is a comment).
-    const changed = lines.filter((l) => l.index > 3 && edit(uncommented(textLines[l.index] ?? "")) !== uncommented(textLines[l.index] ?? ""));
-    for (const { index } of sample(random, changed, 5)) {
+    const changed = CONTENT_LINES.filter((index) => {
+      const line = uncommented(BASE_LINES[index] ?? "");
+      return index > 3 && edit(line) !== line;
+    });
+    for (const index of sample(random, changed, 5)) {
       add({
         category: "YAML syntax", what: `line ${index + 1}: ${what}`, text: () => editLine(BASE_TEXT, index, (l) => edit(uncommented(l))),
         mayLoad: what === reindented ? "a lone sequence item may be indented one space more" : undefined,
@@ -157,9 +152,9 @@ export function hostileConfigs(seed: number): ConfigCase[] {
   add({ category: "unknown key", what: "__proto__ at the top", text: () => BASE_TEXT.replace("apps:", "__proto__: { polluted: yes }\napps:") });
 
   // ── duplicate keys ─────────────────────────────────────────────────────────────────────
-  const keyLines = BASE_TEXT.split("\n").flatMap((line, index) => (/^\s*[\w-]+:\s*\S/.test(line) && !/^\s*-/.test(line) ? [index] : []));
+  const keyLines = BASE_LINES.flatMap((line, index) => (/^\s*[\w-]+:\s*\S/.test(line) && !/^\s*-/.test(line) ? [index] : []));
   for (const index of sample(random, keyLines, 20)) {
-    add({ category: "duplicate key", what: `line ${index + 1} written twice`, text: () => editLine(BASE_TEXT, index, (l) => `${l.replace(/\s+#.*$/, "")}\n${l.replace(/\s+#.*$/, "")}`) });
+    add({ category: "duplicate key", what: `line ${index + 1} written twice`, text: () => editLine(BASE_TEXT, index, (l) => `${uncommented(l)}\n${uncommented(l)}`) });
   }
 
   // ── anchors, aliases, the billion laughs ──────────────────────────────────────────────
@@ -174,10 +169,10 @@ export function hostileConfigs(seed: number): ConfigCase[] {
   for (const [where, edit] of bombAt) {
     add({ category: "YAML bomb", what: `billion laughs at ${where}`, text: () => edit(BASE_TEXT) });
   }
-  const bombTemplate = TEMPLATES["/virtual/templates/worker.yaml"]?.replace("  family:", `${billionLaughs("  ")}\n  x-expanded: *l8\n  family:`) ?? "";
-  add({ category: "YAML bomb", what: "billion laughs inside a task definition template", text: () => BASE_TEXT, files: { "/virtual/templates/worker.yaml": bombTemplate } });
+  const bombTemplate = WORKER_TEXT.replace("  family:", `${billionLaughs("  ")}\n  x-expanded: *l8\n  family:`);
+  add({ category: "YAML bomb", what: "billion laughs inside a task definition template", text: () => BASE_TEXT, files: { [WORKER]: bombTemplate } });
   add({ category: "YAML bomb", what: "a smaller laugh (9^6) inside a template, still too large for ECS", text: () => BASE_TEXT, files: {
-    "/virtual/templates/worker.yaml": TEMPLATES["/virtual/templates/worker.yaml"]?.replace("  family:", `${billionLaughs("  ").split("\n").slice(0, 6).join("\n")}\n  x-expanded: *l5\n  family:`) ?? "",
+    [WORKER]: WORKER_TEXT.replace("  family:", `${billionLaughs("  ").split("\n").slice(0, 6).join("\n")}\n  x-expanded: *l5\n  family:`),
   } });
 
   // ── huge documents ─────────────────────────────────────────────────────────────────────
@@ -198,10 +193,10 @@ export function hostileConfigs(seed: number): ConfigCase[] {
   add({ category: "huge", what: "flow lists nested 10,000 deep", text: () => `version: 1\napps: ${"[".repeat(10_000)}${"]".repeat(10_000)}\n` });
   add({ category: "huge", what: "block mappings nested 2,000 deep", text: () => `version: 1\napps:\n${Array.from({ length: 2000 }, (_, i) => `${"  ".repeat(i + 1)}k${i}:`).join("\n")} x\n` });
   add({ category: "huge", what: "a JSON template nested 100,000 deep", text: () => BASE_TEXT, files: {
-    "/virtual/templates/web.json": `{"family": "x", "containerDefinitions": [{"name": "web", "image": "{{ image }}", "memory": 512}], "x": ${JSON.stringify(deeplyNested(2)).replace("\"bottom\"", `${"[".repeat(100_000)}${"]".repeat(100_000)}`)}}`,
+    [WEB]: `{"family": "x", "containerDefinitions": [{"name": "web", "image": "{{ image }}", "memory": 512}], "x": ${JSON.stringify(deeplyNested(2)).replace("\"bottom\"", `${"[".repeat(100_000)}${"]".repeat(100_000)}`)}}`,
   } });
   add({ category: "huge", what: "a template with 60,000 environment entries", text: () => BASE_TEXT, files: {
-    "/virtual/templates/web.json": TEMPLATES["/virtual/templates/web.json"]?.replace('"environment": [', `"environment": [${Array.from({ length: 60_000 }, (_, i) => `{"name": "V${i}", "value": "x"}`).join(",")},`) ?? "",
+    [WEB]: WEB_TEXT.replace('"environment": [', `"environment": [${Array.from({ length: 60_000 }, (_, i) => `{"name": "V${i}", "value": "x"}`).join(",")},`),
   } });
 
   // ── regular expressions ───────────────────────────────────────────────────────────────
@@ -288,9 +283,7 @@ export function hostileConfigs(seed: number): ConfigCase[] {
   }
 
   // ── templates: missing, unreadable, malformed, hostile ────────────────────────────────
-  const web = "/virtual/templates/web.json";
-  const worker = "/virtual/templates/worker.yaml";
-  add({ category: "template", what: "web.json is missing", text: () => BASE_TEXT, files: { [web]: null } });
+  add({ category: "template", what: "web.json is missing", text: () => BASE_TEXT, files: { [WEB]: null } });
   add({ category: "template", what: "a template path that leaves the config's folder", text: () => BASE_TEXT.replace("template: templates/web.json", "template: ../../../etc/passwd") });
   add({ category: "template", what: "a template path with NUL and {{ }}", text: () => BASE_TEXT.replace("template: templates/web.json", 'template: "templates/{{ env }}\\0.json"') });
   add({ category: "template", what: "a template path that is a folder", text: () => BASE_TEXT.replace("template: templates/web.json", "template: templates/") });
@@ -300,40 +293,40 @@ export function hostileConfigs(seed: number): ConfigCase[] {
   failing("a thrown string", "disk on fire");
   failing("undefined", undefined);
   const badTemplates: [string, string, string][] = [
-    ["web.json is not JSON", web, '{"family": "x",'],
-    ["web.json is empty", web, ""],
-    ["web.json is a list", web, "[]"],
-    ["web.json is a string", web, '"{{ image }}"'],
-    ["web.json is null", web, "null"],
-    ["web.json has NaN", web, '{"family": NaN}'],
-    ["web.json never uses {{ image }}", web, TEMPLATES[web]?.replace("{{ image }}", "nginx:latest") ?? ""],
-    ["a placeholder in a key", web, TEMPLATES[web]?.replace('"family"', '"{{ env }}family"') ?? ""],
-    ["a placeholder name with a space", web, TEMPLATES[web]?.replace("{{ LOG_LEVEL }}", "{{ LOG LEVEL }}") ?? ""],
-    ["a placeholder {{ __proto__ }}", web, TEMPLATES[web]?.replace("{{ LOG_LEVEL }}", "{{ __proto__ }}") ?? ""],
-    ["a placeholder {{ constructor }}", web, TEMPLATES[web]?.replace("{{ LOG_LEVEL }}", "{{ constructor }}") ?? ""],
-    ["a placeholder {{ toString }}", web, TEMPLATES[web]?.replace("{{ LOG_LEVEL }}", "{{ toString }}") ?? ""],
-    ["an undefined placeholder", web, TEMPLATES[web]?.replace("{{ LOG_LEVEL }}", "{{ NOT_DEFINED_ANYWHERE }}") ?? ""],
-    ["${image} instead of {{ image }}", web, TEMPLATES[web]?.replace("{{ image }}", "${image}") ?? ""],
-    ["cpu as a bare number", web, TEMPLATES[web]?.replace('"{{ TASK_CPU }}"', "256") ?? ""],
-    ["no containers", web, '{"family": "shop-web-{{ env }}", "image": "{{ image }}", "containerDefinitions": []}'],
-    ["worker.yaml has a date", worker, TEMPLATES[worker]?.replace('cpu: "512"', "cpu: 2024-01-01") ?? ""],
-    ["worker.yaml has !!binary", worker, TEMPLATES[worker]?.replace('cpu: "512"', "cpu: !!binary aGVsbG8=") ?? ""],
-    ["worker.yaml has .inf", worker, TEMPLATES[worker]?.replace('cpu: "512"', "cpu: .inf") ?? ""],
-    ["worker.yaml has a JS function tag", worker, TEMPLATES[worker]?.replace('cpu: "512"', 'cpu: !!js/function "function () { return 1 }"') ?? ""],
-    ["worker.yaml has a duplicate key", worker, TEMPLATES[worker]?.replace('cpu: "512"', 'cpu: "512"\n  cpu: "1024"') ?? ""],
-    ["worker.yaml has a tab", worker, TEMPLATES[worker]?.replace('  cpu: "512"', '\tcpu: "512"') ?? ""],
-    ["worker.yaml is cut in half", worker, TEMPLATES[worker]?.slice(0, 700) ?? ""],
+    ["web.json is not JSON", WEB, '{"family": "x",'],
+    ["web.json is empty", WEB, ""],
+    ["web.json is a list", WEB, "[]"],
+    ["web.json is a string", WEB, '"{{ image }}"'],
+    ["web.json is null", WEB, "null"],
+    ["web.json has NaN", WEB, '{"family": NaN}'],
+    ["web.json never uses {{ image }}", WEB, WEB_TEXT.replace("{{ image }}", "nginx:latest")],
+    ["a placeholder in a key", WEB, WEB_TEXT.replace('"family"', '"{{ env }}family"')],
+    ["a placeholder name with a space", WEB, WEB_TEXT.replace("{{ LOG_LEVEL }}", "{{ LOG LEVEL }}")],
+    ["a placeholder {{ __proto__ }}", WEB, WEB_TEXT.replace("{{ LOG_LEVEL }}", "{{ __proto__ }}")],
+    ["a placeholder {{ constructor }}", WEB, WEB_TEXT.replace("{{ LOG_LEVEL }}", "{{ constructor }}")],
+    ["a placeholder {{ toString }}", WEB, WEB_TEXT.replace("{{ LOG_LEVEL }}", "{{ toString }}")],
+    ["an undefined placeholder", WEB, WEB_TEXT.replace("{{ LOG_LEVEL }}", "{{ NOT_DEFINED_ANYWHERE }}")],
+    ["${image} instead of {{ image }}", WEB, WEB_TEXT.replace("{{ image }}", "${image}")],
+    ["cpu as a bare number", WEB, WEB_TEXT.replace('"{{ TASK_CPU }}"', "256")],
+    ["no containers", WEB, '{"family": "shop-web-{{ env }}", "image": "{{ image }}", "containerDefinitions": []}'],
+    ["worker.yaml has a date", WORKER, WORKER_TEXT.replace('cpu: "512"', "cpu: 2024-01-01")],
+    ["worker.yaml has !!binary", WORKER, WORKER_TEXT.replace('cpu: "512"', "cpu: !!binary aGVsbG8=")],
+    ["worker.yaml has .inf", WORKER, WORKER_TEXT.replace('cpu: "512"', "cpu: .inf")],
+    ["worker.yaml has a JS function tag", WORKER, WORKER_TEXT.replace('cpu: "512"', 'cpu: !!js/function "function () { return 1 }"')],
+    ["worker.yaml has a duplicate key", WORKER, WORKER_TEXT.replace('cpu: "512"', 'cpu: "512"\n  cpu: "1024"')],
+    ["worker.yaml has a tab", WORKER, WORKER_TEXT.replace('  cpu: "512"', '\tcpu: "512"')],
+    ["worker.yaml is cut in half", WORKER, WORKER_TEXT.slice(0, 700)],
   ];
   for (const [what, file, text] of badTemplates) add({ category: "template", what, text: () => BASE_TEXT, files: { [file]: text } });
   for (const value of sample(random, notAName, 8)) {
     add({ category: "template", what: `web.json's family = ${short(value)} (not an ECS family name)`, text: () => BASE_TEXT, files: {
-      [web]: TEMPLATES[web]?.replace('"shop-web-{{ env }}"', JSON.stringify(`shop-web-{{ env }}${value}`)) ?? "",
+      [WEB]: WEB_TEXT.replace('"shop-web-{{ env }}"', JSON.stringify(`shop-web-{{ env }}${value}`)),
     } });
   }
   for (let i = 0; i < 5; i++) {
     const value = hostileString(random);
     add({ category: "template", what: `web.json's executionRoleArn = ${short(value)}`, text: () => BASE_TEXT, files: {
-      [web]: TEMPLATES[web]?.replace('"arn:aws:iam::123456789012:role/shop-{{ env }}-ecs-execution"', JSON.stringify(value)) ?? "",
+      [WEB]: WEB_TEXT.replace('"arn:aws:iam::123456789012:role/shop-{{ env }}-ecs-execution"', JSON.stringify(value)),
     } });
   }
   return cases;

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build, deployment, moved } from "../notify/records";
 import { streamEvent, streamRecord } from "../notify/stream";
+import { decisionEvent, digestOf, pushEvent, scheduledEvent } from "../support/records";
 import {
   between, deeplyNested, hostileString, HOMOGLYPH_REPOSITORIES, huge, mulberry32, NUMBERS, NUMERIC_TEXT, pick, sample,
   TEMPLATE_LIKE, UNICODE, WRONG_TYPES, type Random,
@@ -39,7 +40,7 @@ export interface EventCase {
   exported?: { buildId: string; variables: Record<string, string> };
 }
 
-export const ONE_MB = 1024 * 1024;
+const ONE_MB = 1024 * 1024;
 const BIG = huge(ONE_MB, "0123456789abcdef");
 const BIG_UNICODE = huge(ONE_MB / 4, "😀\u200f{{ image }}\u0000");
 
@@ -48,7 +49,7 @@ const readJson = (file: string): Json => JSON.parse(readFileSync(join(FIXTURES, 
 const clone = <T>(value: T): T => structuredClone(value);
 
 /** The events the corpus starts from, each named. */
-export function bases(): { name: string; event: Json; note?: string }[] {
+function bases(): { name: string; event: Json; note?: string }[] {
   const out: { name: string; event: Json; note?: string }[] = [];
   for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).sort()) {
     const event = readJson(file);
@@ -67,7 +68,7 @@ export function bases(): { name: string; event: Json; note?: string }[] {
     }
   }
   out.push({ name: "promotion-decision", event: approvalEvent() });
-  out.push({ name: "scheduled-event", event: scheduledEvent() });
+  out.push({ name: "scheduled-event", event: scheduledEvent(SCHEDULED_AT) });
 
   // The records stream, as Lambda hands it over. None of these promotes: the verified record is
   // of an app the config does not have.
@@ -84,33 +85,8 @@ export function bases(): { name: string; event: Json; note?: string }[] {
   return out;
 }
 
-function approvalEvent(): Json {
-  return {
-    version: "0",
-    id: "6f1c2d3e-4b5a-4c6d-9e8f-0a1b2c3d4e5f",
-    "detail-type": "Stevedore Promotion Decision",
-    source: "stevedore",
-    account: "123456789012",
-    time: "2026-11-20T10:02:11Z",
-    region: "eu-west-1",
-    resources: [],
-    detail: { app: "shop-worker", promotionId: "p-0123456789ab", decision: "approve", by: "alice@example.com", reason: "staging looks good" },
-  };
-}
-
-function scheduledEvent(): Json {
-  return {
-    version: "0",
-    id: "89d1a02d-5ec7-412e-82f5-13505f849b41",
-    "detail-type": "Scheduled Event",
-    source: "aws.events",
-    account: "123456789012",
-    time: "2026-11-20T09:23:00Z",
-    region: "eu-west-1",
-    resources: ["arn:aws:events:eu-west-1:123456789012:rule/stevedore-sweep"],
-    detail: {},
-  };
-}
+const SCHEDULED_AT = "2026-11-20T09:23:00Z";
+const approvalEvent = (): Json => decisionEvent({ promotionId: "p-0123456789ab", reason: "staging looks good" }, "2026-11-20T10:02:11Z");
 
 // ── paths ──────────────────────────────────────────────────────────────────────────────
 
@@ -127,7 +103,7 @@ export function getAt(value: Json, path: Path): Json {
   return path.reduce((v, key) => (v === null || typeof v !== "object" ? undefined : v[key]), value);
 }
 
-function setAt(value: Json, path: Path, to: unknown): Json {
+export function setAt(value: Json, path: Path, to: unknown): Json {
   const parent = getAt(value, path.slice(0, -1));
   parent[path[path.length - 1] as string] = to;
   return value;
@@ -164,7 +140,7 @@ export function short(value: unknown): string {
  * The longest object that the text cut at `at` still holds: cut back to where closing every
  * open bracket gives valid JSON. What a sender that died mid-write might still deliver.
  */
-export function partialObject(text: string, at: number): Json | undefined {
+function partialObject(text: string, at: number): Json | undefined {
   const closers: string[] = [];
   const inString: boolean[] = [];
   const stack: string[] = [];
@@ -346,7 +322,7 @@ export function hostileEvents(seed: number): EventCase[] {
     }
   }
   // A stream batch under an EventBridge envelope, and the reverse.
-  add({ category: "mismatched detail", what: "EventBridge envelope around a stream batch", make: () => ({ ...scheduledEvent(), detail: clone(all.find((b) => isStream(b.name))?.event) }) });
+  add({ category: "mismatched detail", what: "EventBridge envelope around a stream batch", make: () => ({ ...scheduledEvent(SCHEDULED_AT), detail: clone(all.find((b) => isStream(b.name))?.event) }) });
   add({ category: "mismatched detail", what: "a stream batch whose record is an EventBridge event", make: () => ({ Records: [approvalEvent()] }) });
 
   // Events that are not objects at all.
@@ -368,16 +344,8 @@ export function hostileEvents(seed: number): EventCase[] {
 
 // ── shop/web: the configured repository and project ───────────────────────────────────
 
-const PUSH = readJson("ecr-image-push.json");
 const SUCCEEDED = readJson("codebuild-build-succeeded.json");
 const FAILED = readJson("codebuild-build-failed.json");
-const digestOf = (n: number) => `sha256:${(0xfa017000 + n).toString(16).padStart(64, "0")}`;
-
-function push(detail: Json = {}, envelope: Json = {}): Json {
-  const event = { ...clone(PUSH), ...envelope, detail: { ...PUSH.detail, ...detail } };
-  for (const [key, value] of Object.entries(detail)) if (value === undefined) delete event.detail[key];
-  return event;
-}
 
 /**
  * Pushes of shop/web itself. Everything that decides whether it deploys is made hostile here
@@ -390,43 +358,43 @@ function pushesOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
   // apps.shop-web.tags is "[0-9a-f]{7,40}": text that happens to match it (e.g. "9007199254740993") is a real tag.
   const tags = [...TEMPLATE_LIKE, ...UNICODE, ...NUMERIC_TEXT, "v1.2.3", "3f9c2ab-evil", "3F9C2AB", "3f9c2a", huge(129, "a"), "latest", "-3f9c2ab", ".3f9c2ab"]
     .filter((tag) => !/^[0-9a-f]{7,40}$/.test(tag));
-  for (const tag of tags) add({ category: "shop/web push, hostile tag", what: `shop/web push: image-tag = ${short(tag)}`, make: () => push({ "image-tag": tag }) });
-  add({ category: "shop/web push, hostile tag", what: "shop/web push: image-tag missing (untagged manifest)", make: () => push({ "image-tag": undefined }) });
+  for (const tag of tags) add({ category: "shop/web push, hostile tag", what: `shop/web push: image-tag = ${short(tag)}`, make: () => pushEvent({ "image-tag": tag }) });
+  add({ category: "shop/web push, hostile tag", what: "shop/web push: image-tag missing (untagged manifest)", make: () => pushEvent({ "image-tag": undefined }) });
   for (const repository of HOMOGLYPH_REPOSITORIES) {
-    add({ category: "shop/web push, look-alike repository", what: `push of look-alike repository ${short(repository)}`, make: () => push({ "repository-name": repository }) });
+    add({ category: "shop/web push, look-alike repository", what: `push of look-alike repository ${short(repository)}`, make: () => pushEvent({ "repository-name": repository }) });
   }
   for (const action of ["push", "PUSH ", "DELETE", "PUSH\u0000", "ＰＵＳＨ", "", "{{ image }}"]) {
-    add({ category: "shop/web push, hostile action", what: `shop/web push: action-type = ${short(action)}`, make: () => push({ "action-type": action }) });
+    add({ category: "shop/web push, hostile action", what: `shop/web push: action-type = ${short(action)}`, make: () => pushEvent({ "action-type": action }) });
   }
   for (const result of ["success", "FAILURE", "SUCCESS\n", ""]) {
-    add({ category: "shop/web push, hostile action", what: `shop/web push: result = ${short(result)}`, make: () => push({ result }) });
+    add({ category: "shop/web push, hostile action", what: `shop/web push: result = ${short(result)}`, make: () => pushEvent({ result }) });
   }
   for (const media of ["application/vnd.dev.cosign.simplesigning.v1+json", "application/spdx+json", "", "application/vnd.oci.image.config.v1+json ", "{{ image }}"]) {
-    add({ category: "shop/web push, hostile action", what: `shop/web push: artifact-media-type = ${short(media)}`, make: () => push({ "artifact-media-type": media }) });
+    add({ category: "shop/web push, hostile action", what: `shop/web push: artifact-media-type = ${short(media)}`, make: () => pushEvent({ "artifact-media-type": media }) });
   }
   for (const digest of ["sha256:" + "A".repeat(64), "sha512:" + "a".repeat(128), "sha256:" + "a".repeat(63), "sha256:" + "a".repeat(64) + "\n", `sha256:${"a".repeat(64)}@evil`, "{{ image }}", "sha256:" + huge(ONE_MB, "a")]) {
-    add({ category: "shop/web push, hostile digest", what: `shop/web push: image-digest = ${short(digest)}`, make: () => push({ "image-digest": digest }) });
+    add({ category: "shop/web push, hostile digest", what: `shop/web push: image-digest = ${short(digest)}`, make: () => pushEvent({ "image-digest": digest }) });
   }
   for (const [field, value] of [["account", "12345678901"], ["account", "１２３４５６７８９０１２"], ["region", "EU-WEST-1"], ["region", "eu-west-1\n"], ["time", "2026-13-45T99:99:99Z"], ["time", "not a time"], ["id", ""], ["id", huge(201)]] as const) {
-    add({ category: "shop/web push, hostile envelope", what: `shop/web push: ${field} = ${short(value)}`, make: () => push({}, { [field]: value }) });
+    add({ category: "shop/web push, hostile envelope", what: `shop/web push: ${field} = ${short(value)}`, make: () => pushEvent({}, { [field]: value }) });
   }
 
   // Valid pushes of shop/web: these may act. Each has its own digest, so each is a new image
   // (a repeated digest would be a duplicate, which writes nothing and would hide a crash).
   let n = 0;
   const acting = (what: string, make: (digest: string) => Json) => {
-    const digest = digestOf(++n);
+    const digest = digestOf(0xfa017000 + ++n);
     add({ category: "valid shop/web push, hostile extras", what: `shop/web push with a matching tag (may deploy): ${what}`, mayAct: "a valid push of a configured repository", only: ["on-image-pushed"], make: () => make(digest) });
   };
   for (const time of ["+275760-09-13T00:00:00.000Z", "-271821-04-20T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "0", "2026-02-30T00:00:00Z"]) {
-    acting(`time = ${short(time)}`, (digest) => push({ "image-digest": digest }, { time }));
+    acting(`time = ${short(time)}`, (digest) => pushEvent({ "image-digest": digest }, { time }));
   }
   const weirdId = `\u202e${pick(random, UNICODE)}🚀\u0000`;
-  acting(`id = ${short(weirdId)}`, (digest) => push({ "image-digest": digest }, { id: weirdId }));
-  acting("resources = 100,000 hostile strings", (digest) => push({ "image-digest": digest }, { resources: Array.from({ length: 100_000 }, () => "{{ image }}\n\"") }));
-  acting("an extra field nested 100,000 levels and a 1 MB string", (digest) => ({ ...push({ "image-digest": digest }), extra: deeplyNested(100_000), blob: BIG }));
-  acting("__proto__ and constructor keys in detail", (digest) => JSON.parse(JSON.stringify(push({ "image-digest": digest })).replace('"detail":{', '"detail":{"__proto__":{"image-tag":"{{ image }}"},"constructor":{"prototype":{"x":1}},')));
-  acting("region = zz-hostile-9 (valid by pattern, unknown to AWS)", (digest) => push({ "image-digest": digest }, { region: "zz-hostile-9" }));
+  acting(`id = ${short(weirdId)}`, (digest) => pushEvent({ "image-digest": digest }, { id: weirdId }));
+  acting("resources = 100,000 hostile strings", (digest) => pushEvent({ "image-digest": digest }, { resources: Array.from({ length: 100_000 }, () => "{{ image }}\n\"") }));
+  acting("an extra field nested 100,000 levels and a 1 MB string", (digest) => ({ ...pushEvent({ "image-digest": digest }), extra: deeplyNested(100_000), blob: BIG }));
+  acting("__proto__ and constructor keys in detail", (digest) => JSON.parse(JSON.stringify(pushEvent({ "image-digest": digest })).replace('"detail":{', '"detail":{"__proto__":{"image-tag":"{{ image }}"},"constructor":{"prototype":{"x":1}},')));
+  acting("region = zz-hostile-9 (valid by pattern, unknown to AWS)", (digest) => pushEvent({ "image-digest": digest }, { region: "zz-hostile-9" }));
 }
 
 /**
@@ -440,7 +408,7 @@ function buildsOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
   const buildId = () => `arn:aws:codebuild:eu-west-1:123456789012:build/shop-web:hostile-${String(++n).padStart(4, "0")}`;
   const succeeded = (id: string, patch: Json = {}) => ({ ...clone(SUCCEEDED), ...patch, detail: { ...clone(SUCCEEDED.detail), "build-id": id } });
   const uri = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web";
-  const digest = (k: number) => `sha256:${(0xb0170000 + k).toString(16).padStart(64, "0")}`;
+  const digest = (k: number) => digestOf(0xb0170000 + k);
 
   const refusals: [string, Record<string, string>][] = [
     ["no exported variables", {}],

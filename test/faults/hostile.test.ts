@@ -156,7 +156,7 @@ function unclearError(error: unknown): string | null {
   return null;
 }
 
-export interface Verdict {
+interface Verdict {
   problems: string[];
   writes: string[];
   outcome: Outcome;
@@ -168,7 +168,7 @@ export interface Verdict {
  * Lambda can serialise, or rejects with a StevedoreError whose message is a sentence; logs no
  * programming error; writes nothing unless `mayAct`; leaves Object.prototype alone.
  */
-export async function runCase(fn: (event: unknown, context: Context) => unknown, event: unknown, options: { mayAct?: boolean; boundMs?: number; name?: string } = {}): Promise<Verdict> {
+async function runCase(fn: (event: unknown, context: Context) => unknown, event: unknown, options: { mayAct?: boolean; boundMs?: number; name?: string } = {}): Promise<Verdict> {
   const bound = options.boundMs ?? BOUND_MS;
   const before = snapshot();
   const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).length;
@@ -203,7 +203,7 @@ export async function runCase(fn: (event: unknown, context: Context) => unknown,
 
 /** The slowest handler calls, for the summary: where the time bound is closest to biting. */
 const slowest: { ms: number; what: string }[] = [];
-const totals = { events: 0, handlerCalls: 0, resolved: 0, rejected: 0, acted: 0, configs: 0, templates: 0 };
+const totals = { handlerCalls: 0, resolved: 0, rejected: 0, acted: 0 };
 
 beforeAll(async () => {
   realProcess.on("unhandledRejection", onUnhandled);
@@ -245,51 +245,56 @@ afterAll(async () => {
   await db.close();
   realProcess.off("unhandledRejection", onUnhandled);
   realProcess.off("uncaughtException", onUncaught);
-  const line = `fault corpus (seed 0x${SEED.toString(16)}): ${totals.events} hostile events → ${totals.handlerCalls} handler calls `
+  const line = `fault corpus (seed 0x${SEED.toString(16)}): ${EVENTS.length} hostile events → ${totals.handlerCalls} handler calls `
     + `(${totals.resolved} resolved, ${totals.rejected} rejected with a clear error, ${totals.acted} valid ones acted), `
-    + `${totals.configs} hostile configs (${configOutcomes.rejected} ConfigErrors with ${configOutcomes.problems} problems, ${configOutcomes.loaded} still-valid truncations or allowed types loaded), `
-    + `${totals.templates} hostile-value configs rendered end to end; largest log line ${largestLogLine} chars\n`;
+    + `${CONFIGS.length} hostile configs (${configOutcomes.rejected} ConfigErrors with ${configOutcomes.problems} problems, ${configOutcomes.loaded} still-valid truncations or allowed types loaded), `
+    + `${VALUES.length} hostile-value configs rendered end to end; largest log line ${largestLogLine} chars\n`;
   realWrite(line);
   realWrite(`slowest calls: ${slowest.map((s) => `${Math.round(s.ms)} ms ${s.what}`).join("; ")}\n`);
 });
 
-// Each test starts from an empty records table: no case can act on what an earlier one left.
-beforeEach(async () => {
+/**
+ * Each test of the events and the controls starts from an empty records table, which the cases
+ * of one test (a chunk of up to 300) share. Only the `mayAct` categories write, and their chunks
+ * hold nothing else: a later push or build there may find an earlier one's deployment in flight,
+ * a path the handlers must take without a crash too. Every other chunk leaves the table empty.
+ */
+async function emptyTable(): Promise<void> {
   await db.reset();
   logLines = [];
-});
+}
 
-const EVENTS = hostileEvents(SEED);
-
-/**
- * OPEN (not fixed here; see the dedicated failing test below): a records-stream image of a
- * deployment without `digest` makes the notifier throw a TypeError (shortDigest in
- * shared/records/model.ts, called from shared/notify/message.ts, reads `digest.replace`). The
- * stream consumer catches it and retries the record, so nothing crashes, but the logged error
- * is a TypeError, not a sentence. Those cases run in their own test, not in the chunks.
- */
-/** Cases grouped by category, in chunks, so a jest test runs a few hundred handler calls. */
-const CHUNK = 300;
-const groups = new Map<string, EventCase[]>();
-for (const c of EVENTS) groups.set(c.category, [...(groups.get(c.category) ?? []), c]);
-const chunks: [string, EventCase[]][] = [...groups.entries()].flatMap(([category, cases]) => {
-  const out: [string, EventCase[]][] = [];
-  for (let i = 0; i < cases.length; i += CHUNK) {
-    out.push([`${category} (${cases[i]?.id}…${cases[Math.min(i + CHUNK, cases.length) - 1]?.id}, ${Math.min(CHUNK, cases.length - i)} cases)`, cases.slice(i, i + CHUNK)]);
+/** `cases` in runs of `size`, each named by its first and last id and its length. */
+function batches<C extends { id: string }>(cases: readonly C[], size: number): [string, C[]][] {
+  const out: [string, C[]][] = [];
+  for (let i = 0; i < cases.length; i += size) {
+    const batch = cases.slice(i, i + size);
+    out.push([`${batch[0]?.id}…${batch[batch.length - 1]?.id}, ${batch.length} cases`, batch]);
   }
   return out;
-});
+}
+
+/** `batches` of each category in turn, named by the category too. */
+function byCategory<C extends { id: string; category: string }>(cases: readonly C[], size = cases.length): [string, C[]][] {
+  return [...new Set(cases.map((c) => c.category))].flatMap((category) =>
+    batches(cases.filter((c) => c.category === category), size).map(([range, batch]): [string, C[]] => [`${category} (${range})`, batch]));
+}
+
+/** Every failure found, the first 25 shown. */
+function expectNone(failures: string[]): void {
+  expect({ failures: failures.length, first: failures.slice(0, 25) }).toEqual({ failures: 0, first: [] });
+}
+
+const EVENTS = hostileEvents(SEED);
 
 async function runEventCase(c: EventCase): Promise<string[]> {
   const failures: string[] = [];
   if (c.exported) exported.set(c.exported.buildId, c.exported.variables);
   for (const name of c.only ?? HANDLERS) {
-    const t0 = performance.now();
     const unhandledBefore = escaped.length;
     // A fresh event per handler: no handler may see what another one did to it.
     const verdict = await runCase(handlers[name], c.make(), { mayAct: !!c.mayAct, name: `stevedore-${name}` });
     await new Promise((resolve) => setImmediate(resolve));
-    if (process.env.FAULTS_TRACE) realWrite(`${Math.round(performance.now() - t0)}ms ${Math.round(verdict.ms)}ms ${c.id} ${name} ${c.what.slice(0, 100)}\n`);
     if (escaped.length > unhandledBefore) verdict.problems.push(`${escaped.length - unhandledBefore} unhandled rejection(s) or uncaught exception(s): ${escaped.slice(unhandledBefore).map((e) => describeError(e.error)).join("; ")}`);
     slowest.push({ ms: verdict.ms, what: `${c.id} [${name}] ${c.what.slice(0, 80)}` });
     slowest.sort((a, b) => b.ms - a.ms).splice(5);
@@ -299,11 +304,12 @@ async function runEventCase(c: EventCase): Promise<string[]> {
     if (verdict.writes.length > 0) totals.acted++;
     for (const problem of verdict.problems) failures.push(`${c.id} [${name}] ${c.what} → ${problem}`);
   }
-  totals.events++;
   return failures;
 }
 
 describe(`hostile events (mulberry32 seed 0x${SEED.toString(16)}): ${EVENTS.length} cases, each fed to every handler`, () => {
+  beforeEach(emptyTable);
+
   it("the corpus is at least a thousand events, in every category the issue lists", () => {
     expect(EVENTS.length).toBeGreaterThanOrEqual(1000);
     const categories = new Set(EVENTS.map((c) => c.category));
@@ -315,10 +321,11 @@ describe(`hostile events (mulberry32 seed 0x${SEED.toString(16)}): ${EVENTS.leng
     expect(hostileEvents(SEED).map((c) => c.what)).toEqual(EVENTS.map((c) => c.what));
   });
 
-  it.each(chunks)("%s: settle, write nothing (unless marked valid), never crash", async (_name, cases) => {
+  // Cases grouped by category, in chunks, so a jest test runs a few hundred handler calls.
+  it.each(byCategory(EVENTS, 300))("%s: settle, write nothing (unless marked valid), never crash", async (_name, cases) => {
     const failures: string[] = [];
     for (const c of cases) failures.push(...(await runEventCase(c)));
-    expect({ failures: failures.length, first: failures.slice(0, 25) }).toEqual({ failures: 0, first: [] });
+    expectNone(failures);
   }, 120_000);
 });
 
@@ -341,24 +348,31 @@ function badProblem(problem: unknown): string | null {
   return path.test(problem) ? null : `a problem that names no path: ${problem.slice(0, 200)}`;
 }
 
-function readerFor(c: ConfigCase): (path: string) => string {
-  if (c.reader) return c.reader;
-  const files: Record<string, string | null> = { ...TEMPLATES, ...c.files };
+/** Reads the example templates, with `files` changed (a `null` one is missing). */
+function templateReader(files: Record<string, string | null> = {}): (path: string) => string {
+  const all: Record<string, string | null> = { ...TEMPLATES, ...files };
   return (path) => {
-    const text = files[path];
+    const text = all[path];
     if (typeof text !== "string") throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
     return text;
   };
 }
 
+const readerFor = (c: ConfigCase) => c.reader ?? templateReader(c.files);
+
+/** The example config, which every hostile config and value case starts from. */
+const BASE_CONFIG = parseConfig(BASE_TEXT, CONFIG_FILE, templateReader());
+
 const configOutcomes = { rejected: 0, loaded: 0, problems: 0 };
 
+type ConfigOutcome = { loaded: PipelineConfig } | { error: unknown };
+
 /** parseConfig on one hostile config: a ConfigError whose problems each name a path, or (mayLoad) a config. */
-function runConfig(c: ConfigCase): string[] {
+function runConfig(c: ConfigCase): { outcome: ConfigOutcome; failures: string[] } {
   const failures: string[] = [];
   const text = c.text();
   const started = performance.now();
-  let outcome: { loaded: PipelineConfig } | { error: unknown };
+  let outcome: ConfigOutcome;
   try {
     outcome = { loaded: parseConfig(text, CONFIG_FILE, readerFor(c)) };
   } catch (error) {
@@ -368,22 +382,18 @@ function runConfig(c: ConfigCase): string[] {
   const fail = (why: string) => failures.push(`${c.id} ${c.category}: ${c.what} → ${why}`);
   if (ms > BOUND_MS) fail(`took ${Math.round(ms)} ms (bound ${BOUND_MS} ms)`);
   if ("loaded" in outcome) {
-    configOutcomes.loaded++;
     if (!c.mayLoad) fail("loaded: a broken config was accepted");
   } else if (!(outcome.error instanceof ConfigError)) {
     fail(`threw ${describeError(outcome.error)}, not a ConfigError`);
   } else {
-    configOutcomes.rejected++;
     const { problems } = outcome.error;
-    configOutcomes.problems += problems.length;
     if (problems.length === 0) fail("a ConfigError with no problems");
     for (const problem of problems) {
       const bad = badProblem(problem);
       if (bad) fail(bad);
     }
   }
-  totals.configs++;
-  return failures;
+  return { outcome, failures };
 }
 
 describe(`hostile configs (mulberry32 seed 0x${SEED.toString(16)}): ${CONFIGS.length} cases through parseConfig`, () => {
@@ -391,28 +401,31 @@ describe(`hostile configs (mulberry32 seed 0x${SEED.toString(16)}): ${CONFIGS.le
     expect(CONFIGS.length).toBeGreaterThanOrEqual(300);
     expect(new Set(CONFIGS.map((c) => c.category))).toEqual(new Set(["YAML syntax", "truncated", "wrong type", "unknown key", "duplicate key", "YAML bomb",
       "huge", "bad regex", "bad name or ARN", "bad variable", "template"]));
-    // The base they all start from is valid: each case fails for what was done to it.
-    expect(() => parseConfig(BASE_TEXT, CONFIG_FILE, readerFor({ id: "", category: "", what: "", text: () => BASE_TEXT }))).not.toThrow();
+    // The base they all start from is valid (BASE_CONFIG loaded it): each case fails for what was done to it.
+    expect(BASE_CONFIG.apps.map((a) => a.name)).toEqual(["shop-web", "shop-worker"]);
   });
 
-  const byCategory = [...new Set(CONFIGS.map((c) => c.category))].map((category) => {
-    const cases = CONFIGS.filter((c) => c.category === category);
-    return [`${category} (${cases[0]?.id}…${cases[cases.length - 1]?.id}, ${cases.length} cases)`, cases] as const;
-  });
-  it.each(byCategory)("%s: a ConfigError whose problems each name a path, never another error, never a hang", (_name, cases) => {
-    const failures = cases.flatMap(runConfig);
-    expect({ failures: failures.length, first: failures.slice(0, 25) }).toEqual({ failures: 0, first: [] });
+  it.each(byCategory(CONFIGS))("%s: a ConfigError whose problems each name a path, never another error, never a hang", (_name, cases) => {
+    const failures: string[] = [];
+    for (const c of cases) {
+      const { outcome, failures: found } = runConfig(c);
+      if ("loaded" in outcome) configOutcomes.loaded++;
+      else if (outcome.error instanceof ConfigError) {
+        configOutcomes.rejected++;
+        configOutcomes.problems += outcome.error.problems.length;
+      }
+      failures.push(...found);
+    }
+    expectNone(failures);
   }, 120_000);
 
   it("the oracle can fail: a valid config, a TypeError and a multi-line problem are each reported", () => {
-    expect(runConfig({ id: "X1", category: "control", what: "the valid example", text: () => BASE_TEXT })).toEqual([expect.stringMatching(/loaded: a broken config was accepted$/)]);
+    expect(runConfig({ id: "X1", category: "control", what: "the valid example", text: () => BASE_TEXT }).failures).toEqual([expect.stringMatching(/loaded: a broken config was accepted$/)]);
     expect(badProblem("apps.web.tags: not valid\nsecond line")).toMatch(/spread over lines/);
     expect(badProblem("something is wrong somewhere")).toMatch(/names no path/);
     expect(badProblem("apps.web: TypeError: x is not a function")).toMatch(/programming error/);
     expect(badProblem("apps: must be record, not a list")).toMatch(/zod's words/);
     expect(badProblem('apps.shop-web["a b"]: unknown key')).toBeNull();
-    totals.configs -= 1;
-    configOutcomes.loaded -= 1;
   });
 });
 
@@ -436,20 +449,21 @@ function renderAll(config: PipelineConfig, image: Image): Map<string, Rendered |
   return out;
 }
 
-const baseline = renderAll(parseConfig(BASE_TEXT, CONFIG_FILE, readerFor({ id: "", category: "", what: "", text: () => BASE_TEXT })), { ...IMAGE, tag: "3f9c2ab", commit: "3f9c2ab" });
+const baseline = renderAll(BASE_CONFIG, { ...IMAGE, tag: "3f9c2ab", commit: "3f9c2ab" });
 
-function runValues(c: ValueCase): string[] {
+/** Loads the config with `c`'s values and renders every target with `render` (the real one unless a control swaps it). */
+function runValues(c: ValueCase, render = renderAll): string[] {
   const failures: string[] = [];
   const fail = (why: string) => failures.push(`${c.id}: ${c.what} → ${why}`);
   let config: PipelineConfig;
   try {
-    config = parseConfig(configWithValues(c), CONFIG_FILE, readerFor({ id: "", category: "", what: "", text: () => "" }));
+    config = parseConfig(configWithValues(c), CONFIG_FILE, templateReader());
   } catch (error) {
     fail(`the config did not load: ${describeError(error)}`);
     return failures;
   }
   const image = { ...IMAGE, tag: c.tag, commit: c.commit };
-  const rendered = renderAll(config, image);
+  const rendered = render(config, image);
   for (const [key, before] of baseline) {
     const after = rendered.get(key);
     if (!after || Array.isArray(after) || Array.isArray(before)) {
@@ -470,30 +484,33 @@ function runValues(c: ValueCase): string[] {
       if (env.IMAGE_TAG !== c.tag) fail(`${key}: IMAGE_TAG is not the tag verbatim`);
     }
   }
-  totals.templates++;
   return failures;
 }
 
 describe(`hostile template values through parseConfig + renderTarget (mulberry32 seed 0x${SEED.toString(16)}): ${VALUES.length} configs`, () => {
-  const batches = Array.from({ length: Math.ceil(VALUES.length / 80) }, (_, i) => {
-    const cases = VALUES.slice(i * 80, i * 80 + 80);
-    return [`${cases[0]?.id}…${cases[cases.length - 1]?.id}`, cases] as const;
-  });
-  it.each(batches)("%s: every target renders with the template's shape, each value verbatim where its placeholder was", (_name, cases) => {
-    const failures = cases.flatMap(runValues);
-    expect({ failures: failures.length, first: failures.slice(0, 25) }).toEqual({ failures: 0, first: [] });
+  it.each(batches(VALUES, 80))("%s: every target renders with the template's shape, each value verbatim where its placeholder was", (_name, cases) => {
+    expectNone(cases.flatMap((c) => runValues(c)));
   }, 120_000);
 
-  it("the oracle can fail: a value that changed the shape is caught", () => {
-    expect(shapeOf({ a: ["x"] })).not.toEqual(shapeOf({ a: ["x", "y"] }));
-    expect(shapeOf({ a: "x" })).not.toEqual(shapeOf({ a: { b: "x" } }));
-    expect(shapeOf({ a: "x" })).toEqual(shapeOf({ a: '"}],"b":[{"' }));
+  it("the oracle can fail: a value that changes the shape, through a renderer that splices text, is caught", () => {
+    const value = 'info","injected":"yes';
+    const c: ValueCase = { id: "X1", what: "control", variables: { LOG_LEVEL: value, QUEUE: "jobs", CONCURRENCY: "4" }, tag: "3f9c2ab", commit: "3f9c2ab" };
+    // The value spliced into the JSON text unescaped, as text templating would: it closes its
+    // string and adds a key beside it.
+    const splicing: typeof renderAll = (config, image) => new Map([...renderAll(config, image)].map(([key, rendered]): [string, Rendered | string[]] =>
+      [key, Array.isArray(rendered) ? rendered : JSON.parse(JSON.stringify(rendered).replaceAll(JSON.stringify(value).slice(1, -1), value))]));
+    expect(runValues(c)).toEqual([]);
+    const webTargets = [...baseline.keys()].filter((key) => key.endsWith("/web"));
+    expect(webTargets).toHaveLength(2);
+    expect(runValues(c, splicing).filter((f) => f.includes("shape"))).toEqual(webTargets.map((key) => `X1: control → ${key}: the task definition's shape changed`));
   });
 });
 
 // ── controls: the harness can fail ─────────────────────────────────────────────────────
 
 describe("controls: the same runner catches what it is meant to catch", () => {
+  beforeEach(emptyTable);
+
   it("a fully valid push of shop/web DOES write (ECS and DynamoDB), and is reported as a write", async () => {
     const verdict = await runCase(handlers["on-image-pushed"], pushEvent());
     expect(verdict.outcome.kind).toBe("resolved");

@@ -4,7 +4,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { compileConfig, parseCompiledConfig } from "../../shared/config/compiled";
 import { loadConfig } from "../../shared/config/load";
@@ -95,6 +95,8 @@ describe("osls package (example config, offline)", () => {
   let resources: Record<string, Json>;
   let statements: Json[];
   let expected: ReturnType<typeof expectations>;
+  let config: PipelineConfig;
+  let compiledText: string;
 
   const functionId = (name: string) => `${name.split("-").map((p, i) => (i === 0 ? p[0]!.toUpperCase() + p.slice(1) : p)).join("Dash")}LambdaFunction`;
   const rulesOf = (name: string): Json[] => Object.values(resources).filter((r: Json) =>
@@ -113,7 +115,9 @@ describe("osls package (example config, offline)", () => {
         ...(r.Properties.Policies ?? []).flatMap((p: Json) => p.PolicyDocument.Statement),
         ...(r.Properties.PolicyDocument?.Statement ?? []),
       ]);
-    expected = expectations(loadConfig(EXAMPLE));
+    config = loadConfig(EXAMPLE);
+    compiledText = compileConfig(config);
+    expected = expectations(config);
   }, 180_000);
 
   afterAll(() => {
@@ -136,8 +140,9 @@ describe("osls package (example config, offline)", () => {
       const compiled = resources[functionId(name)].Properties.Environment.Variables.STEVEDORE_COMPILED_CONFIG as string;
       expect(sorted(entries.keys())).toEqual(sorted([`functions/${name}.mjs`, compiled]));
       // Exactly what the example config compiles to, and it reads back to the config itself.
-      expect(entries.get(compiled)!.toString("utf8")).toBe(compileConfig(loadConfig(EXAMPLE)));
-      expect(parseCompiledConfig(entries.get(compiled)!.toString("utf8"), compiled)).toEqual({ ...loadConfig(EXAMPLE), file: EXAMPLE });
+      const packed = entries.get(compiled)!.toString("utf8");
+      expect(packed).toBe(compiledText);
+      expect(parseCompiledConfig(packed, compiled)).toEqual({ ...config, file: EXAMPLE });
       const bundle = entries.get(`functions/${name}.mjs`)!.toString("utf8");
       expect(bundle.startsWith('import { createRequire } from "module"; const require = createRequire(import.meta.url);')).toBe(true);
       expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b/);

@@ -5,12 +5,7 @@ import { loadConfig } from "../../shared/config/load";
 
 const COMPILED_DIR = ".build/test/config";
 
-/** Compiles `yaml` and returns the compiled file's path. */
-export function compiledConfigOf(yaml: string): string {
-  return writeCompiledConfig(loadConfig(yaml), COMPILED_DIR);
-}
-
 /** Points the handlers of this test file at `yaml`, compiled. */
 export function useConfig(yaml: string): void {
-  process.env[COMPILED_CONFIG_VARIABLE] = compiledConfigOf(yaml);
+  process.env[COMPILED_CONFIG_VARIABLE] = writeCompiledConfig(loadConfig(yaml), COMPILED_DIR);
 }

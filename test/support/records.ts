@@ -190,8 +190,9 @@ export function scheduledEvent(time: string): Json {
   };
 }
 
-/** The CLI's PutEvents for a person's decision on a promotion. */
+/** The CLI's PutEvents for a person's decision on a promotion (detail keys in the CLI's order). */
 export function decisionEvent(detail: { app?: string; promotionId: string; decision?: string; by?: string; reason?: string }, time = "2026-11-20T10:00:00Z"): Json {
+  const { promotionId, ...rest } = detail;
   return {
     version: "0",
     id: nextId("decision"),
@@ -201,7 +202,7 @@ export function decisionEvent(detail: { app?: string; promotionId: string; decis
     time,
     region: REGION,
     resources: [],
-    detail: { app: "shop-worker", decision: "approve", by: "alice@example.com", ...detail },
+    detail: { app: "shop-worker", promotionId, decision: "approve", by: "alice@example.com", ...rest },
   };
 }
 
