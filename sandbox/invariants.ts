@@ -17,8 +17,6 @@ export interface ObservedPrimary {
 export interface ObservedService {
   /** `cluster/service` */
   key: string;
-  app: string;
-  env: string;
   /** The digest it ran before the scenario. */
   seed: string;
   /** The alarms guarding it. */
@@ -31,7 +29,6 @@ export interface ObservedService {
 
 export interface ObservedMessage {
   destination: string;
-  kind: "slack" | "webhook";
   /** The deployment it is about, as the message names it. */
   deploymentId?: string;
   /** deployment.<status> (webhook event), or the status read from the Slack title. */
@@ -49,6 +46,9 @@ export interface ObservedDeployment {
   status: string;
   deadline: string;
 }
+
+/** What the settle loop waits on (see world-thread.ts): the deployments, and who heard what. */
+export type Notifications = Pick<Observation, "deployments" | "messages" | "destinations">;
 
 export interface Observation {
   /** In push order: what was pushed, and whether it is an image that cannot run. */
@@ -137,12 +137,17 @@ function isRollback(o: Observation, service: ObservedService, index: number, bad
   return before !== undefined && p.images[0] === before && (alarmed || (left !== undefined && bad.has(left)));
 }
 
+/** The messages at `destination` about `deployment` that announce a final status. */
+export function finalMessages(o: Notifications, deployment: ObservedDeployment, destination: string): ObservedMessage[] {
+  return o.messages.filter((m) => m.destination === destination && m.deploymentId === deployment.id && isFinal(m.status));
+}
+
 function oneTruthfulFinalWord(o: Observation): Verdict {
   const problems: string[] = [];
   for (const d of o.deployments) {
     const service = o.services.find((s) => s.key === d.key);
     for (const destination of o.destinations[`${d.app}/${d.env}`] ?? []) {
-      const about = o.messages.filter((m) => m.destination === destination.name && m.deploymentId === d.id && isFinal(m.status));
+      const about = finalMessages(o, d, destination.name);
       // A signed webhook's receiver deduplicates by delivery id; Slack shows every post.
       const finals = destination.kind === "webhook" ? [...new Map(about.map((m) => [m.deliveryId, m])).values()] : about;
       if (finals.length !== 1) {

@@ -3,7 +3,7 @@
 // scenario did. The records table only says which deployments exist and their statuses (for
 // invariant 4); whether those statuses are true is judged against ECS and the messages.
 import { LABEL } from "../shared/notify/message";
-import type { Observation, ObservedMessage, ObservedService } from "./invariants";
+import type { Notifications, Observation, ObservedMessage, ObservedService } from "./invariants";
 import { isWrite, type World } from "./world";
 
 const STATUS_OF_LABEL = new Map(Object.entries(LABEL).map(([status, label]) => [label, status]));
@@ -17,8 +17,6 @@ export const statusOfSlackTitle = (title: string): string | undefined => STATUS_
 export function observe(world: World, expected: Record<string, string>, badInput: boolean): Observation {
   const services: ObservedService[] = world.config.apps.flatMap((app) => app.environments.flatMap((env) => env.targets.map((t) => ({
     key: `${t.cluster}/${t.service}`,
-    app: app.name,
-    env: env.name,
     seed: world.seedDigests.get(app.repository) ?? "",
     alarms: env.alarms,
     primaries: world.ecs.primaryHistory(t.cluster, t.service).map((p) => ({ at: p.at, images: p.images.map(digestOf), cause: p.cause })),
@@ -30,19 +28,27 @@ export function observe(world: World, expected: Record<string, string>, badInput
     alarms: world.happenings.filter((h) => h.kind === "alarm" && h.state === "ALARM").map((h) => ({ name: h.alarm ?? "", at: h.at })),
     services,
     expected,
+    ...observeNotifications(world),
+    writes: world.calls.filter((c) => c.function && c.status < 300 && isWrite(c.operation)).map((c) => c.operation),
+    badInput,
+    sweptTo: world.clock.iso(),
+  };
+}
+
+/** Only the deployments and who heard what: all the settle loop needs, and cheap to take often. */
+export function observeNotifications(world: World): Notifications {
+  return {
     deployments: world.deployments().map((d) => ({
       id: d.id, key: `${d.cluster}/${d.service}`, app: d.app, env: d.env, digest: d.digest, status: d.status, deadline: d.deadline,
     })),
     messages: world.webhook.messages.map((m): ObservedMessage => {
-      const body = JSON.stringify(m.body);
       if (m.kind === "webhook") {
         const deployment = (m.body as { deployment?: { id?: string } }).deployment;
-        return { destination: m.destination, kind: "webhook", deploymentId: deployment?.id, status: m.event?.replace(/^deployment\./, ""), deliveryId: m.deliveryId };
+        return { destination: m.destination, deploymentId: deployment?.id, status: m.event?.replace(/^deployment\./, ""), deliveryId: m.deliveryId };
       }
       return {
         destination: m.destination,
-        kind: "slack",
-        deploymentId: /Deployment (d-[0-9a-f]{12})/.exec(body)?.[1],
+        deploymentId: /Deployment (d-[0-9a-f]{12})/.exec(JSON.stringify(m.body))?.[1],
         status: statusOfSlackTitle(m.title),
       };
     }),
@@ -50,9 +56,6 @@ export function observe(world: World, expected: Record<string, string>, badInput
       `${app.name}/${env.name}`,
       env.notify.map((name) => ({ name, kind: world.config.destinations[name]?.type === "webhook" ? "webhook" as const : "slack" as const })),
     ]))),
-    writes: world.calls.filter((c) => c.function && c.status < 300 && isWrite(c.operation)).map((c) => c.operation),
-    badInput,
-    sweptTo: world.clock.iso(),
   };
 }
 

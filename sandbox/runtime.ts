@@ -89,9 +89,11 @@ export class LambdaRuntime {
     return this.running.get(traceId)?.invocation;
   }
 
-  /** Kills a running invocation now (a crash fault): its promise rejects, its process is gone. */
-  crash(traceId: string, why: string): void {
-    this.running.get(traceId)?.kill("crash", why);
+  /** Kills a running invocation now (a crash fault): its promise rejects, its process is gone. Whether one was running. */
+  crash(traceId: string, why: string): boolean {
+    const running = this.running.get(traceId);
+    running?.kill("crash", why);
+    return running !== undefined;
   }
 
   async invoke(name: string, event: unknown): Promise<Invocation> {

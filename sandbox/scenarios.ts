@@ -225,10 +225,8 @@ export const SCENARIOS: Scenario[] = [
       ];
     },
   },
-];
-
-/** Scenarios that feed Stevedore only bad input (invariant 5: no AWS write at all). */
-export const BAD_INPUT_SCENARIOS: Scenario[] = [
+  // Scenarios that feed Stevedore only bad input (invariant 5: no AWS write at all). The demo
+  // plays them only when asked by name; the fault matrix plays them all.
   {
     name: "bad-events",
     title: "malformed events that match the deployed rules → ignored, nothing written",

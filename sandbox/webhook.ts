@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Clock } from "./clock";
+import { noneInjected, type Injected } from "./faults";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verifySignature } from "../shared/notify/webhook";
 
 const MAX_BODY = 1024 * 1024;
@@ -51,6 +52,8 @@ export interface WebhookReceiverOptions {
   clock?: Clock;
   /** Where forwarding failures are reported. Default console.warn. */
   log?: (line: string) => void;
+  /** Counts requests answered 503 while down (webhookRefused) and answered late while slow (webhookSlowed). */
+  injected?: Injected;
 }
 
 type Listener = (message: ReceivedMessage) => void;
@@ -63,15 +66,15 @@ export class WebhookReceiver {
   private server?: Server;
   private port = 0;
   private downMode?: "refuse" | "503";
-  /** Requests answered 503 while down, and requests answered late while slow. */
-  refused = 0;
-  slowed = 0;
   private upTimer?: NodeJS.Timeout;
   private delayMs = 0;
   private readonly pending = new Set<NodeJS.Timeout>();
   private readonly forwards = new Set<Promise<void>>();
+  private readonly injected: Injected;
 
-  constructor(private readonly options: WebhookReceiverOptions = {}) {}
+  constructor(private readonly options: WebhookReceiverOptions = {}) {
+    this.injected = options.injected ?? noneInjected();
+  }
 
   async start(): Promise<void> {
     await this.listen(0);
@@ -199,7 +202,7 @@ export class WebhookReceiver {
     let status: number;
     let answer: string;
     if (this.downMode) {
-      this.refused++;
+      this.injected.webhookRefused++;
       [status, answer] = [503, "service_unavailable"];
     } else if (size > MAX_BODY) {
       [status, answer] = [413, "request_too_large"];
@@ -208,7 +211,7 @@ export class WebhookReceiver {
     }
     if (status >= 400 && status !== 503) this.rejected.push({ at: this.now(), path, status, reason: answer });
     if (this.delayMs > 0) {
-      this.slowed++;
+      this.injected.webhookSlowed++;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.pending.delete(timer);

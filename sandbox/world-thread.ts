@@ -4,16 +4,16 @@ import { parentPort, workerData } from "node:worker_threads";
 import { MINUTE, SECOND } from "./clock";
 import { describeFaults } from "./faults";
 import { isFinal } from "../shared/records/model";
-import { judge } from "./invariants";
-import { observe } from "./observe";
+import { finalMessages, judge } from "./invariants";
+import { observe, observeNotifications } from "./observe";
 import type { RunRequest, RunResult } from "./run";
-import { BAD_INPUT_SCENARIOS, SCENARIOS } from "./scenarios";
+import { SCENARIOS } from "./scenarios";
 import { World } from "./world";
 
 const { request, stack, bundles } = workerData as { request: RunRequest; stack: World["options"]["stack"]; bundles: Record<string, string> };
 
 async function main(): Promise<RunResult> {
-  const scenario = [...SCENARIOS, ...BAD_INPUT_SCENARIOS].find((s) => s.name === request.scenario);
+  const scenario = SCENARIOS.find((s) => s.name === request.scenario);
   if (!scenario) throw new Error(`no scenario ${request.scenario}`);
   const started = Date.now();
   const world = await World.create({
@@ -71,10 +71,9 @@ async function main(): Promise<RunResult> {
 
 /** Whether every finished deployment's final message reached each of its destinations. */
 function finalWordsIn(world: World): boolean {
-  const o = observe(world, {}, false);
+  const o = observeNotifications(world);
   return o.deployments.filter((d) => isFinal(d.status)).every((d) =>
-    (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) =>
-      o.messages.some((m) => m.destination === dest.name && m.deploymentId === d.id && isFinal(m.status))));
+    (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) => finalMessages(o, d, dest.name).length > 0));
 }
 
 function countBy(items: string[]): Record<string, number> {

@@ -60,9 +60,8 @@ export interface WorldOptions {
 export interface Happening {
   /** Sandbox time. */
   at: number;
-  kind: "push" | "bad-image" | "build" | "alarm";
+  kind: "push" | "bad-image" | "alarm";
   repository?: string;
-  tag?: string;
   digest?: string;
   alarm?: string;
   state?: string;
@@ -98,7 +97,7 @@ export class World {
   readonly compiledConfig: string;
   /** Scratch space for a scenario (what it pushed, what the CLI said). */
   readonly state: Record<string, unknown> = {};
-  /** Pushes, builds and alarms, in order: what the world did to Stevedore. */
+  /** Pushes and alarms, in order: what the world did to Stevedore. */
   readonly happenings: Happening[] = [];
   endpoint = "";
 
@@ -126,12 +125,7 @@ export class World {
 
   /** How often each fault struck so far (AWS calls, event deliveries, crashes, the webhook). */
   injected(): Injected {
-    return {
-      ...this.injectedSoFar,
-      crashes: this.runtime.invocations.filter((i) => i.outcome?.ok === false && i.outcome.kind === "crash").length,
-      webhookRefused: this.webhook.refused,
-      webhookSlowed: this.webhook.slowed,
-    };
+    return { ...this.injectedSoFar };
   }
 
   static async create(options: WorldOptions): Promise<World> {
@@ -151,7 +145,7 @@ export class World {
     const ssm = new LocalSsm();
     const eventbridge = new LocalEventBridge(origin);
     const secrets: Record<string, string> = {};
-    const webhook = new WebhookReceiver({ secrets, forwardTo: options.slackUrl });
+    const webhook = new WebhookReceiver({ secrets, forwardTo: options.slackUrl, injected });
     const runtime = new LambdaRuntime({
       bundles: options.bundles,
       // Lambda's timeouts, shortened because sandbox time runs fast: a claim's lease is its
@@ -267,7 +261,7 @@ export class World {
     const digest = `sha256:${sha256(`${repository}:${tag}:${this.clock.now()}`)}`;
     // Marked bad before ECR announces it: ECS knows what will fail before anyone can deploy it.
     if (options.bad) this.ecs.markBad(digest);
-    this.happen({ kind: options.bad ? "bad-image" : "push", repository, tag, digest });
+    this.happen({ kind: options.bad ? "bad-image" : "push", repository, digest });
     return this.ecr.push(repository, { tag, digest, platforms: options.platforms });
   }
 
@@ -280,7 +274,6 @@ export class World {
   /** A CodeBuild build of `project` at `commit` that ends as `outcome`. */
   build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED"): string {
     this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? "it will fail" : "it will pass"})`);
-    this.happen({ kind: "build", tag: commit.slice(0, 7), state: outcome });
     return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn: "BUILD" } : {}) });
   }
 
@@ -364,7 +357,7 @@ export class World {
       if (made === crash.afterCalls && crashed < (crash.times ?? 1)) {
         this.crashes.set(fn, crashed + 1);
         this.timeline.note(`fault: ${fn} crashes right after its call ${made} (${request.operation})`);
-        this.runtime.crash(trace, `Runtime.ExitError: the process crashed after ${request.operation}`);
+        if (this.runtime.crash(trace, `Runtime.ExitError: the process crashed after ${request.operation}`)) this.injectedSoFar.crashes++;
       }
     }
   }

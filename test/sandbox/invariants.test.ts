@@ -14,7 +14,7 @@ function good(): Observation {
     pushes: [{ digest: A, repository: "shop/web", bad: false }, { digest: B, repository: "shop/web", bad: false }],
     alarms: [],
     services: [{
-      key: KEY, app: "shop", env: "staging", seed: SEED, alarms: ["web-5xx"],
+      key: KEY, seed: SEED, alarms: ["web-5xx"],
       primaries: [{ at: 0, images: [SEED], cause: "create" }, { at: 10, images: [A], cause: "update" }, { at: 20, images: [B], cause: "update" }],
       completed: [A, B],
     }],
@@ -24,9 +24,9 @@ function good(): Observation {
       { id: "d-b", key: KEY, app: "shop", env: "staging", digest: B, status: "verified", deadline: "2026-11-29T10:05:00.000Z" },
     ],
     messages: [
-      { destination: "hook", kind: "webhook", deploymentId: "d-a", status: "superseded", deliveryId: "1" },
-      { destination: "hook", kind: "webhook", deploymentId: "d-b", status: "started", deliveryId: "2" },
-      { destination: "hook", kind: "webhook", deploymentId: "d-b", status: "verified", deliveryId: "3" },
+      { destination: "hook", deploymentId: "d-a", status: "superseded", deliveryId: "1" },
+      { destination: "hook", deploymentId: "d-b", status: "started", deliveryId: "2" },
+      { destination: "hook", deploymentId: "d-b", status: "verified", deliveryId: "3" },
     ],
     destinations: { "shop/staging": [{ name: "hook", kind: "webhook" }] },
     writes: ["RegisterTaskDefinition", "UpdateService", "TransactWriteItems"],
@@ -76,15 +76,15 @@ describe("the invariants judge an outcome", () => {
       return o;
     }, /d-b .* got 0 final messages at hook/],
     ["3: two different final words for one deployment", 3, (o) => {
-      o.messages.push({ destination: "hook", kind: "webhook", deploymentId: "d-b", status: "timed_out", deliveryId: "4" });
+      o.messages.push({ destination: "hook", deploymentId: "d-b", status: "timed_out", deliveryId: "4" });
       return o;
     }, /d-b .* got 2 final messages at hook: verified, timed_out/],
     ["3: Slack shows the same final word twice", 3, (o) => {
       o.destinations["shop/staging"] = [{ name: "slack", kind: "slack" }];
       o.messages = [
-        { destination: "slack", kind: "slack", deploymentId: "d-a", status: "superseded" },
-        { destination: "slack", kind: "slack", deploymentId: "d-b", status: "verified" },
-        { destination: "slack", kind: "slack", deploymentId: "d-b", status: "verified" },
+        { destination: "slack", deploymentId: "d-a", status: "superseded" },
+        { destination: "slack", deploymentId: "d-b", status: "verified" },
+        { destination: "slack", deploymentId: "d-b", status: "verified" },
       ];
       return o;
     }, /d-b .* got 2 final messages at slack/],
@@ -118,35 +118,34 @@ describe("the invariants judge an outcome", () => {
     expect(verdict.detail).toMatch(detail);
   });
 
-  const held: Case[] = [
+  type HeldCase = [string, number, (o: Observation) => Observation];
+  const held: HeldCase[] = [
     ["2: ECS's own rollback to an older image", 2, (o) => {
       o.services[0]!.primaries.push({ at: 30, images: [A], cause: "ecs-rollback" });
       return o;
-    }, /^$/],
+    }],
     ["2: a return away from an image that cannot run", 2, (o) => {
       o.pushes[1]!.bad = true;
       o.services[0]!.primaries.push({ at: 30, images: [A], cause: "update" });
       return o;
-    }, /^$/],
+    }],
     ["3: a webhook redelivery with the same delivery id (the receiver deduplicates)", 3, (o) => {
       o.messages.push({ ...o.messages[2]! });
       return o;
-    }, /^$/],
+    }],
     ["4: a deployment still in progress before its deadline", 4, (o) => {
       o.deployments[1]!.status = "started";
       o.deployments[1]!.deadline = "2026-11-29T12:00:00.000Z";
       return o;
-    }, /^$/],
+    }],
     ["5: bad input, nothing written", 5, (o) => {
       o.badInput = true;
       o.writes = [];
       return o;
-    }, /^$/],
+    }],
   ];
 
-  it.each(held)("does not cry wolf: %s", (...[, invariant, spoil, detail]: Case) => {
-    const verdict = verdictOf(spoil(good()), invariant);
-    expect(verdict).toMatchObject({ held: true });
-    expect(verdict.detail).toMatch(detail);
+  it.each(held)("does not cry wolf: %s", (...[, invariant, spoil]: HeldCase) => {
+    expect(verdictOf(spoil(good()), invariant)).toMatchObject({ held: true, detail: "" });
   });
 });
