@@ -19,6 +19,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import type { BuildOptions, Metafile } from "esbuild";
 import * as esbuild from "esbuild";
+import { median, round } from "./probe";
 import { table } from "./table";
 
 const require = createRequire(import.meta.url);
@@ -27,7 +28,7 @@ const { esbuildOptions } = require("../build/esbuild.cjs") as { esbuildOptions: 
 const ROOT = resolve(import.meta.dirname, "..");
 
 /** Every function of serverless.yml: functions/<name>.ts exporting `handler`. */
-export const FUNCTIONS = [
+const FUNCTIONS = [
   "on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval",
 ] as const;
 
@@ -70,13 +71,6 @@ interface Built {
   bytes: number;
   metafile: Metafile;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /** Bundles `entry` to `outdir/name.mjs`, by default exactly as `osls package` bundles a function. */
 export async function build(name: string, outdir: string, entry: { file: string } | { source: string }, options: BuildOptions = esbuildOptions): Promise<Built> {
@@ -150,7 +144,7 @@ export interface BenchDetails {
   heaviest: Record<string, string[]>;
 }
 
-export async function benchDetails(runs = RUNS): Promise<BenchDetails> {
+export async function benchDetails(): Promise<BenchDetails> {
   const outdir = mkdtempSync(join(tmpdir(), "stevedore-bench-"));
   try {
     const present = FUNCTIONS.filter((name) => existsSync(join(ROOT, "functions", `${name}.ts`)));
@@ -172,7 +166,7 @@ export async function benchDetails(runs = RUNS): Promise<BenchDetails> {
     // Interleaved: run i imports every bundle once before run i+1 starts.
     const samples = new Map(built.map((b) => [b.name, { importMs: [] as number[], processMs: [] as number[] }]));
     importOnce(built[0]!.file); // warm the file cache and Node itself; not counted
-    for (let run = 0; run < runs; run++) {
+    for (let run = 0; run < RUNS; run++) {
       for (const bundle of built) {
         const { importMs, processMs } = importOnce(bundle.file);
         samples.get(bundle.name)!.importMs.push(importMs);
@@ -181,8 +175,8 @@ export async function benchDetails(runs = RUNS): Promise<BenchDetails> {
     }
     const figuresOf = (b: Built): BundleFigures => ({
       bytes: b.bytes,
-      importMs: round(median(samples.get(b.name)!.importMs)),
-      processMs: round(median(samples.get(b.name)!.processMs)),
+      importMs: round(median(samples.get(b.name)!.importMs), 2),
+      processMs: round(median(samples.get(b.name)!.processMs), 2),
     });
 
     const [baselineBuilt, shimmedBuilt, ...functionBuilt] = built as [Built, Built, ...Built[]];

@@ -10,22 +10,24 @@
 // Production (promoted automatically after staging is verified) is a separate deployment: the
 // calls of its promotion are shown apart and not counted here.
 import { MINUTE } from "../sandbox/clock";
-import { isFinal } from "../shared/records/model";
+import { slackLabel, statusOfSlackTitle } from "../sandbox/observe";
+import type { Prepared } from "../sandbox/run";
 import { World } from "../sandbox/world";
-import { pollerJob, waiterDistribution, type PollerRun, type WaiterDistribution } from "./pollers";
-import { countBy, cpuOf, now, Probe, round, type CpuProfileSummary, type InvocationStamp } from "./probe";
+import { isFinal } from "../shared/records/model";
+import { waiterDistribution, type PollerParams, type PollerRun, type WaiterDistribution } from "./pollers";
+import { countBy, cpuOf, now, Probe, round, type CpuProfileSummary, type Heard, type InvocationStamp, type Published } from "./probe";
 import { progress } from "./progress";
 import { byName, ms, notes, table, verdict } from "./table";
 import { inWorker, type JobContext } from "./threads";
 
-export const ROLLOUT_MS = 5 * MINUTE;
+const ROLLOUT_MS = 5 * MINUTE;
 /** Sandbox ms per real ms in this section's worlds (a 1-s poll is 33 real ms). */
-export const SCALE = 30;
+const SCALE = 30;
 export const TARGETS = { maxCalls: 12, minRatioVsEverySecond: 20, maxFinalNoticeMs: 1000 } as const;
 
 const STAGING_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/shop-staging/web";
 
-export const DEFINITION = [
+const DEFINITION = [
   "calls of a deployment = every AWS call made by the invocations that handled its events:",
   "on-image-pushed for its push (matched by digest), on-deployment-changed for its service's ECS events (the record it",
   "advanced, or the service and time window for events it ignored), notify for its records' stream changes (the SSM",
@@ -39,7 +41,6 @@ export const DEFINITION = [
 
 interface Window {
   label: string;
-  tag: string;
   digest: string;
   recordId: string;
   status: string;
@@ -145,6 +146,7 @@ export async function stevedoreJob(params: JobContext & { scale: number; rollout
     const cpuByFn: Record<string, number> = {};
     for (const i of mine) cpuByFn[i.fn] = round((cpuByFn[i.fn] ?? 0) + (cpu.get(i) ?? 0), 1);
     const completed = finalEvent(probe, w, "COMPLETED");
+    const answered = notice(probe, w, w.bad ? finalEvent(probe, w, "ROLLBACK_COMPLETED") : completed);
     const verifiedHeard = heardAbout(probe, w.recordId).find((h) => /deployed and verified/.test(h.message.title));
     return {
       label: w.label,
@@ -163,7 +165,7 @@ export async function stevedoreJob(params: JobContext & { scale: number; rollout
       activeMs: round(sum(mine, (i) => probe.activeMs(i)), 1),
       billedMs: round(sum(mine, (i) => i.endedAt - i.startedAt), 0),
       initMs: round(sum(mine, (i) => i.initMs ?? 0), 1),
-      ...(notice(probe, w) ? { notice: notice(probe, w) as Notice } : {}),
+      ...(answered ? { notice: answered } : {}),
       ...(completed && verifiedHeard ? { verifiedAfterCompletedMinutes: round((verifiedHeard.virtualAt - completed.virtualAt) / MINUTE, 2) } : {}),
     };
   });
@@ -233,8 +235,11 @@ function streamIds(payload: unknown): string[] {
   return records.map((r) => r.dynamodb?.NewImage?.id?.S ?? "");
 }
 
-function heardAbout(probe: Probe, recordId: string) {
-  return probe.heard.filter((h) => JSON.stringify(h.message.body).includes(recordId));
+/** Whether a message is about record `recordId` (its id anywhere in the body). */
+const mentions = (h: Heard, recordId: string) => JSON.stringify(h.message.body).includes(recordId);
+
+function heardAbout(probe: Probe, recordId: string): Heard[] {
+  return probe.heard.filter((h) => mentions(h, recordId));
 }
 
 async function deploy(world: World, probe: Probe, label: string, tag: string, bad: boolean): Promise<Window> {
@@ -246,21 +251,26 @@ async function deploy(world: World, probe: Probe, label: string, tag: string, ba
   const r = record();
   if (!r) throw new Error(`no staging record for ${tag}`);
   const destinations = world.config.apps.find((a) => a.name === "shop-web")?.environments.find((e) => e.name === "staging")?.notify.length ?? 1;
-  const final = /deployed and verified|rolled back|failed|timed out|superseded|refused/;
-  await world.waitFor(`the final message of ${tag} at every destination`,
-    () => heardAbout(probe, r.id).filter((h) => final.test(h.message.title)).length >= destinations, 10 * MINUTE);
-  const last = heardAbout(probe, r.id).filter((h) => final.test(h.message.title)).at(-1);
+  // Its final messages, collected as they arrive: each check looks only at the messages heard since the last.
+  const finals: Heard[] = [];
+  let seen = 0;
+  await world.waitFor(`the final message of ${tag} at every destination`, () => {
+    for (const h of probe.heard.slice(seen)) if (isFinal(statusOfSlackTitle(h.message.title)) && mentions(h, r.id)) finals.push(h);
+    seen = probe.heard.length;
+    return finals.length >= destinations;
+  }, 10 * MINUTE);
+  const last = finals.at(-1);
   // Let the stream consumers and the sweep that wrote it finish before the next push.
   await world.pass(10_000);
   return {
-    label, tag, digest, recordId: r.id, status: r.status, ...(r.reason ? { reason: r.reason } : {}),
+    label, digest, recordId: r.id, status: r.status, ...(r.reason ? { reason: r.reason } : {}),
     ...(r.ecsDeploymentId ? { ecsDeploymentId: r.ecsDeploymentId } : {}),
     bad, from, to: last?.at ?? now(), virtualFrom, virtualTo: last?.virtualAt ?? world.clock.now(),
   };
 }
 
 /** ECS's event `name` for the deployment Stevedore started (or, for ROLLBACK_COMPLETED, the rollback after its FAILED). */
-function finalEvent(probe: Probe, w: Window, name: "COMPLETED" | "ROLLBACK_COMPLETED") {
+function finalEvent(probe: Probe, w: Window, name: "COMPLETED" | "ROLLBACK_COMPLETED"): Published | undefined {
   const ecs = probe.published.filter((p) => p.event["detail-type"] === "ECS Deployment State Change" && p.event.resources[0] === STAGING_ARN && p.at >= w.from);
   const of = (e: (typeof ecs)[number]) => ({ id: String(e.event.detail.deploymentId), name: String(e.event.detail.eventName) });
   if (name === "COMPLETED") return ecs.find((e) => of(e).id === w.ecsDeploymentId && of(e).name === "SERVICE_DEPLOYMENT_COMPLETED");
@@ -268,9 +278,8 @@ function finalEvent(probe: Probe, w: Window, name: "COMPLETED" | "ROLLBACK_COMPL
   return failed && ecs.find((e) => e.at >= failed.at && of(e).id !== w.ecsDeploymentId && of(e).name === "SERVICE_DEPLOYMENT_COMPLETED");
 }
 
-/** ECS's final event → the message that answers it: "rolled out" for a good image, "rolled back" for a bad one. */
-function notice(probe: Probe, w: Window): Notice | undefined {
-  const event = finalEvent(probe, w, w.bad ? "ROLLBACK_COMPLETED" : "COMPLETED");
+/** ECS's final `event` → the message that answers it: "rolled out" for a good image, "rolled back" for a bad one. */
+function notice(probe: Probe, w: Window, event: Published | undefined): Notice | undefined {
   const title = w.bad ? /rolled back/ : /rolled out/;
   const heard = heardAbout(probe, w.recordId).filter((h) => title.test(h.message.title) && event && h.at >= event.at);
   if (!event || heard.length === 0) return undefined;
@@ -315,11 +324,11 @@ export interface DeploymentBench {
   targets: Record<string, { target: string; measured: string; verdict: "PASS" | "MISS" }>;
 }
 
-export async function benchDeployment(ctx: JobContext, say: (line: string) => void): Promise<DeploymentBench> {
+export async function benchDeployment(ctx: Prepared): Promise<DeploymentBench> {
   const common = { stack: ctx.stack, bundles: ctx.bundles, scale: SCALE, rolloutMs: ROLLOUT_MS };
-  const stevedore = await inWorker<typeof common, StevedoreRun>("deployment.stevedore", common, say);
-  const everySecond = await inWorker<Parameters<typeof pollerJob>[0], PollerRun>("deployment.poller", { ...common, kind: "every-second", seed: 1 }, say);
-  const sdkWaiter = await inWorker<Parameters<typeof pollerJob>[0], PollerRun>("deployment.poller", { ...common, kind: "sdk-waiter", seed: 1 }, say);
+  const stevedore = await inWorker<typeof common, StevedoreRun>(ctx, "deployment.stevedore", common);
+  const everySecond = await inWorker<PollerParams, PollerRun>(ctx, "deployment.poller", { ...common, kind: "every-second", seed: 1 });
+  const sdkWaiter = await inWorker<PollerParams, PollerRun>(ctx, "deployment.poller", { ...common, kind: "sdk-waiter", seed: 1 });
   const schedule = [waiterDistribution(ROLLOUT_MS, 120), waiterDistribution(ROLLOUT_MS, 600)];
 
   const [cold, warm, bad] = stevedore.deployments as [DeploymentFigures, DeploymentFigures, DeploymentFigures];
@@ -359,7 +368,7 @@ export async function benchDeployment(ctx: JobContext, say: (line: string) => vo
     },
     targets: {},
   };
-  const worstCalls = Math.max(cold.marginalCalls, warm.marginalCalls);
+  const worstCalls = result.callsPerDeployment; // marginal: the worse of cold and warm
   result.targets = {
     callsPerDeployment: {
       target: `≤ ${TARGETS.maxCalls} AWS calls, push to verified (marginal)`,
@@ -388,7 +397,7 @@ export function deploymentTable(d: DeploymentBench): string {
     ["deployer (5-min rollout, sandbox)", "AWS calls (marginal)", "by API", "CPU ms", "active ms", "billed ms", "notice after ECS's final event"],
     ...[cold, warm, bad].map((f) => [
       `Stevedore: ${f.label} → ${f.outcome}`, `${f.calls} (${f.marginalCalls})`, byName(f.callsByApi), f.cpuMs.toFixed(1), f.activeMs.toFixed(1), `${f.billedMs} (init ${f.initMs.toFixed(0)})`,
-      f.notice ? `${ms(f.notice.allMs)} real (${sec(f.notice.sandboxMs)} sandbox): ${f.notice.message.replace(/^.*: /, "")}` : "—",
+      f.notice ? `${ms(f.notice.allMs)} real (${sec(f.notice.sandboxMs)} sandbox): ${slackLabel(f.notice.message)}` : "—",
     ]),
     [`poller every 1 s, 2 calls a check (${e.checks} checks)`, e.calls, byName(e.callsByApi), "—", "—", `runner busy ${(e.runMs / MINUTE).toFixed(1)} min`, `${sec(e.noticeDelayMs)} sandbox`],
     [`poller on the SDK waiter's schedule (${w.checks} checks)`, w.calls, byName(w.callsByApi), "—", "—", `runner busy ${(w.runMs / MINUTE).toFixed(1)} min`, `${sec(w.noticeDelayMs)} sandbox`],

@@ -14,7 +14,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { MINUTE } from "../sandbox/clock";
 import { resolveStack } from "../sandbox/stack";
+import type { Prepared } from "../sandbox/run";
 import { World } from "../sandbox/world";
+import { REGISTRATION_LIMIT } from "../shared/deploy/ecs";
+import { isFinal } from "../shared/records/model";
 import { countBy, now, Probe, round } from "./probe";
 import { progress } from "./progress";
 import { byName, notes, table, verdict } from "./table";
@@ -23,7 +26,6 @@ import { BUILD_DIR, inWorker, type JobContext } from "./threads";
 export const SIZES = [1, 10, 50, 200] as const;
 const SCALE = 5;
 const LATENCY_MS = 20;
-const LIMIT = { perSecond: 1, burst: 20 };
 const ROOT = resolve(import.meta.dirname, "..");
 
 const TEMPLATE = {
@@ -40,7 +42,7 @@ const TEMPLATE = {
 const serviceName = (i: number) => `svc-${String(i + 1).padStart(3, "0")}`;
 
 /** Writes the config for `n` services; returns its path relative to the project. */
-export function fanoutConfig(n: number): string {
+function fanoutConfig(n: number): string {
   const dir = join(BUILD_DIR, `fanout-${n}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "task.json"), `${JSON.stringify(TEMPLATE, null, 2)}\n`);
@@ -100,7 +102,7 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
   const started = now();
   const world = await World.create({
     stack: params.stack, bundles: params.bundles, configFile: params.configFile, scale: SCALE,
-    faults: { latencyMs: LATENCY_MS }, timeoutMs: 900_000, registrationLimit: LIMIT,
+    faults: { latencyMs: LATENCY_MS }, timeoutMs: 900_000, registrationLimit: REGISTRATION_LIMIT,
   });
   const probe = new Probe(world);
   try {
@@ -109,7 +111,6 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
     const { digest } = world.push("fan/app", "v2.0.0");
     const records = () => world.deployments({ app: "fan", env: "staging", digest });
     const done = (status: string) => ["completed", "verified"].includes(status);
-    const settled = (status: string) => done(status) || ["failed", "rolled_back", "timed_out", "superseded", "refused"].includes(status);
     let lastReport = Date.now();
     // Give up once the deadline (30 min) and a sweep after it have passed on the sandbox clock.
     await world.waitFor(`${params.services} deployments completed`, () => {
@@ -119,7 +120,7 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
         const updates = probe.calls.filter((c) => c.operation === "UpdateService" && c.status < 300).length;
         progress(`fan-out ${params.services}: ${updates} started, ${list.filter((r) => done(r.status)).length} completed, ${probe.calls.filter((c) => c.error === "ThrottlingException").length} throttled`);
       }
-      return list.length === params.services && list.every((r) => settled(r.status));
+      return list.length === params.services && list.every((r) => r.status === "completed" || isFinal(r.status));
     }, 40 * MINUTE).catch((error: unknown) => progress(`fan-out ${params.services}: ${(error as Error).message}`));
     const completedAt = now();
     const virtualDone = world.clock.now();
@@ -157,31 +158,31 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
 export interface FanoutBench {
   method: string;
   latencyMs: number;
-  registrationLimit: typeof LIMIT;
+  registrationLimit: typeof REGISTRATION_LIMIT;
   scale: number;
   rows: FanoutRow[];
   target: { target: string; measured: string; verdict: "PASS" | "MISS" };
 }
 
-export async function benchFanout(ctx: JobContext, say: (line: string) => void, sizes: readonly number[] = SIZES): Promise<FanoutBench> {
+export async function benchFanout(ctx: Prepared, sizes: readonly number[] = SIZES): Promise<FanoutBench> {
   const rows: FanoutRow[] = [];
   for (const services of sizes) {
     const configFile = fanoutConfig(services);
-    say(`fan-out ${services}: resolving the stack for ${configFile} (osls print, cached by content)`);
+    progress(`fan-out ${services}: resolving the stack for ${configFile} (osls print, cached by content)`);
     const stack = resolveStack(configFile);
-    rows.push(await inWorker<FanoutParams, FanoutRow>("fanout", { stack, bundles: ctx.bundles, services, configFile }, say));
+    rows.push(await inWorker<FanoutParams, FanoutRow>(ctx, "fanout", { stack, bundles: ctx.bundles, services, configFile }));
     const row = rows.at(-1)!;
-    say(`fan-out ${services}: ${row.startedSeconds} s to start all, ${row.notCompleted} not completed, ${row.throttled} throttled`);
+    progress(`fan-out ${services}: ${row.startedSeconds} s to start all, ${row.notCompleted} not completed, ${row.throttled} throttled`);
   }
   const biggest = rows.find((r) => r.services === 200) ?? rows.at(-1);
   return {
     method: `one push; a generated config per size (${"`"}.build/bench/fanout-N/stevedore.yml${"`"}: one cluster, one task definition family per service); `
-      + `every AWS call +${LATENCY_MS} ms (sandbox fault latencyMs), RegisterTaskDefinition throttled at ${LIMIT.perSecond}/s with burst ${LIMIT.burst} (real time), `
+      + `every AWS call +${LATENCY_MS} ms (sandbox fault latencyMs), RegisterTaskDefinition throttled at ${REGISTRATION_LIMIT.perSecond}/s with burst ${REGISTRATION_LIMIT.burst} (real time), `
       + `Lambda timeout 900 s as serverless.yml gives the deploy paths, sandbox clock ${SCALE}× real time. `
       + "started = the last successful UpdateService; completed = ECS's completed history holds the pushed image on the service and Stevedore's record says completed (or verified); "
       + "calls = every AWS call in the world during the run (all functions, the sweeper included); throttled = ThrottlingException answers of the local AWS (the SDK retries them).",
     latencyMs: LATENCY_MS,
-    registrationLimit: LIMIT,
+    registrationLimit: REGISTRATION_LIMIT,
     scale: SCALE,
     rows,
     target: {

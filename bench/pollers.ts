@@ -27,10 +27,11 @@ import {
 } from "@aws-sdk/client-ecs";
 import { random } from "../sandbox/random";
 import { World } from "../sandbox/world";
+import { READ_ONLY_KEYS } from "../shared/render/template";
 import { countBy, median, now, percentile, Probe } from "./probe";
 import type { JobContext } from "./threads";
 
-export type PollerKind = "every-second" | "sdk-waiter";
+type PollerKind = "every-second" | "sdk-waiter";
 
 export interface PollerParams extends JobContext {
   kind: PollerKind;
@@ -55,13 +56,12 @@ export interface PollerRun {
   outcome: "stable" | "failed" | "timed out";
 }
 
-const READ_ONLY = ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy", "deregisteredAt"];
 const CLUSTER = "bench-poller";
 const SERVICE = "web";
 const GIVE_UP_MS = 30 * 60_000;
 
 /** @smithy/core util-waiter's delay before attempt `attempt` (≥ 1), in ms. */
-export function waiterDelay(minDelayMs: number, maxDelayMs: number, attempt: number, rng: () => number): number {
+function waiterDelay(minDelayMs: number, maxDelayMs: number, attempt: number, rng: () => number): number {
   const ceiling = Math.log(maxDelayMs / minDelayMs) / Math.log(2) + 1;
   if (attempt > ceiling) return maxDelayMs;
   const capped = Math.min(minDelayMs * 2 ** (attempt - 1), maxDelayMs);
@@ -85,7 +85,7 @@ export async function pollerJob(params: PollerParams): Promise<PollerRun> {
     const seed = world.ecs.taskDefinition("shop-web-staging");
     if (!seed) throw new Error("the sandbox has no shop-web-staging task definition");
     const body: Record<string, unknown> = { ...seed, family: "bench-poller-web" };
-    for (const key of [...READ_ONLY, "tags"]) delete body[key];
+    for (const key of [...READ_ONLY_KEYS, "tags"]) delete body[key];
     world.ecs.createService({ cluster: CLUSTER, service: SERVICE, taskDefinition: body, desiredCount: 2 });
 
     const ecs = new ECSClient({
@@ -97,7 +97,7 @@ export async function pollerJob(params: PollerParams): Promise<PollerRun> {
     const current = await describe();
     const td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: current?.taskDefinition, include: ["TAGS"] }))).taskDefinition;
     const input = { ...td } as Record<string, unknown>;
-    for (const key of READ_ONLY) delete input[key];
+    for (const key of READ_ONLY_KEYS) delete input[key];
     const containers = (td?.containerDefinitions ?? []).map((c) => ({ ...c, image: `${String(c.image).split("@")[0]}@sha256:${"b".repeat(64)}` }));
     const registered = await ecs.send(new RegisterTaskDefinitionCommand({ ...(input as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers }));
     const arn = registered.taskDefinition?.taskDefinitionArn as string;
@@ -108,21 +108,14 @@ export async function pollerJob(params: PollerParams): Promise<PollerRun> {
     const rng = random(params.seed);
     let checks = 0;
     let outcome: PollerRun["outcome"] = "timed out";
+    const everySecond = params.kind === "every-second";
     for (let attempt = 0; world.clock.now() - updatedAt < GIVE_UP_MS; attempt++) {
-      if (params.kind === "every-second") {
-        if (attempt > 0) await world.clock.sleep(1000);
-        const service = await describe();
-        await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
-        checks++;
-        const state = stable(service, arn);
-        if (state) { outcome = state; break; }
-      } else {
-        if (attempt > 0) await world.clock.sleep(waiterDelay(15_000, 120_000, attempt, rng));
-        const service = await describe();
-        checks++;
-        const state = stable(service, arn);
-        if (state) { outcome = state; break; }
-      }
+      if (attempt > 0) await world.clock.sleep(everySecond ? 1000 : waiterDelay(15_000, 120_000, attempt, rng));
+      const service = await describe();
+      if (everySecond) await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      checks++;
+      const state = stable(service, arn);
+      if (state) { outcome = state; break; }
     }
     const noticedAt = world.clock.now();
     const completed = world.ecs.completedHistory(CLUSTER, SERVICE).find((c) => c.taskDefinition === arn);

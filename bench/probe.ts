@@ -21,7 +21,6 @@ export interface CallStamp {
   /** Function that made it (from the trace id); undefined for callers outside the Lambda runtime. */
   fn?: string;
   trace?: string;
-  service: string;
   operation: string;
   status: number;
   /** AWS's error code (`__type`), when the call failed. */
@@ -31,15 +30,12 @@ export interface CallStamp {
   end: number;
   /** Sandbox time when it was answered. */
   virtualAt: number;
-  body: Record<string, unknown>;
 }
 
 export interface FetchStamp {
   trace?: string;
-  url: string;
   start: number;
   end: number;
-  status?: number;
 }
 
 export interface Published {
@@ -87,8 +83,6 @@ export interface CpuProfileSummary {
   /** ms sampled in the function bundles, per function. */
   byFunction: Record<string, number>;
   intervalUs: number;
-  from: number;
-  to: number;
 }
 
 export class Probe {
@@ -97,26 +91,29 @@ export class Probe {
   readonly published: Published[] = [];
   readonly heard: Heard[] = [];
   readonly invocations: InvocationStamp[] = [];
+  /** Calls and webhook posts by the trace id of the invocation that made them. */
+  private readonly callsByTrace = new Map<string, CallStamp[]>();
+  private readonly fetchesByTrace = new Map<string, FetchStamp[]>();
   private session?: Session;
   private profileStart?: { hrUs: number; wall: number };
 
-  constructor(readonly world: World) {
+  constructor(world: World) {
     world.server.observe((request, response, ms) => {
       const end = now();
       const trace = String(request.headers["x-amzn-trace-id"] ?? "") || undefined;
       const body = response.body as { __type?: unknown } | undefined;
-      this.calls.push({
+      const stamp: CallStamp = {
         fn: trace ? /Sandbox=([\w-]+)/.exec(trace)?.[1] : undefined,
         trace,
-        service: request.prefix,
         operation: request.operation,
         status: response.status,
         ...(response.status >= 300 && typeof body?.__type === "string" ? { error: body.__type.replace(/^.*#/, "") } : {}),
         start: end - ms,
         end,
         virtualAt: world.clock.now(),
-        body: request.body,
-      });
+      };
+      this.calls.push(stamp);
+      if (trace) append(this.callsByTrace, trace, stamp);
     });
     world.bus.observe({
       published: (event) => this.published.push({ at: now(), virtualAt: world.clock.now(), event }),
@@ -127,12 +124,11 @@ export class Probe {
     // is what we wrap, so a dead invocation's fetch still fails as before.
     const inner = globalThis.fetch;
     globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-      const stamp: FetchStamp = { trace: world.runtime.currentTrace(), url: String(input instanceof Request ? input.url : input), start: now(), end: 0 };
+      const stamp: FetchStamp = { trace: world.runtime.currentTrace(), start: now(), end: 0 };
       this.fetches.push(stamp);
+      if (stamp.trace) append(this.fetchesByTrace, stamp.trace, stamp);
       try {
-        const response = await inner(input, init);
-        stamp.status = response.status;
-        return response;
+        return await inner(input, init);
       } finally {
         stamp.end = now();
       }
@@ -159,11 +155,11 @@ export class Probe {
   }
 
   callsOf(invocation: InvocationStamp): CallStamp[] {
-    return this.calls.filter((c) => c.trace === invocation.traceId);
+    return this.callsByTrace.get(invocation.traceId) ?? [];
   }
 
   fetchesOf(invocation: InvocationStamp): FetchStamp[] {
-    return this.fetches.filter((f) => f.trace === invocation.traceId);
+    return this.fetchesByTrace.get(invocation.traceId) ?? [];
   }
 
   /**
@@ -250,8 +246,14 @@ export class Probe {
       samples.push({ fn, at: toWall(t), ms });
       byFunction[fn] = (byFunction[fn] ?? 0) + ms;
     }
-    return { samples, busyMs, gcMs, byFunction, intervalUs: this.intervalUs, from: toWall(profile.startTime), to: toWall(profile.endTime) };
+    return { samples, busyMs, gcMs, byFunction, intervalUs: this.intervalUs };
   }
+}
+
+function append<T>(index: Map<string, T[]>, key: string, item: T): void {
+  const list = index.get(key);
+  if (list) list.push(item);
+  else index.set(key, [item]);
 }
 
 /**
@@ -291,13 +293,4 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
   const counts: Record<string, number> = {};
   for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
   return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
-}
-
-/** Waits (real time, polling) until `check` holds; throws after `realMs`. */
-export async function until(what: string, check: () => boolean, realMs: number): Promise<void> {
-  const deadline = Date.now() + realMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }

@@ -13,13 +13,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { prepare, type Prepared } from "../sandbox/run";
+import type { Prepared } from "../sandbox/run";
 import { benchDetails, bundleTable, TARGETS as BUNDLE_TARGETS } from "./bundle";
 import { benchDeployment, deploymentTable } from "./deployment";
 import { benchFanout, fanoutTable, SIZES } from "./fanout";
 import { benchRollback, rollbackTable } from "./rollback";
 import { section, table, verdict } from "./table";
-import { BUILD_DIR, type JobContext } from "./threads";
+import { BUILD_DIR, prepareBench } from "./threads";
 import { benchThroughput, throughputTable } from "./throughput";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -36,10 +36,8 @@ const TITLES: Record<Section, string> = {
   fanout: "fanout: one push to many services (20 ms per call, RegisterTaskDefinition 1/s burst 20)",
 };
 
-type Say = (line: string) => void;
-
 /** Each section: its figures (for results.json) and its printed table. `sandbox` prepares it on first use. */
-const SECTIONS: Record<Section, (sandbox: () => Promise<JobContext>, say: Say, sizes: number[]) => Promise<{ figures: unknown; printed: string }>> = {
+const SECTIONS: Record<Section, (sandbox: () => Promise<Prepared>, sizes: number[]) => Promise<{ figures: unknown; printed: string }>> = {
   bundle: async () => {
     const details = await benchDetails();
     const figures = {
@@ -49,20 +47,20 @@ const SECTIONS: Record<Section, (sandbox: () => Promise<JobContext>, say: Say, s
     };
     return { figures, printed: bundleTable(details) };
   },
-  deployment: async (sandbox, say) => {
-    const figures = await benchDeployment(await sandbox(), say);
+  deployment: async (sandbox) => {
+    const figures = await benchDeployment(await sandbox());
     return { figures, printed: deploymentTable(figures) };
   },
-  rollback: async (sandbox, say) => {
-    const figures = await benchRollback(await sandbox(), say);
+  rollback: async (sandbox) => {
+    const figures = await benchRollback(await sandbox());
     return { figures, printed: rollbackTable(figures) };
   },
-  throughput: async (sandbox, say) => {
-    const figures = await benchThroughput(await sandbox(), say);
+  throughput: async (sandbox) => {
+    const figures = await benchThroughput(await sandbox());
     return { figures, printed: throughputTable(figures) };
   },
-  fanout: async (sandbox, say, sizes) => {
-    const figures = await benchFanout(await sandbox(), say, sizes);
+  fanout: async (sandbox, sizes) => {
+    const figures = await benchFanout(await sandbox(), sizes);
     return { figures, printed: fanoutTable(figures) };
   },
 };
@@ -97,17 +95,13 @@ async function main(): Promise<number> {
   const results: Record<string, unknown> = {};
   let failed = false;
   let prepared: Prepared | undefined;
-  const sandbox = async (): Promise<JobContext> => {
-    prepared ??= await prepare();
-    return { stack: prepared.stack, bundles: prepared.bundles };
-  };
-  const say = (line: string) => process.stderr.write(`  … ${line}\n`);
+  const sandbox = async (): Promise<Prepared> => (prepared ??= await prepareBench());
 
   for (const name of chosen) {
     console.log(section(TITLES[name]));
     const t0 = Date.now();
     try {
-      const { figures, printed } = await SECTIONS[name](sandbox, say, sizes);
+      const { figures, printed } = await SECTIONS[name](sandbox, sizes);
       console.log(printed);
       results[name] = figures;
     } catch (error) {

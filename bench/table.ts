@@ -27,4 +27,3 @@ export function notes(lines: string[]): string {
 }
 
 export const ms = (n: number, digits = 1): string => (Number.isFinite(n) ? `${n.toFixed(digits)} ms` : "—");
-export const s = (n: number, digits = 1): string => (Number.isFinite(n) ? `${n.toFixed(digits)} s` : "—");

@@ -12,14 +12,16 @@
 // sustained rate past it.
 import { createHash, randomUUID } from "node:crypto";
 import type { AwsEvent } from "../sandbox/events";
+import type { Prepared } from "../sandbox/run";
 import { World } from "../sandbox/world";
+import { REGISTRATION_LIMIT } from "../shared/deploy/ecs";
 import { countBy, cpuOf, median, now, Probe, round, type InvocationStamp } from "./probe";
 import { progress } from "./progress";
 import { byName, notes, table } from "./table";
 import { inWorker, type JobContext } from "./threads";
 
 /** Events after the cold first one that the registration bucket lets through at once (20 − 1). */
-const BURST = 19;
+const BURST = REGISTRATION_LIMIT.burst - 1;
 const SUSTAINED = 40;
 
 export interface Phase {
@@ -117,8 +119,8 @@ export async function throughputJob(params: JobContext & { burst: number; sustai
 
 // ── main side ──────────────────────────────────────────────────────────────────────────────
 
-export function benchThroughput(ctx: JobContext, say: (line: string) => void): Promise<ThroughputBench> {
-  return inWorker<JobContext & { burst: number; sustained: number }, ThroughputBench>("throughput", { stack: ctx.stack, bundles: ctx.bundles, burst: BURST, sustained: SUSTAINED }, say);
+export function benchThroughput(ctx: Prepared): Promise<ThroughputBench> {
+  return inWorker<JobContext & { burst: number; sustained: number }, ThroughputBench>(ctx, "throughput", { stack: ctx.stack, bundles: ctx.bundles, burst: BURST, sustained: SUSTAINED });
 }
 
 export function throughputTable(t: ThroughputBench): string {
@@ -130,7 +132,7 @@ export function throughputTable(t: ThroughputBench): string {
     ]),
     "",
     `One event: ${t.callsPerEvent} AWS calls (${byName(t.callsByApiPerEvent)}, averaged); outcomes: ${byName(t.outcomes)}.`,
-    `Sustained, each event waits a median ${t.registrationWaitMsMedian} ms for a registration token: the handler paces RegisterTaskDefinition at ECS's limit (1/s, burst 20), so one process sustains about 1 deploying push a second.`,
+    `Sustained, each event waits a median ${t.registrationWaitMsMedian} ms for a registration token: the handler paces RegisterTaskDefinition at ECS's limit (${REGISTRATION_LIMIT.perSecond}/s, burst ${REGISTRATION_LIMIT.burst}), so one process sustains about 1 deploying push a second.`,
     `Handler CPU per event ${t.handlerCpuMsPerEvent} ms: unpaced and with AWS answering elsewhere, its own CPU would allow about ${t.handlerCpuBoundEventsPerSecond} events/s. The cold first event took ${t.coldFirstEventMs} ms.`,
     "",
     notes([t.method]),

@@ -2,7 +2,7 @@
 // esbuild settings as `osls package`), then play each requested scenario in its own worker.
 import { mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import * as esbuild from "esbuild";
 import type { Faults, Injected } from "./faults";
@@ -35,18 +35,22 @@ export interface RunResult {
 export interface Prepared {
   stack: ResolvedStack;
   bundles: Record<string, string>;
-  /** The world's own code, bundled: what each worker runs. */
-  worldThread: string;
+  /** The thread entry's code, bundled: what each worker runs (sandbox/world-thread.ts by default). */
+  thread: string;
 }
 
 const ROOT = process.cwd();
 
 /**
- * serverless.yml resolved by osls, every function bundled as for Lambda, and the world's own
- * code bundled too: worker threads then run plain JavaScript, with no TypeScript loader hooks
- * in the way of the function bundles (through tsx's hooks a cold import took 4× longer).
+ * serverless.yml resolved by osls, every function bundled as for Lambda, and the code of the
+ * worker threads (`threadEntry`, relative to the project) bundled too: worker threads then run
+ * plain JavaScript, with no TypeScript loader hooks in the way of the function bundles (through
+ * tsx's hooks a cold import took 4× longer).
  */
-export async function prepare(configFile = process.env.STEVEDORE_CONFIG ?? "examples/stevedore.yml"): Promise<Prepared> {
+export async function prepare(
+  configFile = process.env.STEVEDORE_CONFIG ?? "examples/stevedore.yml",
+  threadEntry = join("sandbox", "world-thread.ts"),
+): Promise<Prepared> {
   const stack = resolveStack(configFile);
   const require = createRequire(join(ROOT, "package.json"));
   const { esbuildOptions } = require("./build/esbuild.cjs") as { esbuildOptions: esbuild.BuildOptions };
@@ -54,10 +58,11 @@ export async function prepare(configFile = process.env.STEVEDORE_CONFIG ?? "exam
   mkdirSync(outdir, { recursive: true });
   process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
   const entries = Object.fromEntries(Object.entries(stack.functions).map(([name, fn]) => [name, fn.handler.replace(/\.handler$/, ".ts")]));
+  const threadName = basename(threadEntry, extname(threadEntry));
   await Promise.all([
     esbuild.build({ ...esbuildOptions, entryPoints: entries, outdir: join(outdir, "functions"), absWorkingDir: ROOT, logLevel: "error" }),
     esbuild.build({
-      entryPoints: { "world-thread": join(ROOT, "sandbox", "world-thread.ts") },
+      entryPoints: { [threadName]: join(ROOT, threadEntry) },
       outdir, outExtension: { ".js": ".mjs" }, bundle: true, format: "esm", platform: "node", target: "node20",
       packages: "external", absWorkingDir: ROOT, logLevel: "error",
     }),
@@ -65,26 +70,58 @@ export async function prepare(configFile = process.env.STEVEDORE_CONFIG ?? "exam
   return {
     stack,
     bundles: Object.fromEntries(Object.keys(entries).map((name) => [name, join(outdir, "functions", `${name}.mjs`)])),
-    worldThread: join(outdir, "world-thread.mjs"),
+    thread: join(outdir, `${threadName}.mjs`),
   };
 }
 
-export function runWorld(request: RunRequest, prepared: Prepared): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(prepared.worldThread, {
-      workerData: { request, stack: prepared.stack, bundles: prepared.bundles },
+export interface ThreadOptions {
+  /** Prefixed to its errors. */
+  name?: string;
+  /** Where the thread's `{ progress }` messages go. */
+  onProgress?: (line: string) => void;
+  /** The thread's Node flags; by default the main thread's. */
+  execArgv?: string[];
+  /** The thread's stdout (the functions' log lines) to stderr, leaving stdout to the report. */
+  stdoutToStderr?: boolean;
+}
+
+/**
+ * Runs a bundled thread (Prepared's `thread`) with `workerData` in a fresh worker; resolves the
+ * `{ result }` it posts, rejects on its `{ error }`, or if it exits without answering.
+ */
+export function inThread<R>(file: string, workerData: unknown, options: ThreadOptions = {}): Promise<R> {
+  const prefix = options.name ? `${options.name}: ` : "";
+  return new Promise<R>((resolvePromise, reject) => {
+    const worker = new Worker(file, {
+      workerData,
       env: { ...process.env },
-      // The functions' log lines go to stderr: stdout is the report (or its JSON).
-      stdout: true,
-      stderr: false,
+      ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+      ...(options.stdoutToStderr ? { stdout: true, stderr: false } : {}),
     });
-    // Written through, not piped: a pipe would leave its listeners on stderr after each world.
-    worker.stdout.on("data", (chunk: Buffer) => process.stderr.write(chunk));
-    worker.once("message", (message: { result?: RunResult; error?: string }) => {
+    // Written through, not piped: a pipe would leave its listeners on stderr after each thread.
+    if (options.stdoutToStderr) worker.stdout.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    let settled = false;
+    worker.on("message", (message: { progress?: string; result?: R; error?: string }) => {
+      if (message.progress !== undefined) {
+        options.onProgress?.(message.progress);
+        return;
+      }
+      settled = true;
       void worker.terminate();
-      if (message.result) resolvePromise(message.result);
-      else reject(new Error(message.error));
+      if (message.error !== undefined) reject(new Error(`${prefix}${message.error}`));
+      else resolvePromise(message.result as R);
     });
-    worker.once("error", reject);
+    worker.once("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.once("exit", (code) => {
+      if (!settled) reject(new Error(`${prefix}the worker exited with code ${code} before answering`));
+    });
   });
+}
+
+export function runWorld(request: RunRequest, prepared: Prepared): Promise<RunResult> {
+  // The functions' log lines go to stderr: stdout is the report (or its JSON).
+  return inThread(prepared.thread, { request, stack: prepared.stack, bundles: prepared.bundles }, { stdoutToStderr: true });
 }

@@ -58,10 +58,12 @@ export async function describeServices(region: string, cluster: string, services
   return found;
 }
 
+/** ECS sustains about one RegisterTaskDefinition a second (burst 20) per account and region. */
+export const REGISTRATION_LIMIT = { perSecond: 1, burst: 20 } as const;
+
 /**
- * ECS sustains about one RegisterTaskDefinition a second (burst 20) per account and region.
- * A token bucket per region keeps one fan-out under that instead of collecting throttling
- * errors; the SDK's adaptive retries cover what other processes spend of the same budget.
+ * A token bucket per region keeps one fan-out under REGISTRATION_LIMIT instead of collecting
+ * throttling errors; the SDK's adaptive retries cover what other processes spend of the same budget.
  */
 class TokenBucket {
   private tokens: number;
@@ -90,7 +92,7 @@ class TokenBucket {
 const registrationBuckets = new Map<string, TokenBucket>();
 
 export async function registerTaskDefinition(region: string, input: RegisterTaskDefinitionCommandInput): Promise<string> {
-  const bucket = registrationBuckets.get(region) ?? new TokenBucket(20, 1);
+  const bucket = registrationBuckets.get(region) ?? new TokenBucket(REGISTRATION_LIMIT.burst, REGISTRATION_LIMIT.perSecond);
   registrationBuckets.set(region, bucket);
   await bucket.take();
   const out = await call("RegisterTaskDefinition", () => ecs(region).send(new RegisterTaskDefinitionCommand(input)));
