@@ -2,7 +2,9 @@
 // → every destination configured for the record's app and environment.
 //
 // Secrets are all resolved before anything is sent: if one cannot be read yet (throttled), the
-// record is retried and nobody has received it twice.
+// record is retried and nobody has received it twice. Nothing is sent past the invocation's
+// deadline either: an invocation that ran out of time has ended for Lambda, which retries the
+// record, while its own code resumes whenever the container runs again — alongside that retry.
 import { getConfig } from "../config/compiled";
 import type { Destination, PipelineConfig } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
@@ -55,6 +57,11 @@ export async function notifyChange(oldImage: StreamImage | undefined, newImage: 
 
   const undelivered: string[] = [];
   const ready = await Promise.all(destinations.map((d) => withSecrets(d, skipped)));
+  if (options.deadline !== undefined && Date.now() >= options.deadline) {
+    // Measured in the sandbox: throttled SSM reads under adaptive retry took 34 s of a 30-s
+    // invocation, and the timed-out invocation then sent the final message beside its retry.
+    throw new RetryableAwsError("notify", "OutOfTime", "reading the destinations' secrets took until the invocation's deadline; nothing was sent");
+  }
   const now = options.now?.() ?? new Date();
   // Destinations in parallel; each one receives this record's messages in order.
   const deliveries = await Promise.all(ready.map(async (dest) => {
@@ -64,8 +71,10 @@ export async function notifyChange(oldImage: StreamImage | undefined, newImage: 
       const key = `${n.deliveryId}→${dest.destination.name}`;
       if (delivered.has(key)) continue; // this container already sent it, before a retry of the record
       const final = isFinalWord(n);
-      const result = await deliver(render(n, dest, now), final && options.deadline ? { ...options.delivery, until: options.deadline } : options.delivery);
-      if (result.delivered) remember(key);
+      // An earlier invocation of this container may still be sending it (it ran out of time):
+      // wait for it rather than send a second message, and send only if it did not get through.
+      if ((await inFlight.get(key))?.delivered) continue;
+      const result = await sendOnce(key, () => deliver(render(n, dest, now), final && options.deadline ? { ...options.delivery, until: options.deadline } : options.delivery));
       results.push(result);
       if (final && !result.delivered) undelivered.push(`${n.event} to ${dest.destination.name}`);
     }
@@ -87,9 +96,25 @@ function isFinalWord(n: Notification): boolean {
 
 /** What this container delivered lately, so a retried record skips destinations already served. */
 const delivered = new Set<string>();
+/** What this container is sending now, by the same key. */
+const inFlight = new Map<string, Promise<DeliveryResult>>();
+
+async function sendOnce(key: string, send: () => Promise<DeliveryResult>): Promise<DeliveryResult> {
+  const sending = send();
+  inFlight.set(key, sending);
+  try {
+    const result = await sending;
+    if (result.delivered) remember(key);
+    return result;
+  } finally {
+    inFlight.delete(key);
+  }
+}
+
 /** For tests: a new container. */
 export function forgetDeliveries(): void {
   delivered.clear();
+  inFlight.clear();
 }
 
 function remember(key: string): void {

@@ -232,6 +232,35 @@ describe("notify handler: a deployment's final word", () => {
     expect(slackMessages().map(headerOf).filter((h) => h.includes("rolled back"))).not.toHaveLength(0);
   });
 
+  it("sends nothing once reading the destinations' secrets took until the deadline, and gives the record back", async () => {
+    ssm.on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url" }).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 600)); // throttled reads under adaptive retry
+      return { Parameter: { Type: "SecureString", Value: receiver.url(SLACK_PATH) } };
+    });
+    const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
+    const result = (await handler(event, withDeadline(1_500))) as DynamoDBBatchResponse; // 500 ms to send in
+
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(receiver.received).toEqual([]);
+  });
+
+  it("lets a retry wait for the message an invocation that ran out of time is still sending, instead of sending it twice", async () => {
+    let answer: () => void = () => undefined;
+    receiver.on(SLACK_PATH, (res) => { answer = () => res.writeHead(200).end("ok"); });
+    const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
+    const timedOut = handler(event, withDeadline(20_000)) as Promise<DynamoDBBatchResponse>;
+    while (at(SLACK_PATH).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const retry = handler(event, withDeadline(20_000)) as Promise<DynamoDBBatchResponse>;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the retry has reached the Slack delivery
+    answer();
+
+    await expect(retry).resolves.toEqual({ batchItemFailures: [] });
+    await expect(timedOut).resolves.toEqual({ batchItemFailures: [] });
+    expect(at(SLACK_PATH)).toHaveLength(1);
+    expect(at(AUDIT_PATH)).toHaveLength(1);
+  });
+
   it("gives up a message that is not final after a few tries, without failing the record", async () => {
     receiver.on(SLACK_PATH, ...Array.from({ length: 10 }, () => reply(503)));
     const result = (await handler(streamEvent(streamRecord(rollingOut, completed)), withDeadline(20_000))) as DynamoDBBatchResponse;
