@@ -109,7 +109,7 @@ export interface StevedoreRun {
 
 export async function stevedoreJob(params: JobContext & { scale: number; rolloutMs: number }): Promise<StevedoreRun> {
   const started = now();
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, scale: params.scale, ecsTiming: { rollout: params.rolloutMs } });
+  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs } });
   const probe = new Probe(world);
   const virtualStart = world.clock.now();
   await probe.startProfiler();

@@ -101,7 +101,7 @@ interface FanoutParams extends JobContext {
 export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
   const started = now();
   const world = await World.create({
-    stack: params.stack, bundles: params.bundles, configFile: params.configFile, scale: SCALE,
+    stack: params.stack, bundles: params.bundles, configFile: params.configFile,
     faults: { latencyMs: LATENCY_MS }, timeoutMs: 900_000, registrationLimit: REGISTRATION_LIMIT,
   });
   const probe = new Probe(world);

@@ -78,7 +78,7 @@ function stable(service: Service | undefined, taskDefinition: string): "stable" 
 
 export async function pollerJob(params: PollerParams): Promise<PollerRun> {
   const started = now();
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, scale: params.scale, ecsTiming: { rollout: params.rolloutMs } });
+  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs } });
   const probe = new Probe(world);
   try {
     // A service of its own, running what shop-web staging runs, under a family of its own.

@@ -69,7 +69,7 @@ const FLOOR = "rollback-floor";
 
 export async function rollbackJob(params: JobContext & { cycles: number; world: number; warmUp: boolean }): Promise<{ samples: RollbackSample[]; floor: FloorSample[] }> {
   const stack = params.warmUp ? params.stack : withoutWarmUp(params.stack);
-  const world = await World.create({ stack, bundles: params.bundles, scale: SCALE });
+  const world = await World.create({ stack, bundles: params.bundles });
   const probe = new Probe(world);
   const samples: RollbackSample[] = [];
   const floor: FloorSample[] = [];

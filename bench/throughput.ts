@@ -50,7 +50,7 @@ export interface ThroughputBench {
 }
 
 export async function throughputJob(params: JobContext & { burst: number; sustained: number }): Promise<ThroughputBench> {
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, scale: 120 });
+  const world = await World.create({ stack: params.stack, bundles: params.bundles });
   const probe = new Probe(world);
   try {
     world.bus.stop();

@@ -17,7 +17,7 @@ import { SCENARIOS } from "./scenarios";
 /** What the demo plays unless told otherwise: the bad-input scenarios only when named. */
 const DEMO_SCENARIOS = SCENARIOS.filter((s) => !s.badInput).map((s) => s.name);
 
-const USAGE = `Usage: npm run demo -- [--scenario NAME]... [--fault NAME]... [--run SCENARIO:FAULT]... [--slack-url URL] [--scale N] [--verbose] [--json]
+const USAGE = `Usage: npm run demo -- [--scenario NAME]... [--fault NAME]... [--run SCENARIO:FAULT]... [--slack-url URL] [--verbose] [--json]
 Scenarios: ${DEMO_SCENARIOS.join(", ")}
 Faults: ${Object.keys(FAULTS).join(", ")}`;
 
@@ -28,7 +28,6 @@ async function main(): Promise<number> {
       fault: { type: "string", multiple: true },
       run: { type: "string", multiple: true },
       "slack-url": { type: "string" },
-      scale: { type: "string" },
       verbose: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean" },
@@ -57,14 +56,13 @@ async function main(): Promise<number> {
   say("Stevedore sandbox: a local AWS on 127.0.0.1, the functions as bundled for Lambda, a webhook receiver.");
   say("Preparing: serverless.yml resolved by osls (cached after the first run), functions bundled with esbuild…");
   const prepared = await prepare();
-  say(`Playing ${runs.length} world${runs.length > 1 ? "s" : ""} side by side; sandbox time runs ${values.scale ?? 120}× faster.\n`);
+  say(`Playing ${runs.length} world${runs.length > 1 ? "s" : ""} side by side; sandbox time skips what nobody waits for.\n`);
 
   const results = await Promise.all(runs.map(async ({ scenario, fault }) => {
     const faults: Faults | undefined = fault === "none" ? undefined : FAULTS[fault];
     const result = await runWorld({
       scenario,
       faults,
-      scale: values.scale ? Number(values.scale) : undefined,
       logLevel: values.verbose ? "INFO" : undefined,
       slackUrl: values["slack-url"],
     }, prepared).catch((error: unknown): RunResult => ({

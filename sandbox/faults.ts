@@ -3,7 +3,7 @@
 import { awsError, type AwsRequest, type AwsResponse } from "./aws/server";
 
 export interface Faults {
-  /** Real milliseconds added to every AWS call. */
+  /** Sandbox milliseconds added to every AWS call. */
   latencyMs?: number;
   /** ThrottlingException in bursts: calls are refused in runs of `burst`, about `share` of them in all. */
   throttling?: { share: number; burst: number };
@@ -15,9 +15,9 @@ export interface Faults {
   reorderMs?: number;
   /** Share of events delivered very late: after `lateMs` virtual ms (after the next deployment started). */
   lateEvents?: { share: number; lateMs: number };
-  /** The webhook receiver refuses everything for this many real ms from the start. */
+  /** The webhook receiver refuses everything for this many sandbox ms from the start. */
   webhookDownMs?: number;
-  /** The webhook receiver answers after this many real ms. */
+  /** The webhook receiver answers after this many sandbox ms. */
   webhookSlowMs?: number;
   /** A function's invocations ("*": every function's) crash after their n-th AWS call (the first `times` of them, per function). */
   crash?: { function: string; afterCalls: number; times?: number };
@@ -62,17 +62,20 @@ export function strikesOf(faults: Faults): (keyof Injected)[] {
 
 const CONDITIONAL_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"]);
 
+/** Waits `ms` of sandbox time while answering `request`. */
+export type RequestWait = (request: AwsRequest, ms: number) => Promise<void>;
+
 /**
  * What the local AWS applies before a call reaches its service: latency, throttling, 5xx and
  * DynamoDB conditional-write conflicts. Returns an early answer, or undefined to go on.
  */
-export function awsFaults(faults: Faults, rng: () => number, injected = noneInjected()): (request: AwsRequest) => Promise<AwsResponse | undefined> {
+export function awsFaults(faults: Faults, rng: () => number, injected: Injected, wait: RequestWait): (request: AwsRequest) => Promise<AwsResponse | undefined> {
   let throttledInBurst = 0;
   let conflicts = faults.conditionalConflicts ?? 0;
   return async (request) => {
     if (faults.latencyMs) {
       injected.slowedCalls++;
-      await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+      await wait(request, faults.latencyMs);
     }
     if (faults.throttling) {
       if (throttledInBurst > 0 || rng() < faults.throttling.share / faults.throttling.burst) {
@@ -124,7 +127,7 @@ export function describeFaults(faults: Faults): string {
   if (faults.duplicateEvents) parts.push("duplicated events");
   if (faults.reorderMs) parts.push(`reordered events (≤${faults.reorderMs / 1000}s)`);
   if (faults.lateEvents) parts.push(`late events (${Math.round(faults.lateEvents.share * 100)}% after ${faults.lateEvents.lateMs / 60000}m)`);
-  if (faults.webhookDownMs) parts.push(`webhook down ${faults.webhookDownMs / 1000}s`);
+  if (faults.webhookDownMs) parts.push(`webhook down ${faults.webhookDownMs / 60_000}m`);
   if (faults.webhookSlowMs) parts.push(`webhook slow ${faults.webhookSlowMs}ms`);
   if (faults.crash) parts.push(`${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after call ${faults.crash.afterCalls}`);
   if (faults.conditionalConflicts) parts.push(`${faults.conditionalConflicts} conditional-write conflicts`);
@@ -139,7 +142,7 @@ export const FAULTS: Record<string, Faults> = {
   duplicates: { duplicateEvents: true, seed: 3 },
   reordering: { reorderMs: 20_000, seed: 5 },
   "late-events": { lateEvents: { share: 0.2, lateMs: 8 * 60_000 }, seed: 13 },
-  "webhook-down": { webhookDownMs: 4000 },
+  "webhook-down": { webhookDownMs: 8 * 60_000 },
   "webhook-slow": { webhookSlowMs: 2500 },
   "crash-on-push": { crash: { function: "on-image-pushed", afterCalls: 4 } },
   // Every function's first invocation dies after its second AWS call; Lambda delivers again.

@@ -13,9 +13,9 @@ import { resolveStack, type ResolvedStack } from "./stack";
 export interface RunRequest {
   scenario: string;
   faults?: Faults;
-  scale?: number;
   logLevel?: string;
   slackUrl?: string;
+  /** See WorldOptions.timeoutMs (sandbox ms). */
   timeoutMs?: number;
 }
 

@@ -4,13 +4,15 @@
 //     config) and cold starts behave per container, and one container runs one event at a time;
 //   - each invocation runs inside the runtime's per-invocation store (@aws/lambda-invoke-store),
 //     from which the bundled SDK stamps every AWS call with the invocation's X-Amzn-Trace-Id;
-//   - an invocation has a deadline (context.getRemainingTimeInMillis) and is killed at it;
+//   - an invocation has a deadline on the sandbox clock (context.getRemainingTimeInMillis) and is
+//     killed at it;
 //   - an invocation can be made to crash midway (a fault): from then on it is dead, and since a
 //     dead process makes no more calls, its AWS calls are refused by the local AWS and its
 //     fetches (webhooks) fail here.
 import { randomBytes, randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { InvokeStore } from "@aws/lambda-invoke-store";
+import { wallNow, type Clock } from "./clock";
 
 const TRACE_KEY = Symbol.for("_AWS_LAMBDA_X_RAY_TRACE_ID");
 const REQUEST_KEY = Symbol.for("_AWS_LAMBDA_REQUEST_ID");
@@ -30,6 +32,7 @@ export interface Invocation {
   function: string;
   requestId: string;
   traceId: string;
+  /** Wall-clock ms (what Lambda bills): sandbox time stands still while an invocation works. */
   startedAt: number;
   endedAt?: number;
   coldStart: boolean;
@@ -42,8 +45,10 @@ export interface Invocation {
 export interface RuntimeOptions {
   /** Function name → bundle file (an .mjs built by build/esbuild.cjs). */
   bundles: Record<string, string>;
-  /** Function name → timeout in real ms. */
+  /** Function name → timeout in sandbox ms. */
   timeouts: Record<string, number>;
+  /** The sandbox clock: deadlines, and loading a bundle holds it (reading a file is work in flight). */
+  clock: Clock;
   /** At most this many containers per function (Lambda's concurrency). */
   maxContainers?: number;
 }
@@ -101,19 +106,25 @@ export class LambdaRuntime {
     if (!file) throw new Error(`sandbox: no bundle for function ${name}`);
     const container = await this.acquire(name);
     const requestId = randomUUID();
-    const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString("hex")};Sandbox=${name}`;
-    const invocation: Invocation = { function: name, requestId, traceId, startedAt: Date.now(), coldStart: !container.handler };
+    const { clock } = this.options;
+    const traceId = `Root=1-${Math.floor(clock.now() / 1000).toString(16)}-${randomBytes(12).toString("hex")};Sandbox=${name}`;
+    const invocation: Invocation = { function: name, requestId, traceId, startedAt: wallNow(), coldStart: !container.handler };
     this.invocations.push(invocation);
     const timeout = this.options.timeouts[name] ?? 10_000;
     try {
       if (!container.handler) {
         const started = performance.now();
-        const module = (await import(`${pathToFileURL(file).href}?runtime=${this.id}&container=${name}-${container.id}-${container.generation}`)) as { handler: Handler };
+        const release = clock.hold(`loading ${name}`);
+        try {
+          const module = (await import(`${pathToFileURL(file).href}?runtime=${this.id}&container=${name}-${container.id}-${container.generation}`)) as { handler: Handler };
+          container.handler = module.handler;
+        } finally {
+          release();
+        }
         invocation.initMs = performance.now() - started;
-        container.handler = module.handler;
       }
-      const handler = container.handler;
-      const deadline = Date.now() + timeout;
+      const handler = container.handler as Handler;
+      const deadline = clock.now() + timeout;
       const context = {
         callbackWaitsForEmptyEventLoop: false,
         functionName: `stevedore-sandbox-${name}`,
@@ -123,7 +134,7 @@ export class LambdaRuntime {
         awsRequestId: requestId,
         logGroupName: `/aws/lambda/stevedore-sandbox-${name}`,
         logStreamName: `sandbox/[$LATEST]${container.id}`,
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        getRemainingTimeInMillis: () => Math.max(0, deadline - clock.now()),
       };
       const result = await new Promise<unknown>((resolve, reject) => {
         const kill = (kind: "timeout" | "crash", why: string) => {
@@ -131,11 +142,11 @@ export class LambdaRuntime {
           reject(Object.assign(new Error(why), { kind }));
         };
         this.running.set(traceId, { invocation, kill });
-        const timer = setTimeout(() => kill("timeout", `Task timed out after ${(timeout / 1000).toFixed(2)} seconds`), timeout);
+        const cancel = clock.after(timeout, () => kill("timeout", `Task timed out after ${(timeout / 1000).toFixed(2)} seconds`));
         const run = () => handler(event, context);
         (this.store ? this.store.run({ [TRACE_KEY]: traceId, [REQUEST_KEY]: requestId }, run) : run())
           .then(resolve, reject)
-          .finally(() => clearTimeout(timer));
+          .finally(cancel);
       });
       invocation.outcome = { ok: true, result };
     } catch (error) {
@@ -147,7 +158,7 @@ export class LambdaRuntime {
         container.generation++;
       }
     } finally {
-      invocation.endedAt = Date.now();
+      invocation.endedAt = wallNow();
       this.running.delete(traceId);
       this.release(name, container);
     }

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { Clock } from "./clock";
 import { noneInjected, type Injected } from "./faults";
+import { exchangeOf } from "./virtual-time";
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verifySignature } from "../shared/notify/webhook";
 
 const MAX_BODY = 1024 * 1024;
@@ -48,7 +49,7 @@ export interface WebhookReceiverOptions {
   toleranceSeconds?: number;
   /** The receiver's clock for signature freshness. Default: the wall clock, as senders sign with it. */
   now?: () => Date;
-  /** Stamps `at` with sandbox time. */
+  /** Stamps `at` with sandbox time, and times the faults (down, slow) on it. */
   clock?: Clock;
   /** Where forwarding failures are reported. Default console.warn. */
   log?: (line: string) => void;
@@ -66,7 +67,7 @@ export class WebhookReceiver {
   private server?: Server;
   private port = 0;
   private downMode?: "refuse" | "503";
-  private upTimer?: NodeJS.Timeout;
+  private cancelUp: () => void = () => undefined;
   private delayMs = 0;
   private readonly pending = new Set<NodeJS.Timeout>();
   private readonly forwards = new Set<Promise<void>>();
@@ -87,7 +88,7 @@ export class WebhookReceiver {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.upTimer);
+    this.cancelUp();
     for (const timer of this.pending) clearTimeout(timer);
     this.pending.clear();
     await Promise.allSettled([...this.forwards]);
@@ -120,28 +121,31 @@ export class WebhookReceiver {
 
   /**
    * Goes down: "503" answers every request 503 (the default); "refuse" stops listening, so
-   * connections are refused. `untilMs` is how long (real ms; an epoch-ms time is read as "until
-   * then"); without it the receiver stays down until up().
+   * connections are refused. `forMs` is how long (sandbox ms with a clock, else real ms);
+   * without it the receiver stays down until up().
    */
-  down(untilMs?: number, mode: "refuse" | "503" = "503"): void {
-    clearTimeout(this.upTimer);
+  down(forMs?: number, mode: "refuse" | "503" = "503"): void {
+    this.cancelUp();
     this.downMode = mode;
     if (mode === "refuse") void this.stopListening();
-    if (untilMs !== undefined) {
-      const ms = untilMs > 1e12 ? untilMs - Date.now() : untilMs;
-      this.upTimer = setTimeout(() => void this.up(), Math.max(0, ms));
+    if (forMs === undefined) return;
+    const up = () => void this.up();
+    if (this.options.clock) this.cancelUp = this.options.clock.after(Math.max(0, forMs), up);
+    else {
+      const timer = setTimeout(up, Math.max(0, forMs));
+      this.cancelUp = () => clearTimeout(timer);
     }
   }
 
   /** Back up (on the same port). */
   async up(): Promise<void> {
-    clearTimeout(this.upTimer);
+    this.cancelUp();
     const wasRefusing = this.downMode === "refuse";
     this.downMode = undefined;
     if (wasRefusing && !this.server) await this.listen(this.port);
   }
 
-  /** Delays every answer by `ms` real milliseconds (0 to stop). Messages still count on arrival. */
+  /** Delays every answer by `ms` (sandbox ms with a clock, else real ms; 0 to stop). Messages still count on arrival. */
   slow(ms: number): void {
     this.delayMs = Math.max(0, ms);
   }
@@ -210,7 +214,10 @@ export class WebhookReceiver {
       [status, answer] = this.accept(req, path, raw);
     }
     if (status >= 400 && status !== 503) this.rejected.push({ at: this.now(), path, status, reason: answer });
-    if (this.delayMs > 0) {
+    if (this.delayMs > 0 && this.options.clock) {
+      this.injected.webhookSlowed++;
+      await this.options.clock.parkedFor(exchangeOf(req.headers), this.delayMs);
+    } else if (this.delayMs > 0) {
       this.injected.webhookSlowed++;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -1,13 +1,14 @@
 // One world in its own worker thread: its own process.env (the functions' AWS_ENDPOINT_URL),
 // its own module instances of the bundles. Runs one scenario and posts the result back.
 import { parentPort, workerData } from "node:worker_threads";
-import { MINUTE, SECOND } from "./clock";
+import { MINUTE, SECOND, wallNow } from "./clock";
 import { describeFaults } from "./faults";
 import { isFinal } from "../shared/records/model";
 import { finalMessages, judge } from "./invariants";
 import { observe, observeNotifications } from "./observe";
 import type { RunRequest, RunResult } from "./run";
 import { SCENARIOS } from "./scenarios";
+import { realTimers } from "./virtual-time";
 import { World } from "./world";
 
 const { request, stack, bundles } = workerData as { request: RunRequest; stack: World["options"]["stack"]; bundles: Record<string, string> };
@@ -15,16 +16,16 @@ const { request, stack, bundles } = workerData as { request: RunRequest; stack: 
 async function main(): Promise<RunResult> {
   const scenario = SCENARIOS.find((s) => s.name === request.scenario);
   if (!scenario) throw new Error(`no scenario ${request.scenario}`);
-  const started = Date.now();
+  const started = wallNow();
   const world = await World.create({
     stack, bundles,
-    scale: request.scale, faults: request.faults, logLevel: request.logLevel, slackUrl: request.slackUrl, timeoutMs: request.timeoutMs,
+    faults: request.faults, logLevel: request.logLevel, slackUrl: request.slackUrl, timeoutMs: request.timeoutMs,
   });
   const virtualStart = world.clock.now();
   world.timeline.restart();
   let error: string | undefined;
   try {
-    await scenario.run(world);
+    await withinWallTime(scenario.run(world), world, "the scenario");
   } catch (e) {
     error = (e as Error).message;
   }
@@ -33,16 +34,21 @@ async function main(): Promise<RunResult> {
   // webhook, a retried event). So the world runs on until every deployment has a final status and
   // every final message has arrived. Invariant 4 is about what the sweeper leaves: a deployment
   // still open once the sweeper ran two minutes past its deadline is judged as it is; so is a
-  // final message that never comes (invariant 3 is about delivery, not speed). Bounded by the
-  // wall clock, so a broken cell ends too.
+  // final message that never comes (invariant 3 is about delivery, not speed). Bounded by
+  // sandbox time (a day) and by the wall clock, so a broken cell ends too.
   const open = () => world.deployments().filter((d) => !isFinal(d.status));
-  const restBy = Date.now() + 120_000;
-  while (Date.now() < restBy) {
-    await Promise.race([world.bus.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    const sweptPast = open().every((d) => world.clock.now() > Date.parse(d.deadline) + 2 * MINUTE);
-    if (sweptPast && finalWordsIn(world)) break;
-    await world.pass(sweptPast ? 30 * SECOND : MINUTE);
-  }
+  const restBy = world.clock.now() + 24 * 60 * MINUTE;
+  const rest = async () => {
+    while (world.clock.now() < restBy) {
+      await Promise.race([world.bus.idle(), world.clock.sleep(5 * SECOND)]);
+      const sweptPast = open().every((d) => world.clock.now() > Date.parse(d.deadline) + 2 * MINUTE);
+      if (sweptPast && finalWordsIn(world)) break;
+      await world.pass(sweptPast ? 30 * SECOND : MINUTE);
+    }
+  };
+  await withinWallTime(rest(), world, "the world coming to rest").catch((e: unknown) => {
+    error ??= (e as Error).message;
+  });
   const checks = scenario.expect(world);
   const invariants = judge(observe(world, scenario.truth(world), scenario.badInput ?? false));
   const result: RunResult = {
@@ -56,7 +62,7 @@ async function main(): Promise<RunResult> {
     timeline: world.timeline.render(),
     messages: world.webhook.messages.map((m) => world.webhook.render(m)),
     stats: {
-      realMs: Date.now() - started,
+      realMs: wallNow() - started,
       virtualMinutes: Math.round((world.clock.now() - virtualStart) / 60000),
       calls: countBy(world.calls.map((c) => c.operation)),
       invocations: world.runtime.invocations.length,
@@ -75,6 +81,21 @@ function finalWordsIn(world: World): boolean {
   return o.deployments.filter((d) => isFinal(d.status)).every((d) =>
     (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) => finalMessages(o, d, dest.name).length > 0));
 }
+
+/**
+ * Sandbox time cannot pass while work is in flight, so work that never ends would hold a world
+ * forever: the wall clock bounds it, and the error says what held the clock.
+ */
+function withinWallTime<T>(work: Promise<T>, world: World, what: string, ms = WALL_LIMIT_MS): Promise<T> {
+  let timer: ReturnType<typeof realTimers.setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = realTimers.setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s of wall time; sandbox time stood at ${world.clock.iso()}: ${world.clock.describeActivity()}`)), ms);
+  });
+  return Promise.race([work, limit]).finally(() => realTimers.clearTimeout(timer));
+}
+
+/** Far above any cell's run on a loaded machine (the longest take ~20 s alone). */
+const WALL_LIMIT_MS = 240_000;
 
 function countBy(items: string[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -1,7 +1,8 @@
 // One sandbox world: a local AWS (ECS, ECR, CodeBuild, CloudWatch, SSM, EventBridge, DynamoDB)
 // on its own port, set up from the pipeline config; the bus that routes its events to the
 // functions by serverless.yml's rules; the Lambda runtime running the bundles; a webhook receiver
-// in place of Slack and the audit endpoint; a virtual clock; the faults of this run.
+// in place of Slack and the audit endpoint; a discrete-event clock (clock.ts) that the whole
+// thread's Date and timers follow (virtual-time.ts); the faults of this run.
 // Worlds share nothing, so several run side by side (one per worker thread: see run.ts).
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -21,13 +22,14 @@ import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "./aws/eventbridge";
 import { awsError, LocalAwsServer, type AwsRequest } from "./aws/server";
 import { LocalSsm, SSM_PREFIX } from "./aws/ssm";
 import { Bus } from "./bus";
-import { Clock, SECOND } from "./clock";
+import { Clock, SECOND, wallNow } from "./clock";
 import type { AwsEvent } from "./events";
 import { awsFaults, noneInjected, type Faults, type Injected } from "./faults";
 import { random } from "./random";
 import { LambdaRuntime } from "./runtime";
 import { recordsTable, type ResolvedStack } from "./stack";
 import { Timeline } from "./timeline";
+import { exchangeOf, useClock } from "./virtual-time";
 import { WebhookReceiver } from "./webhook";
 
 export const ACCOUNT = "123456789012";
@@ -41,10 +43,14 @@ export interface WorldOptions {
   /** Function name → bundle file. */
   bundles: Record<string, string>;
   configFile?: string;
-  /** Virtual ms per real ms. */
-  scale?: number;
+  /** Sandbox epoch ms at the start (fixed by default: runs of one seed agree). */
+  start?: number;
   faults?: Faults;
-  /** Real ms an invocation may run (Lambda's timeout, shortened for the fast clock). */
+  /**
+   * Sandbox ms an invocation of an EventBridge-triggered function may run at most (default 10
+   * minutes; never more than serverless.yml's timeout). A claim's lease is its invocation's
+   * deadline, so this is also how long a crashed claim blocks its service.
+   */
   timeoutMs?: number;
   /** The functions' LOG_LEVEL. */
   logLevel?: string;
@@ -52,7 +58,7 @@ export interface WorldOptions {
   slackUrl?: string;
   /** How long ECS takes (sandbox time): rollouts, circuit breaker, rollbacks. */
   ecsTiming?: Partial<EcsTiming>;
-  /** ECS's RegisterTaskDefinition throttle (real time), off unless given. */
+  /** ECS's RegisterTaskDefinition throttle (on sandbox time), off unless given. */
   registrationLimit?: { perSecond: number; burst: number };
 }
 
@@ -131,7 +137,9 @@ export class World {
   static async create(options: WorldOptions): Promise<World> {
     const faults = options.faults ?? {};
     const rng = random(faults.seed ?? 1);
-    const clock = new Clock(options.scale ?? 120);
+    const clock = new Clock({ start: options.start });
+    // Before anything else in this thread reads the time or sets a timer.
+    useClock(clock, faults.seed ?? 1);
     const injected = noneInjected();
     let bus: Bus | undefined;
     const emit = (event: AwsEvent) => bus?.publish(event);
@@ -145,15 +153,17 @@ export class World {
     const ssm = new LocalSsm();
     const eventbridge = new LocalEventBridge(origin);
     const secrets: Record<string, string> = {};
-    const webhook = new WebhookReceiver({ secrets, forwardTo: options.slackUrl, injected });
+    const webhook = new WebhookReceiver({ secrets, forwardTo: options.slackUrl, injected, clock });
     const runtime = new LambdaRuntime({
       bundles: options.bundles,
-      // Lambda's timeouts, shortened because sandbox time runs fast: a claim's lease is its
-      // invocation's deadline, and an abandoned claim must be resumed well within the deadline.
-      // Stream consumers hold no lease; they keep more of their real timeout for slow webhooks.
+      clock,
+      // Lambda's timeouts, capped: a claim's lease is its invocation's deadline, and an abandoned
+      // claim must be resumed well within a deployment's deadline. Stream consumers hold no
+      // lease; they keep their whole timeout for slow webhooks.
       timeouts: Object.fromEntries(Object.entries(options.stack.functions).map(([name, fn]) => {
         const stream = (fn.events ?? []).some((e) => "stream" in e);
-        return [name, Math.min((fn.timeout ?? 6) * 1000, stream ? 20_000 : (options.timeoutMs ?? 5000))];
+        const timeout = (fn.timeout ?? 6) * SECOND;
+        return [name, stream ? timeout : Math.min(timeout, options.timeoutMs ?? 10 * 60 * SECOND)];
       })),
     });
     bus = new Bus(options.stack, runtime, clock, faults, rng, injected);
@@ -168,7 +178,7 @@ export class World {
       .register(SSM_PREFIX, ssm.handle)
       .register(EVENTBRIDGE_PREFIX, eventbridge.handle)
       .intercept(async (request) => world.refuseTheDead(request))
-      .intercept(awsFaults(faults, rng, injected))
+      .intercept(awsFaults(faults, rng, injected, (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
       .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
     world.endpoint = await world.server.listen();
 
@@ -211,7 +221,7 @@ export class World {
     delete process.env.AWS_PROFILE;
     await this.dynamo.handle(request(DYNAMODB_PREFIX, "CreateTable", recordsTable(RECORDS_TABLE) as unknown as Record<string, unknown>));
     await this.webhook.start();
-    if (faults.webhookDownMs) this.webhook.down(Date.now() + faults.webhookDownMs);
+    if (faults.webhookDownMs) this.webhook.down(faults.webhookDownMs);
     if (faults.webhookSlowMs) this.webhook.slow(faults.webhookSlowMs);
 
     for (const destination of Object.values(this.config.destinations)) {
@@ -297,12 +307,15 @@ export class World {
     return { code, output };
   }
 
-  /** Waits (in sandbox time) until `check` holds; fails with `what` after `within`. */
+  /**
+   * Waits until `check` holds, looking each time the world comes to rest (before sandbox time
+   * moves on); fails with `what` once `within` of sandbox time has passed.
+   */
   async waitFor(what: string, check: () => boolean, within: number): Promise<void> {
     const until = this.clock.now() + within;
     while (!check()) {
       if (this.clock.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await this.clock.idle();
     }
   }
 

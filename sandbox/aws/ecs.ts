@@ -242,7 +242,7 @@ export class LocalEcs {
     this.timing = { ...DEFAULT_ECS_TIMING, ...options.timing };
     this.origin = { clock: this.clock, account: this.account, region: this.region };
     if (options.registrationLimit) {
-      this.limit = { ...options.registrationLimit, tokens: options.registrationLimit.burst, last: Date.now() };
+      this.limit = { ...options.registrationLimit, tokens: options.registrationLimit.burst, last: this.clock.now() };
     }
   }
 
@@ -273,7 +273,7 @@ export class LocalEcs {
   }
 
   private takeRegistrationToken(limit: TokenBucket): void {
-    const now = Date.now();
+    const now = this.clock.now();
     limit.tokens = Math.min(limit.burst, limit.tokens + ((now - limit.last) / 1000) * limit.perSecond);
     limit.last = now;
     if (limit.tokens < 1) throw new AwsError("ThrottlingException", "Rate exceeded", 400);

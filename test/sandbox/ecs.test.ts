@@ -9,7 +9,7 @@ import { DEFAULT_ECS_TIMING, ECS_PREFIX, rolloutDuration } from "../../sandbox/a
 import { MINUTE, SECOND } from "../../sandbox/clock";
 import type { AwsEvent } from "../../sandbox/events";
 import {
-  DIGEST_BAD, DIGEST_GOOD, DIGEST_NEW, fixture, shape, sleep, startWorld, webDefinition, type World, type WorldOptions,
+  DIGEST_BAD, DIGEST_GOOD, DIGEST_NEW, fixture, shape, startWorld, webDefinition, type World, type WorldOptions,
 } from "./local-aws";
 
 const CLUSTER = "shop-prod";
@@ -132,6 +132,10 @@ describe("LocalEcs", () => {
       expect(error.message).toBe("Rate exceeded");
       expect(error.$metadata?.httpStatusCode).toBe(400);
       expect(world.ecs.calls.RegisterTaskDefinition).toBe(4);
+
+      await world.pass(SECOND); // the bucket refills on sandbox time
+      await register(DIGEST_NEW);
+      await expect(world.ecsClient.send(new RegisterTaskDefinitionCommand(webDefinition(DIGEST_NEW)))).rejects.toThrow("Rate exceeded");
     });
   });
 
@@ -234,7 +238,7 @@ describe("LocalEcs", () => {
     });
 
     it("rolls out a new task definition: PRIMARY IN_PROGRESS, then COMPLETED after the rollout, the old one INACTIVE", async () => {
-      await setUp({ scale: 600 });
+      await setUp();
       const arn = await register(DIGEST_NEW);
       const before = world.clock.now();
       const out = await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, taskDefinition: arn }));
@@ -277,7 +281,7 @@ describe("LocalEcs", () => {
       await setUp();
       const same = await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, taskDefinition: "shop-prod-web:1" }));
       expect(same.service?.deployments).toHaveLength(1);
-      await sleep(30); // three virtual minutes
+      await world.pass(3 * MINUTE);
       expect(world.events).toEqual([]);
       expect(world.ecs.primaryHistory(CLUSTER, SERVICE)).toHaveLength(1);
 
@@ -296,18 +300,18 @@ describe("LocalEcs", () => {
       const b = second.service?.deployments?.[0]?.id ?? "";
       expect(second.service?.deployments?.map((d) => [d.id, d.status, d.rolloutState]).slice(0, 2)).toEqual([[b, "PRIMARY", "IN_PROGRESS"], [a, "ACTIVE", "IN_PROGRESS"]]);
       await world.waitFor(isEvent("COMPLETED", b));
-      await sleep(20);
+      await world.pass(MINUTE);
       expect(deploymentEvents(world.events).map((e) => [e.name, e.id])).toEqual([["IN_PROGRESS", a], ["IN_PROGRESS", b], ["COMPLETED", b]]);
       expect((await describe1()).deployments?.find((d) => d.id === a)?.status).toBe("INACTIVE");
     });
 
     it("completes a BLUE_GREEN deployment only after its bake time", async () => {
-      await setUp({ scale: 3000 }, { deploymentCircuitBreaker: { enable: true, rollback: true }, strategy: "BLUE_GREEN", bakeTimeInMinutes: 10 });
+      await setUp({}, { deploymentCircuitBreaker: { enable: true, rollback: true }, strategy: "BLUE_GREEN", bakeTimeInMinutes: 10 });
       const arn = await register(DIGEST_NEW);
       const before = world.clock.now();
       const out = await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, taskDefinition: arn }));
       const id = out.service?.deployments?.[0]?.id ?? "";
-      await sleep(DEFAULT_ECS_TIMING.rollout / 3000 + 20);
+      await world.pass(DEFAULT_ECS_TIMING.rollout + MINUTE);
       expect((await describe1()).deployments?.[0]?.rolloutState).toBe("IN_PROGRESS");
       const completed = await world.waitFor(isEvent("COMPLETED", id));
       expect(Date.parse(String(completed.detail.updatedAt)) - before).toBeGreaterThanOrEqual(12 * MINUTE);
@@ -377,7 +381,7 @@ describe("LocalEcs", () => {
       const arn = await register(DIGEST_BAD);
       await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, taskDefinition: arn }));
       await world.waitFor((e) => e.detail.eventName === "SERVICE_TASK_START_IMPAIRED");
-      await sleep(60); // six virtual minutes: past the breaker's and the rollout's times
+      await world.pass(6 * MINUTE); // past the breaker's and the rollout's times
       expect(deploymentEvents(world.events).map((e) => e.name)).toEqual(["IN_PROGRESS"]);
       const primary = (await describe1()).deployments?.[0];
       expect(primary).toMatchObject({ status: "PRIMARY", rolloutState: "IN_PROGRESS", runningCount: 0 });
@@ -477,7 +481,7 @@ describe("LocalEcs", () => {
       const nextId = next.service?.deployments?.[0]?.id ?? "";
       world.cloudwatch.setAlarmState("web-5xx", "OK");
       world.cloudwatch.setAlarmState("web-5xx", "ALARM");
-      await world.waitFor(isEvent("FAILED", nextId), 5000, from);
+      await world.waitFor(isEvent("FAILED", nextId), 60 * MINUTE, from);
     });
   });
 

@@ -1,5 +1,6 @@
 // A small local AWS for the sandbox's own tests: ECS and CloudWatch behind one LocalAwsServer,
-// the real SDK clients pointed at it, a fast Clock, and every event the services emit.
+// the real SDK clients pointed at it, a stepped Clock (time moves only when a test moves it), and
+// every event the services emit.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
@@ -20,19 +21,20 @@ export interface World {
   events: AwsEvent[];
   /** Every X-Amz-Target the server received. */
   targets: string[];
-  /** The first event (from `from` on) that matches, waiting up to `ms` of real time. */
+  /** The first event (from `from` on) that matches, moving sandbox time on up to `ms`. */
   waitFor(match: (event: AwsEvent) => boolean, ms?: number, from?: number): Promise<AwsEvent>;
+  /** Moves sandbox time on by `ms`, firing what falls due. */
+  pass(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface WorldOptions {
-  scale?: number;
   timing?: Partial<EcsTiming>;
   registrationLimit?: { perSecond: number; burst: number };
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
-  const clock = new Clock(options.scale ?? 6000, Date.parse("2026-11-20T09:00:00.000Z"));
+  const clock = new Clock({ start: Date.parse("2026-11-20T09:00:00.000Z"), running: false });
   const events: AwsEvent[] = [];
   const emit = (event: AwsEvent) => events.push(event);
   const ecs = new LocalEcs({ clock, emit, timing: options.timing, registrationLimit: options.registrationLimit });
@@ -54,17 +56,17 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const cwClient = new CloudWatchClient(config);
   return {
     clock, ecs, cloudwatch, ecsClient, cwClient, events, targets,
-    async waitFor(match, ms = 5000, from = 0) {
-      const until = Date.now() + ms;
+    async waitFor(match, ms = 60 * 60_000, from = 0) {
+      const until = clock.now() + ms;
       for (;;) {
         const found = events.slice(from).find(match);
         if (found) return found;
-        if (Date.now() > until) {
-          throw new Error(`no matching event within ${ms} ms; got:\n${events.map((e) => `${e["detail-type"]} ${JSON.stringify(e.detail)}`).join("\n")}`);
+        if (clock.now() > until || !(await clock.step())) {
+          throw new Error(`no matching event within ${ms / 1000} s of sandbox time; got:\n${events.map((e) => `${e["detail-type"]} ${JSON.stringify(e.detail)}`).join("\n")}`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 2));
       }
     },
+    pass: (ms) => clock.advance(ms),
     async close() {
       clock.stop();
       ecsClient.destroy();
@@ -87,9 +89,6 @@ export function shape(value: unknown): unknown {
   }
   return typeof value;
 }
-
-/** Real milliseconds, for letting virtual time pass in tests. */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const DIGEST_GOOD = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 export const DIGEST_NEW = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
