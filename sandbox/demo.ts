@@ -67,7 +67,7 @@ async function main(): Promise<number> {
       slackUrl: values["slack-url"],
     }, prepared).catch((error: unknown): RunResult => ({
       scenario, title: scenario, faults: fault, ok: false, error: String((error as Error).message ?? error),
-      checks: [], invariants: [], timeline: [], messages: [], stats: { realMs: 0, virtualMinutes: 0, calls: {}, invocations: 0, deadLetters: 0 },
+      checks: [], invariants: [], timeline: [], states: [], messages: [], stats: { realMs: 0, virtualMinutes: 0, calls: {}, invocations: 0, deadLetters: 0 },
     }));
     say(report(result));
     return result;

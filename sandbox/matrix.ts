@@ -8,6 +8,7 @@
 //   npm run test:faults -- --json             the cells and the printed matrix as JSON (npm test reads it)
 //   npm run test:faults -- --load 2           the same with two CPU-bound processes beside it: the
 //                                             verdict must not change (sandbox time waits for the work)
+import { spawn, type ChildProcess } from "node:child_process";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { MINUTE, SECOND } from "./clock";
@@ -154,6 +155,7 @@ async function main(): Promise<number> {
       scenario: { type: "string", multiple: true },
       fault: { type: "string", multiple: true },
       concurrency: { type: "string" },
+      load: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -164,15 +166,41 @@ async function main(): Promise<number> {
     console.error(`Unknown: ${unknown.join(", ")}. Scenarios: ${MATRIX_SCENARIOS.join(", ")}. Faults: ${Object.keys(MATRIX_FAULTS).join(", ")}`);
     return 2;
   }
+  const load = Number(values.load ?? 0);
+  if (!Number.isInteger(load) || load < 0 || load > 64) {
+    console.error(`--load takes a number of CPU-bound processes to run beside the matrix (0 to 64); got ${values.load}`);
+    return 2;
+  }
   const started = Date.now();
-  if (!values.json) console.log(`The fault matrix: ${scenarios.length} scenarios × ${faults.length} faults, each cell its own sandbox world…`);
-  const cells = await runMatrix(scenarios, faults, values.concurrency ? Number(values.concurrency) : undefined, (cell) => {
-    // Under --json, stdout is the result: progress goes to stderr.
-    (values.json ? console.error : console.log)(`  ${cell.held ? "✓" : "✗"} ${cell.scenario} × ${cell.fault} (${cell.realSeconds} s)`);
-  });
+  const say = values.json ? console.error : console.log; // under --json, stdout is the result
+  say(`The fault matrix: ${scenarios.length} scenarios × ${faults.length} faults, each cell its own sandbox world${load ? `, beside ${load} CPU-bound process${load > 1 ? "es" : ""}` : ""}…`);
+  const burners = startLoad(load);
+  let cells: Cell[];
+  try {
+    cells = await runMatrix(scenarios, faults, values.concurrency ? Number(values.concurrency) : undefined, (cell) => {
+      say(`  ${cell.held ? "✓" : "✗"} ${cell.scenario} × ${cell.fault} (${cell.realSeconds} s)`);
+    });
+  } finally {
+    stopLoad(burners);
+  }
   if (values.json) console.log(JSON.stringify({ cells, table: renderMatrix(cells, scenarios, faults) }));
   else console.log(`\n${renderMatrix(cells, scenarios, faults)}\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return cells.every((c) => c.held) ? 0 : 1;
+}
+
+/**
+ * `count` processes that keep a core busy each (the machine's other work, made certain), until
+ * stopLoad or the end of this process.
+ */
+export function startLoad(count: number): ChildProcess[] {
+  const burners = Array.from({ length: count }, () =>
+    spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
+  process.once("exit", () => stopLoad(burners));
+  return burners;
+}
+
+export function stopLoad(burners: ChildProcess[]): void {
+  for (const burner of burners) if (burner.exitCode === null) burner.kill("SIGKILL");
 }
 
 if (process.argv[1]?.endsWith("matrix.ts")) {

@@ -8,6 +8,7 @@ import * as esbuild from "esbuild";
 import type { Faults, Injected } from "./faults";
 import type { Verdict } from "./invariants";
 import type { Check } from "./scenarios";
+import type { StateChange } from "./world";
 import { resolveStack, type ResolvedStack } from "./stack";
 
 export interface RunRequest {
@@ -28,6 +29,8 @@ export interface RunResult {
   checks: Check[];
   invariants: Verdict[];
   timeline: string[];
+  /** Each record's statuses in order, with their sandbox times. */
+  states: StateChange[];
   messages: string[];
   stats: { realMs: number; virtualMinutes: number; calls: Record<string, number>; invocations: number; deadLetters: number; injected?: Injected };
 }

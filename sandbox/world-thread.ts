@@ -60,6 +60,7 @@ async function main(): Promise<RunResult> {
     checks,
     invariants,
     timeline: world.timeline.render(),
+    states: world.stateChanges,
     messages: world.webhook.messages.map((m) => world.webhook.render(m)),
     stats: {
       realMs: wallNow() - started,

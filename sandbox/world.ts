@@ -73,6 +73,15 @@ export interface Happening {
   state?: string;
 }
 
+/** A record's status as the table's stream showed it, at a sandbox time. */
+export interface StateChange {
+  /** Sandbox ISO time. */
+  at: string;
+  kind: string;
+  id: string;
+  status: string;
+}
+
 /** One AWS call, as the local AWS saw it. */
 export interface Call {
   at: number;
@@ -105,6 +114,8 @@ export class World {
   readonly state: Record<string, unknown> = {};
   /** Pushes and alarms, in order: what the world did to Stevedore. */
   readonly happenings: Happening[] = [];
+  /** Every record's statuses in the order the table's stream showed them. */
+  readonly stateChanges: StateChange[] = [];
   endpoint = "";
 
   private constructor(
@@ -388,7 +399,10 @@ export class World {
       const before = this.records.get(key);
       this.records.set(key, item);
       const status = (item as { status?: string }).status;
-      if (status !== (before as { status?: string } | undefined)?.status) this.timeline.recorded(item);
+      if (status !== (before as { status?: string } | undefined)?.status) {
+        this.timeline.recorded(item);
+        if (status) this.stateChanges.push({ at: this.clock.iso(), kind: item.kind, id: (item as { id: string }).id, status });
+      }
     }
   }
 }

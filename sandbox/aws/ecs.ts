@@ -11,7 +11,7 @@
 //
 // Events have exactly the shapes of the samples in test/events/ (ECS Deployment State Change,
 // ECS Service Action). Everything times itself on the sandbox Clock, never on setTimeout.
-import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition as EcsTaskDefinition } from "@aws-sdk/client-ecs";
 import { SECOND, MINUTE, type Cancel, type Clock } from "../clock";
 import { awsEvent, type Emit, type EventOrigin } from "../events";
@@ -233,6 +233,7 @@ export class LocalEcs {
   private readonly badDigests = new Set<string>();
   private readonly alarmStates = new Map<string, string>();
   private readonly limit?: TokenBucket;
+  private readonly deploymentsMade = new Map<string, number>();
 
   constructor(options: LocalEcsOptions) {
     this.clock = options.clock;
@@ -584,11 +585,16 @@ export class LocalEcs {
 
   private newDeployment(service: Service, td: TaskDefinition, cause: PrimaryCause): Deployment {
     const now = this.clock.now();
+    // Ids as ECS shapes them, derived from the service and its count of deployments: a replayed
+    // run names its deployments the same, whatever order concurrent calls came in.
+    const made = (this.deploymentsMade.get(service.arn) ?? 0) + 1;
+    this.deploymentsMade.set(service.arn, made);
+    const hash = createHash("sha256").update(`${service.arn}#${made}`).digest();
     const alarms = service.config.alarms as Json | undefined;
     const names = Array.isArray(alarms?.alarmNames) ? (alarms.alarmNames as string[]) : [];
     return {
-      id: `ecs-svc/${randomInt(1, 10).toString()}${Array.from({ length: 18 }, () => randomInt(0, 10)).join("")}`,
-      arn: `arn:aws:ecs:${this.region}:${this.account}:service-deployment/${service.cluster}/${service.name}/${randomBytes(18).toString("base64url").slice(0, 22)}`,
+      id: `ecs-svc/${1 + (hash[0] as number) % 9}${Array.from(hash.subarray(1, 19), (b) => b % 10).join("")}`,
+      arn: `arn:aws:ecs:${this.region}:${this.account}:service-deployment/${service.cluster}/${service.name}/${createHash("sha256").update(hash).digest("base64url").slice(0, 22)}`,
       status: "PRIMARY",
       taskDefinition: td,
       rolloutState: "IN_PROGRESS",

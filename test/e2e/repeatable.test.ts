@@ -1,0 +1,79 @@
+// One verdict whatever the load: sandbox time waits for the work (sandbox/clock.ts), so one
+// scenario with one fault and one seed must come out the same alone and beside two CPU-bound
+// processes: the same checks and invariants, every record's statuses in the same order at the
+// same sandbox times, the same messages. The cell is the one with the most that could drift: an
+// alarm rollback under throttling, 5xx answers (the SDK's backoff and jitter) and crashes
+// (leases that must run out on sandbox time).
+import { spawn } from "node:child_process";
+import { startLoad, stopLoad } from "../../sandbox/matrix";
+import type { RunResult } from "../../sandbox/run";
+
+const CELL = "alarm-rollback:throttle+5xx+crash";
+
+/** The demo's JSON result for one scenario:fault pair, as a newcomer would run it. */
+function play(run: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npx", ["tsx", "sandbox/demo.ts", "--json", "--run", run], { env: { ...process.env, FORCE_COLOR: "0" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on("error", reject);
+    child.on("close", () => {
+      try {
+        resolve((JSON.parse(stdout.slice(stdout.indexOf("["))) as RunResult[])[0] as RunResult);
+      } catch {
+        reject(new Error(`no result from the demo for ${run}:\n${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+/** What must not depend on the machine: everything but wall-clock figures. */
+function verdictOf(r: RunResult) {
+  return { ok: r.ok, error: r.error, checks: r.checks, invariants: r.invariants, states: r.states, messages: r.messages, timeline: r.timeline };
+}
+
+let alone: RunResult;
+let underLoad: RunResult;
+let otherFaults: RunResult;
+
+beforeAll(async () => {
+  alone = await play(CELL);
+  const burners = startLoad(2);
+  try {
+    underLoad = await play(CELL);
+  } finally {
+    stopLoad(burners);
+  }
+  otherFaults = await play("alarm-rollback:none");
+}, 300_000);
+
+describe("a sandbox run under load", () => {
+  it("plays a cell that holds and has something to compare", () => {
+    expect(alone.ok).toBe(true);
+    expect(alone.states.map((s) => s.status)).toEqual(expect.arrayContaining(["started", "completed", "rolling_back", "rolled_back"]));
+    expect(alone.messages.length).toBeGreaterThan(4);
+    expect(alone.stats.injected?.crashes).toBeGreaterThan(0);
+    expect(alone.stats.injected?.throttled).toBeGreaterThan(0);
+  });
+
+  it("gives the same checks and invariants alone and beside two busy processes", () => {
+    expect({ ok: underLoad.ok, checks: underLoad.checks, invariants: underLoad.invariants }).toEqual({ ok: alone.ok, checks: alone.checks, invariants: alone.invariants });
+  });
+
+  it("records the same states in the same order at the same sandbox times", () => {
+    expect(underLoad.states).toEqual(alone.states);
+  });
+
+  it("sends the same messages, and tells the same timeline", () => {
+    expect(underLoad.messages).toEqual(alone.messages);
+    expect(underLoad.timeline).toEqual(alone.timeline);
+  });
+
+  it("would see a difference: the same scenario without its faults plays out differently", () => {
+    expect(otherFaults.ok).toBe(true);
+    expect(verdictOf(otherFaults)).not.toEqual(verdictOf(alone));
+    expect(otherFaults.states.map((s) => s.at)).not.toEqual(alone.states.map((s) => s.at));
+  });
+});
