@@ -35,7 +35,6 @@ type PollerKind = "every-second" | "sdk-waiter";
 
 export interface PollerParams extends JobContext {
   kind: PollerKind;
-  scale: number;
   rolloutMs: number;
   seed: number;
 }

@@ -28,7 +28,6 @@ import { ms, notes, table, verdict } from "./table";
 import { BUILD_DIR, inWorker, type JobContext } from "./threads";
 
 const TARGET_MS = 50;
-const SCALE = 120;
 // Each fresh world gives one first alarm, so first-alarm samples need worlds; 8 of each kind
 // keep a stray slow start from deciding the median.
 const WORLDS = 8;

@@ -199,4 +199,5 @@ export function exchangeOf(headers: Record<string, string | string[] | undefined
   return typeof value === "string" ? value : undefined;
 }
 
-export { real as realTimers };
+/** The globals as they were before install(): for what must not follow (or count on) the sandbox clock. */
+export { real as realGlobals };

@@ -8,7 +8,7 @@ import { finalMessages, judge } from "./invariants";
 import { observe, observeNotifications } from "./observe";
 import type { RunRequest, RunResult } from "./run";
 import { SCENARIOS } from "./scenarios";
-import { realTimers } from "./virtual-time";
+import { realGlobals } from "./virtual-time";
 import { World } from "./world";
 
 const { request, stack, bundles } = workerData as { request: RunRequest; stack: World["options"]["stack"]; bundles: Record<string, string> };
@@ -88,11 +88,11 @@ function finalWordsIn(world: World): boolean {
  * forever: the wall clock bounds it, and the error says what held the clock.
  */
 function withinWallTime<T>(work: Promise<T>, world: World, what: string, ms = WALL_LIMIT_MS): Promise<T> {
-  let timer: ReturnType<typeof realTimers.setTimeout> | undefined;
+  let timer: ReturnType<typeof realGlobals.setTimeout> | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = realTimers.setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s of wall time; sandbox time stood at ${world.clock.iso()}: ${world.clock.describeActivity()}`)), ms);
+    timer = realGlobals.setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s of wall time; sandbox time stood at ${world.clock.iso()}: ${world.clock.describeActivity()}`)), ms);
   });
-  return Promise.race([work, limit]).finally(() => realTimers.clearTimeout(timer));
+  return Promise.race([work, limit]).finally(() => realGlobals.clearTimeout(timer));
 }
 
 /** Far above any cell's run on a loaded machine (the longest take ~20 s alone). */
