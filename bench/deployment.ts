@@ -14,7 +14,7 @@ import { slackLabel, statusOfSlackTitle } from "../sandbox/observe";
 import type { Prepared } from "../sandbox/run";
 import { World } from "../sandbox/world";
 import { isFinal } from "../shared/records/model";
-import { waiterDistribution, type PollerParams, type PollerRun, type WaiterDistribution } from "./pollers";
+import { CALL_LATENCY_MS, waiterDistribution, type PollerParams, type PollerRun, type WaiterDistribution } from "./pollers";
 import { countBy, cpuOf, now, Probe, round, type CpuProfileSummary, type Heard, type InvocationStamp, type Published } from "./probe";
 import { progress } from "./progress";
 import { byName, ms, notes, table, verdict } from "./table";
@@ -109,7 +109,7 @@ export interface StevedoreRun {
 
 export async function stevedoreJob(params: JobContext & { rolloutMs: number }): Promise<StevedoreRun> {
   const started = now();
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs } });
+  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs }, faults: { latencyMs: CALL_LATENCY_MS } });
   const probe = new Probe(world);
   const virtualStart = world.clock.now();
   await probe.startProfiler();
@@ -341,7 +341,7 @@ export async function benchDeployment(ctx: Prepared): Promise<DeploymentBench> {
       cpu: "V8's sampling profiler on the world's thread (250 µs): samples whose stack holds a frame of the function's bundle, assigned to the invocation of that function running at the sample's time (shared when several ran at once). Not counted: V8 compiling a bundle at a cold start, GC, Node's HTTP parsing before it calls back into the SDK.",
       active: "Σ per invocation of wall time minus the union of its own AWS calls (as the local AWS saw them) and webhook posts: includes whatever else the shared thread ran meanwhile (the local AWS, other functions), so an upper bound.",
       billed: "Σ wall ms of the invocations (Lambda's billed duration at 1 ms granularity; cold-start imports included).",
-      notice: "wall ms from ECS's event being put on the sandbox bus to the webhook receiver accepting the message, at the first and at the last destination (Slack, signed webhook). Sandbox time stands still while work runs, so against the pollers (whose delays are sandbox time) Stevedore's delay counts as its wall ms plus any sandbox time it waited. The sandbox delivers events and stream records at once: EventBridge and DynamoDB Streams add their own delivery latency in AWS.",
+      notice: `wall ms from ECS's event being put on the sandbox bus to the webhook receiver accepting the message, at the first and at the last destination (Slack, signed webhook). Sandbox time stands still while work runs, so against the pollers (whose delays are sandbox time) Stevedore's delay counts as its wall ms plus the sandbox time it waited; in both worlds every AWS call takes ${CALL_LATENCY_MS} ms of sandbox time. The sandbox delivers events and stream records at once: EventBridge and DynamoDB Streams add their own delivery latency in AWS.`,
       pollers: "bench/pollers.ts: the real SDK against the same local ECS; calls from the first DescribeServices to the check that saw the service stable; notice delay on the sandbox clock from ECS's COMPLETED to that check.",
     },
     rolloutMinutes: ROLLOUT_MS / MINUTE,

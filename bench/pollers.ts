@@ -31,6 +31,13 @@ import { READ_ONLY_KEYS } from "../shared/render/template";
 import { countBy, median, now, percentile, Probe } from "./probe";
 import type { JobContext } from "./threads";
 
+/**
+ * Every AWS call takes this long on the sandbox clock, in Stevedore's world and the pollers'
+ * alike: sandbox time stands still while work runs, so without it a poller's checks and ECS's
+ * timers would fall on the same instants and a 1-s poller would notice at once.
+ */
+export const CALL_LATENCY_MS = 20;
+
 type PollerKind = "every-second" | "sdk-waiter";
 
 export interface PollerParams extends JobContext {
@@ -77,7 +84,7 @@ function stable(service: Service | undefined, taskDefinition: string): "stable" 
 
 export async function pollerJob(params: PollerParams): Promise<PollerRun> {
   const started = now();
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs } });
+  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs }, faults: { latencyMs: CALL_LATENCY_MS } });
   const probe = new Probe(world);
   try {
     // A service of its own, running what shop-web staging runs, under a family of its own.

@@ -23,8 +23,11 @@ interface Timer {
 }
 
 interface Exchange {
+  what: string;
   ended: boolean;
   parks: number;
+  /** Whether it counts in `active` now. */
+  counted: boolean;
 }
 
 /** The wall clock, as it was before a world thread's Date was made virtual. */
@@ -101,71 +104,67 @@ export class Clock {
    * stands still meanwhile. `what` names it for a stuck world's report.
    */
   hold(what = "work"): () => void {
-    this.active++;
-    this.epoch++;
-    this.holders.set(what, (this.holders.get(what) ?? 0) + 1);
+    this.count(what, +1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.holders.get(what) ?? 1) - 1;
-      if (left === 0) this.holders.delete(what);
-      else this.holders.set(what, left);
-      this.active--;
-      this.wake();
+      this.count(what, -1);
     };
   }
 
   /**
-   * An HTTP exchange from its request to its whole response: active, except while the server
+   * An HTTP exchange from its request to its whole response: acting, except while the server
    * waits on sandbox time for it (parkedFor). The id travels in a header to the server.
    */
   exchange(what = "http"): { id: string; end: () => void } {
     const id = String(++this.nextExchange);
-    const release = this.hold(what);
-    const exchange: Exchange = { ended: false, parks: 0 };
+    const exchange: Exchange = { what, ended: false, parks: 0, counted: false };
     this.exchanges.set(id, exchange);
+    this.recount(exchange);
     return {
       id,
       end: () => {
-        if (exchange.ended) return;
         exchange.ended = true;
         this.exchanges.delete(id);
-        if (exchange.parks === 0) release();
-        else this.releaseParked.set(exchange, release);
+        this.recount(exchange);
       },
     };
   }
 
-  private readonly releaseParked = new Map<Exchange, () => void>();
-
   /**
    * Waits `virtualMs` of sandbox time inside a request the server is answering (a slow webhook,
-   * AWS latency): the exchange stops counting as active meanwhile, or time could never reach
-   * the end of the wait. An unknown exchange (a caller outside the world) just waits.
+   * AWS latency): the exchange stops counting as acting meanwhile, or time could never reach the
+   * end of the wait. An unknown exchange (a caller outside the world) just waits.
    */
   async parkedFor(exchangeId: string | undefined, virtualMs: number): Promise<void> {
     const exchange = exchangeId ? this.exchanges.get(exchangeId) : undefined;
     if (!exchange) return this.sleep(virtualMs);
-    if (exchange.parks++ === 0) {
-      this.active--;
-      this.wake();
-    }
+    exchange.parks++;
+    this.recount(exchange);
     try {
       await this.sleep(virtualMs);
     } finally {
-      if (--exchange.parks === 0) {
-        const release = this.releaseParked.get(exchange);
-        if (release) {
-          // The client gave up while we waited: the exchange is over.
-          this.releaseParked.delete(exchange);
-          this.active++;
-          release();
-        } else {
-          this.active++;
-        }
-      }
+      exchange.parks--;
+      this.recount(exchange);
     }
+  }
+
+  /** An exchange acts while it is open and not parked. */
+  private recount(exchange: Exchange): void {
+    const acting = !exchange.ended && exchange.parks === 0;
+    if (acting === exchange.counted) return;
+    exchange.counted = acting;
+    this.count(exchange.what, acting ? +1 : -1);
+  }
+
+  private count(what: string, change: 1 | -1): void {
+    this.active += change;
+    const left = (this.holders.get(what) ?? 0) + change;
+    if (left === 0) this.holders.delete(what);
+    else this.holders.set(what, left);
+    if (change > 0) this.epoch++;
+    else this.wake();
   }
 
   /**

@@ -231,6 +231,11 @@ export class World {
     Object.assign(process.env, this.functionEnvironment());
     delete process.env.AWS_PROFILE;
     await this.dynamo.handle(request(DYNAMODB_PREFIX, "CreateTable", recordsTable(RECORDS_TABLE) as unknown as Record<string, unknown>));
+    // dynalite makes a table ACTIVE on a timer, which runs on sandbox time: the table is ready
+    // before anything is deployed, as it is in AWS.
+    while ((await this.dynamo.handle(request(DYNAMODB_PREFIX, "DescribeTable", { TableName: RECORDS_TABLE })) as { body: { Table?: { TableStatus?: string } } }).body.Table?.TableStatus !== "ACTIVE") {
+      await this.clock.sleep(100);
+    }
     await this.webhook.start();
     if (faults.webhookDownMs) this.webhook.down(faults.webhookDownMs);
     if (faults.webhookSlowMs) this.webhook.slow(faults.webhookSlowMs);
