@@ -18,6 +18,8 @@ import type { Clock } from "./clock";
 import { random } from "./random";
 
 export const EXCHANGE_HEADER = "x-sandbox-exchange";
+/** Statuses a Response cannot be built with a body for (the Fetch standard's null body statuses). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 let clock: Clock | undefined;
 let installed = false;
@@ -165,7 +167,7 @@ function install(): void {
       headers.set(EXCHANGE_HEADER, exchange.id);
       const response = await real.fetch(input, { ...init, headers });
       // The body is read while the exchange holds the clock: reading it is still the exchange.
-      const body = response.status === 204 || response.status === 304 ? null : await response.arrayBuffer();
+      const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
       return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
     } finally {
       exchange.end();
