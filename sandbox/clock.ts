@@ -45,7 +45,7 @@ export interface ClockOptions {
   running?: boolean;
 }
 
-export const DEFAULT_START = Date.parse("2026-12-01T09:00:00.000Z");
+const DEFAULT_START = Date.parse("2026-12-01T09:00:00.000Z");
 
 export class Clock {
   private current: number;
@@ -61,8 +61,6 @@ export class Clock {
   private readonly idleWaiters: { epoch: number; resolve: () => void }[] = [];
   private stopped = false;
   readonly running: boolean;
-  /** Jumps made (batches of timers fired): a run's number of steps. */
-  steps = 0;
 
   constructor(options: ClockOptions = {}) {
     this.current = options.start ?? DEFAULT_START;
@@ -181,11 +179,8 @@ export class Clock {
   /** What holds the clock now, for a stuck world's report. */
   describeActivity(): string {
     const holders = [...this.holders].map(([what, n]) => `${what}×${n}`).join(", ");
-    return `${this.active} active (${holders || "nothing held"}); ${this.pendingTimers()} timers; resources: ${process.getActiveResourcesInfo().join(", ")}`;
-  }
-
-  pendingTimers(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
+    const timers = this.timers.filter((t) => !t.cancelled).length;
+    return `${this.active} active (${holders || "nothing held"}); ${timers} timers; resources: ${process.getActiveResourcesInfo().join(", ")}`;
   }
 
   /**
@@ -255,16 +250,17 @@ export class Clock {
     this.wake();
   }
 
-  /** Moves to the earliest due timer and fires every timer due then that existed before. */
+  /**
+   * Moves to the earliest due timer and fires every timer due then. They are taken off the heap
+   * before any runs: a timer one of them sets for this instant waits for the next rest point.
+   */
   private fireBatch(): void {
     const first = this.peek();
     if (!first) return;
     this.current = Math.max(this.current, first.at);
-    this.steps++;
     this.epoch++;
-    const horizon = this.seq;
     const due: Timer[] = [];
-    for (let t = this.peek(); t && t.at <= this.current && t.seq < horizon; t = this.peek()) due.push(this.pop() as Timer);
+    for (let t = this.peek(); t && t.at <= this.current; t = this.peek()) due.push(this.pop() as Timer);
     for (const timer of due) {
       if (timer.cancelled || this.stopped) continue;
       timer.cancelled = true;

@@ -17,7 +17,7 @@ import timersPromises from "node:timers/promises";
 import type { Clock } from "./clock";
 import { random } from "./random";
 
-export const EXCHANGE_HEADER = "x-sandbox-exchange";
+const EXCHANGE_HEADER = "x-sandbox-exchange";
 /** Statuses a Response cannot be built with a body for (the Fetch standard's null body statuses). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -31,9 +31,7 @@ const real = {
   setInterval: globalThis.setInterval,
   clearInterval: globalThis.clearInterval,
   request: http.request,
-  get: http.get,
   fetch: globalThis.fetch,
-  random: Math.random,
   abortTimeout: AbortSignal.timeout,
   sleep: timersPromises.setTimeout,
 };
@@ -152,7 +150,7 @@ function install(): void {
     return controller.signal;
   };
 
-  http.request = countedRequest(real.request) as typeof http.request;
+  http.request = countedRequest as typeof http.request;
   http.get = ((...args: Parameters<typeof http.get>) => {
     const req = http.request(...(args as Parameters<typeof http.request>));
     req.end();
@@ -178,21 +176,19 @@ function install(): void {
   syncBuiltinESMExports();
 }
 
-function countedRequest(original: typeof http.request) {
-  return (...args: unknown[]) => {
-    const req = (original as (...a: unknown[]) => ReturnType<typeof http.request>)(...args);
-    if (!clock) return req;
-    const exchange = clock.exchange("http");
-    try {
-      req.setHeader(EXCHANGE_HEADER, exchange.id);
-    } catch {
-      // Headers already sent: the server cannot park it, which only costs a wait.
-    }
-    req.once("response", (res) => res.once("end", exchange.end));
-    req.once("close", exchange.end);
-    req.once("error", exchange.end);
-    return req;
-  };
+function countedRequest(...args: unknown[]): ReturnType<typeof http.request> {
+  const req = (real.request as (...a: unknown[]) => ReturnType<typeof http.request>)(...args);
+  if (!clock) return req;
+  const exchange = clock.exchange("http");
+  try {
+    req.setHeader(EXCHANGE_HEADER, exchange.id);
+  } catch {
+    // Headers already sent: the server cannot park it, which only costs a wait.
+  }
+  req.once("response", (res) => res.once("end", exchange.end));
+  req.once("close", exchange.end);
+  req.once("error", exchange.end);
+  return req;
 }
 
 /** The exchange id a request to a local server carries, if it came from this thread. */

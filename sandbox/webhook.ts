@@ -214,21 +214,24 @@ export class WebhookReceiver {
       [status, answer] = this.accept(req, path, raw);
     }
     if (status >= 400 && status !== 503) this.rejected.push({ at: this.now(), path, status, reason: answer });
-    if (this.delayMs > 0 && this.options.clock) {
+    if (this.delayMs > 0) {
       this.injected.webhookSlowed++;
-      await this.options.clock.parkedFor(exchangeOf(req.headers), this.delayMs);
-    } else if (this.delayMs > 0) {
-      this.injected.webhookSlowed++;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(timer);
-          resolve();
-        }, this.delayMs);
-        this.pending.add(timer);
-      });
+      await this.delay(req);
     }
     if (res.destroyed) return; // the sender gave up waiting
     res.writeHead(status, { "content-type": "text/plain; charset=utf-8" }).end(answer);
+  }
+
+  /** The slow fault's wait: on the sandbox clock (the request parked, so time can pass), else real. */
+  private delay(req: IncomingMessage): Promise<void> {
+    if (this.options.clock) return this.options.clock.parkedFor(exchangeOf(req.headers), this.delayMs);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(timer);
+        resolve();
+      }, this.delayMs);
+      this.pending.add(timer);
+    });
   }
 
   /** Routes, validates and records one request: the status and body to answer with. */

@@ -22,7 +22,7 @@ import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "./aws/eventbridge";
 import { awsError, LocalAwsServer, type AwsRequest } from "./aws/server";
 import { LocalSsm, SSM_PREFIX } from "./aws/ssm";
 import { Bus } from "./bus";
-import { Clock, SECOND, wallNow } from "./clock";
+import { Clock, SECOND } from "./clock";
 import type { AwsEvent } from "./events";
 import { awsFaults, noneInjected, type Faults, type Injected } from "./faults";
 import { random } from "./random";

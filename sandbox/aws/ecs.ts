@@ -586,7 +586,8 @@ export class LocalEcs {
   private newDeployment(service: Service, td: TaskDefinition, cause: PrimaryCause): Deployment {
     const now = this.clock.now();
     // Ids as ECS shapes them, derived from the service and its count of deployments: a replayed
-    // run names its deployments the same, whatever order concurrent calls came in.
+    // run names its deployments the same, whatever order concurrent calls came in. Counted per
+    // ARN, not from the service's history: a service made again still gets new ids.
     const made = (this.deploymentsMade.get(service.arn) ?? 0) + 1;
     this.deploymentsMade.set(service.arn, made);
     const hash = createHash("sha256").update(`${service.arn}#${made}`).digest();

@@ -74,7 +74,7 @@ export async function notifyChange(oldImage: StreamImage | undefined, newImage: 
       // An earlier invocation of this container may still be sending it (it ran out of time):
       // wait for it rather than send a second message, and send only if it did not get through.
       if ((await inFlight.get(key))?.delivered) continue;
-      const result = await sendOnce(key, () => deliver(render(n, dest, now), final && options.deadline ? { ...options.delivery, until: options.deadline } : options.delivery));
+      const result = await tracked(key, deliver(render(n, dest, now), final && options.deadline ? { ...options.delivery, until: options.deadline } : options.delivery));
       results.push(result);
       if (final && !result.delivered) undelivered.push(`${n.event} to ${dest.destination.name}`);
     }
@@ -99,8 +99,8 @@ const delivered = new Set<string>();
 /** What this container is sending now, by the same key. */
 const inFlight = new Map<string, Promise<DeliveryResult>>();
 
-async function sendOnce(key: string, send: () => Promise<DeliveryResult>): Promise<DeliveryResult> {
-  const sending = send();
+/** A delivery in flight under `key` until it ends; remembered if it got through. */
+async function tracked(key: string, sending: Promise<DeliveryResult>): Promise<DeliveryResult> {
   inFlight.set(key, sending);
   try {
     const result = await sending;

@@ -5,29 +5,15 @@
 // invocation crashes, so claims are resumed after leases that must run out on sandbox time.
 // (Cells with throttling or 5xx are not yet repeatable to the millisecond: their random draws
 // go to requests in the order they arrive, which concurrent invocations can swap.)
-import { spawn } from "node:child_process";
 import { startLoad, stopLoad } from "../../sandbox/matrix";
 import type { RunResult } from "../../sandbox/run";
+import { playDemo } from "../support/demo";
 
 const CELL = "alarm-rollback:crash";
 
-/** The demo's JSON result for one scenario:fault pair, as a newcomer would run it. */
-function play(run: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "sandbox/demo.ts", "--json", "--run", run], { env: { ...process.env, FORCE_COLOR: "0" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on("error", reject);
-    child.on("close", () => {
-      try {
-        resolve((JSON.parse(stdout.slice(stdout.indexOf("["))) as RunResult[])[0] as RunResult);
-      } catch {
-        reject(new Error(`no result from the demo for ${run}:\n${stderr.slice(-2000)}`));
-      }
-    });
-  });
+/** The demo's result for one scenario:fault pair, as a newcomer would run it. */
+async function play(run: string): Promise<RunResult> {
+  return (await playDemo([run])).results[0] as RunResult;
 }
 
 /** What must not depend on the machine: everything but wall-clock figures. */

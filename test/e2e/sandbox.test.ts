@@ -2,8 +2,8 @@
 // rules, the functions as bundled for Lambda, a webhook receiver), through the very command a
 // newcomer runs. Each scenario's checks judge the sandbox's state and what the webhooks got;
 // nothing of Stevedore is mocked. The same scenario must end the same under faults.
-import { spawn } from "node:child_process";
 import type { RunResult } from "../../sandbox/run";
+import { playDemo } from "../support/demo";
 
 const RUNS = [
   "promote", "failed-build", "circuit-breaker", "alarm-rollback", "fan-out", "race",
@@ -14,17 +14,7 @@ let results: RunResult[] = [];
 let log = "";
 
 beforeAll(async () => {
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "sandbox/demo.ts", "--json", ...RUNS.flatMap((r) => ["--run", r.includes(":") ? r : `${r}:none`])], {
-      env: { ...process.env, FORCE_COLOR: "0" },
-    });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on("data", (chunk: Buffer) => { log += chunk.toString(); });
-    child.on("error", reject);
-    child.on("close", () => resolve(stdout));
-  });
-  results = JSON.parse(output.slice(output.indexOf("["))) as RunResult[];
+  ({ results, log } = await playDemo(RUNS));
 }, 240_000);
 
 function outcome(scenario: string, faults = "no faults"): RunResult {
