@@ -14,6 +14,7 @@ import type { StreamRecord } from "./aws/dynamodb";
 import type { AwsEvent } from "./events";
 import { noneInjected, type Faults, type Injected } from "./faults";
 import { matches } from "./pattern";
+import { contentDigest, keyed, madeUpId, Occurrences } from "./random";
 import type { Invocation, LambdaRuntime } from "./runtime";
 import type { ResolvedStack } from "./stack";
 
@@ -49,13 +50,15 @@ export class Bus {
   private pending = 0;
   private stopped = false;
   readonly deadLetters: DeadLetter[] = [];
+  private readonly deliveries = new Occurrences();
 
   constructor(
     stack: ResolvedStack,
     private readonly runtime: LambdaRuntime,
     private readonly clock: Clock,
     private readonly faults: Faults = {},
-    private readonly rng: () => number = Math.random,
+    /** Seeds the delivery faults' draws, one generator per delivery (see random.ts `keyed`). */
+    private readonly seed = 1,
     /** Where the delivery faults that struck are counted. */
     private readonly injected: Injected = noneInjected(),
   ) {
@@ -108,7 +111,7 @@ export class Bus {
     for (const observer of this.observers) observer.published?.(event);
     for (const rule of this.rules) {
       if (!matches(rule.pattern, event)) continue;
-      this.deliver(() => this.asyncInvoke(rule.function, event, rule.maxRetries, 0));
+      this.deliver(`${rule.function}:${contentDigest(event)}`, () => this.asyncInvoke(rule.function, event, rule.maxRetries, 0));
     }
   }
 
@@ -128,15 +131,16 @@ export class Bus {
     return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Applies EventBridge's delivery faults: duplicates, reordering, lateness. */
-  private deliver(send: () => void): void {
-    const delay = (this.faults.reorderMs ? this.rng() * this.faults.reorderMs : 0)
-      + (this.faults.lateEvents && this.rng() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
+  /** Applies EventBridge's delivery faults (duplicates, reordering, lateness) to the delivery named `key`. */
+  private deliver(key: string, send: () => void): void {
+    const draw = keyed(this.seed, this.deliveries.name(key));
+    const delay = (this.faults.reorderMs ? draw() * this.faults.reorderMs : 0)
+      + (this.faults.lateEvents && draw() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
     if (delay > 0) this.injected.delayed++;
     this.later(delay, send);
     if (this.faults.duplicateEvents) {
       this.injected.duplicated++;
-      this.later(delay + this.rng() * 5 * SECOND, send);
+      this.later(delay + draw() * 5 * SECOND, send);
     }
   }
 
@@ -231,7 +235,7 @@ function rateMs(expression: string): number {
 function scheduledEvent(clock: Clock, name: string): AwsEvent {
   return {
     version: "0",
-    id: crypto.randomUUID(),
+    id: madeUpId({ schedule: name, at: clock.now() }),
     "detail-type": "Scheduled Event",
     source: "aws.events",
     account: "123456789012",

@@ -1,7 +1,7 @@
 // EventBridge events as AWS delivers them (see ../shared/events in the design notes and
 // test/events/): the envelope every local service stamps its events with.
-import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
+import { madeUpId } from "./random";
 
 export interface AwsEvent {
   version: "0";
@@ -25,9 +25,7 @@ export interface EventOrigin {
 }
 
 export function awsEvent(origin: EventOrigin, source: string, detailType: string, detail: Record<string, unknown>, resources: string[] = []): AwsEvent {
-  return {
-    version: "0",
-    id: randomUUID(),
+  const event = {
     "detail-type": detailType,
     source,
     account: origin.account,
@@ -36,4 +34,5 @@ export function awsEvent(origin: EventOrigin, source: string, detailType: string
     resources,
     detail,
   };
+  return { version: "0", id: madeUpId(event), ...event };
 }

@@ -1,6 +1,7 @@
 // The sandbox's fault knobs, set per run. Each is what AWS (or a webhook, or Lambda) really
 // does now and then; a run picks some and a seed, so a failing run can be replayed exactly.
 import { awsError, type AwsRequest, type AwsResponse } from "./aws/server";
+import { contentDigest, keyed, Occurrences } from "./random";
 
 export interface Faults {
   /** Sandbox milliseconds added to every AWS call. */
@@ -65,30 +66,49 @@ const CONDITIONAL_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "Tran
 /** Waits `ms` of sandbox time while answering `request`. */
 export type RequestWait = (request: AwsRequest, ms: number) => Promise<void>;
 
+/** Who made an AWS call (an invocation's key, or the world) and the random draws for this call. */
+export type CallDraws = (request: AwsRequest) => { caller: string; draw: () => number };
+
+/**
+ * Each AWS call's draws, named by its caller, operation and content (and which identical call it
+ * is), never by when it arrived.
+ */
+export function callDraws(seed: number, callerOf: (request: AwsRequest) => string): CallDraws {
+  const calls = new Occurrences();
+  return (request) => {
+    const caller = callerOf(request);
+    return { caller, draw: keyed(seed, calls.name(`${caller}|${request.operation}|${contentDigest(request.body)}`)) };
+  };
+}
+
 /**
  * What the local AWS applies before a call reaches its service: latency, throttling, 5xx and
- * DynamoDB conditional-write conflicts. Returns an early answer, or undefined to go on.
+ * DynamoDB conditional-write conflicts. Returns an early answer, or undefined to go on. Each call
+ * draws from its own generator and a throttling burst is its caller's, so concurrent invocations
+ * reaching the sandbox in another order still meet the same faults.
  */
-export function awsFaults(faults: Faults, rng: () => number, injected: Injected, wait: RequestWait): (request: AwsRequest) => Promise<AwsResponse | undefined> {
-  let throttledInBurst = 0;
+export function awsFaults(faults: Faults, drawsFor: CallDraws, injected: Injected, wait: RequestWait): (request: AwsRequest) => Promise<AwsResponse | undefined> {
+  const throttledInBurst = new Map<string, number>();
   let conflicts = faults.conditionalConflicts ?? 0;
   return async (request) => {
+    const { caller, draw } = drawsFor(request);
     if (faults.latencyMs) {
       injected.slowedCalls++;
       await wait(request, faults.latencyMs);
     }
     if (faults.throttling) {
-      if (throttledInBurst > 0 || rng() < faults.throttling.share / faults.throttling.burst) {
-        throttledInBurst = throttledInBurst > 0 ? throttledInBurst - 1 : faults.throttling.burst - 1;
+      const left = throttledInBurst.get(caller) ?? 0;
+      if (left > 0 || draw() < faults.throttling.share / faults.throttling.burst) {
+        throttledInBurst.set(caller, left > 0 ? left - 1 : faults.throttling.burst - 1);
         injected.throttled++;
         return request.prefix.startsWith("DynamoDB")
           ? awsError("com.amazonaws.dynamodb.v20120810#ThrottlingException", "Rate of requests exceeds the allowed throughput.")
           : awsError("ThrottlingException", "Rate exceeded");
       }
     }
-    if (faults.serverErrors && rng() < faults.serverErrors) {
+    if (faults.serverErrors && draw() < faults.serverErrors) {
       injected.serverErrors++;
-      return rng() < 0.5
+      return draw() < 0.5
         ? awsError("InternalFailure", "We encountered an internal error. Please try again.", 500)
         : awsError("ServiceUnavailable", "Service is temporarily unavailable.", 503);
     }

@@ -6,6 +6,9 @@
 //     from which the bundled SDK stamps every AWS call with the invocation's X-Amzn-Trace-Id;
 //   - an invocation has a deadline on the sandbox clock (context.getRemainingTimeInMillis) and is
 //     killed at it;
+//   - each invocation has a name that does not depend on arrival order (its function, what its
+//     event says, and which delivery of that event it is) and its own seeded Math.random, so
+//     concurrent invocations draw the same numbers however the machine schedules them;
 //   - an invocation can be made to crash midway (a fault): from then on it is dead, and since a
 //     dead process makes no more calls, its AWS calls are refused by the local AWS and its
 //     fetches (webhooks) fail here.
@@ -13,6 +16,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { InvokeStore } from "@aws/lambda-invoke-store";
 import { wallNow, type Clock } from "./clock";
+import { contentDigest, keyed, Occurrences } from "./random";
 
 const TRACE_KEY = Symbol.for("_AWS_LAMBDA_X_RAY_TRACE_ID");
 const REQUEST_KEY = Symbol.for("_AWS_LAMBDA_REQUEST_ID");
@@ -32,6 +36,8 @@ export interface Invocation {
   function: string;
   requestId: string;
   traceId: string;
+  /** Its name in a replay: function, event content and delivery (random draws are keyed by it). */
+  key: string;
   /** Wall-clock ms (what Lambda bills): sandbox time stands still while an invocation works. */
   startedAt: number;
   endedAt?: number;
@@ -51,6 +57,8 @@ export interface RuntimeOptions {
   clock: Clock;
   /** At most this many containers per function (Lambda's concurrency). */
   maxContainers?: number;
+  /** The run's seed: each invocation's Math.random is seeded from it and the invocation's key. */
+  seed?: number;
 }
 
 let runtimes = 0;
@@ -61,7 +69,8 @@ export class LambdaRuntime {
   private readonly containers = new Map<string, Container[]>();
   private readonly waiting = new Map<string, (() => void)[]>();
   private readonly dead = new Set<string>();
-  private readonly running = new Map<string, { invocation: Invocation; kill: (kind: "timeout" | "crash", why: string) => void }>();
+  private readonly running = new Map<string, { invocation: Invocation; random: () => number; kill: (kind: "timeout" | "crash", why: string) => void }>();
+  private readonly deliveries = new Occurrences();
   readonly invocations: Invocation[] = [];
   private store?: Awaited<ReturnType<typeof InvokeStore.getInstanceAsync>>;
 
@@ -94,6 +103,12 @@ export class LambdaRuntime {
     return this.running.get(traceId)?.invocation;
   }
 
+  /** The Math.random of the invocation this code runs in, if it runs in one. */
+  currentRandom(): (() => number) | undefined {
+    const trace = this.currentTrace();
+    return trace === undefined ? undefined : this.running.get(trace)?.random;
+  }
+
   /** Kills a running invocation now (a crash fault): its promise rejects, its process is gone. Whether one was running. */
   crash(traceId: string, why: string): boolean {
     const running = this.running.get(traceId);
@@ -108,7 +123,8 @@ export class LambdaRuntime {
     const requestId = randomUUID();
     const { clock } = this.options;
     const traceId = `Root=1-${Math.floor(clock.now() / 1000).toString(16)}-${randomBytes(12).toString("hex")};Sandbox=${name}`;
-    const invocation: Invocation = { function: name, requestId, traceId, startedAt: wallNow(), coldStart: !container.handler };
+    const key = this.deliveries.name(`${name}:${contentDigest(event)}`);
+    const invocation: Invocation = { function: name, requestId, traceId, key, startedAt: wallNow(), coldStart: !container.handler };
     this.invocations.push(invocation);
     const timeout = this.options.timeouts[name] ?? 10_000;
     try {
@@ -141,7 +157,7 @@ export class LambdaRuntime {
           this.dead.add(traceId);
           reject(Object.assign(new Error(why), { kind }));
         };
-        this.running.set(traceId, { invocation, kill });
+        this.running.set(traceId, { invocation, random: keyed(this.options.seed ?? 1, key), kill });
         const cancel = clock.after(timeout, () => kill("timeout", `Task timed out after ${(timeout / 1000).toFixed(2)} seconds`));
         const run = () => handler(event, context);
         (this.store ? this.store.run({ [TRACE_KEY]: traceId, [REQUEST_KEY]: requestId }, run) : run())

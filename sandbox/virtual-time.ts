@@ -9,7 +9,8 @@
 //     DynamoDB proxy) holds the clock from its start until its whole response is in, and carries
 //     its exchange id to the server in EXCHANGE_HEADER, so a server waiting on sandbox time for
 //     it can let time move (Clock.parkedFor);
-//   - Math.random is seeded, so the SDK's jitter and the product's back-off repeat per seed.
+//   - Math.random is seeded, one generator per invocation, so the SDK's jitter and the product's
+//     back-off repeat per seed however concurrent invocations are scheduled.
 import http from "node:http";
 import { syncBuiltinESMExports } from "node:module";
 import timers from "node:timers";
@@ -36,11 +37,16 @@ const real = {
   sleep: timersPromises.setTimeout,
 };
 
-/** Points this thread's virtual globals at `next` (a world's clock) and seeds Math.random. */
-export function useClock(next: Clock, seed: number): void {
+/**
+ * Points this thread's virtual globals at `next` (a world's clock) and seeds Math.random. Code
+ * running in an invocation draws from that invocation's own generator (`perInvocation`), so the
+ * SDK's retry jitter does not depend on which concurrent invocation asked first.
+ */
+export function useClock(next: Clock, seed: number, perInvocation: () => (() => number) | undefined = () => undefined): void {
   install();
   clock = next;
-  Math.random = random(seed);
+  const shared = random(seed);
+  Math.random = () => (perInvocation() ?? shared)();
 }
 
 /** A Node-like Timeout handle on the sandbox clock (clearTimeout, refresh, unref all work). */

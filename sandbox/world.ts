@@ -24,8 +24,7 @@ import { LocalSsm, SSM_PREFIX } from "./aws/ssm";
 import { Bus } from "./bus";
 import { Clock, SECOND } from "./clock";
 import type { AwsEvent } from "./events";
-import { awsFaults, noneInjected, type Faults, type Injected } from "./faults";
-import { random } from "./random";
+import { awsFaults, callDraws, noneInjected, type Faults, type Injected } from "./faults";
 import { LambdaRuntime } from "./runtime";
 import { recordsTable, type ResolvedStack } from "./stack";
 import { Timeline } from "./timeline";
@@ -147,10 +146,11 @@ export class World {
 
   static async create(options: WorldOptions): Promise<World> {
     const faults = options.faults ?? {};
-    const rng = random(faults.seed ?? 1);
+    const seed = faults.seed ?? 1;
     const clock = new Clock({ start: options.start });
+    let runtime: LambdaRuntime | undefined;
     // Before anything else in this thread reads the time or sets a timer.
-    useClock(clock, faults.seed ?? 1);
+    useClock(clock, seed, () => runtime?.currentRandom());
     const injected = noneInjected();
     let bus: Bus | undefined;
     const emit = (event: AwsEvent) => bus?.publish(event);
@@ -165,9 +165,10 @@ export class World {
     const eventbridge = new LocalEventBridge(origin);
     const secrets: Record<string, string> = {};
     const webhook = new WebhookReceiver({ secrets, forwardTo: options.slackUrl, injected, clock });
-    const runtime = new LambdaRuntime({
+    runtime = new LambdaRuntime({
       bundles: options.bundles,
       clock,
+      seed,
       // Lambda's timeouts, capped: a claim's lease is its invocation's deadline, and an abandoned
       // claim must be resumed well within a deployment's deadline. Stream consumers hold no
       // lease; they keep their whole timeout for slow webhooks.
@@ -177,7 +178,7 @@ export class World {
         return [name, stream ? timeout : Math.min(timeout, options.timeoutMs ?? 10 * 60 * SECOND)];
       })),
     });
-    bus = new Bus(options.stack, runtime, clock, faults, rng, injected);
+    bus = new Bus(options.stack, runtime, clock, faults, seed, injected);
     const world = new World(options, dynamo, ecs, cloudwatch, ecr, codebuild, ssm, eventbridge, webhook, runtime, bus, clock, injected);
 
     world.server
@@ -189,7 +190,7 @@ export class World {
       .register(SSM_PREFIX, ssm.handle)
       .register(EVENTBRIDGE_PREFIX, eventbridge.handle)
       .intercept(async (request) => world.refuseTheDead(request))
-      .intercept(awsFaults(faults, rng, injected, (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
+      .intercept(awsFaults(faults, callDraws(seed, (request) => world.callerOf(request)), injected, (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
       .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
     world.endpoint = await world.server.listen();
 
@@ -355,6 +356,12 @@ export class World {
   }
 
   // ── plumbing ──────────────────────────────────────────────────────────────────────────────
+
+  /** Who made an AWS call: the invocation's key, or "world" for the scenario's own calls. */
+  private callerOf(request: AwsRequest): string {
+    const trace = String(request.headers["x-amzn-trace-id"] ?? "");
+    return (trace && this.runtime.find(trace)?.key) || "world";
+  }
 
   /** A dead invocation's process is gone: it cannot make calls. (The fault "crash" kills it.) */
   private refuseTheDead(request: AwsRequest) {

@@ -4,7 +4,7 @@
 // Build State Change" event shaped like AWS's (test/events/codebuild-build-*.json). What the
 // buildspec exports (IMAGE_URI, IMAGE_DIGEST, GIT_COMMIT) is read back with BatchGetBuilds, the
 // way shared/deploy/codebuild.ts does, because the event does not carry it.
-import { randomBytes, randomUUID } from "node:crypto";
+import { madeUpId } from "../random";
 import type { Clock } from "../clock";
 import { SECOND } from "../clock";
 import { awsEvent, type Emit, type EventOrigin } from "../events";
@@ -152,7 +152,7 @@ export class LocalCodeBuild {
     const p = this.projects.get(project);
     if (!p) throw new AwsError("ResourceNotFoundException", `Project cannot be found: ${this.projectArn(project)}`);
     if (!/^[0-9a-f]{40}$/.test(request.commit)) throw new TypeError(`commit must be 40 lowercase hex characters, got '${request.commit}'`);
-    const uuid = randomUUID();
+    const uuid = madeUpId({ project, request, at: this.clock.now() });
     const id = `${project}:${uuid}`;
     let resolve!: (view: BuildView) => void;
     const done = new Promise<BuildView>((r) => (resolve = r));
@@ -325,7 +325,7 @@ export class LocalCodeBuild {
         if (typeof name !== "string" || !name) throw new AwsError("InvalidInputException", "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null");
         const version = request.body.sourceVersion;
         // A branch or no version resolves to the branch's head: some commit.
-        const commit = typeof version === "string" && /^[0-9a-f]{40}$/.test(version) ? version : randomBytes(20).toString("hex");
+        const commit = typeof version === "string" && /^[0-9a-f]{40}$/.test(version) ? version : madeUpId({ name, version, at: this.clock.now() }).replaceAll("-", "").padEnd(40, "0");
         const id = this.build(name, { commit, outcome: "SUCCEEDED" });
         return { status: 200, body: { build: this.describe(id) } };
       }

@@ -11,7 +11,8 @@
 //
 // Events have exactly the shapes of the samples in test/events/ (ECS Deployment State Change,
 // ECS Service Action). Everything times itself on the sandbox Clock, never on setTimeout.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
+import { madeUpId } from "../random";
 import type { RegisterTaskDefinitionCommandInput, Tag, TaskDefinition as EcsTaskDefinition } from "@aws-sdk/client-ecs";
 import { SECOND, MINUTE, type Cancel, type Clock } from "../clock";
 import { awsEvent, type Emit, type EventOrigin } from "../events";
@@ -735,7 +736,7 @@ export class LocalEcs {
   }
 
   private log(service: Service, message: string): void {
-    service.events.unshift({ id: randomUUID(), createdAt: this.clock.now(), message });
+    service.events.unshift({ id: madeUpId({ service: service.arn, at: this.clock.now(), message }), createdAt: this.clock.now(), message });
     service.events.length = Math.min(service.events.length, EVENTS_KEPT);
   }
 
@@ -1010,5 +1011,5 @@ function change(d: Deployment, at: number): PrimaryChange {
 }
 
 function taskList(count: number): string {
-  return Array.from({ length: Math.max(1, Math.min(count, 10)) }, () => `(task ${randomBytes(16).toString("hex")})`).join(" ");
+  return Array.from({ length: Math.max(1, Math.min(count, 10)) }, () => `(task ${madeUpId("task").replaceAll("-", "")})`).join(" ");
 }

@@ -2,7 +2,7 @@
 // and anything else of ours sends to the default bus. Entries are checked one by one as AWS
 // checks them (a bad entry fails alone, with its ErrorCode, and the others still go out); each
 // accepted entry is handed to the sandbox's bus as the event EventBridge would deliver.
-import { randomUUID } from "node:crypto";
+import { madeUpId } from "../random";
 import type { Clock } from "../clock";
 import type { AwsEvent, Emit } from "../events";
 import { AwsError, type AwsRequest, type AwsResponse } from "./server";
@@ -115,9 +115,7 @@ export class LocalEventBridge {
       return invalid("Resources", "Resources must be a list of ARNs.");
     }
     const time = typeof entry.Time === "number" ? entry.Time * 1000 : this.clock.now();
-    return {
-      version: "0",
-      id: randomUUID(),
+    const event = {
       "detail-type": detailType,
       source,
       account: this.account,
@@ -126,6 +124,7 @@ export class LocalEventBridge {
       resources: resources as string[],
       detail: detail as Record<string, unknown>,
     };
+    return { version: "0", id: madeUpId(event), ...event };
   }
 }
 
