@@ -63,7 +63,7 @@ export class Bus {
     private readonly injected: Injected = noneInjected(),
   ) {
     for (const [name, fn] of Object.entries(stack.functions)) {
-      const maxRetries = fn.maximumRetryAttempts ?? 2;
+      const maxRetries = inRange(`${name}: maximumRetryAttempts`, fn.maximumRetryAttempts ?? 2, 0, 2);
       for (const event of fn.events ?? []) {
         if ("eventBridge" in event) {
           const { pattern, schedule, enabled } = event.eventBridge;
@@ -74,8 +74,9 @@ export class Bus {
           this.streams.push({
             function: name,
             filters: event.stream.filterPatterns ?? [],
-            batchSize: event.stream.batchSize ?? 100,
-            maxRetries: event.stream.maximumRetryAttempts ?? 10_000,
+            batchSize: inRange(`${name}: stream batchSize`, event.stream.batchSize ?? 100, 1, 10_000),
+            // -1, the default, retries until the record expires from the stream.
+            maxRetries: streamRetries(name, event.stream.maximumRetryAttempts ?? -1),
             reportFailures: event.stream.functionResponseType === "ReportBatchItemFailures",
             queue: [],
             pumping: false,
@@ -244,4 +245,21 @@ function scheduledEvent(clock: Clock, name: string): AwsEvent {
     resources: [`arn:aws:events:eu-west-1:123456789012:rule/stevedore-sandbox-${name}`],
     detail: {},
   };
+}
+
+/**
+ * What Lambda accepts, so a stack the sandbox runs is one CloudFormation can create: a function's
+ * asynchronous MaximumRetryAttempts is 0–2, an event source mapping's BatchSize for DynamoDB
+ * streams 1–10,000 (PutFunctionEventInvokeConfig, CreateEventSourceMapping).
+ */
+function inRange(what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`serverless.yml: ${what} is ${value}; Lambda accepts a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** An event source mapping's MaximumRetryAttempts: -1 (until the record expires) or 0–10,000. */
+function streamRetries(name: string, value: number): number {
+  return value === -1 ? Number.POSITIVE_INFINITY : inRange(`${name}: stream maximumRetryAttempts`, value, -1, 10_000);
 }

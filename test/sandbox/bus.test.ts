@@ -1,0 +1,37 @@
+// The sandbox's event delivery refuses settings Lambda refuses, so a serverless.yml the sandbox
+// runs is one CloudFormation can create.
+import { Bus } from "../../sandbox/bus";
+import { Clock } from "../../sandbox/clock";
+import type { LambdaRuntime } from "../../sandbox/runtime";
+import type { ResolvedFunction } from "../../sandbox/stack";
+
+function busFor(fn: ResolvedFunction): Bus {
+  // The constructor only reads the stack; nothing is invoked.
+  return new Bus({ service: "stevedore", functions: { notify: fn } }, {} as LambdaRuntime, new Clock({}));
+}
+
+const stream = (settings: Record<string, number>): ResolvedFunction => ({
+  handler: "functions/notify.handler",
+  events: [{ stream: { type: "dynamodb", ...settings } }],
+});
+
+describe("the sandbox bus reads serverless.yml as Lambda would", () => {
+  it.each([
+    ["a stream retried until its records expire (-1)", stream({ maximumRetryAttempts: -1 })],
+    ["a stream retried 10,000 times", stream({ maximumRetryAttempts: 10_000 })],
+    ["a stream never retried", stream({ maximumRetryAttempts: 0 })],
+    ["a stream batch of 10,000", stream({ batchSize: 10_000 })],
+    ["an asynchronous function retried twice", { handler: "h", maximumRetryAttempts: 2 }],
+  ])("accepts %s", (_, fn) => {
+    expect(() => busFor(fn)).not.toThrow();
+  });
+
+  it.each([
+    ["a stream retried 10,001 times", stream({ maximumRetryAttempts: 10_001 }), /notify: stream maximumRetryAttempts is 10001; Lambda accepts a whole number from -1 to 10000/],
+    ["a stream retried -2 times", stream({ maximumRetryAttempts: -2 }), /maximumRetryAttempts is -2/],
+    ["an empty stream batch", stream({ batchSize: 0 }), /notify: stream batchSize is 0; Lambda accepts a whole number from 1 to 10000/],
+    ["an asynchronous function retried three times", { handler: "h", maximumRetryAttempts: 3 }, /notify: maximumRetryAttempts is 3; Lambda accepts a whole number from 0 to 2/],
+  ])("refuses %s, naming the function, the field and the range", (_, fn, message) => {
+    expect(() => busFor(fn)).toThrow(message);
+  });
+});
