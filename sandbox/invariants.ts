@@ -81,7 +81,7 @@ export interface Verdict {
 export const INVARIANTS = {
   1: "the service ends on the newest good image, or on the last good one after a rollback",
   2: "an older image never becomes PRIMARY after a newer one did",
-  3: "each deployment gets exactly one final notification, and it tells the truth",
+  3: "each deployment gets exactly one final notification, and it tells the truth about what the service runs at rest",
   4: "no deployment is left without a final status once the sweeper ran past its deadline",
   5: "bad input makes no AWS write",
 } as const;
@@ -164,11 +164,17 @@ function oneTruthfulFinalWord(o: Observation): Verdict {
 
 /** Why a final word contradicts what ECS did and what was pushed, or undefined when it matches. */
 function untrue(said: string, d: ObservedDeployment, service: ObservedService, o: Observation): string | undefined {
+  const wasRollingBack = o.messages.some((m) => m.deploymentId === d.id && m.status === "rolling_back");
+  if (wasRollingBack && !["rolled_back", "failed", "timed_out"].includes(said)) return "it was being rolled back, and a rollback ends rolled back, failed or timed out";
   if (said === "verified") {
     if (!service.completed.includes(d.digest)) return "ECS never completed rolling it out";
     if (rolledBackFrom(o, service, d.digest)) return "ECS rolled it back (a rollback reported as success)";
   }
-  if (said === "rolled_back" && !service.primaries.some((p) => p.images[0] === d.digest)) return "it never ran there";
+  if (said === "rolled_back") {
+    if (!service.primaries.some((p) => p.images[0] === d.digest)) return "it never ran there";
+    // What runs at rest, not what ran at some point: ECS can roll a rollback back again.
+    if (running(service) === d.digest) return "the service runs it at rest (the rollback did not hold)";
+  }
   if (said === "superseded") {
     const pushed = o.pushes.findIndex((p) => p.digest === d.digest);
     const repository = o.pushes[pushed]?.repository;

@@ -159,6 +159,68 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "rollback-alarm-flaps",
+    title: "an alarm rolls a deploy back → the alarm flaps while the rollback rolls out → the rollback holds",
+    truth: (world) => ({ "shop-staging/web": seed(world, "shop/web"), "shop-prod/web": seed(world, "shop/web") }),
+    async run(world) {
+      const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
+      await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
+      await world.pass(MINUTE);
+      await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+      // By ECS's account: Stevedore's rollback is rolling out once the previous image is PRIMARY again.
+      await world.waitFor("the rollback to roll out", () => runningDigest(world, "shop-staging", "web") === seed(world, "shop/web"), 30 * MINUTE);
+      await world.pass(20 * SECOND);
+      await world.setAlarm("shop-staging-web-5xx", "OK", "Threshold Crossed: 1 out of the last 2 datapoints was not greater than the threshold (10.0).");
+      await world.pass(10 * SECOND);
+      await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })?.status), 30 * MINUTE);
+      await world.pass(5 * MINUTE);
+    },
+    expect(world) {
+      const staging = one(world, { app: "shop-web", env: "staging" });
+      const titles = slackAbout(world, staging?.id ?? "?");
+      return [
+        check("staging rolled back because of the alarm", staging?.status === "rolled_back" && /shop-staging-web-5xx/.test(staging.reason ?? ""), `${staging?.status}: ${staging?.reason}`),
+        check("the service runs the previous image, at rest", runningDigest(world, "shop-staging", "web") === world.seedDigests.get("shop/web")),
+        check("ECS never rolled the rollback back", !world.ecs.primaryHistory("shop-staging", "web").some((p) => p.cause === "alarm-rollback")),
+        check("Slack was told, with the alarm, never as success", titles.some((t) => /rolled back/.test(t)) && !titles.some((t) => /verified/.test(t)), titles.join(" | ")),
+        check("nothing was promoted to production", world.deployments({ env: "production" }).length === 0),
+      ];
+    },
+  },
+  {
+    name: "push-during-rollback",
+    title: "an alarm rolls a deploy back → a fix is pushed while the rollback rolls out → the fix is deployed after it",
+    truth: (world) => ({ "shop-staging/web": String(world.state.fix), "shop-prod/web": String(world.state.fix) }),
+    async run(world) {
+      const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
+      world.state.rejected = digest;
+      await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
+      await world.pass(MINUTE);
+      await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+      await world.waitFor("the rollback to roll out", () => runningDigest(world, "shop-staging", "web") === seed(world, "shop/web"), 30 * MINUTE);
+      // The previous image is healthy again; the team pushes its fix while the rollback still rolls out.
+      await world.pass(10 * SECOND);
+      await world.setAlarm("shop-staging-web-5xx", "OK", "Threshold Crossed: 1 out of the last 2 datapoints was not greater than the threshold (10.0).");
+      const fix = world.push("shop/web", COMMIT_B.slice(0, 7));
+      world.state.fix = fix.digest;
+      await world.waitFor("production verified with the fix", () => one(world, { app: "shop-web", env: "production" })?.status === "verified", 90 * MINUTE);
+      await world.waitFor("the rejected image's final word", () => isFinal(one(world, { app: "shop-web", env: "staging", digest })?.status), 30 * MINUTE);
+      await world.pass(2 * MINUTE);
+    },
+    expect(world) {
+      const rejected = one(world, { app: "shop-web", env: "staging", digest: String(world.state.rejected) });
+      const fix = one(world, { app: "shop-web", env: "staging", digest: String(world.state.fix) });
+      const titles = slackAbout(world, rejected?.id ?? "?");
+      return [
+        check("the rejected image's record ends as a rollback does, with the alarm", ["rolled_back", "failed"].includes(rejected?.status ?? "") && /shop-staging-web-5xx/.test(rejected?.reason ?? ""), `${rejected?.status}: ${rejected?.reason}`),
+        check("Slack's final word on it names the alarm, never success", titles.some((t) => /rolled back|failed/.test(t)) && !titles.some((t) => /verified|superseded/.test(t)), titles.join(" | ")),
+        check("the fix is verified in staging and promoted", fix?.status === "verified" && one(world, { app: "shop-web", env: "production" })?.digest === world.state.fix, fix?.status),
+        check("staging runs the fix", runningDigest(world, "shop-staging", "web") === world.state.fix),
+      ];
+    },
+  },
+  {
     name: "fan-out",
     title: "one image to several services, one in another cluster; then an approved promotion",
     truth: (world) => Object.fromEntries(["shop-staging/worker", "shop-staging/worker-priority", "shop-batch/worker-reports", "shop-prod/worker"].map((k) => [k, String(world.state.digest)])),

@@ -216,6 +216,8 @@ async function claimOrRetake(
         taskDefinitionArn: c.taskDefinition,
         replacesTaskDefinition: c.service ? lastStableTaskDefinition(c.service) : undefined,
         warnings: warnings.map((message) => ({ at: arrival.at, message })),
+        // A rollback still rolling out keeps being followed through this record (verify/follow.ts).
+        overtook: state.record?.status === "rolling_back" ? state.record.pushKey : undefined,
       });
       if ((await claim(record, state.head, record.leaseUntil as number, Date.now())) === "claimed") {
         if (state.record) await advance(state.record, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})` });

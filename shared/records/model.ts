@@ -104,6 +104,13 @@ export interface DeploymentRecord {
    * on it (its own deadline). A `pending` record past its lease was abandoned: it is resumed.
    */
   leaseUntil?: number;
+  /**
+   * A newer image that claimed the service while this one was rolled back: this rollback is still
+   * followed to its end (ECS's events go to the newer record, which passes them on).
+   */
+  supersededBy?: string;
+  /** The pushKey of the rolling-back record this one overtook (see `supersededBy`). */
+  overtook?: string;
   /** A deployment we did not start that COMPLETED after ours started (events can overtake). */
   foreignCompletion?: { id: string; at: string };
   /** Optimistic lock: every write checks it, so two Lambdas cannot both move one record. */

@@ -86,6 +86,8 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
       return record.status === "pending" ? moved(record, "failed", fact.at, fact.reason) : same;
 
     case "superseded":
+      // A rollback ends only rolled back, failed or timed out: it is followed to its end.
+      if (record.status === "rolling_back") return record.supersededBy ? same : noted(record, fact.at, { supersededBy: fact.by });
       return moved(record, "superseded", fact.at, `superseded by ${fact.by}`);
 
     case "ecs":
@@ -146,25 +148,50 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
 
   // A deployment we did not start. Only what happened after ours started can concern ours.
   if (!record.startedAt || at <= record.startedAt || record.status === "pending") return same;
+  if (record.status === "rolling_back") return duringRollback(record, fact);
   if (event === "IN_PROGRESS") {
-    // While ours is being rolled back, the next deployment is that rollback, whoever started it
-    // (ECS's own says "rolling back"; the one our UpdateService starts does not say so).
-    if (record.status === "rolling_back") return noted(record, at, { rollbackDeploymentId: deploymentId });
     if (reason !== undefined && /rolling back/i.test(reason)) {
       if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
       return rollingBack(record, at, reason, { rollbackDeploymentId: deploymentId });
     }
     return moved(record, "superseded", at, `replaced by ECS deployment ${deploymentId}, which Stevedore did not start`);
   }
-  if (event === "COMPLETED") {
-    // Events can overtake each other: a rollback's COMPLETED may come before the IN_PROGRESS
-    // that says it is a rollback, or before our FAILED. Remember it; those events settle it.
-    if (record.status === "rolling_back") {
-      return moved(record, "rolled_back", at, record.reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
+  // Events can overtake each other: a rollback's COMPLETED may come before the IN_PROGRESS
+  // that says it is a rollback, or before our FAILED. Remember it; those events settle it.
+  if (event === "COMPLETED") return noted(record, at, { foreignCompletion: { id: deploymentId, at } });
+  return same;
+}
+
+/**
+ * Another deployment than ours and than the known rollback, while ours is rolled back. Until the
+ * rollback's id is known, the next deployment is the rollback, whoever started it (ECS's own
+ * says "rolling back"; the one Stevedore's UpdateService starts does not say so) — unless a newer
+ * image has claimed the service: then one that does not say so is the newer image's. Once the
+ * rollback is known, any other deployment means it did not hold: ECS rolled it back (towards the
+ * image it rejects) or the newer image replaced it before it completed. Only the rollback's own
+ * COMPLETED says rolled_back: the service then runs the rollback target.
+ */
+function duringRollback(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" }>): Outcome {
+  const { event, deploymentId, at, reason } = fact;
+  const saysRollingBack = reason !== undefined && /rolling back/i.test(reason);
+  const isTheRollback = record.rollbackDeploymentId === undefined && (saysRollingBack || !record.supersededBy);
+  if (event === "IN_PROGRESS") {
+    if (isTheRollback) {
+      if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, record.reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
+      return noted(record, at, { rollbackDeploymentId: deploymentId });
     }
+    const rollback = record.rollbackDeploymentId ?? "it";
+    const why = saysRollingBack
+      ? `ECS rolled the rollback (${rollback}) back with ${deploymentId}: the rejected image runs there again`
+      : `the rollback did not complete: ${record.supersededBy ? `the newer image ${record.supersededBy} took the service` : `ECS deployment ${deploymentId}, which Stevedore did not start, replaced it`}`;
+    return moved(record, "failed", at, `${record.reason ?? "rolled back"}; ${why}`, { finishedAt: at });
+  }
+  if (event === "COMPLETED") {
+    if (isTheRollback && !record.supersededBy) return moved(record, "rolled_back", at, record.reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
+    // Whose it was, its IN_PROGRESS tells (or the deadline ends the wait).
     return noted(record, at, { foreignCompletion: { id: deploymentId, at } });
   }
-  return same;
+  return { record, actions: [] };
 }
 
 function onAlarm(record: DeploymentRecord, at: string, alarm: string, alarmReason: string, wallNow: number, leaseUntil: number): Outcome {

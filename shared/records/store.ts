@@ -207,6 +207,23 @@ export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: n
   ]);
 }
 
+/**
+ * Locks the head for this record's own rollback, if the record still owns the service and nobody
+ * holds the lock: a newer image's claim then waits, so the rollback's ECS call can never land
+ * after the newer image's UpdateService. False when the head moved on or is locked.
+ */
+export async function lockHead(record: DeploymentRecord, lockUntil: number, wallNow: number): Promise<boolean> {
+  return transact("lockHead", [{
+    Update: {
+      TableName: table(),
+      Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
+      UpdateExpression: "SET lockUntil = :lock",
+      ConditionExpression: "recordId = :id AND (attribute_not_exists(lockUntil) OR lockUntil < :now)",
+      ExpressionAttributeValues: { ":lock": { N: String(lockUntil) }, ":id": { S: record.id }, ":now": { N: String(wallNow) } },
+    },
+  }]);
+}
+
 /** Releases the head's lock if this record still owns the head (after a failed UpdateService). */
 export async function unlock(record: DeploymentRecord): Promise<void> {
   await transact("unlock", [{

@@ -1,14 +1,16 @@
 // Carrying out a rollback the state machine decided, once its decision is written:
 //   stop-deployment    → StopServiceDeployment(ROLLBACK) while ECS still rolls ours out; if
 //                        ECS will not (the rollout just ended), fall back to the previous revision
-//   redeploy-previous  → UpdateService back to the task definition this deployment replaced
+//   redeploy-previous  → UpdateService back to the task definition this deployment replaced,
+//                        with ECS's own rollbacks off for it (they would return the rejected image)
 // ECS's answer confirms the rollback on the record. A rollback that cannot be made is recorded
 // as a failure, loudly, never as success. A retryable failure is thrown: the event is retried,
 // and after the request's lease another alarm or the sweeper acts again.
-import { StevedoreError } from "../errors";
+import { RetryableAwsError, StevedoreError } from "../errors";
 import { logger } from "../log";
 import { advance } from "../records/advance";
-import type { DeploymentRecord } from "../records/model";
+import { shortDigest, type DeploymentRecord } from "../records/model";
+import { lockHead, readTarget, unlock } from "../records/store";
 import type { Action } from "../records/state";
 import { stopServiceDeployment, updateService } from "../deploy/ecs";
 
@@ -27,6 +29,25 @@ export async function rollBack(record: DeploymentRecord, action: RollbackAction,
 
 async function askEcs(record: DeploymentRecord, action: RollbackAction, at: string): Promise<DeploymentRecord> {
   logger.warn(`rolling back ${record.targetKey}: ${action.reason}`, { recordId: record.id, digest: record.digest });
+  // The head's lock orders this rollback against a newer image's UpdateService: a rollback
+  // landing after it would replace the very fix being pushed.
+  const lockUntil = Math.max(record.rollback?.leaseUntil ?? 0, Date.now() + ROLLBACK_LOCK_MS);
+  if (!(await lockHead(record, lockUntil, Date.now()))) {
+    const { head } = await readTarget(record.targetKey);
+    if (head && head.recordId !== record.id) {
+      const by = `a newer image (${shortDigest(head.digest)}, record ${head.recordId}) took the service before the rollback was made, and replaces this one`;
+      return (await advance(record, { kind: "rollback-impossible", at, reason: `${action.reason}; ${by}` })).record;
+    }
+    throw new RetryableAwsError("rollback", "HeadLocked", `${record.targetKey} is locked by another UpdateService`);
+  }
+  try {
+    return await rollBackNow(record, action, at);
+  } finally {
+    await unlock(record).catch(() => undefined);
+  }
+}
+
+async function rollBackNow(record: DeploymentRecord, action: RollbackAction, at: string): Promise<DeploymentRecord> {
   if (action.type === "stop-deployment" && record.serviceDeploymentArn) {
     try {
       await stopServiceDeployment(record.region, record.serviceDeploymentArn);
@@ -42,11 +63,30 @@ async function askEcs(record: DeploymentRecord, action: RollbackAction, at: stri
     return (await advance(record, { kind: "rollback-impossible", at, reason: `${action.reason}; there is no earlier revision to roll back to` })).record;
   }
   try {
-    // No deployment configuration: the service keeps the one (circuit breaker, alarms) it has.
-    const started = await updateService(record.region, { cluster: record.cluster, service: record.service, taskDefinition: previous });
+    const started = await updateService(record.region, {
+      cluster: record.cluster, service: record.service, taskDefinition: previous, deploymentConfiguration: rollbackConfiguration(record),
+    });
     return (await advance(record, { kind: "rollback-started", at, reason: action.reason, rollbackDeploymentId: started.ecsDeploymentId })).record;
   } catch (error) {
     if (!(error instanceof StevedoreError) || error.retryable) throw error;
     return (await advance(record, { kind: "rollback-impossible", at, reason: `${action.reason}; the rollback to ${previous} failed: ${error.message}` })).record;
   }
+}
+
+/** How long a rollback may hold the head's lock at least (wall-clock ms): its ECS calls, retried. */
+const ROLLBACK_LOCK_MS = 30_000;
+
+/**
+ * ECS rolls a failed deployment back to the last COMPLETED one, which for this rollback is the
+ * very image it rejects. So neither the guarding alarms (a second or flapping alarm while it
+ * rolls out) nor the circuit breaker may roll it back: the alarms stay named but off (ECS needs
+ * all three fields), and the breaker only fails it, which the record then reports as a failed
+ * rollback. Sizing and strategy are not sent: the rollback asks ECS for no other change.
+ * Stevedore's next deployment turns the alarms on again.
+ */
+function rollbackConfiguration(record: DeploymentRecord) {
+  return {
+    alarms: { alarmNames: record.alarms, enable: false, rollback: false },
+    deploymentCircuitBreaker: { enable: true, rollback: false },
+  };
 }

@@ -5,7 +5,8 @@ import { parseServiceArn } from "../events/ecs";
 import { logger } from "../log";
 import { advance } from "../records/advance";
 import type { Fact } from "../records/state";
-import { readTarget } from "../records/store";
+import { isFinal, type DeploymentRecord } from "../records/model";
+import { getRecord, readTarget } from "../records/store";
 
 export type FollowResult = { ignored: string } | { recordId: string; status: string; changed: boolean };
 
@@ -21,12 +22,26 @@ export async function followDeployment(event: EcsDeploymentStateChange | EcsServ
   const { record } = await readTarget(key);
   if (!record) return ignored(`no deployment of ${key} was started by Stevedore`, event.id);
 
+  // The events of a rollback this image overtook are that rollback's, never a replacement of this one.
+  const overtaken = record.overtook ? await followOvertaken(key, record.overtook, fact, event.id) : undefined;
+  if (fact.kind === "ecs" && overtaken && overtaken.record.rollbackDeploymentId === fact.deploymentId) {
+    return { recordId: overtaken.record.id, status: overtaken.record.status, changed: overtaken.written };
+  }
   const outcome = await advance(record, fact);
   const changed = outcome.written;
   logger.info(`${key}: ${event.detail.eventName} → ${outcome.record.status}${changed ? "" : " (nothing changed)"}`, {
     recordId: record.id, eventId: event.id, fact: fact.kind === "ecs" ? `${fact.event} ${fact.deploymentId}` : fact.kind,
   });
   return { recordId: record.id, status: outcome.record.status, changed };
+}
+
+/** A rollback a newer image overtook gets the service's events first, until it has its final word. */
+async function followOvertaken(key: string, pushKey: string, fact: Fact, eventId: string): Promise<{ record: DeploymentRecord; written: boolean } | undefined> {
+  const overtaken = await getRecord(key, pushKey);
+  if (!overtaken || isFinal(overtaken.status)) return overtaken && { record: overtaken, written: false };
+  const outcome = await advance(overtaken, fact);
+  if (outcome.written) logger.info(`${key}: the overtaken rollback ${overtaken.id} → ${outcome.record.status}`, { recordId: overtaken.id, eventId });
+  return outcome;
 }
 
 function factOf(event: EcsDeploymentStateChange | EcsServiceAction): Fact | undefined {

@@ -36,6 +36,12 @@ const failed = ecs("FAILED", OURS, "2026-11-20T09:21:29.744Z", "ECS deployment c
 const rollbackStarts = ecs("IN_PROGRESS", ECS_ROLLBACK, "2026-11-20T09:21:30.118Z", "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/6120398457102938475.");
 const rollbackDone = ecs("COMPLETED", ECS_ROLLBACK, "2026-11-20T09:23:02.000Z", `ECS deployment ${ECS_ROLLBACK} completed.`);
 const WALL = Date.parse("2026-11-20T10:00:00.000Z");
+// While our rollback (OUR_ROLLBACK, an UpdateService to the previous revision) rolls out:
+const watchAlarm = () => alarm("2026-11-20T09:20:00.000Z");
+const reRollback = ecs("IN_PROGRESS", "ecs-svc/5550000000000000005", "2026-11-20T09:21:10.000Z", "ECS deployment alarms: rolling back to deploymentId ecs-svc/4587293610274518230.");
+const reRollbackDone = ecs("COMPLETED", "ecs-svc/5550000000000000005", "2026-11-20T09:22:10.000Z");
+const newer: Fact = { kind: "superseded", at: "2026-11-20T09:20:30.000Z", by: "4e5d6c7 (abc, record d-newer)" };
+const newerStarts = ecs("IN_PROGRESS", "ecs-svc/6660000000000000006", "2026-11-20T09:20:32.000Z", "ECS deployment ecs-svc/6660000000000000006 in progress.");
 const alarm = (at: string, name = "shop-prod-web-5xx", wallNow = WALL): Fact =>
   ({ kind: "alarm", at, alarm: name, reason: "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0)", wallNow, leaseUntil: wallNow + 60_000 });
 const sweep = (at: string, wallNow = Date.parse(at), alarms?: { name: string; state: string; since?: string }[]): Fact =>
@@ -88,6 +94,11 @@ describe("deployment state machine", () => {
     ["the same alarm twice rolls back once", "rolling_back", [inProgress, completed, alarm("2026-11-20T09:20:00.000Z"), alarm("2026-11-20T09:20:30.000Z")], ["redeploy-previous"]],
     ["ECS rolls back on its own alarm, then ours arrives: one rollback, with the alarm named", "rolled_back", [inProgress, rollbackStarts, alarm("2026-11-20T09:21:31.000Z"), rollbackDone], [], "alarm shop-prod-web-5xx fired"],
     ["our rollback fails too", "failed", [inProgress, completed, alarm("2026-11-20T09:20:00.000Z"), ecs("FAILED", OUR_ROLLBACK, "2026-11-20T09:25:00.000Z", "tasks failed to start")], ["redeploy-previous"], "the rollback failed too"],
+    ["ECS rolls our rollback back (a flapping alarm): failed, and says the rejected image runs", "failed", [inProgress, completed, watchAlarm(), reRollback, reRollbackDone], ["redeploy-previous"], "the rejected image runs there again"],
+    ["the re-rollback's COMPLETED before its IN_PROGRESS is never taken for ours", "failed", [inProgress, completed, watchAlarm(), reRollbackDone, reRollback], ["redeploy-previous"], "ECS rolled the rollback (ecs-svc/9000000000000000001) back"],
+    ["a newer image claims the service while ours rolls back: followed, then rolled back", "rolled_back", [inProgress, completed, watchAlarm(), newer, ecs("COMPLETED", OUR_ROLLBACK, "2026-11-20T09:20:31.000Z")], ["redeploy-previous"], "alarm shop-prod-web-5xx fired"],
+    ["the newer image replaces our rollback before it completes: failed, with the alarm", "failed", [inProgress, completed, watchAlarm(), newer, newerStarts], ["redeploy-previous"], "alarm shop-prod-web-5xx fired: Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0); the rollback did not complete: the newer image 4e5d6c7"],
+    ["a newer image during ECS's own rollback: ECS's rollback is still recognised", "rolled_back", [inProgress, failed, newer, rollbackStarts, rollbackDone], [], "circuit breaker"],
     ["no outcome before the deadline", "timed_out", [inProgress, sweep("2026-11-20T09:44:05.000Z")], [], "deadline"],
     ["a rollback that does not finish before its own deadline (start + the 30-minute budget)", "timed_out", [inProgress, failed, sweep("2026-11-20T09:45:00.000Z"), sweep("2026-11-20T09:51:30.000Z")], [], "rollback did not finish"],
     ["another deployment of the service that Stevedore did not start", "superseded", [inProgress, ecs("IN_PROGRESS", "ecs-svc/777", "2026-11-20T09:15:00.000Z", "ECS deployment ecs-svc/777 in progress.")], [], "which Stevedore did not start"],

@@ -27,6 +27,17 @@ beforeEach(async () => {
 afterEach(() => aws.restore());
 
 const PREVIOUS = taskDefinitionArn("shop-web-production", 41);
+/**
+ * Stevedore's own rollback: the replaced revision, with ECS's alarm and circuit-breaker rollbacks
+ * off for it (they would roll it back to the image it rejects).
+ */
+const ROLLBACK_TO_PREVIOUS = {
+  cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS,
+  deploymentConfiguration: {
+    alarms: { alarmNames: ["shop-prod-web-5xx", "shop-prod-web-latency"], enable: false, rollback: false },
+    deploymentCircuitBreaker: { enable: true, rollback: false },
+  },
+};
 const ALARM_AT = "2026-11-20T09:24:40.303Z"; // the fixture's state.timestamp
 const ALARM_REASON = "alarm shop-prod-web-5xx fired: Threshold Crossed: 2 out of the last 2 datapoints";
 const COMPLETED_AT = "2026-11-20T09:17:51.903Z"; // production watches 10 minutes: until 09:27:51.903
@@ -93,7 +104,7 @@ describe("on-alarm", () => {
       await lambda.alarm(alarmEvent());
 
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS }]);
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "rolling_back",
         reason: expect.stringContaining(ALARM_REASON),
@@ -130,7 +141,7 @@ describe("on-alarm", () => {
       const result = await lambda.alarm(alarmEvent());
 
       expect(result).toEqual({ checked: [{ target: WEB_PRODUCTION, recordId: record.id, status: "rolling_back", rolledBack: true }] });
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS }]);
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
       expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "rolling_back",
@@ -162,7 +173,7 @@ describe("on-alarm", () => {
 
       await lambda.alarm(late);
 
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS }]);
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("rolling_back");
     });
 
@@ -279,7 +290,7 @@ describe("on-alarm", () => {
     const result = await lambda.alarm(alarmEvent({ alarmName: "shop-prod-web-latency", composite: true }));
 
     expect(result).toEqual({ checked: [{ target: WEB_PRODUCTION, recordId: record.id, status: "rolling_back", rolledBack: true }] });
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS }]);
+    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
     expect((await headRecord(WEB_PRODUCTION)).reason).toContain("alarm shop-prod-web-latency fired");
   });
 
@@ -324,7 +335,7 @@ describe("on-alarm races (at-least-once, out-of-order delivery) — known design
       lambda.alarm(alarmEvent({ alarmName: "shop-prod-web-latency", id: "b7c1d2e3-0000-4000-8000-000000000001" })),
     ]);
 
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS }]);
+    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
     expect((await headRecord(WEB_PRODUCTION)).status).toBe("rolling_back");
   });
 
@@ -368,6 +379,6 @@ describe("on-alarm races (at-least-once, out-of-order delivery) — known design
     await lambda.alarm({ ...alarmEvent({ timestamp: "2026-11-20T09:27:00.000Z" }), time: "2026-11-20T09:27:01Z" });
 
     expect((await headRecord(WEB_PRODUCTION)).status).not.toBe("verified");
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS }]);
+    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
   });
 });

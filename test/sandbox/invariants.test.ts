@@ -93,6 +93,18 @@ describe("the invariants judge an outcome", () => {
       r.messages[2]!.status = "verified";
       return r;
     }, /reported verified at hook, but ECS rolled it back \(a rollback reported as success\)/],
+    ["3: rolled back, while ECS rolled the rollback back and the rejected image runs at rest", 3, (o) => {
+      const r = rolledBack(o);
+      r.services[0]!.primaries.push({ at: 40, images: [B], cause: "alarm-rollback" });
+      return r;
+    }, /d-b .* reported rolled_back at hook, but the service runs it at rest \(the rollback did not hold\)/],
+    ["3: a rollback in progress reported superseded (its final word loses the alarm)", 3, (o) => {
+      const r = rolledBack(o);
+      r.messages.splice(2, 0, { destination: "hook", deploymentId: "d-b", status: "rolling_back", deliveryId: "2b" });
+      r.messages.at(-1)!.status = "superseded";
+      r.pushes.push({ digest: "sha256:cccccccccccccccc", repository: "shop/web", bad: false });
+      return r;
+    }, /d-b .* reported superseded at hook, but it was being rolled back, and a rollback ends rolled back, failed or timed out/],
     ["3: verified although ECS never completed it", 3, (o) => {
       o.services[0]!.completed = [A];
       return o;

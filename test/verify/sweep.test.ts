@@ -183,7 +183,14 @@ describe("sweep", () => {
 
       await lambda.sweep("2026-11-20T09:45:00Z");
 
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{ cluster: "shop-prod", service: "web", taskDefinition: taskDefinitionArn("shop-web-production", 41) }]);
+      // ECS's own rollbacks off for Stevedore's rollback: they would return the image it rejects.
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{
+        cluster: "shop-prod", service: "web", taskDefinition: taskDefinitionArn("shop-web-production", 41),
+        deploymentConfiguration: {
+          alarms: { alarmNames: ["shop-prod-web-5xx", "shop-prod-web-latency"], enable: false, rollback: false },
+          deploymentCircuitBreaker: { enable: true, rollback: false },
+        },
+      }]);
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("timed_out");
       expect(record.replacesTaskDefinition).toBe(taskDefinitionArn("shop-web-production", 41));
     });
