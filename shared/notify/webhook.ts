@@ -4,6 +4,9 @@
 //   X-Stevedore-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
 // The timestamp is signed with the body, so a captured request cannot be replayed later than
 // the receiver's tolerance. Several v1= entries are accepted (a receiver rotating secrets).
+// The header is read strictly: comma-separated key=value pairs, exactly one `t` (1–12 digits),
+// at least one `v1` (64 hex digits), no value containing "=", other keys ignored. Anything else,
+// or a clock or tolerance that is not a number, verifies nothing (fail closed).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Notification } from "./message";
 
@@ -54,7 +57,9 @@ export function verifySignature(secret: string, rawBody: string | Buffer, header
   if (!parsed) return false;
   const tolerance = options.toleranceSeconds ?? 300;
   const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  if (Math.abs(nowSeconds - parsed.t) > tolerance) return false;
+  // NaN compares false with everything: a bad clock or tolerance must not let any age pass.
+  if (!Number.isFinite(tolerance) || tolerance < 0 || !Number.isFinite(nowSeconds)) return false;
+  if (!(Math.abs(nowSeconds - parsed.t) <= tolerance)) return false;
   const expected = Buffer.from(sign(secret, rawBody, parsed.t), "hex");
   // Every candidate is compared (no early exit), each in constant time.
   let ok = false;
@@ -74,9 +79,16 @@ function parseHeader(header: string | undefined): { t: number; v1: string[] } | 
   let t: number | undefined;
   const v1: string[] = [];
   for (const part of header.split(",")) {
-    const [key, value = ""] = part.trim().split("=", 2) as [string, string?];
-    if (key === "t" && /^\d{1,12}$/.test(value)) t = Number(value);
-    else if (key === "v1" && /^[0-9a-f]{64}$/i.test(value)) v1.push(value);
+    const pair = /^\s*([^=\s]+)=([^=]*?)\s*$/.exec(part);
+    if (!pair) return undefined;
+    const [, key, value] = pair as unknown as [string, string, string];
+    if (key === "t") {
+      if (t !== undefined || !/^\d{1,12}$/.test(value)) return undefined;
+      t = Number(value);
+    } else if (key === "v1") {
+      if (!/^[0-9a-f]{64}$/i.test(value)) return undefined;
+      v1.push(value);
+    }
   }
   return t === undefined || v1.length === 0 ? undefined : { t, v1 };
 }

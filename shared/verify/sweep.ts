@@ -13,7 +13,7 @@ import { mapLimit } from "../limit";
 import { logger } from "../log";
 import { expire } from "../promote/promote";
 import { advance } from "../records/advance";
-import type { DeploymentRecord } from "../records/model";
+import type { DeploymentRecord, PromotionRecord } from "../records/model";
 import type { AlarmReading } from "../records/state";
 import { getRecord, queryDue } from "../records/store";
 import { rollBack, type RollbackAction } from "../rollback/rollback";
@@ -21,6 +21,8 @@ import { rollBack, type RollbackAction } from "../rollback/rollback";
 export interface SweepResult {
   looked: number;
   changed: { id: string; status: string }[];
+  /** Records whose step failed this time (throttled, say); the next sweep tries them again. */
+  failed?: { id: string; error: string }[];
 }
 
 export async function sweep(event: ScheduledEvent, config: PipelineConfig, options: DeployOptions): Promise<SweepResult> {
@@ -28,25 +30,37 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
   const due = await queryDue(now);
   const readings = await alarmReadings(due.filter((r): r is DeploymentRecord => r.kind === "deployment" && r.status === "completed" && !!r.watchUntil && r.watchUntil <= now));
   const changed: SweepResult["changed"] = [];
+  const failed: NonNullable<SweepResult["failed"]> = [];
   await mapLimit(due, 8, async (item) => {
-    if (item.kind === "promotion") {
-      if (await expire(item, now)) changed.push({ id: item.id, status: "expired" });
-      return;
-    }
-    const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region) });
-    let record = outcome.record;
-    // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
-    // through its own claim, so it needs no write here.
-    for (const action of outcome.actions) {
-      if (action.type === "resume") record = await resume(record, config, options);
-      else if (outcome.written) record = await rollBack(record, action as RollbackAction, now);
-    }
-    if (record.status !== item.status && (outcome.written || outcome.actions.some((a) => a.type === "resume"))) {
-      changed.push({ id: record.id, status: record.status });
+    // One record's failure stays its own: the others are still swept, and the next sweep (a
+    // minute later) tries it again; a rollback interrupted so has given its lease back.
+    try {
+      const status = await sweepOne(item, now, readings, config, options);
+      if (status) changed.push({ id: item.id, status });
+    } catch (error) {
+      failed.push({ id: item.id, error: (error as Error).message ?? String(error) });
+      logger.error(`sweep: ${item.id} failed this time; the next sweep tries again`, { recordId: item.id, error: (error as Error).message });
     }
   });
   if (changed.length > 0) logger.info(`sweep: ${changed.length} change(s)`, { changed });
-  return { looked: due.length, changed };
+  return { looked: due.length, changed, ...(failed.length > 0 ? { failed } : {}) };
+}
+
+/** Sweeps one due record; its new status when the sweep changed it. */
+async function sweepOne(
+  item: DeploymentRecord | PromotionRecord, now: string, readings: Map<string, AlarmReading[]>, config: PipelineConfig, options: DeployOptions,
+): Promise<string | undefined> {
+  if (item.kind === "promotion") return (await expire(item, now)) ? "expired" : undefined;
+  const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region) });
+  let record = outcome.record;
+  // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
+  // through its own claim, so it needs no write here.
+  for (const action of outcome.actions) {
+    if (action.type === "resume") record = await resume(record, config, options);
+    else if (outcome.written) record = await rollBack(record, action as RollbackAction, now);
+  }
+  const moved = record.status !== item.status && (outcome.written || outcome.actions.some((a) => a.type === "resume"));
+  return moved ? record.status : undefined;
 }
 
 /** The states of the alarms guarding the deployments about to be verified: one call per region. */

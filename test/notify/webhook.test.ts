@@ -52,6 +52,36 @@ describe("verifySignature", () => {
     expect(verifySignature(SECRET, body, h, { now: NOW })).toBe(false);
   });
 
+  const v1 = header.split("v1=")[1] as string;
+  it.each([
+    ["two timestamps (the second would win a lenient parser)", `t=${T - 86_400},t=${T},v1=${v1}`],
+    ["a v1 value with a stray '='", `t=${T},v1=${v1}=`],
+    ["a timestamp with a stray '='", `t=${T}=0,v1=${v1}`],
+    ["a part that is no key=value pair", `t=${T},v1=${v1},garbage`],
+    ["an empty part", `t=${T},,v1=${v1}`],
+  ])("reads the header strictly: rejects %s", (_, h) => {
+    expect(verifySignature(SECRET, body, h, { now: NOW })).toBe(false);
+  });
+
+  it("ignores keys it does not know (a future v2 beside v1)", () => {
+    expect(verifySignature(SECRET, body, `${header},v2=${"a".repeat(64)}`, { now: NOW })).toBe(true);
+  });
+
+  it.each([
+    ["a tolerance that is not a number", { now: NOW, toleranceSeconds: Number.NaN }],
+    ["an infinite tolerance", { now: NOW, toleranceSeconds: Number.POSITIVE_INFINITY }],
+    ["a negative tolerance", { now: NOW, toleranceSeconds: -1 }],
+    ["a clock that is not a date", { now: new Date("not a date") }],
+  ])("fails closed on %s, even for a fresh signature", (_, options) => {
+    expect(verifySignature(SECRET, body, header, options)).toBe(false);
+  });
+
+  it("fails closed on a day-old signature whatever the options say", () => {
+    const dayOld = signatureHeader(SECRET, body, T - 86_400);
+    expect(verifySignature(SECRET, body, dayOld, { now: NOW, toleranceSeconds: Number.NaN })).toBe(false);
+    expect(verifySignature(SECRET, body, dayOld, { now: new Date(Number.NaN) })).toBe(false);
+  });
+
   it("accepts any one of several v1 signatures (secret rotation)", () => {
     const old = signatureHeader("old-secret", body, T).split(",")[1];
     expect(verifySignature(SECRET, body, `${header},${old}`, { now: NOW })).toBe(true);

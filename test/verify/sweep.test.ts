@@ -195,6 +195,21 @@ describe("sweep", () => {
       expect(record.replacesTaskDefinition).toBe(taskDefinitionArn("shop-web-production", 41));
     });
 
+    it("keeps one record's failure its own: a throttled rollback does not keep another deployment from being verified", async () => {
+      const verifiable = await staging("completed");
+      const stuck = await deployWebToProduction();
+      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+
+      const first = await lambda.sweep("2026-11-20T09:45:00Z");
+
+      expect(first).toEqual({
+        looked: 2,
+        changed: [{ id: verifiable.id, status: "verified" }],
+        failed: [{ id: stuck.id, error: expect.stringContaining("ThrottlingException") }],
+      });
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "verified" });
+    });
+
     it("stops a timed-out rollout once, however often it runs", async () => {
       await deployWebToProduction();
 
