@@ -70,25 +70,9 @@ function loadPipeline(path) {
   }
 }
 
-/** The stack's region: the one region every target lives in (EventBridge is regional). */
+/** The stack's region: the one region every target lives in (loadConfig refuses several). */
 function stackRegion(config, requested, file) {
-  const byRegion = new Map();
-  for (const app of config.apps) {
-    for (const env of app.environments) {
-      const names = byRegion.get(env.region) ?? [];
-      names.push(`${app.name}/${env.name}`);
-      byRegion.set(env.region, names);
-    }
-  }
-  const regions = [...byRegion.keys()];
-  if (regions.length > 1) {
-    const list = regions.map((r) => `${r} (${byRegion.get(r).join(", ")})`).join("; ");
-    throw new StackError(
-      `${file}: environments span several regions: ${list}. EventBridge only delivers the ECR, ` +
-        "CodeBuild, ECS and CloudWatch events of its own region, so one Stevedore stack can only " +
-        "serve one region; one stack per region is not supported yet. Keep one region per config.",
-    );
-  }
+  const regions = [...new Set(config.apps.flatMap((app) => app.environments.map((env) => env.region)))];
   const region = regions[0];
   if (requested && requested !== region) {
     throw new StackError(

@@ -2,7 +2,7 @@
 // every placeholder is defined, the rendered definitions pass ECS's rules, names and ARNs are
 // well formed, promotion chains make sense) → the plain model in model.ts.
 // Every problem is collected and reported together, each naming the file, the path and a fix.
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { load as parseYaml } from "js-yaml";
 import * as z from "zod/mini";
@@ -13,6 +13,7 @@ import { parseTemplate, TemplateError } from "../render/template";
 import { parseDuration } from "./duration";
 import type { App, Destination, Environment, PipelineConfig, SecretRef, Strategy, Target } from "./model";
 import { configSchema, type AppFile, type EnvironmentFile, type StrategyFile } from "./schema";
+import { checkTaskDefinitionShape } from "./task-definition-shape";
 
 /** Where the config is read from when STEVEDORE_CONFIG is not set. */
 export const DEFAULT_CONFIG_PATH = "examples/stevedore.yml";
@@ -25,17 +26,19 @@ export function loadConfig(path: string): PipelineConfig {
   const file = resolve(path);
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file);
   } catch (error) {
     throw new ConfigError(path, [
-      `cannot read it (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); set STEVEDORE_CONFIG to your config file's path`,
+      error instanceof UnreadableFile
+        ? error.message
+        : `cannot read it (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); set STEVEDORE_CONFIG to your config file's path`,
     ]);
   }
   return parseConfig(text, file);
 }
 
 /** Parses config text. Template paths are resolved against the config file's folder. */
-export function parseConfig(text: string, file: string, readText: (path: string) => string = readUtf8): PipelineConfig {
+export function parseConfig(text: string, file: string, readText: (path: string) => string = readTextFile): PipelineConfig {
   const shown = relative(process.cwd(), file) || file;
   let raw: unknown;
   try {
@@ -53,8 +56,35 @@ export function parseConfig(text: string, file: string, readText: (path: string)
   return config;
 }
 
-function readUtf8(path: string): string {
-  return readFileSync(path, "utf8");
+/** A config or template file that is not a readable UTF-8 text file of sensible size. */
+class UnreadableFile extends Error {}
+
+/** Configs and templates are a few kB; a cap keeps `/dev/zero` or a stray log from eating memory. */
+const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A config or template file's text: a regular file of at most 1 MiB, in UTF-8 (a byte order mark
+ * is dropped). Anything else throws UnreadableFile saying what the file is and what to do.
+ */
+export function readTextFile(path: string): string {
+  const stat = statSync(path);
+  if (!stat.isFile()) {
+    const kind = stat.isDirectory() ? "a directory" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : stat.isFIFO() ? "a pipe" : "not a file";
+    throw new UnreadableFile(`is ${kind}, not a regular file; point to the file itself`);
+  }
+  if (stat.size > MAX_FILE_BYTES) {
+    throw new UnreadableFile(`is ${(stat.size / 1024 / 1024).toFixed(1)} MiB; a config or template is at most 1 MiB (is it the right file?)`);
+  }
+  const bytes = readFileSync(path);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new UnreadableFile("is UTF-16 text; save it as UTF-8");
+  }
+  if (bytes.includes(0)) throw new UnreadableFile("holds NUL bytes (binary, or UTF-16 without a byte order mark); save it as UTF-8 text");
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new UnreadableFile("is not valid UTF-8; save it as UTF-8");
+  }
 }
 
 const MAX_DURATION_SECONDS = 365 * 86400;
@@ -84,6 +114,7 @@ class Checker {
     }
     const apps = Object.entries(file.apps).map(([name, app]) => this.app(name, app, file.notifications ?? {}));
     if (apps.length === 0) this.problem("apps", "list at least one app");
+    this.checkOneRegion();
     return { file: path, apps, destinations };
   }
 
@@ -98,6 +129,8 @@ class Checker {
         // Compiled alone first: "v1)|(.*" is invalid by itself but valid (and unanchored) once wrapped.
         new RegExp(app.tags);
         tags = new RegExp(`^(?:${app.tags})$`);
+        const trouble = tagPatternTrouble(app.tags);
+        if (trouble) this.problem(`${at}.tags`, trouble);
       } catch (error) {
         this.problem(`${at}.tags`, `not a valid regular expression (${(error as Error).message}); the whole tag must match it, e.g. "v\\d+\\.\\d+\\.\\d+"`);
       }
@@ -109,6 +142,7 @@ class Checker {
     const names = new Set<string>();
     const environments = app.environments.map((env, i) => {
       const envAt = `${at}.environments[${i}]`;
+      this.regions.push({ at: `${envAt}.region`, env: `${name}/${env.name}`, region: env.region });
       if (names.has(env.name)) this.problem(`${envAt}.name`, `"${env.name}" is already used in this app; environment names must be unique`);
       names.add(env.name);
       if (env.notify) this.checkNotify(`${envAt}.notify`, env.notify, notifications);
@@ -167,6 +201,12 @@ class Checker {
 
     const deadlineSeconds = this.duration(`${at}.deadline`, env.deadline ?? "30m");
     if (deadlineSeconds === 0) this.problem(`${at}.deadline`, "must be longer than 0s");
+    const before = this.problems.length;
+    const strategy = this.strategy(`${at}.strategy`, env.strategy);
+    const baking = bakeSeconds(strategy);
+    if (this.problems.length === before && deadlineSeconds > 0 && baking >= deadlineSeconds) {
+      this.problem(`${at}.deadline`, `${env.deadline ?? "30m"} is not longer than the ${strategy.type} strategy's bake times alone (${baking / 60}m): every rollout would time out; set a deadline above ${baking / 60}m plus the rollout itself`);
+    }
     return {
       app,
       name: env.name,
@@ -179,7 +219,7 @@ class Checker {
       watchSeconds: this.duration(`${at}.watch`, env.watch ?? "10m"),
       deadlineSeconds,
       onTimeout: env.onTimeout ?? "report",
-      strategy: this.strategy(`${at}.strategy`, env.strategy),
+      strategy,
       promote,
       notify: env.notify ?? appNotify,
     };
@@ -209,6 +249,7 @@ class Checker {
         }
       } catch (error) {
         if (error instanceof TemplateError) error.problems.forEach((p) => this.problem(at, `${path}: ${p}`));
+        else if (error instanceof UnreadableFile) this.problem(at, `${path} ${error.message}`);
         else this.problem(at, `cannot read ${path} (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); paths are relative to the config file`);
       }
       this.templates.set(file, template);
@@ -232,7 +273,11 @@ class Checker {
       return;
     }
     const result = renderWith(target.template, { ...target.variables, ...builtins });
-    if (!result.ok) result.problems.forEach((p) => this.problem(at, p));
+    if (!result.ok) return result.problems.forEach((p) => this.problem(at, p));
+    checkTaskDefinitionShape(result.input).forEach((p) => this.problem(at, `${target.template.file}: ${p}`));
+    if (target.template.placeholders.includes("image") && !(result.input.containerDefinitions ?? []).some((c) => c.image === builtins.image)) {
+      this.problem(at, `${target.template.file}: no container's "image" is "{{ image }}" (it is used elsewhere only), so the image deployed would not be the one that runs; set the app container's "image" to "{{ image }}"`);
+    }
   }
 
   private strategy(at: string, file: StrategyFile | undefined): Strategy {
@@ -317,6 +362,18 @@ class Checker {
         this.problem(`${at}.${name}`, `"${name}" is built in (${BUILTIN_VARIABLES.join(", ")}); rename yours`);
       }
     }
+  }
+
+  private readonly regions: { at: string; env: string; region: string }[] = [];
+
+  /** EventBridge delivers only its own region's events: one stack serves one region. */
+  private checkOneRegion(): void {
+    const byRegion = new Map<string, string[]>();
+    for (const r of this.regions) byRegion.set(r.region, [...(byRegion.get(r.region) ?? []), r.env]);
+    if (byRegion.size < 2) return;
+    const first = this.regions[0]?.region;
+    const list = [...byRegion].map(([region, envs]) => `${region} (${envs.join(", ")})`).join("; ");
+    this.problem(this.regions.find((r) => r.region !== first)?.at ?? "apps", `environments span several regions: ${list}. EventBridge only delivers the ECR, CodeBuild, ECS and CloudWatch events of its own region, so one Stevedore stack serves one region; keep one region per config`);
   }
 
   private checkNotify(at: string, names: string[], notifications: Record<string, unknown>): void {
@@ -448,4 +505,96 @@ function distance(a: string, b: string): number {
     }
   }
   return row[b.length] as number;
+}
+
+/** Seconds a strategy bakes before ECS can complete a rollout (the ECS documentation's steps). */
+function bakeSeconds(strategy: Strategy): number {
+  const bake = strategy.bakeTimeMinutes ?? 0;
+  if (strategy.type === "CANARY") return ((strategy.canary?.canaryBakeTimeMinutes ?? 10) + bake) * 60;
+  if (strategy.type === "LINEAR") {
+    const steps = Math.ceil(100 / (strategy.linear?.stepPercent ?? 10));
+    return ((steps - 1) * (strategy.linear?.stepBakeTimeMinutes ?? 6) + bake) * 60;
+  }
+  return strategy.type === "BLUE_GREEN" ? bake * 60 : 0;
+}
+
+/**
+ * Why a tags pattern would never match an ECR tag (letters, digits, `_ . -`, at most 128) or
+ * could take super-linear time on one, or undefined. A quantified group that itself contains a
+ * quantifier, as in `(a+)+b`, backtracks exponentially on a long tag that almost matches.
+ */
+export function tagPatternTrouble(pattern: string): string | undefined {
+  if (/^\/.*\/[a-z]*$/.test(pattern)) return `write the expression without the JavaScript slashes: "${pattern.replace(/^\/(.*)\/[a-z]*$/, "$1")}"`;
+  if (pattern.includes("/")) return 'ECR tags never contain "/", so this matches no tag; tags hold letters, digits, "_", "." and "-"';
+  if (/^[A-Za-z0-9_.-]*\*[A-Za-z0-9_.*-]*$/.test(pattern) && !pattern.includes(".*")) {
+    return `this looks like a glob, but tags is a regular expression matched against the whole tag: write "${pattern.replace(/\*/g, ".*")}"`;
+  }
+  if (nestedQuantifier(pattern)) {
+    return "a quantified group contains a quantifier (like (a+)+): matching a long tag can take exponential time; write it without the nesting, e.g. \"a+b\" for \"(a+)+b\"";
+  }
+  return undefined;
+}
+
+/**
+ * Whether a quantified group holds a quantifier and no mandatory literal to separate its
+ * repetitions: then one stretch of a tag can be split between repetitions in exponentially many
+ * ways, as in `(a+)+` or `([a-z]+-?)+`. `(\\d+\\.)*` is safe: every repetition ends at a ".".
+ */
+function nestedQuantifier(pattern: string): boolean {
+  // separated: the current alternative has a mandatory literal; open: an earlier alternative had none.
+  interface Group { quantified: boolean; separated: boolean; open: boolean }
+  const groups: Group[] = [{ quantified: false, separated: false, open: false }];
+  // The quantifier at i (a lazy "?" after it included): how long, unbounded, optional.
+  const quantifierAt = (i: number): { length: number; unbounded: boolean; optional: boolean } | undefined => {
+    const c = pattern[i];
+    const braces = c === "{" ? /^\{(\d*)(,?)(\d*)\}/.exec(pattern.slice(i)) : null;
+    const q = c === "+" ? { length: 1, unbounded: true, optional: false }
+      : c === "*" ? { length: 1, unbounded: true, optional: true }
+      : c === "?" ? { length: 1, unbounded: false, optional: true }
+      : braces ? { length: braces[0].length, unbounded: braces[2] === "," && braces[3] === "", optional: (braces[1] || "0") === "0" }
+      : undefined;
+    if (q && pattern[i + q.length] === "?") q.length++;
+    return q;
+  };
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    const top = groups[groups.length - 1] as Group;
+    if (c === "(") {
+      groups.push({ quantified: false, separated: false, open: false });
+      if (pattern[i + 1] === "?") i += pattern[i + 2] === "<" ? 3 : 2; // (?: (?= (?! (?<= (?<!
+      continue;
+    }
+    let end = i;
+    let literal = false;
+    if (c === ")") {
+      const inner = groups.pop() as Group;
+      const separated = inner.separated && !inner.open;
+      const q = quantifierAt(i + 1);
+      if (q?.unbounded && inner.quantified && !separated) return true;
+      const outer = groups[groups.length - 1] ?? top;
+      outer.quantified ||= inner.quantified || !!q?.unbounded;
+      if (separated && q === undefined) outer.separated = true;
+      i += q?.length ?? 0;
+      continue;
+    }
+    if (c === "|") {
+      top.open ||= !top.separated;
+      top.separated = false;
+      continue;
+    }
+    if (c === "^" || c === "$") continue;
+    if (c === "\\") {
+      end = i + 1;
+      literal = !/[dDwWsSbB]/.test(pattern[i + 1] ?? "");
+    } else if (c === "[") {
+      while (end < pattern.length && pattern[end] !== "]") end += pattern[end] === "\\" ? 2 : 1;
+    } else {
+      literal = c !== ".";
+    }
+    const q = quantifierAt(end + 1);
+    if (q?.unbounded) top.quantified = true;
+    if (literal && q === undefined) top.separated = true;
+    i = end + (q?.length ?? 0);
+  }
+  return false;
 }

@@ -110,6 +110,10 @@ export function checkTaskDefinition(td: JsonObject): string[] {
             say(`${at}.portMappings[${j}].${field}`, `must be a port number, got ${JSON.stringify(port)}`);
           }
         }
+        // ECS: "When networkMode=awsvpc, the host ports and container ports in port mappings must match."
+        if (td.networkMode === "awsvpc" && isObject(mapping) && mapping.hostPort !== undefined && mapping.hostPort !== mapping.containerPort) {
+          say(`${at}.portMappings[${j}].hostPort`, `with networkMode "awsvpc" it must equal containerPort (${JSON.stringify(mapping.containerPort)}); leave it out`);
+        }
       });
     }
     if (Array.isArray(container.secrets)) {

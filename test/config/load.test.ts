@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dump } from "js-yaml";
 import { configPath, DEFAULT_CONFIG_PATH, loadConfig, parseConfig } from "../../shared/config/load";
@@ -220,7 +221,96 @@ interface Row {
 const env0 = (d: Doc) => d.apps.web.environments[0];
 const env1 = (d: Doc) => d.apps.web.environments[1];
 
+/** A change to the web template, which both environments use: its problem is reported for each target. */
+const webTemplate = (edit: (td: Doc) => void) => (_: Doc, f: Files) => { f["/virtual/templates/web.json"] = webJson(edit); };
+const TARGET = "apps.web.environments[0].targets[0]";
+
 const rows: Row[] = [
+  // Configs that would deploy something other than what the user believes.
+  {
+    what: "a misspelled task-definition key (the SDK would drop it: no health check)",
+    edit: webTemplate((td) => { td.containerDefinitions[0].healthcheck = td.containerDefinitions[0].healthCheck; delete td.containerDefinitions[0].healthCheck; }),
+    path: TARGET, count: 2,
+    fix: 'templates/web.json: containerDefinitions[0].healthcheck: ECS\'s ContainerDefinition has no member "healthcheck" (the SDK would drop it silently); did you mean "healthCheck"?',
+  },
+  {
+    what: "a misspelled key at the top of the task definition",
+    edit: webTemplate((td) => { td.runtimePlatfrom = td.runtimePlatform; delete td.runtimePlatform; }),
+    path: TARGET, count: 2, fix: 'runtimePlatfrom: ECS\'s RegisterTaskDefinitionRequest has no member "runtimePlatfrom" (the SDK would drop it silently); did you mean "runtimePlatform"?',
+  },
+  {
+    what: "a value outside ECS's enum",
+    edit: webTemplate((td) => { td.containerDefinitions[0].portMappings[0].protocol = "TCP"; }),
+    path: TARGET, count: 2, fix: 'containerDefinitions[0].portMappings[0].protocol: "TCP" is not one of "tcp", "udp"; did you mean "tcp"?',
+  },
+  {
+    what: "a boolean written as a string",
+    edit: webTemplate((td) => { td.containerDefinitions[0].essential = "true"; }),
+    path: TARGET, count: 2, fix: 'containerDefinitions[0].essential: must be a boolean, got "true" (true or false, without quotes)',
+  },
+  {
+    what: "a number inside command",
+    edit: webTemplate((td) => { td.containerDefinitions[0].command = ["serve", "--port", 8080]; }),
+    path: TARGET, count: 2, fix: 'containerDefinitions[0].command[2]: must be a string, got 8080 (quote it: "8080")',
+  },
+  {
+    what: "entryPoint that is not a list",
+    edit: webTemplate((td) => { td.containerDefinitions[0].entryPoint = "node server.js"; }),
+    path: TARGET, count: 2, fix: "containerDefinitions[0].entryPoint: must be a list",
+  },
+  {
+    what: "{{ image }} only inside an environment value, another image running",
+    edit: webTemplate((td) => {
+      td.containerDefinitions[0].image = "public.ecr.aws/nginx/nginx:latest";
+      td.containerDefinitions[0].environment.push({ name: "APP_IMAGE", value: "{{ image }}" });
+    }),
+    path: TARGET, count: 2, fix: 'no container\'s "image" is "{{ image }}" (it is used elsewhere only), so the image deployed would not be the one that runs',
+  },
+  {
+    what: "awsvpc with a hostPort other than the containerPort",
+    edit: webTemplate((td) => { td.containerDefinitions[0].portMappings[0].hostPort = 80; }),
+    path: TARGET, count: 2, fix: 'containerDefinitions[0].portMappings[0].hostPort: with networkMode "awsvpc" it must equal containerPort (8080); leave it out',
+  },
+  {
+    what: "bake times longer than the deadline (every rollout would time out)",
+    edit: (d) => { env1(d).strategy = { type: "blue-green", bakeTime: "45m" }; },
+    path: "apps.web.environments[1].deadline", fix: "30m is not longer than the BLUE_GREEN strategy's bake times alone (45m): every rollout would time out",
+  },
+  {
+    what: "linear steps whose bakes add up past the deadline",
+    edit: (d) => { env1(d).strategy = { type: "linear", stepPercent: 10, stepBakeTime: "5m" }; env1(d).deadline = "40m"; },
+    path: "apps.web.environments[1].deadline", fix: "LINEAR strategy's bake times alone (45m)",
+  },
+  {
+    what: "a tag pattern that backtracks exponentially",
+    edit: (d) => { d.apps.web.tags = "(a+)+b"; },
+    path: "apps.web.tags", fix: "matching a long tag can take exponential time",
+  },
+  {
+    what: "a tag pattern whose repetitions nothing separates",
+    edit: (d) => { d.apps.web.tags = "([a-z0-9]+-?)+"; },
+    path: "apps.web.tags", fix: "exponential time",
+  },
+  {
+    what: "a tag pattern written as a JavaScript regex literal",
+    edit: (d) => { d.apps.web.tags = "/v\\d+/"; },
+    path: "apps.web.tags", fix: 'write the expression without the JavaScript slashes: "v\\d+"',
+  },
+  {
+    what: "a tag pattern with a slash, which no ECR tag has",
+    edit: (d) => { d.apps.web.tags = "release/v\\d+"; },
+    path: "apps.web.tags", fix: 'ECR tags never contain "/"',
+  },
+  {
+    what: "a tag pattern written as a glob",
+    edit: (d) => { d.apps.web.tags = "v*"; },
+    path: "apps.web.tags", fix: 'this looks like a glob, but tags is a regular expression matched against the whole tag: write "v.*"',
+  },
+  {
+    what: "environments in two regions",
+    edit: (d) => { env1(d).region = "us-east-1"; },
+    path: "apps.web.environments[1].region", fix: "environments span several regions: eu-west-1 (web/staging); us-east-1 (web/production)",
+  },
   {
     what: "an unknown key close to a known one",
     edit: (d) => { d.apps.web.varables = d.apps.web.variables; delete d.apps.web.variables; },
@@ -733,6 +823,58 @@ describe("parseConfig: files that are not a config", () => {
     let error: unknown;
     try { parseConfig(text, FILE, reader({})); } catch (e) { error = e; }
     expect((error as ConfigError).problems).toEqual([expect.stringContaining(expected)]);
+  });
+});
+
+describe("tags patterns people write for version and commit tags", () => {
+  it.each(["v\\d+\\.\\d+\\.\\d+", "(\\d+\\.)*\\d+", "v\\d+(\\.\\d+)*", "[0-9a-f]{7}", "main-[0-9a-f]{7}", "(?:[0-9a-f]{40}|v\\d+)", "v.*", "(ab){2,}"])("loads %s", (pattern) => {
+    const doc = validDoc();
+    doc.apps.web.tags = pattern;
+    expect(parse(doc).apps[0]?.tags?.source).toBe(`^(?:${pattern})$`);
+  });
+});
+
+describe("loadConfig: files that are not a config or template file", () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), "stevedore-files-")); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const problemsLoading = (path: string): string[] => {
+    try {
+      loadConfig(path);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error(`${path} loaded`);
+  };
+
+  it.each([
+    ["a device (/dev/zero would never end)", () => "/dev/zero", "is a device, not a regular file; point to the file itself"],
+    ["a directory", () => dir, "is a directory, not a regular file"],
+    ["a file of 2 MiB", () => { const p = join(dir, "huge.yml"); writeFileSync(p, `# ${"x".repeat(2 * 1024 * 1024)}`); return p; }, "is 2.0 MiB; a config or template is at most 1 MiB"],
+    ["UTF-16 text", () => { const p = join(dir, "utf16.yml"); writeFileSync(p, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("version: 1\n", "utf16le")])); return p; }, "is UTF-16 text; save it as UTF-8"],
+    ["UTF-16 without a byte order mark", () => { const p = join(dir, "utf16-nobom.yml"); writeFileSync(p, Buffer.from("version: 1\n", "utf16le")); return p; }, "holds NUL bytes"],
+    ["Latin-1 bytes", () => { const p = join(dir, "latin1.yml"); writeFileSync(p, Buffer.from([0x23, 0x20, 0xe9, 0x0a])); return p; }, "is not valid UTF-8; save it as UTF-8"],
+  ])("refuses %s, saying what it is and what to do", (_, make, expected) => {
+    expect(problemsLoading(make())).toEqual([expect.stringContaining(expected)]);
+  });
+
+  it("names a template that is not UTF-8, at the field that points to it", () => {
+    const doc = validDoc();
+    const config = join(dir, "with-utf16-template.yml");
+    mkdirSync(join(dir, "templates"), { recursive: true });
+    writeFileSync(join(dir, "templates/web.json"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(WEB_JSON, "utf16le")]));
+    writeFileSync(config, dump(doc));
+    expect(problemsLoading(config)).toEqual(["apps.web.template: templates/web.json is UTF-16 text; save it as UTF-8"]);
+  });
+
+  it("reads a UTF-8 file with a byte order mark", () => {
+    const config = join(dir, "bom.yml");
+    mkdirSync(join(dir, "templates"), { recursive: true });
+    writeFileSync(join(dir, "templates/web.json"), WEB_JSON);
+    writeFileSync(config, `\ufeff${dump(validDoc())}`);
+    expect(loadConfig(config).apps.map((a) => a.name)).toEqual(["web"]);
   });
 });
 
