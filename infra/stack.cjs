@@ -193,7 +193,10 @@ function compute(options = {}) {
   allow("PassLifecycleHookRoles", ["iam:PassRole"], hookRoles, {
     StringEquals: { "iam:PassedToService": "ecs.amazonaws.com" },
   });
-  allow("ReadGuardingAlarms", ["cloudwatch:DescribeAlarms"], alarms.map((a) => arn("cloudwatch", [lit(`alarm:${a}`)])));
+  // DescribeAlarms on Resource "*": AWS documents that composite alarms are only returned then,
+  // and scoped to alarm ARNs it silently leaves them out, so a guarding composite alarm would
+  // read as missing (and never as firing). It is a read of alarm names and states, nothing more.
+  if (alarms.length > 0) allow("ReadGuardingAlarms", ["cloudwatch:DescribeAlarms"], ["*"]);
   allow("ReadConfiguredBuilds", ["codebuild:BatchGetBuilds"], projects.map((p) => arn("codebuild", [lit(`project/${p}`)])));
 
   const parameters = [];

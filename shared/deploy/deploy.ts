@@ -102,14 +102,18 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   if (env.alarms.length > 0) {
     const alarms = await describeAlarms(env.region, env.alarms);
     const firing = alarms.filter((a) => a.state === "ALARM");
-    for (const name of env.alarms.filter((n) => !alarms.some((a) => a.name === n))) {
-      warnings.push(`alarm ${name} does not exist, so it guards nothing`);
-    }
-    if (firing.length > 0 && env.whenAlarmFiring === "refuse") {
-      const reason = `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)`;
-      for (const c of candidates) say(c, "refused", reason, (await notStarted(c, env, arrival, pushKey, options, "refused", reason)).id);
+    const missing = env.alarms.filter((n) => !alarms.some((a) => a.name === n));
+    // Where a firing alarm refuses a deployment, an alarm that does not exist must too: it
+    // would let the deployment run unguarded, the very thing "refuse" is there to prevent.
+    const refusal = env.whenAlarmFiring !== "refuse" ? undefined
+      : firing.length > 0 ? `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)`
+      : missing.length > 0 ? `refused: alarm ${missing.join(", ")} does not exist in ${env.region}, so nothing would guard this deployment (whenAlarmFiring: refuse); create it or correct its name`
+      : undefined;
+    if (refusal) {
+      for (const c of candidates) say(c, "refused", refusal, (await notStarted(c, env, arrival, pushKey, options, "refused", refusal)).id);
       return { outcomes };
     }
+    for (const name of missing) warnings.push(`alarm ${name} does not exist, so it guards nothing: ${env.name} is unguarded against it`);
     for (const a of firing) {
       warnings.push(`alarm ${a.name} was already in ALARM when this deployment started; ECS ignores alarms that fire at the start, so it does not guard this one`);
     }

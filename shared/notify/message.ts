@@ -18,7 +18,7 @@ export const NOTIFIED_STATUSES = [
 ] as const satisfies readonly DeploymentStatus[];
 export type NotifiedStatus = (typeof NOTIFIED_STATUSES)[number];
 
-export type NotificationEvent = `deployment.${NotifiedStatus}` | "deployment.warning" | "build.failed" | `promotion.${PromotionStatus}`;
+export type NotificationEvent = `deployment.${NotifiedStatus}` | "deployment.warning" | "build.failed" | "build.stopped" | `promotion.${PromotionStatus}`;
 
 export interface DeploymentFacts {
   id: string;
@@ -295,11 +295,12 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
   const phase = record.phase ? ` in phase ${record.phase}` : "";
   const notification: BuildNotification = {
     kind: "build",
-    event: "build.failed",
+    // Somebody stopped it: not a failure of the code, and receivers may want to tell the two apart.
+    event: record.status === "STOPPED" ? "build.stopped" : "build.failed",
     deliveryId: `build:${record.buildId}`,
     severity: "failure",
     title: `${record.app}: build ${build} ${BUILD_OUTCOME[record.status]}`,
-    summary: withReason(`CodeBuild ${build} ${BUILD_OUTCOME[record.status]}${phase}; nothing was deployed.`, record.phaseContext),
+    summary: withReason(`CodeBuild ${build} ${BUILD_OUTCOME[record.status]}${phase}; Stevedore deploys nothing from this build.`, record.phaseContext),
     at: record.at,
     build: compact({
       app: record.app,

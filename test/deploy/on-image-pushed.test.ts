@@ -310,7 +310,21 @@ describe("on-image-pushed", () => {
     aws = fakeAws({ services: [webStaging], alarms: {} });
     await run(fixture);
 
-    expect((await records())[0]?.warnings).toEqual([expect.objectContaining({ message: "alarm shop-staging-web-5xx does not exist, so it guards nothing" })]);
+    expect((await records())[0]?.warnings).toEqual([expect.objectContaining({ message: "alarm shop-staging-web-5xx does not exist, so it guards nothing: staging is unguarded against it" })]);
+  });
+
+  it("refuses to deploy unguarded where the environment says refuse and a guarding alarm does not exist", async () => {
+    aws.restore();
+    aws = fakeAws({ services: [webStaging], alarms: {} });
+    useConfig("test/deploy/fixtures/refuse-when-firing.yml");
+    try {
+      const result = await run(fixture);
+      expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("alarm shop-staging-web-5xx does not exist in eu-west-1, so nothing would guard this deployment") })] });
+    } finally {
+      useConfig("examples/stevedore.yml");
+    }
+    expect(aws.ecsWrites()).toEqual([]);
+    expect((await records())[0]).toMatchObject({ status: "refused" });
   });
 });
 

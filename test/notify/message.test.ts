@@ -185,14 +185,19 @@ describe("changesToNotify: builds", () => {
       links: { buildLogs: build().logsUrl },
     });
     expect(n?.summary).toBe(
-      "CodeBuild shop-web #118 failed in phase BUILD; nothing was deployed. "
+      "CodeBuild shop-web #118 failed in phase BUILD; Stevedore deploys nothing from this build. "
       + "Reason: COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1",
     );
   });
 
   it("says how a build ended when it did not simply fail", () => {
     expect(changesToNotify(undefined, build({ status: "TIMED_OUT", phase: undefined, phaseContext: undefined }))[0]?.summary)
-      .toBe("CodeBuild shop-web #118 timed out; nothing was deployed.");
+      .toBe("CodeBuild shop-web #118 timed out; Stevedore deploys nothing from this build.");
+  });
+
+  it("names a stopped build's event build.stopped, not build.failed", () => {
+    expect(changesToNotify(undefined, build({ status: "STOPPED" }))[0]).toMatchObject({ event: "build.stopped", title: "shop-web: build shop-web #118 was stopped" });
+    expect(changesToNotify(undefined, build({ status: "FAULT" }))[0]).toMatchObject({ event: "build.failed" });
   });
 
   it("says nothing when a build record is modified or removed", () => {
