@@ -232,7 +232,10 @@ async function claimOrRetake(
     state = await readTarget(c.target.key);
     const again = classifyArrival(state, arrival.image.digest, pushKey, Date.now());
     if (again.kind === "stale") {
-      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId));
+      // It lost the race after registering: the record names the revision, which no service runs.
+      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId), {
+        taskDefinitionArn: c.taskDefinition,
+      });
       await create(record);
       return { outcome: "stale", reason: record.reason, recordId: record.id };
     }

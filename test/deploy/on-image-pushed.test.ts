@@ -198,6 +198,27 @@ describe("on-image-pushed", () => {
     expect(byDigest).toEqual({ [digest(2)]: "started", [digest(1)]: "superseded" });
   });
 
+  it("names in the loser's record the revision it registered before a newer image claimed the service", async () => {
+    // The older push's registration is slow; the newer push registers, claims and starts meanwhile.
+    let revision = 41;
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => { release = resolve; });
+    aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string; containerDefinitions: { image: string }[] }) => {
+      const arn = taskDefinitionArn(input.family, ++revision);
+      if (input.containerDefinitions[0]?.image.endsWith(digest(1))) await slow;
+      return { taskDefinition: { ...input, taskDefinitionArn: arn, revision } };
+    });
+    const older = run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }));
+    await waitFor(async () => aws.inputs(RegisterTaskDefinitionCommand).length === 1);
+    await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" }));
+    release();
+    await expect(older).resolves.toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
+
+    const loser = (await records()).find((r) => r.digest === digest(1));
+    expect(loser).toMatchObject({ status: "superseded", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
+    expect(aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition)).toEqual([taskDefinitionArn("shop-web-staging", 43)]);
+  });
+
   it("fans one image out to every service, registering each distinct definition once", async () => {
     const result = await run(push({ "repository-name": "shop/worker", "image-tag": "v1.4.0" }));
 
