@@ -1,12 +1,13 @@
 // Deploying one image to the targets of some environments:
 //   read each service's head → classify the arrival (new, duplicate, stale, abandoned claim)
-//   → check the guarding alarms → describe the services → render → register once per
-//   distinct definition → claim the service and lock its head (one conditional transaction)
-//   → UpdateService → record "started" and unlock (one conditional transaction).
+//   → check the guarding alarms → describe the services → render → claim the service and lock
+//   its head (one conditional transaction) → register once per distinct definition →
+//   UpdateService → record "started" and unlock (one conditional transaction).
 // Reads and pure checks come first, so bad input or a refused deployment writes nothing to ECS.
-// The claim happens after registration so that it only brackets UpdateService: while one
-// image's UpdateService is in flight, no other image can claim the service, so an older image's
-// UpdateService can never land after a newer one's.
+// The claim comes before registration: an image that loses the race to a newer one registers
+// nothing (no unused revision becomes its family's newest). While one image's claim is held, no
+// other image can claim the service, so an older image's UpdateService can never land after a
+// newer one's.
 import { createHash } from "node:crypto";
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import type { Environment, Target } from "../config/model";
@@ -140,22 +141,24 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
     ready.push(c);
   }
 
-  // Register once per distinct definition: services sharing a family share the revision.
+  // Register once per distinct definition (services sharing a family share the revision), and
+  // only once a service is claimed: an image that loses the race registers nothing, so no
+  // revision that no service runs can become its family's newest.
   const registrations = new Map<string, Promise<string>>();
+  const register = (c: Candidate): Promise<string> => {
+    const key = canonical(c.input as RegisterTaskDefinitionCommandInput);
+    let registration = registrations.get(key);
+    if (!registration) {
+      const group = ready.filter((o) => canonical(o.input as RegisterTaskDefinitionCommandInput) === key);
+      registration = registerTaskDefinition(env.region, withTags(c.input as RegisterTaskDefinitionCommandInput, arrival, env, group));
+      registrations.set(key, registration);
+    }
+    return registration;
+  };
   let retry: StevedoreError | undefined;
   await mapLimit(ready, CONCURRENCY, async (c) => {
     try {
-      if (!c.taskDefinition) {
-        const key = canonical(c.input as RegisterTaskDefinitionCommandInput);
-        let registration = registrations.get(key);
-        if (!registration) {
-          const group = ready.filter((o) => canonical(o.input as RegisterTaskDefinitionCommandInput) === key);
-          registration = registerTaskDefinition(env.region, withTags(c.input as RegisterTaskDefinitionCommandInput, arrival, env, group));
-          registrations.set(key, registration);
-        }
-        c.taskDefinition = await registration;
-      }
-      const outcome = await claimAndStart(c, env, arrival, pushKey, options, warnings);
+      const outcome = await claimAndStart(c, env, arrival, pushKey, options, warnings, register);
       say(c, outcome.outcome, outcome.reason, outcome.recordId);
     } catch (error) {
       if (error instanceof StevedoreError && !error.retryable) {
@@ -169,15 +172,17 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   return { outcomes, retry };
 }
 
-/** Claims the service (or retakes an abandoned claim), calls UpdateService, records the start. */
+/** Claims the service (or retakes an abandoned claim), registers, calls UpdateService, records the start. */
 async function claimAndStart(
   c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, warnings: string[],
+  register: (c: Candidate) => Promise<string>,
 ): Promise<Omit<TargetOutcome, "target">> {
   const record = await claimOrRetake(c, env, arrival, pushKey, options, warnings);
   if ("outcome" in record) return record;
 
   let started;
   try {
+    c.taskDefinition ??= await register(c);
     started = await updateService(env.region, {
       cluster: c.target.cluster,
       service: c.target.service,
@@ -190,8 +195,9 @@ async function claimAndStart(
       await saveAndUnlock(failed, record.version);
       return { outcome: "failed", reason: error.message, recordId: record.id };
     }
-    // Give the claim back so Lambda's retry of this event can resume it at once.
-    await saveAndUnlock({ ...record, leaseUntil: 0, version: record.version + 1 }, record.version).catch(() => false);
+    // Give the claim back so Lambda's retry of this event can resume it at once, with the
+    // revision it registered (if it got that far): the retry uses it instead of registering again.
+    await saveAndUnlock({ ...record, taskDefinitionArn: c.taskDefinition, leaseUntil: 0, version: record.version + 1 }, record.version).catch(() => false);
     throw error;
   }
   const { createdAt, ...ids } = started;
@@ -232,10 +238,7 @@ async function claimOrRetake(
     state = await readTarget(c.target.key);
     const again = classifyArrival(state, arrival.image.digest, pushKey, Date.now());
     if (again.kind === "stale") {
-      // It lost the race after registering: the record names the revision, which no service runs.
-      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId), {
-        taskDefinitionArn: c.taskDefinition,
-      });
+      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId));
       await create(record);
       return { outcome: "stale", reason: record.reason, recordId: record.id };
     }

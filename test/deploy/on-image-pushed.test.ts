@@ -198,25 +198,28 @@ describe("on-image-pushed", () => {
     expect(byDigest).toEqual({ [digest(2)]: "started", [digest(1)]: "superseded" });
   });
 
-  it("names in the loser's record the revision it registered before a newer image claimed the service", async () => {
-    // The older push's registration is slow; the newer push registers, claims and starts meanwhile.
+  it("registers nothing for an image that loses the race: no unused revision becomes the family's newest", async () => {
+    // The newer push claims the service first; its registration is slow, so the older push
+    // arrives while the newer one still holds the service.
     let revision = 41;
     let release!: () => void;
     const slow = new Promise<void>((resolve) => { release = resolve; });
-    aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string; containerDefinitions: { image: string }[] }) => {
+    aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
       const arn = taskDefinitionArn(input.family, ++revision);
-      if (input.containerDefinitions[0]?.image.endsWith(digest(1))) await slow;
+      await slow;
       return { taskDefinition: { ...input, taskDefinitionArn: arn, revision } };
     });
-    const older = run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }));
+    const newer = run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" }));
     await waitFor(async () => aws.inputs(RegisterTaskDefinitionCommand).length === 1);
-    await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" }));
+    const older = await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }));
     release();
-    await expect(older).resolves.toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
+    await expect(newer).resolves.toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
 
+    expect(older).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
+    expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.containerDefinitions?.[0]?.image)).toEqual([expect.stringContaining(digest(2))]);
     const loser = (await records()).find((r) => r.digest === digest(1));
-    expect(loser).toMatchObject({ status: "superseded", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
-    expect(aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition)).toEqual([taskDefinitionArn("shop-web-staging", 43)]);
+    expect(loser).toMatchObject({ status: "superseded" });
+    expect(loser?.taskDefinitionArn).toBeUndefined();
   });
 
   it("fans one image out to every service, registering each distinct definition once", async () => {

@@ -265,9 +265,14 @@ describe("sweep", () => {
       const later = await lambda.sweep("2026-11-20T09:16:00Z");
 
       expect(later.changed).toEqual([{ id: pending.id, status: "started" }]);
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      // The dead invocation's revision was never written to the record (the claim comes before
+      // the registration, and its UpdateService never answered): the resume registers again,
+      // and the service runs the newer of the two, which the record names.
+      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(2);
       expect(aws.inputs(UpdateServiceCommand)).toHaveLength(2);
-      expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001" });
+      expect(await headRecord(WEB_STAGING)).toMatchObject({
+        status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 43),
+      });
 
       // The dead invocation's answer, should it ever come, changes nothing.
       answer();
