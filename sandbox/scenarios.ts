@@ -37,6 +37,18 @@ const COMMIT_A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const COMMIT_B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890";
 
 
+/**
+ * Pushes an image to shop-web and, by ECS's own account (not Stevedore's), fires staging's
+ * guarding alarm a minute after ECS finished rolling it out. The pushed digest.
+ */
+async function pushThenAlarm(world: World): Promise<string> {
+  const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
+  await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
+  await world.pass(MINUTE);
+  await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+  return digest;
+}
+
 function check(name: string, ok: boolean, detail?: string): Check {
   return { name, ok, ...(detail !== undefined ? { detail } : {}) };
 }
@@ -139,11 +151,7 @@ export const SCENARIOS: Scenario[] = [
     title: "deployed fine → an alarm fires inside the watch window → Stevedore rolls back",
     truth: (world) => ({ "shop-staging/web": seed(world, "shop/web"), "shop-prod/web": seed(world, "shop/web") }),
     async run(world) {
-      const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
-      // By ECS's own account, not Stevedore's: the alarm goes off a minute after ECS finished.
-      await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
-      await world.pass(MINUTE);
-      await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+      await pushThenAlarm(world);
       await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })?.status), 30 * MINUTE);
       await world.pass(2 * MINUTE);
     },
@@ -163,10 +171,7 @@ export const SCENARIOS: Scenario[] = [
     title: "an alarm rolls a deploy back → the alarm flaps while the rollback rolls out → the rollback holds",
     truth: (world) => ({ "shop-staging/web": seed(world, "shop/web"), "shop-prod/web": seed(world, "shop/web") }),
     async run(world) {
-      const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
-      await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
-      await world.pass(MINUTE);
-      await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
+      await pushThenAlarm(world);
       // By ECS's account: Stevedore's rollback is rolling out once the previous image is PRIMARY again.
       await world.waitFor("the rollback to roll out", () => runningDigest(world, "shop-staging", "web") === seed(world, "shop/web"), 30 * MINUTE);
       await world.pass(20 * SECOND);
@@ -193,11 +198,8 @@ export const SCENARIOS: Scenario[] = [
     title: "an alarm rolls a deploy back → a fix is pushed while the rollback rolls out → the fix is deployed after it",
     truth: (world) => ({ "shop-staging/web": String(world.state.fix), "shop-prod/web": String(world.state.fix) }),
     async run(world) {
-      const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
+      const digest = await pushThenAlarm(world);
       world.state.rejected = digest;
-      await world.waitFor("ECS to finish rolling it out", () => world.ecs.completedHistory("shop-staging", "web").some((c) => c.images.some((i) => i.endsWith(digest))), 30 * MINUTE);
-      await world.pass(MINUTE);
-      await world.setAlarm("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
       await world.waitFor("the rollback to roll out", () => runningDigest(world, "shop-staging", "web") === seed(world, "shop/web"), 30 * MINUTE);
       // The previous image is healthy again; the team pushes its fix while the rollback still rolls out.
       await world.pass(10 * SECOND);

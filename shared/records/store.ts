@@ -179,15 +179,7 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
 export async function retake(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<boolean> {
   return transact("retake", [
     { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
-    {
-      Update: {
-        TableName: table(),
-        Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
-        UpdateExpression: "SET lockUntil = :lock",
-        ConditionExpression: "recordId = :id AND (attribute_not_exists(lockUntil) OR lockUntil < :now)",
-        ExpressionAttributeValues: { ":lock": { N: String(lockUntil) }, ":id": { S: record.id }, ":now": { N: String(wallNow) } },
-      },
-    },
+    lockOwnHead(record, lockUntil, wallNow),
   ]);
 }
 
@@ -195,15 +187,7 @@ export async function retake(record: DeploymentRecord, expectedVersion: number, 
 export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
   return transact("saveAndUnlock", [
     { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
-    {
-      Update: {
-        TableName: table(),
-        Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
-        UpdateExpression: "REMOVE lockUntil",
-        ConditionExpression: "recordId = :id",
-        ExpressionAttributeValues: { ":id": { S: record.id } },
-      },
-    },
+    unlockOwnHead(record),
   ]);
 }
 
@@ -213,7 +197,17 @@ export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: n
  * after the newer image's UpdateService. False when the head moved on or is locked.
  */
 export async function lockHead(record: DeploymentRecord, lockUntil: number, wallNow: number): Promise<boolean> {
-  return transact("lockHead", [{
+  return transact("lockHead", [lockOwnHead(record, lockUntil, wallNow)]);
+}
+
+/** Releases the head's lock if this record still owns the head (after a failed UpdateService). */
+export async function unlock(record: DeploymentRecord): Promise<void> {
+  await transact("unlock", [unlockOwnHead(record)]);
+}
+
+/** Locks the head until `lockUntil`, if `record` owns it and nobody holds an unexpired lock. */
+function lockOwnHead(record: DeploymentRecord, lockUntil: number, wallNow: number): TransactWriteItem {
+  return {
     Update: {
       TableName: table(),
       Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
@@ -221,12 +215,12 @@ export async function lockHead(record: DeploymentRecord, lockUntil: number, wall
       ConditionExpression: "recordId = :id AND (attribute_not_exists(lockUntil) OR lockUntil < :now)",
       ExpressionAttributeValues: { ":lock": { N: String(lockUntil) }, ":id": { S: record.id }, ":now": { N: String(wallNow) } },
     },
-  }]);
+  };
 }
 
-/** Releases the head's lock if this record still owns the head (after a failed UpdateService). */
-export async function unlock(record: DeploymentRecord): Promise<void> {
-  await transact("unlock", [{
+/** Removes the head's lock, if `record` owns the head. */
+function unlockOwnHead(record: DeploymentRecord): TransactWriteItem {
+  return {
     Update: {
       TableName: table(),
       Key: { pk: { S: keys.target(record.targetKey) }, sk: { S: keys.head } },
@@ -234,7 +228,7 @@ export async function unlock(record: DeploymentRecord): Promise<void> {
       ConditionExpression: "recordId = :id",
       ExpressionAttributeValues: { ":id": { S: record.id } },
     },
-  }]);
+  };
 }
 
 /** True when every condition held and everything was written; false when a condition failed. */
