@@ -1,10 +1,13 @@
 // A CodeBuild build finished → deploy the image it pushed, or tell people why it failed.
-import type { PipelineConfig } from "../config/model";
+import type { App, PipelineConfig } from "../config/model";
 import type { CodebuildStateChange } from "../events/codebuild";
 import { TerminalAwsError } from "../errors";
 import { logger } from "../log";
 import type { BuildRecord } from "../records/model";
-import { createBuild } from "../records/store";
+import { advance } from "../records/advance";
+import { createBuild, readTarget } from "../records/store";
+import { mapLimit } from "../limit";
+import { rollBack, type RollbackAction } from "../rollback/rollback";
 import { exportedVariables } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
 import { imageOf, parseImageUri } from "./image";
@@ -13,7 +16,7 @@ import type { TriggerResult } from "./push";
 
 const FAILED = ["FAILED", "STOPPED", "FAULT", "TIMED_OUT"] as const;
 
-export type BuildResult = TriggerResult | { reported: string[] };
+export type BuildResult = TriggerResult | { reported: string[]; rolledBack?: string[] };
 
 export async function onBuildFinished(event: CodebuildStateChange, config: PipelineConfig, options: DeployOptions): Promise<BuildResult> {
   const d = event.detail;
@@ -29,6 +32,10 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
 
   if ((FAILED as readonly string[]).includes(status)) {
     const failedPhase = info?.phases?.find((p) => p["phase-status"] && p["phase-status"] !== "SUCCEEDED");
+    // The image is pushed in BUILD: a build that fails or is stopped after it may already have
+    // had its image deployed by the push event. That image must not stay.
+    const pushed = info?.phases?.some((p) => p["phase-type"] === "BUILD" && p["phase-status"] === "SUCCEEDED")
+      ? await pushedImage(event.region, d["build-id"]) : undefined;
     const reported: string[] = [];
     for (const app of apps) {
       const record: BuildRecord = {
@@ -50,7 +57,10 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
       if (await createBuild(record)) reported.push(app.name);
     }
     logger.warn(`build ${status}: ${project}`, { buildId: d["build-id"], phase: failedPhase?.["phase-type"], apps: reported });
-    return { reported };
+    const rolledBack = pushed
+      ? await rejectImage(apps, pushed, `its build ${project}${info?.["build-number"] === undefined ? "" : ` #${info["build-number"]}`} ${status === "STOPPED" ? "was stopped" : "failed"}${failedPhase?.["phase-type"] ? ` in ${failedPhase["phase-type"]}` : ""} after pushing this image`, event.time, options)
+      : [];
+    return rolledBack.length > 0 ? { reported, rolledBack } : { reported };
   }
   if (status !== "SUCCEEDED") return ignored(`build status ${status} is not final`);
 
@@ -83,4 +93,35 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
     buildUrl: info?.logs?.["deep-link"],
   }, matching.flatMap(pushFed), options);
   return { deployed };
+}
+
+/** The digest a build exported (IMAGE_DIGEST), if it got that far; undefined when it did not. */
+async function pushedImage(region: string, buildId: string): Promise<string | undefined> {
+  try {
+    const digest = (await exportedVariables(region, buildId)).IMAGE_DIGEST;
+    return digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? digest : undefined;
+  } catch (error) {
+    if (error instanceof TerminalAwsError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Rolls back every deployment of `digest` still on its way (started, or completed and watched)
+ * in the environments the apps' pushes feed, as an alarm would. The record's reason says why.
+ * Returns the ids of the records whose rollback this invocation decided.
+ */
+async function rejectImage(apps: App[], digest: string, reason: string, at: string, options: DeployOptions): Promise<string[]> {
+  const targets = apps.flatMap(pushFed).flatMap((env) => env.targets);
+  const decided: string[] = [];
+  await mapLimit(targets, 8, async (target) => {
+    const { record } = await readTarget(target.key);
+    if (!record || record.digest !== digest) return;
+    const outcome = await advance(record, { kind: "rejected", at, reason, wallNow: Date.now(), leaseUntil: options.lease() });
+    let after = outcome.record;
+    if (outcome.written) for (const action of outcome.actions as RollbackAction[]) after = await rollBack(after, action, at);
+    if (outcome.written && outcome.actions.length > 0) decided.push(after.id);
+  });
+  if (decided.length > 0) logger.warn(`rolled back ${decided.length} deployment(s) of ${digest}: ${reason}`, { digest, records: decided });
+  return decided;
 }

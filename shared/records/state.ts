@@ -43,6 +43,8 @@ export type Fact =
   | { kind: "sweep"; at: string; wallNow: number; leaseUntil: number; alarms?: AlarmReading[] }
   /** A newer image claimed the service. */
   | { kind: "superseded"; at: string; by: string }
+  /** The image's own build failed after pushing it: the image must not stay. `wallNow`/`leaseUntil` as for alarms. */
+  | { kind: "rejected"; at: string; reason: string; wallNow: number; leaseUntil: number }
   /** ECS Service Action warnings (task start impaired, placement failures). */
   | { kind: "warning"; at: string; message: string };
 
@@ -95,6 +97,16 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
 
     case "alarm":
       return onAlarm(record, fact.at, fact.alarm, fact.reason, fact.wallNow, fact.leaseUntil);
+
+    case "rejected":
+      // Like an alarm, but whenever it comes: a failed build's image is never good.
+      if (record.status === "started") return requestRollback(record, fact.at, fact.reason, "stop-deployment", fact.leaseUntil);
+      if (record.status === "completed") {
+        if (!record.replacesTaskDefinition) return moved(record, "failed", fact.at, `${fact.reason}; there is no earlier revision to roll back to`);
+        return requestRollback(record, fact.at, fact.reason, "redeploy-previous", fact.leaseUntil);
+      }
+      if (record.status === "rolling_back") return record.reason?.includes(fact.reason) ? same : noted(record, fact.at, { reason: mention(record.reason, fact.reason) });
+      return same;
 
     case "rollback-started":
       // ECS accepted our rollback: confirmed, and its deployment is the one to follow.

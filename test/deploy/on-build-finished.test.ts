@@ -2,7 +2,7 @@
 // successful build deploys the image its exported variables name; a failed one is recorded
 // (and so reported) with its failing phase and logs, and deploys nothing.
 import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
-import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { RegisterTaskDefinitionCommand, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { readFileSync } from "node:fs";
 import { handler } from "../../functions/on-build-finished";
@@ -10,6 +10,7 @@ import { handler as onImagePushed } from "../../functions/on-image-pushed";
 import { fromItem, queryTarget } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
+import { acceptStops } from "../support/records";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 
 const succeeded = JSON.parse(readFileSync("test/events/codebuild-build-succeeded.json", "utf8"));
@@ -88,6 +89,47 @@ describe("on-build-finished", () => {
       buildNumber: 129,
       commit: COMMIT,
     })]);
+  });
+
+  describe("a build that fails after it pushed its image (POST_BUILD)", () => {
+    // The push event has already deployed the image; the build's own event says it failed later.
+    const failedAfterPush = (status = "FAILED") => withDetail(failed, {
+      "build-status": status,
+      "additional-information": {
+        ...failed.detail["additional-information"],
+        phases: [
+          { "phase-type": "SUBMITTED", "phase-status": "SUCCEEDED" },
+          { "phase-type": "BUILD", "phase-status": "SUCCEEDED" },
+          { "phase-type": "POST_BUILD", "phase-status": status === "STOPPED" ? "STOPPED" : "FAILED", "phase-context": ["COMMAND_EXECUTION_ERROR: Error while executing command: ./scan-image.sh. Reason: exit status 1"] },
+          { "phase-type": "COMPLETED" },
+        ],
+      },
+    });
+
+    it.each([["FAILED", "failed"], ["STOPPED", "was stopped"]])("rolls back the deployment its push started when the build %s, saying why", async (status, said) => {
+      acceptStops(aws);
+      await onImagePushed(push, lambdaContext());
+      expect((await queryTarget(WEB))[0]?.status).toBe("started");
+
+      const result = await run(failedAfterPush(status));
+
+      expect(result).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
+      expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: [failed.detail["build-id"]] }]);
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect((await queryTarget(WEB)).find((r) => r.digest === DIGEST)).toMatchObject({
+        status: "rolling_back",
+        reason: `its build shop-web #129 ${said} in POST_BUILD after pushing this image`,
+      });
+    });
+
+    it("rolls back nothing when the image it pushed is not what runs", async () => {
+      codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:0000000`, IMAGE_DIGEST: `sha256:${"0".repeat(64)}`, GIT_COMMIT: COMMIT }));
+      await onImagePushed(push, lambdaContext());
+
+      expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
+      expect((await queryTarget(WEB))[0]?.status).toBe("started");
+    });
   });
 
   it.each(["STOPPED", "FAULT", "TIMED_OUT"])("reports a build that ended %s like a failed one", async (status) => {
