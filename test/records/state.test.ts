@@ -44,6 +44,8 @@ const newer: Fact = { kind: "superseded", at: "2026-11-20T09:20:30.000Z", by: "4
 const newerStarts = ecs("IN_PROGRESS", "ecs-svc/6660000000000000006", "2026-11-20T09:20:32.000Z", "ECS deployment ecs-svc/6660000000000000006 in progress.");
 const alarm = (at: string, name = "shop-prod-web-5xx", wallNow = WALL): Fact =>
   ({ kind: "alarm", at, alarm: name, reason: "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0)", wallNow, leaseUntil: wallNow + 60_000 });
+const rejected = (at: string): Fact =>
+  ({ kind: "rejected", at, reason: "its build shop-web #129 failed in POST_BUILD after pushing this image", wallNow: WALL, leaseUntil: WALL + 60_000 });
 const sweep = (at: string, wallNow = Date.parse(at), alarms?: { name: string; state: string; since?: string }[]): Fact =>
   ({ kind: "sweep", at, wallNow, leaseUntil: wallNow + 60_000, alarms });
 
@@ -99,6 +101,9 @@ describe("deployment state machine", () => {
     ["a newer image claims the service while ours rolls back: followed, then rolled back", "rolled_back", [inProgress, completed, watchAlarm(), newer, ecs("COMPLETED", OUR_ROLLBACK, "2026-11-20T09:20:31.000Z")], ["redeploy-previous"], "alarm shop-prod-web-5xx fired"],
     ["the newer image replaces our rollback before it completes: failed, with the alarm", "failed", [inProgress, completed, watchAlarm(), newer, newerStarts], ["redeploy-previous"], "alarm shop-prod-web-5xx fired: Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0); the rollback did not complete: the newer image 4e5d6c7"],
     ["a newer image during ECS's own rollback: ECS's rollback is still recognised", "rolled_back", [inProgress, failed, newer, rollbackStarts, rollbackDone], [], "circuit breaker"],
+    ["its build failed after pushing, during the rollout: stopped and rolled back", "rolled_back", [inProgress, rejected("2026-11-20T09:15:00.000Z"), rollbackStarts, rollbackDone], ["stop-deployment"], "its build shop-web #129 failed in POST_BUILD"],
+    ["its build failed after pushing, after the watch window too: the replaced revision comes back", "rolled_back", [inProgress, completed, rejected("2026-11-20T09:40:00.000Z"), ecs("COMPLETED", OUR_ROLLBACK, "2026-11-20T09:41:00.000Z")], ["redeploy-previous"], "its build shop-web #129 failed"],
+    ["its build's failure after the image was verified changes nothing (final)", "verified", [inProgress, completed, sweep("2026-11-20T09:23:00.000Z"), rejected("2026-11-20T09:40:00.000Z")], []],
     ["no outcome before the deadline", "timed_out", [inProgress, sweep("2026-11-20T09:44:05.000Z")], [], "deadline"],
     ["a rollback that does not finish before its own deadline (start + the 30-minute budget)", "timed_out", [inProgress, failed, sweep("2026-11-20T09:45:00.000Z"), sweep("2026-11-20T09:51:30.000Z")], [], "rollback did not finish"],
     ["another deployment of the service that Stevedore did not start", "superseded", [inProgress, ecs("IN_PROGRESS", "ecs-svc/777", "2026-11-20T09:15:00.000Z", "ECS deployment ecs-svc/777 in progress.")], [], "which Stevedore did not start"],
