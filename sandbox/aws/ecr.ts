@@ -3,7 +3,8 @@
 // (DescribeImages, BatchGetImage). A push emits "ECR Image Action" events exactly as ECR does:
 // kebab-case fields, empty `resources`, `image-tag` only when the manifest was tagged, and for a
 // multi-arch image one untagged event per platform manifest before the tagged index's.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { madeUpId } from "../random";
 import type { Clock } from "../clock";
 import { awsEvent, type Emit, type EventOrigin } from "../events";
 import { AwsError, type AwsRequest, type AwsResponse } from "./server";
@@ -313,7 +314,7 @@ export class LocalEcr {
       manifest,
       manifestMediaType,
       ...(artifactMediaType ? { artifactMediaType } : {}),
-      sizeInBytes: 20_000_000 + randomBytes(3).readUIntBE(0, 3),
+      sizeInBytes: 20_000_000 + parseInt(createHash("sha256").update(manifest).digest("hex").slice(0, 6), 16),
     };
   }
 
@@ -340,7 +341,8 @@ export class LocalEcr {
 }
 
 function imageManifest(mediaType: string, configMediaType: string, platform?: object): string {
-  const blob = () => `sha256:${randomBytes(32).toString("hex")}`;
+  // Made-up blobs, the same in a replay of the run (their digests name the image; see random.ts).
+  const blob = () => `sha256:${createHash("sha256").update(madeUpId({ blob: mediaType, platform })).digest("hex")}`;
   return JSON.stringify({
     schemaVersion: 2,
     mediaType,
