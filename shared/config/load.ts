@@ -13,6 +13,7 @@ import { parseTemplate, TemplateError } from "../render/template";
 import { parseDuration } from "./duration";
 import type { App, Destination, Environment, PipelineConfig, SecretRef, Strategy, Target } from "./model";
 import { configSchema, type AppFile, type EnvironmentFile, type StrategyFile } from "./schema";
+import { closest } from "./closest";
 import { checkTaskDefinitionShape } from "./task-definition-shape";
 
 /** Where the config is read from when STEVEDORE_CONFIG is not set. */
@@ -481,30 +482,6 @@ function allowedKeysAt(schema: { _zod: { def: unknown } }, path: PropertyKey[]):
     });
   }
   return [...new Set(defs.flatMap(unwrap).flatMap((def) => (def.type === "object" && def.shape ? Object.keys(def.shape) : [])))];
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
 }
 
 /** Seconds a strategy bakes before ECS can complete a rollout (the ECS documentation's steps). */

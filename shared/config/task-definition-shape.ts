@@ -5,6 +5,7 @@
 // Used by the config loader, that is at `npm run validate` and at package time: never in a
 // Lambda bundle (functions read the compiled config).
 import * as ecs from "@aws-sdk/client-ecs";
+import { closest } from "./closest";
 
 /**
  * A schema as the SDK's static schemas write them: a number for a simple type (0 string,
@@ -121,26 +122,8 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-/** ", did you mean "healthCheck"?" for a near miss (case, a typo or two), else "". */
+/** "; did you mean "healthCheck"?" for a near miss, else "". */
 function suggest(word: string, candidates: string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 4)) ? `; did you mean "${best}"?` : "";
-}
-
-/** Levenshtein distance. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
+  const guess = closest(word, candidates);
+  return guess === undefined ? "" : `; did you mean "${guess}"?`;
 }

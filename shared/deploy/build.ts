@@ -4,10 +4,9 @@ import type { CodebuildStateChange } from "../events/codebuild";
 import { TerminalAwsError } from "../errors";
 import { logger } from "../log";
 import type { BuildRecord } from "../records/model";
-import { advance } from "../records/advance";
 import { createBuild, readTarget } from "../records/store";
 import { mapLimit } from "../limit";
-import { rollBack, type RollbackAction } from "../rollback/rollback";
+import { decideAndRollBack } from "../rollback/rollback";
 import { exportedVariables } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
 import { imageOf, parseImageUri } from "./image";
@@ -117,10 +116,8 @@ async function rejectImage(apps: App[], digest: string, reason: string, at: stri
   await mapLimit(targets, 8, async (target) => {
     const { record } = await readTarget(target.key);
     if (!record || record.digest !== digest) return;
-    const outcome = await advance(record, { kind: "rejected", at, reason, wallNow: Date.now(), leaseUntil: options.lease() });
-    let after = outcome.record;
-    if (outcome.written) for (const action of outcome.actions as RollbackAction[]) after = await rollBack(after, action, at);
-    if (outcome.written && outcome.actions.length > 0) decided.push(after.id);
+    const { record: after, decided: rolledBack } = await decideAndRollBack(record, { kind: "rejected", at, reason, wallNow: Date.now(), leaseUntil: options.lease() }, at);
+    if (rolledBack) decided.push(after.id);
   });
   if (decided.length > 0) logger.warn(`rolled back ${decided.length} deployment(s) of ${digest}: ${reason}`, { digest, records: decided });
   return decided;

@@ -100,13 +100,7 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
 
     case "rejected":
       // Like an alarm, but whenever it comes: a failed build's image is never good.
-      if (record.status === "started") return requestRollback(record, fact.at, fact.reason, "stop-deployment", fact.leaseUntil);
-      if (record.status === "completed") {
-        if (!record.replacesTaskDefinition) return moved(record, "failed", fact.at, `${fact.reason}; there is no earlier revision to roll back to`);
-        return requestRollback(record, fact.at, fact.reason, "redeploy-previous", fact.leaseUntil);
-      }
-      if (record.status === "rolling_back") return record.reason?.includes(fact.reason) ? same : noted(record, fact.at, { reason: mention(record.reason, fact.reason) });
-      return same;
+      return rollBackImage(record, fact.at, fact.reason, fact.reason, fact.wallNow, fact.leaseUntil, true);
 
     case "rollback-started":
       // ECS accepted our rollback: confirmed, and its deployment is the one to follow.
@@ -211,21 +205,28 @@ function onAlarm(record: DeploymentRecord, at: string, alarm: string, alarmReaso
   // An alarm that went off before this deployment started is about what ran before it (its
   // event came late); ECS does not let an alarm already firing guard a deployment either.
   if (!record.alarms.includes(alarm) || at < (record.startedAt ?? record.createdAt)) return same;
-  const reason = `alarm ${alarm} fired: ${alarmReason}`;
+  const inWindow = record.watchUntil !== undefined && at < record.watchUntil;
+  return rollBackImage(record, at, `alarm ${alarm} fired: ${alarmReason}`, `alarm ${alarm} fired`, wallNow, leaseUntil, inWindow);
+}
+
+/**
+ * Something rejected this deployment's image (`reason`; `said` is the part that identifies it):
+ * stop it while it rolls out, bring back the replaced revision once completed (if
+ * `completedCounts`), or, while already rolling back, only add the reason — unless that rollback
+ * was decided and never confirmed past its lease (its decider died): then act again.
+ */
+function rollBackImage(
+  record: DeploymentRecord, at: string, reason: string, said: string, wallNow: number, leaseUntil: number, completedCounts: boolean,
+): Outcome {
+  const same = { record, actions: [] };
   if (record.status === "rolling_back") {
     const request = record.rollback;
-    if (request && !request.confirmedAt && request.leaseUntil < wallNow) {
-      // Our rollback was decided but never confirmed: whoever decided it died. Act again.
-      return retakeRollback(record, at, leaseUntil);
-    }
-    // Already rolling back: keep this alarm's word for the final message, do nothing twice.
-    return record.reason?.includes(`alarm ${alarm} fired`) ? same : noted(record, at, { reason: mention(record.reason, reason) });
+    if (request && !request.confirmedAt && request.leaseUntil < wallNow) return retakeRollback(record, at, leaseUntil);
+    return record.reason?.includes(said) ? same : noted(record, at, { reason: mention(record.reason, reason) });
   }
   if (record.status === "started") return requestRollback(record, at, reason, "stop-deployment", leaseUntil);
-  if (record.status === "completed" && record.watchUntil && at < record.watchUntil) {
-    if (!record.replacesTaskDefinition) {
-      return moved(record, "failed", at, `${reason}; there is no earlier revision to roll back to`);
-    }
+  if (record.status === "completed" && completedCounts) {
+    if (!record.replacesTaskDefinition) return moved(record, "failed", at, `${reason}; there is no earlier revision to roll back to`);
     return requestRollback(record, at, reason, "redeploy-previous", leaseUntil);
   }
   return same;

@@ -5,9 +5,8 @@ import type { DeployOptions } from "../deploy/deploy";
 import type { AlarmStateChange } from "../events/alarm";
 import { mapLimit } from "../limit";
 import { logger } from "../log";
-import { advance } from "../records/advance";
 import { readTarget } from "../records/store";
-import { rollBack, type RollbackAction } from "./rollback";
+import { decideAndRollBack } from "./rollback";
 
 export type AlarmResult =
   | { ignored: string }
@@ -26,14 +25,11 @@ export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineC
     const { record } = await readTarget(target.key);
     if (!record) return { target: target.key, rolledBack: false };
     // The alarm's own timestamp, not the delivery time: a late event still lands in (or out of) the window.
-    const outcome = await advance(record, {
+    const { record: after, decided } = await decideAndRollBack(record, {
       kind: "alarm", at: state.timestamp, alarm: alarmName, reason: state.reason ?? "no reason given",
       wallNow: Date.now(), leaseUntil: options.lease(),
-    });
-    // Only the invocation that wrote the decision acts on it: a duplicate or a second alarm does not.
-    let after = outcome.record;
-    if (outcome.written) for (const action of outcome.actions as RollbackAction[]) after = await rollBack(after, action, state.timestamp);
-    return { target: target.key, recordId: after.id, status: after.status, rolledBack: outcome.written && outcome.actions.length > 0 };
+    }, state.timestamp);
+    return { target: target.key, recordId: after.id, status: after.status, rolledBack: decided };
   });
   logger.info(`alarm ${alarmName}: ${checked.filter((c) => c.rolledBack).length} rollback(s)`, { alarm: alarmName, checked });
   return { checked };

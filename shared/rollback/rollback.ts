@@ -11,10 +11,22 @@ import { logger } from "../log";
 import { advance } from "../records/advance";
 import { shortDigest, type DeploymentRecord } from "../records/model";
 import { lockHead, readTarget, unlock } from "../records/store";
-import type { Action } from "../records/state";
+import type { Action, Fact } from "../records/state";
 import { stopServiceDeployment, updateService } from "../deploy/ecs";
 
 export type RollbackAction = Exclude<Action, { type: "resume" }>;
+
+/**
+ * Applies a fact that can decide a rollback (an alarm, a build's failure) and carries the
+ * rollback out. Only the invocation that wrote the decision acts on it: a duplicate event or a
+ * second reason does not. `decided`: this call decided (and asked ECS for) a rollback.
+ */
+export async function decideAndRollBack(record: DeploymentRecord, fact: Fact, at: string): Promise<{ record: DeploymentRecord; decided: boolean }> {
+  const outcome = await advance(record, fact);
+  let after = outcome.record;
+  if (outcome.written) for (const action of outcome.actions as RollbackAction[]) after = await rollBack(after, action, at);
+  return { record: after, decided: outcome.written && outcome.actions.length > 0 };
+}
 
 export async function rollBack(record: DeploymentRecord, action: RollbackAction, at: string): Promise<DeploymentRecord> {
   try {
