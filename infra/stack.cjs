@@ -197,7 +197,9 @@ function compute(options = {}) {
   // and scoped to alarm ARNs it silently leaves them out, so a guarding composite alarm would
   // read as missing (and never as firing). It is a read of alarm names and states, nothing more.
   if (alarms.length > 0) allow("ReadGuardingAlarms", ["cloudwatch:DescribeAlarms"], ["*"]);
-  allow("ReadConfiguredBuilds", ["codebuild:BatchGetBuilds"], projects.map((p) => arn("codebuild", [lit(`project/${p}`)])));
+  // ListBuildsForProject: the sweeper asks CodeBuild whether the build that pushed an image still
+  // runs or failed, when the build's own event has not come (late, lost, or a push by hand).
+  allow("ReadConfiguredBuilds", ["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"], projects.map((p) => arn("codebuild", [lit(`project/${p}`)])));
 
   const parameters = [];
   const secrets = [];

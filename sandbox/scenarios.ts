@@ -127,6 +127,29 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "build-fails-after-push",
+    title: "a build pushes its image, then fails in POST_BUILD → the push's deployment is rolled back (or refused, when the failure comes first), never verified",
+    truth: (world) => ({ "shop-staging/web": seed(world, "shop/web"), "shop-prod/web": seed(world, "shop/web") }),
+    async run(world) {
+      world.build("shop-web", COMMIT_B, "FAILED", "POST_BUILD");
+      await world.waitFor("the build failure message", () => world.webhook.messages.some((m) => m.kind === "slack" && /build .* failed/.test(m.title)), 60 * MINUTE);
+      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })?.status), 60 * MINUTE);
+      await world.pass(10 * MINUTE);
+    },
+    expect(world) {
+      const staging = one(world, { app: "shop-web", env: "staging" });
+      const titles = slackAbout(world, staging?.id ?? "?");
+      const message = world.webhook.messages.find((m) => m.kind === "slack" && /build .* failed/.test(m.title));
+      return [
+        check("the image was rolled back, or refused, because its build failed", ["rolled_back", "failed", "refused"].includes(staging?.status ?? "") && /its build shop-web #\d+ failed in POST_BUILD/.test(staging?.reason ?? ""), `${staging?.status}: ${staging?.reason}`),
+        check("the service runs the previous image, at rest", runningDigest(world, "shop-staging", "web") === world.seedDigests.get("shop/web")),
+        check("never reported verified", !titles.some((t) => /verified/.test(t)), titles.join(" | ")),
+        check("the build message names the image it pushed, never claiming nothing was deployed", !!message && /pushed image [0-9a-f]{12}/.test(message.text) && !/deploys nothing|nothing was deployed/.test(message.text), message?.text),
+        check("nothing was promoted to production", world.deployments({ env: "production" }).length === 0),
+      ];
+    },
+  },
+  {
     name: "circuit-breaker",
     title: "a bad image → the circuit breaker → ECS rolls back → reported as failed",
     truth: (world) => ({ "shop-staging/web": seed(world, "shop/web"), "shop-prod/web": seed(world, "shop/web") }),

@@ -14,7 +14,7 @@ import type { PipelineConfig, SecretRef } from "../shared/config/model";
 import { renderTarget, type Image } from "../shared/render/task-definition";
 import type { StoredRecord } from "../shared/records/model";
 import { CLOUDWATCH_PREFIX, LocalCloudWatch } from "./aws/cloudwatch";
-import { CODEBUILD_PREFIX, LocalCodeBuild } from "./aws/codebuild";
+import { CODEBUILD_PREFIX, LocalCodeBuild, type FailingPhase } from "./aws/codebuild";
 import { DYNAMODB_PREFIX, LocalDynamo, type StreamRecord } from "./aws/dynamodb";
 import { ECR_PREFIX, LocalEcr } from "./aws/ecr";
 import { ECS_PREFIX, LocalEcs, type EcsTiming } from "./aws/ecs";
@@ -299,9 +299,9 @@ export class World {
   }
 
   /** A CodeBuild build of `project` at `commit` that ends as `outcome`. */
-  build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED"): string {
-    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? "it will fail" : "it will pass"})`);
-    return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn: "BUILD" } : {}) });
+  build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED", failIn: FailingPhase = "BUILD"): string {
+    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"})`);
+    return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn } : {}) });
   }
 
   async setAlarm(name: string, state: "OK" | "ALARM", reason: string): Promise<void> {

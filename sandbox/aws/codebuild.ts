@@ -320,6 +320,25 @@ export class LocalCodeBuild {
         }
         return { status: 200, body: { builds, buildsNotFound } };
       }
+      case "ListBuildsForProject": {
+        const name = request.body.projectName;
+        if (typeof name !== "string" || !name) throw new AwsError("InvalidInputException", "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null");
+        const project = this.projects.get(name);
+        if (!project) throw new AwsError("ResourceNotFoundException", `The provided project name ${name} does not exist`);
+        const order = request.body.sortOrder;
+        if (order !== undefined && order !== "ASCENDING" && order !== "DESCENDING") {
+          throw new AwsError("InvalidInputException", `1 validation error detected: Value '${String(order)}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [ASCENDING, DESCENDING]`);
+        }
+        // As documented: asking for an order fails once a project has more than 100 builds.
+        if (order !== undefined && project.builds > 100) throw new AwsError("InvalidInputException", "Sort order cannot be specified for projects with more than 100 builds");
+        const ids = [...this.builds.values()].filter((b) => b.project.name === name)
+          .sort((a, b) => (order === "ASCENDING" ? a.buildNumber - b.buildNumber : b.buildNumber - a.buildNumber)).map((b) => b.id);
+        const token = request.body.nextToken;
+        const start = token === undefined ? 0 : Number(token);
+        if (!Number.isInteger(start) || start < 0 || start > ids.length) throw new AwsError("InvalidInputException", "Invalid next token");
+        const page = ids.slice(start, start + 100);
+        return { status: 200, body: { ids: page, ...(start + 100 < ids.length ? { nextToken: String(start + 100) } : {}) } };
+      }
       case "StartBuild": {
         const name = request.body.projectName;
         if (typeof name !== "string" || !name) throw new AwsError("InvalidInputException", "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null");

@@ -1,19 +1,21 @@
 // A CodeBuild build finished → deploy the image it pushed, or tell people why it failed.
 import type { App, PipelineConfig } from "../config/model";
 import type { CodebuildStateChange } from "../events/codebuild";
-import { TerminalAwsError } from "../errors";
+import { RetryableAwsError, TerminalAwsError } from "../errors";
 import { logger } from "../log";
-import type { BuildRecord } from "../records/model";
-import { createBuild, readTarget } from "../records/store";
+import type { BuildRecord, BuildVerdict } from "../records/model";
+import { createBuild, readTarget, recordVerdict } from "../records/store";
 import { mapLimit } from "../limit";
 import { decideAndRollBack } from "../rollback/rollback";
-import { exportedVariables } from "./codebuild";
+import { exportedVariables, rejectionReason } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
 import { imageOf, parseImageUri } from "./image";
 import { matchBuild, pushFed } from "./plan";
 import type { TriggerResult } from "./push";
 
 const FAILED = ["FAILED", "STOPPED", "FAULT", "TIMED_OUT"] as const;
+/** How long a rejection waits for a deployment of the image that is being started (its claim holds the service for one UpdateService). */
+const STARTING_WAIT_MS = 5000;
 
 export type BuildResult = TriggerResult | { reported: string[]; rolledBack?: string[] };
 
@@ -49,6 +51,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
         logsUrl: info?.logs?.["deep-link"],
         commit: info?.["source-version"],
         repository: app.repository,
+        digest: pushed && (pushed.repository ?? app.repository) === app.repository ? pushed.digest : undefined,
         at: event.time,
         eventId: event.id,
       };
@@ -56,9 +59,9 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
       if (await createBuild(record)) reported.push(app.name);
     }
     logger.warn(`build ${status}: ${project}`, { buildId: d["build-id"], phase: failedPhase?.["phase-type"], apps: reported });
-    const rolledBack = pushed
-      ? await rejectImage(apps, pushed, `its build ${project}${info?.["build-number"] === undefined ? "" : ` #${info["build-number"]}`} ${status === "STOPPED" ? "was stopped" : "failed"}${failedPhase?.["phase-type"] ? ` in ${failedPhase["phase-type"]}` : ""} after pushing this image`, event.time, options)
-      : [];
+    if (!pushed) return { reported };
+    const reason = rejectionReason(project, info?.["build-number"], status, failedPhase?.["phase-type"]);
+    const rolledBack = await rejectImage(apps, pushed, { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time }, options);
     return rolledBack.length > 0 ? { reported, rolledBack } : { reported };
   }
   if (status !== "SUCCEEDED") return ignored(`build status ${status} is not final`);
@@ -83,6 +86,9 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   const matching = deployable.filter((app) => app.tags === null || (tag !== undefined && app.tags.test(tag)));
   if (matching.length === 0) return ignored(`tag ${tag ?? "(none)"} does not match the apps' tags pattern`);
 
+  // This build's success lifts the rejection of an earlier build that pushed the same digest
+  // (a retried build, a fully cached one); it cannot lift a later build's.
+  await recordVerdict({ repository: uri.repository, digest, verdict: "accepted", project, buildId: d["build-id"], buildNumber: info?.["build-number"], at: event.time });
   const deployed = await deployImage({
     image: imageOf(uri.repository, `${uri.registry}/${uri.repository}`, digest, tag, vars.GIT_COMMIT || info?.["source-version"]),
     pushedAt: event.time,
@@ -94,11 +100,13 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   return { deployed };
 }
 
-/** The digest a build exported (IMAGE_DIGEST), if it got that far; undefined when it did not. */
-async function pushedImage(region: string, buildId: string): Promise<string | undefined> {
+/** The image a build exported (IMAGE_DIGEST, and IMAGE_URI's repository), if it got that far. */
+async function pushedImage(region: string, buildId: string): Promise<{ digest: string; repository?: string } | undefined> {
   try {
-    const digest = (await exportedVariables(region, buildId)).IMAGE_DIGEST;
-    return digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? digest : undefined;
+    const vars = await exportedVariables(region, buildId);
+    const digest = vars.IMAGE_DIGEST;
+    if (!digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) return undefined;
+    return { digest, repository: parseImageUri(vars.IMAGE_URI ?? "")?.repository };
   } catch (error) {
     if (error instanceof TerminalAwsError) return undefined;
     throw error;
@@ -106,19 +114,38 @@ async function pushedImage(region: string, buildId: string): Promise<string | un
 }
 
 /**
- * Rolls back every deployment of `digest` still on its way (started, or completed and watched)
- * in the environments the apps' pushes feed, as an alarm would. The record's reason says why.
- * Returns the ids of the records whose rollback this invocation decided.
+ * A build failed after pushing `image`: records the rejection (from then on no deployment of the
+ * image can claim a service), then rolls back every deployment of it already on its way
+ * (started, or completed and watched) in the environments the apps' pushes feed, as an alarm
+ * would. A deployment still being started is waited for (then the event is retried): its claim
+ * came before the rejection, so its UpdateService may yet land. Returns the ids of the records
+ * whose rollback this invocation decided.
  */
-async function rejectImage(apps: App[], digest: string, reason: string, at: string, options: DeployOptions): Promise<string[]> {
-  const targets = apps.flatMap(pushFed).flatMap((env) => env.targets);
+async function rejectImage(
+  apps: App[], image: { digest: string; repository?: string }, build: Omit<BuildVerdict, "repository" | "digest" | "verdict">, options: DeployOptions,
+): Promise<string[]> {
+  const repositories = [...new Set(apps.map((a) => a.repository))].filter((r) => image.repository === undefined || r === image.repository);
+  const standing: string[] = [];
+  for (const repository of repositories) {
+    // A later build of the project that succeeded with the same digest has the last word.
+    if (await recordVerdict({ repository, digest: image.digest, verdict: "rejected", ...build })) standing.push(repository);
+  }
+  const targets = apps.filter((a) => standing.includes(a.repository)).flatMap(pushFed).flatMap((env) => env.targets);
   const decided: string[] = [];
   await mapLimit(targets, 8, async (target) => {
-    const { record } = await readTarget(target.key);
-    if (!record || record.digest !== digest) return;
-    const { record: after, decided: rolledBack } = await decideAndRollBack(record, { kind: "rejected", at, reason, wallNow: Date.now(), leaseUntil: options.lease() }, at);
+    let { record } = await readTarget(target.key);
+    // A claim whose lease ran out is not waited for: its invocation died, and the sweeper's
+    // resumption of it is refused by the rejection just recorded.
+    const starting = () => !!record && record.digest === image.digest && record.status === "pending" && (record.leaseUntil ?? 0) > Date.now();
+    for (const giveUpAt = Date.now() + STARTING_WAIT_MS; starting();) {
+      if (Date.now() > giveUpAt) throw new RetryableAwsError("reject", "DeploymentStarting", `${target.key} is still being started; the rollback of its deployment waits for it`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      ({ record } = await readTarget(target.key));
+    }
+    if (!record || record.digest !== image.digest) return;
+    const { record: after, decided: rolledBack } = await decideAndRollBack(record, { kind: "rejected", at: build.at, reason: build.reason as string, wallNow: Date.now(), leaseUntil: options.lease() }, build.at);
     if (rolledBack) decided.push(after.id);
   });
-  if (decided.length > 0) logger.warn(`rolled back ${decided.length} deployment(s) of ${digest}: ${reason}`, { digest, records: decided });
+  if (decided.length > 0) logger.warn(`rolled back ${decided.length} deployment(s) of ${image.digest}: ${build.reason}`, { digest: image.digest, records: decided });
   return decided;
 }

@@ -18,7 +18,7 @@ import { canonical, provenanceTags, renderTarget, type Image } from "../render/t
 import { advance } from "../records/advance";
 import { pushKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../records/model";
 import { addSeconds, decide } from "../records/state";
-import { claim, create, readTarget, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
+import { claim, create, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
 import { describeAlarms } from "./alarms";
 import { describeServices, registerTaskDefinition, updateService, type ServiceState } from "./ecs";
 import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
@@ -220,7 +220,9 @@ async function claimOrRetake(
     if (kind === "resume" && state.record) {
       const lease = options.lease();
       const taken = { ...state.record, taskDefinitionArn: c.taskDefinition, leaseUntil: lease, updatedAt: arrival.at, version: state.record.version + 1 };
-      if (await retake(taken, state.record.version, lease, Date.now())) return taken;
+      const result = await retake(taken, state.record.version, lease, Date.now());
+      if (result === "claimed") return taken;
+      if (result === "rejected") return rejected(c, env, arrival, pushKey, options);
     } else {
       const record = newRecord(c.target, env, arrival, pushKey, options, "pending", undefined, {
         taskDefinitionArn: c.taskDefinition,
@@ -229,10 +231,12 @@ async function claimOrRetake(
         // A rollback still rolling out keeps being followed through this record (verify/follow.ts).
         overtook: state.record?.status === "rolling_back" ? state.record.pushKey : undefined,
       });
-      if ((await claim(record, state.head, record.leaseUntil as number, Date.now())) === "claimed") {
+      const result = await claim(record, state.head, record.leaseUntil as number, Date.now());
+      if (result === "claimed") {
         if (state.record) await advance(state.record, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})` });
         return record;
       }
+      if (result === "rejected") return rejected(c, env, arrival, pushKey, options);
     }
     // Somebody changed the head since we read it, or holds its lock: look again.
     state = await readTarget(c.target.key);
@@ -247,6 +251,13 @@ async function claimOrRetake(
     if ((state.head?.lockUntil ?? 0) > Date.now()) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
     kind = again.kind;
   }
+}
+
+/** A build rejected the image while this deployment was being decided: refuse it, saying which. */
+async function rejected(c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions): Promise<Omit<TargetOutcome, "target">> {
+  const verdict = await readVerdict(arrival.image.repository, arrival.image.digest);
+  const reason = `refused: ${verdict?.reason ?? "a build that pushed this image failed"}`;
+  return { outcome: "refused", reason, recordId: (await notStarted(c, env, arrival, pushKey, options, "refused", reason)).id };
 }
 
 /** Records a deployment that never reached ECS: as a new record, or on an abandoned claim. */

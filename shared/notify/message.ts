@@ -56,6 +56,8 @@ export interface BuildFacts {
   reason?: string;
   commit?: string;
   repository?: string;
+  /** The image the build pushed before it failed, if it got that far. */
+  digest?: string;
 }
 
 export interface PromotionFacts {
@@ -300,7 +302,9 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
     deliveryId: `build:${record.buildId}`,
     severity: "failure",
     title: `${record.app}: build ${build} ${BUILD_OUTCOME[record.status]}`,
-    summary: withReason(`CodeBuild ${build} ${BUILD_OUTCOME[record.status]}${phase}; Stevedore deploys nothing from this build.`, record.phaseContext),
+    summary: withReason(`CodeBuild ${build} ${BUILD_OUTCOME[record.status]}${phase}; ${record.digest
+      ? `it had pushed image ${shortDigest(record.digest)}, which Stevedore deploys nowhere and rolls back wherever its push already started it.`
+      : "Stevedore deploys nothing from this build."}`, record.phaseContext),
     at: record.at,
     build: compact({
       app: record.app,
@@ -312,6 +316,7 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
       reason: record.phaseContext,
       commit: record.commit,
       repository: record.repository,
+      digest: record.digest,
     }),
     links: compact({ buildLogs: record.logsUrl }),
   };

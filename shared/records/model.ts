@@ -130,9 +130,30 @@ export interface BuildRecord {
   logsUrl?: string;
   commit?: string;
   repository?: string;
+  /** The image the build pushed before it failed (its exported IMAGE_DIGEST), if it got that far. */
+  digest?: string;
   at: string;
   /** The EventBridge event id. */
   eventId: string;
+}
+
+/**
+ * What the newest build that pushed an image said about it. A build that failed after pushing
+ * rejects the image: no deployment of it may start, and one under way is rolled back. A later
+ * build of the same project that pushed the same digest (a retried build, a cached one) and
+ * succeeded accepts it again. Not a record: nothing is announced about it.
+ */
+export interface BuildVerdict {
+  repository: string;
+  digest: string;
+  verdict: "accepted" | "rejected";
+  project: string;
+  buildId: string;
+  /** CodeBuild's per-project build number: a lower one never overrides a higher one's word. */
+  buildNumber?: number;
+  /** Why the image was rejected ("its build shop-web #12 failed in POST_BUILD after pushing this image"). */
+  reason?: string;
+  at: string;
 }
 
 export type PromotionStatus = "awaiting_approval" | "approved" | "rejected" | "expired";
@@ -175,6 +196,9 @@ export const keys = {
   promotion: (id: string) => `PROMOTION#${id}`,
   byApp: (env: string, pushKey: string, targetKey: string) => `${env}#${pushKey}#${targetKey}`,
   due: (app: string) => `DUE#${app}`,
+  /** What the builds said about one image: one item per repository and digest. */
+  image: (repository: string, digest: string) => `IMAGE#${repository}@${digest}`,
+  verdict: "BUILD-VERDICT",
 };
 
 export function pushKeyOf(pushedAt: string, digest: string): string {

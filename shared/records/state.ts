@@ -14,7 +14,7 @@
 // A rollback Stevedore decides is written (rolling_back, with the request and a lease) before
 // ECS is asked: the writer acts, a concurrent alarm only adds its name, and if the writer dies
 // before ECS confirmed, the next alarm or sweep after the lease acts again.
-import { isFinal, type DeploymentRecord, type DeploymentStatus } from "./model";
+import { isFinal, type BuildVerdict, type DeploymentRecord, type DeploymentStatus } from "./model";
 
 /** A guarding alarm's state, as read with DescribeAlarms. */
 export interface AlarmReading {
@@ -40,13 +40,26 @@ export type Fact =
   /** Asking ECS failed for now (throttled): give the request's lease back, so a retry acts at once. */
   | { kind: "rollback-interrupted"; at: string }
   /** The sweeper: `at` is event time; `wallNow`/`leaseUntil` its clock and deadline; the alarm states it read. */
-  | { kind: "sweep"; at: string; wallNow: number; leaseUntil: number; alarms?: AlarmReading[] }
+  | { kind: "sweep"; at: string; wallNow: number; leaseUntil: number; alarms?: AlarmReading[]; build?: BuildWord }
   /** A newer image claimed the service. */
   | { kind: "superseded"; at: string; by: string }
   /** The image's own build failed after pushing it: the image must not stay. `wallNow`/`leaseUntil` as for alarms. */
   | { kind: "rejected"; at: string; reason: string; wallNow: number; leaseUntil: number }
   /** ECS Service Action warnings (task start impaired, placement failures). */
   | { kind: "warning"; at: string; message: string };
+
+/**
+ * For an image of an app that CodeBuild builds: what the build that pushed it said, whether a
+ * build that may have pushed it still runs, or why nobody could tell.
+ */
+export interface BuildWord {
+  project: string;
+  verdict?: BuildVerdict;
+  /** A build of the project that started before the push and has not finished. */
+  running?: string;
+  /** CodeBuild could not be asked (a terminal error): verification goes on, and says so. */
+  unknown?: string;
+}
 
 export type Action =
   /** Roll back an active rollout: StopServiceDeployment(ROLLBACK). */
@@ -240,6 +253,18 @@ function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }
     const fired = (fact.alarms ?? []).find((a) => a.state === "ALARM" && record.alarms.includes(a.name) && a.since !== undefined
       && a.since >= (record.startedAt ?? record.createdAt) && a.since < (record.watchUntil as string));
     if (fired) return onAlarm(record, fired.since as string, fired.name, "in ALARM when the watch window ended", fact.wallNow, fact.leaseUntil);
+    // Never verify (and promote) an image its build may yet fail: the build pushes the image
+    // before its last phase ends, and its own event can come after the watch window.
+    const build = fact.build;
+    if (build?.verdict?.verdict === "rejected") {
+      const reason = build.verdict.reason ?? `its build ${build.verdict.project} failed after pushing this image`;
+      return rollBackImage(record, fact.at, reason, reason, fact.wallNow, fact.leaseUntil, true);
+    }
+    if (build && !build.verdict && build.running) return same;
+    if (build?.unknown) {
+      const warning = { at: fact.at, message: `could not ask CodeBuild whether the build of ${build.project} that pushed this image succeeded (${build.unknown}); verified on its watch window alone` };
+      return moved(record, "verified", fact.at, undefined, { finishedAt: fact.at, warnings: [...record.warnings, warning] });
+    }
     return moved(record, "verified", fact.at, undefined, { finishedAt: fact.at });
   }
   if (fact.at >= record.deadline) {

@@ -11,7 +11,7 @@ import { clientFor } from "../aws/clients";
 import { call, toAwsError } from "../aws/errors";
 import { ConfigError } from "../errors";
 import { logger } from "../log";
-import { isFinal, keys, type BuildRecord, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
+import { isFinal, keys, type BuildRecord, type BuildVerdict, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
 
 /** The pointer that says which image a service belongs to now. */
 export interface Head {
@@ -140,12 +140,18 @@ export async function readTarget(targetKey: string): Promise<TargetState> {
   return { head, record: recordItem ? (fromItem(recordItem) as DeploymentRecord) : undefined };
 }
 
-export type ClaimResult = "claimed" | "conflict";
+/**
+ * "conflict": read again and decide again. "rejected": a build that pushed this image failed
+ * after pushing it (see BuildVerdict); it must not be deployed.
+ */
+export type ClaimResult = "claimed" | "conflict" | "rejected";
 
 /**
  * Makes `record` the head of its service and locks the head for its UpdateService, atomically
  * with creating the record, if and only if the head is still the one the decision was made on
- * (`seen`) and nobody holds its lock. "conflict" means: read again and decide again.
+ * (`seen`), nobody holds its lock and no build rejected the image. The rejection is checked in
+ * the same transaction, so it costs no call, and a build failure recorded a moment later finds
+ * the claimed record when it looks for deployments to roll back.
  */
 export async function claim(record: DeploymentRecord, seen: Head | undefined, lockUntil: number, wallNow: number): Promise<ClaimResult> {
   const head: Head & { pk: string; sk: string } = {
@@ -157,7 +163,7 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
     recordId: record.id,
     lockUntil,
   };
-  const ok = await transact("claim", [
+  const failed = await transactFailures("claim", [
     {
       Put: {
         TableName: table(),
@@ -171,16 +177,65 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
       },
     },
     { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "attribute_not_exists(pk)" } },
+    notRejected(record),
   ]);
-  return ok ? "claimed" : "conflict";
+  return failed.length === 0 ? "claimed" : failed.includes(2) ? "rejected" : "conflict";
 }
 
 /** Takes over an abandoned claim: a new lease on the record and the head's lock. */
-export async function retake(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<boolean> {
-  return transact("retake", [
+export async function retake(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<ClaimResult> {
+  const failed = await transactFailures("retake", [
     { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
     lockOwnHead(record, lockUntil, wallNow),
+    notRejected(record),
   ]);
+  return failed.length === 0 ? "claimed" : failed.includes(2) ? "rejected" : "conflict";
+}
+
+/** A transaction item that holds only while no build has rejected the record's image. */
+function notRejected(record: DeploymentRecord): TransactWriteItem {
+  return {
+    ConditionCheck: {
+      TableName: table(),
+      Key: verdictKey(record.repository, record.digest),
+      ConditionExpression: "attribute_not_exists(pk) OR #verdict <> :rejected",
+      ExpressionAttributeNames: { "#verdict": "verdict" },
+      ExpressionAttributeValues: { ":rejected": { S: "rejected" } },
+    },
+  };
+}
+
+const verdictKey = (repository: string, digest: string) => ({ pk: { S: keys.image(repository, digest) }, sk: { S: keys.verdict } });
+
+/**
+ * Stores a build's verdict on the image it pushed, unless a later build of the same project
+ * already gave one (events come out of order). True when this verdict now stands, including
+ * when the same build's verdict was stored before (a repeated event carries on its work).
+ */
+export async function recordVerdict(verdict: BuildVerdict): Promise<boolean> {
+  try {
+    await db().send(new PutItemCommand({
+      TableName: table(),
+      Item: toAttributes({ ...verdict, pk: keys.image(verdict.repository, verdict.digest), sk: keys.verdict }),
+      ...(verdict.buildNumber === undefined ? {} : {
+        ConditionExpression: "attribute_not_exists(pk) OR #project <> :project OR attribute_not_exists(#number) OR #number <= :number",
+        ExpressionAttributeNames: { "#project": "project", "#number": "buildNumber" },
+        ExpressionAttributeValues: { ":project": { S: verdict.project }, ":number": { N: String(verdict.buildNumber) } },
+      }),
+    }));
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw toAwsError("PutItem", error);
+  }
+}
+
+/** The verdict the builds gave on an image, if any build that pushed it has finished. */
+export async function readVerdict(repository: string, digest: string): Promise<BuildVerdict | undefined> {
+  const out = await call("GetItem", () => db().send(new GetItemCommand({ TableName: table(), Key: verdictKey(repository, digest), ConsistentRead: true })));
+  if (!out.Item) return undefined;
+  const { pk: _pk, sk: _sk, ...verdict } = unmarshall(out.Item);
+  return verdict as BuildVerdict;
 }
 
 /** Saves the record (from `expectedVersion`) and releases the head's lock, atomically. */
@@ -233,12 +288,19 @@ function unlockOwnHead(record: DeploymentRecord): TransactWriteItem {
 
 /** True when every condition held and everything was written; false when a condition failed. */
 async function transact(what: string, items: TransactWriteItem[]): Promise<boolean> {
+  return (await transactFailures(what, items)).length === 0;
+}
+
+/** The positions of the items whose condition failed (nothing was written then); [] when all held. */
+async function transactFailures(what: string, items: TransactWriteItem[]): Promise<number[]> {
   try {
     await db().send(new TransactWriteItemsCommand({ TransactItems: items }));
-    return true;
+    return [];
   } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw toAwsError(`TransactWriteItems (${what})`, error);
+    if (!isConditionFailure(error)) throw toAwsError(`TransactWriteItems (${what})`, error);
+    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    const failed = reasons.flatMap((r, i) => (r.Code === "ConditionalCheckFailed" ? [i] : []));
+    return failed.length > 0 ? failed : [0];
   }
 }
 

@@ -1,12 +1,16 @@
 // The sweeper: what no event will close. Run every minute; its clock is the schedule's time.
 //   completed past its watch window      → verified, unless a guarding alarm fired in the window
-//                                          and its own event was not handled yet (then: rollback)
+//                                          and its own event was not handled yet (then: rollback),
+//                                          and, for an app CodeBuild builds, unless the build that
+//                                          pushed the image failed (then: rollback) or still runs
 //   unfinished past its deadline         → timed out (and rolled back if onTimeout: rollback)
 //   a rollback decided but not confirmed → decided again once its lease is over
 //   pending past its claim's lease       → resumed (the invocation that claimed it died)
 //   a promotion nobody decided in time   → expired
 import type { PipelineConfig } from "../config/model";
 import { describeAlarms } from "../deploy/alarms";
+import { buildsOfImage, rejectionReason } from "../deploy/codebuild";
+import { TerminalAwsError } from "../errors";
 import { deployImage, type DeployOptions } from "../deploy/deploy";
 import type { ScheduledEvent } from "../events/schedule";
 import { mapLimit } from "../limit";
@@ -14,8 +18,8 @@ import { logger } from "../log";
 import { expire } from "../promote/promote";
 import { advance } from "../records/advance";
 import type { DeploymentRecord, PromotionRecord } from "../records/model";
-import type { AlarmReading } from "../records/state";
-import { getRecord, queryDue } from "../records/store";
+import type { AlarmReading, BuildWord } from "../records/state";
+import { getRecord, queryDue, readVerdict } from "../records/store";
 import { rollBack, type RollbackAction } from "../rollback/rollback";
 
 export interface SweepResult {
@@ -51,7 +55,7 @@ async function sweepOne(
   item: DeploymentRecord | PromotionRecord, now: string, readings: Map<string, AlarmReading[]>, config: PipelineConfig, options: DeployOptions,
 ): Promise<string | undefined> {
   if (item.kind === "promotion") return (await expire(item, now)) ? "expired" : undefined;
-  const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region) });
+  const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region), build: await buildWord(item, now, config) });
   let record = outcome.record;
   // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
   // through its own claim, so it needs no write here.
@@ -61,6 +65,36 @@ async function sweepOne(
   }
   const moved = record.status !== item.status && (outcome.written || outcome.actions.some((a) => a.type === "resume"));
   return moved ? record.status : undefined;
+}
+
+/**
+ * For an app CodeBuild builds, what the build that pushed the image of a record about to be
+ * verified said: the verdict its event left, or else CodeBuild's own account (the event may be
+ * late, or the image was pushed by hand); only at the end of a watch window.
+ */
+async function buildWord(record: DeploymentRecord, now: string, config: PipelineConfig): Promise<BuildWord | undefined> {
+  const project = config.apps.find((a) => a.name === record.app)?.buildProject;
+  if (!project || record.status !== "completed" || !record.watchUntil || record.watchUntil > now) return undefined;
+  const verdict = await readVerdict(record.repository, record.digest);
+  if (verdict) return { project, verdict };
+  let seen;
+  try {
+    seen = await buildsOfImage(record.region, project, record.digest, record.pushedAt);
+  } catch (error) {
+    if (error instanceof TerminalAwsError) return { project, unknown: error.message };
+    throw error;
+  }
+  const { finished, running } = seen;
+  if (!finished) return { project, running };
+  const rejected = finished.status !== "SUCCEEDED";
+  return {
+    project,
+    verdict: {
+      repository: record.repository, digest: record.digest, verdict: rejected ? "rejected" : "accepted", project,
+      buildId: finished.id, buildNumber: finished.buildNumber, at: now,
+      ...(rejected ? { reason: rejectionReason(project, finished.buildNumber, finished.status, finished.failedPhase) } : {}),
+    },
+  };
 }
 
 /** The states of the alarms guarding the deployments about to be verified: one call per region. */

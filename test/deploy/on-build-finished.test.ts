@@ -3,6 +3,7 @@
 // (and so reported) with its failing phase and logs, and deploys nothing.
 import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { RegisterTaskDefinitionCommand, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { readFileSync } from "node:fs";
 import { handler } from "../../functions/on-build-finished";
@@ -120,6 +121,62 @@ describe("on-build-finished", () => {
         status: "rolling_back",
         reason: `its build shop-web #129 ${said} in POST_BUILD after pushing this image`,
       });
+    });
+
+    it("refuses the image to its push when the build's failure comes first, and tells who runs what", async () => {
+      expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
+
+      const result = await onImagePushed(push, lambdaContext());
+
+      const reason = "refused: its build shop-web #129 failed in POST_BUILD after pushing this image";
+      expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "refused", reason })] });
+      expect(aws.ecsWrites()).toEqual([]);
+      expect(await queryTarget(WEB)).toEqual([expect.objectContaining({ status: "refused", reason, digest: DIGEST })]);
+    });
+
+    it("names the image it pushed in the build's record, for the message", async () => {
+      await run(failedAfterPush());
+      const item = db.stream.map((r) => r.dynamodb.NewImage as Record<string, AttributeValue> | undefined).find((i) => i?.kind?.S === "build");
+      expect(item && fromItem(item)).toMatchObject({ kind: "build", digest: DIGEST });
+    });
+
+    it("lets a later build of the project that pushed the same digest and succeeded deploy it again", async () => {
+      await run(failedAfterPush());
+      const later = withDetail(succeeded, { "additional-information": { ...succeeded.detail["additional-information"], "build-number": 130 } });
+
+      expect(await run(later)).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
+    });
+
+    it("does not roll back on an earlier build's failure that arrives after a later build succeeded with the same digest", async () => {
+      acceptStops(aws);
+      const later = withDetail(succeeded, { "additional-information": { ...succeeded.detail["additional-information"], "build-number": 130 } });
+      await run(later);
+
+      expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
+      expect((await queryTarget(WEB))[0]?.status).toBe("started");
+    });
+
+    it("waits for a deployment of the image that is being started when the failure comes, then rolls it back", async () => {
+      acceptStops(aws);
+      // The push has claimed the service and is still registering when the build's failure comes.
+      let registered!: () => void;
+      aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
+        await new Promise<void>((resolve) => { registered = resolve; });
+        return { taskDefinition: { ...input, taskDefinitionArn: taskDefinitionArn(input.family, 42), revision: 42 } };
+      });
+      const pushing = onImagePushed(push, lambdaContext());
+      while (!registered) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect((await queryTarget(WEB))[0]?.status).toBe("pending");
+
+      const failing = run(failedAfterPush());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      registered();
+      await pushing;
+
+      expect(await failing).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect((await queryTarget(WEB))[0]?.status).toBe("rolling_back");
     });
 
     it("rolls back nothing when the image it pushed is not what runs", async () => {

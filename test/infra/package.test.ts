@@ -281,6 +281,7 @@ describe("osls package (example config, offline)", () => {
 
     it("reads only the configured build projects and notification secrets", () => {
       const [builds] = statementsWith("codebuild:BatchGetBuilds");
+      expect(builds.Action).toEqual(["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"]);
       expect(builds.Resource.map(subText).map((p: string) => p.split(":project/")[1])).toEqual(expected.projects);
       const [parameters] = statementsWith("ssm:GetParameter");
       expect(sorted(parameters.Resource.map(subText).map((p: string) => p.split(":parameter/")[1]))).toEqual([

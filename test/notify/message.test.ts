@@ -195,6 +195,13 @@ describe("changesToNotify: builds", () => {
       .toBe("CodeBuild shop-web #118 timed out; Stevedore deploys nothing from this build.");
   });
 
+  it("names the image a build pushed before it failed, and never says it deployed nothing", () => {
+    const digest = `sha256:6ad162fdae82${"a".repeat(52)}`;
+    const [n] = changesToNotify(undefined, build({ phase: "POST_BUILD", phaseContext: undefined, digest }));
+    expect(n?.summary).toBe("CodeBuild shop-web #118 failed in phase POST_BUILD; it had pushed image 6ad162fdae82, which Stevedore deploys nowhere and rolls back wherever its push already started it.");
+    expect(n).toMatchObject({ build: { digest } });
+  });
+
   it("names a stopped build's event build.stopped, not build.failed", () => {
     expect(changesToNotify(undefined, build({ status: "STOPPED" }))[0]).toMatchObject({ event: "build.stopped", title: "shop-web: build shop-web #118 was stopped" });
     expect(changesToNotify(undefined, build({ status: "FAULT" }))[0]).toMatchObject({ event: "build.failed" });

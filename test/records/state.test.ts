@@ -49,6 +49,22 @@ const rejected = (at: string): Fact =>
 const sweep = (at: string, wallNow = Date.parse(at), alarms?: { name: string; state: string; since?: string }[]): Fact =>
   ({ kind: "sweep", at, wallNow, leaseUntil: wallNow + 60_000, alarms });
 
+/** A sweep after the watch window, for an image of an app CodeBuild builds: what its build said so far. */
+const sweepAfterBuild = (at: string, word: "running" | "accepted" | "rejected" | "unknown" | "none"): Fact => ({
+  ...(sweep(at) as Extract<Fact, { kind: "sweep" }>),
+  build: {
+    project: "shop-web",
+    ...(word === "running" ? { running: "shop-web:b-130" } : {}),
+    ...(word === "unknown" ? { unknown: "AccessDeniedException: not authorized" } : {}),
+    ...(word === "accepted" || word === "rejected" ? {
+      verdict: {
+        repository: "shop/web", digest: started().digest, verdict: word, project: "shop-web", buildId: "shop-web:b-129", buildNumber: 129, at: "2026-11-20T09:22:00.000Z",
+        ...(word === "rejected" ? { reason: "its build shop-web #129 failed in POST_BUILD after pushing this image" } : {}),
+      },
+    } : {}),
+  },
+});
+
 /** Applies facts in order; what ECS would be asked to do is collected, and answered as ECS would. */
 function run(record: DeploymentRecord, facts: Fact[]): { record: DeploymentRecord; records: DeploymentRecord[]; actions: Action["type"][] } {
   const records = [record];
@@ -104,6 +120,10 @@ describe("deployment state machine", () => {
     ["its build failed after pushing, during the rollout: stopped and rolled back", "rolled_back", [inProgress, rejected("2026-11-20T09:15:00.000Z"), rollbackStarts, rollbackDone], ["stop-deployment"], "its build shop-web #129 failed in POST_BUILD"],
     ["its build failed after pushing, after the watch window too: the replaced revision comes back", "rolled_back", [inProgress, completed, rejected("2026-11-20T09:40:00.000Z"), ecs("COMPLETED", OUR_ROLLBACK, "2026-11-20T09:41:00.000Z")], ["redeploy-previous"], "its build shop-web #129 failed"],
     ["its build's failure after the image was verified changes nothing (final)", "verified", [inProgress, completed, sweep("2026-11-20T09:23:00.000Z"), rejected("2026-11-20T09:40:00.000Z")], []],
+    ["the watch ends while its build still runs: it waits, and is verified once the build succeeded", "verified", [inProgress, completed, sweepAfterBuild("2026-11-20T09:23:00.000Z", "running"), sweepAfterBuild("2026-11-20T09:24:00.000Z", "accepted")], []],
+    ["a build still running never lets the deadline time a completed rollout out", "completed", [inProgress, completed, sweepAfterBuild("2026-11-20T09:50:00.000Z", "running")], []],
+    ["its build failed after pushing, and only the sweep learnt it: the replaced revision comes back", "rolled_back", [inProgress, completed, sweepAfterBuild("2026-11-20T09:23:00.000Z", "rejected"), ecs("COMPLETED", OUR_ROLLBACK, "2026-11-20T09:24:00.000Z")], ["redeploy-previous"], "its build shop-web #129 failed"],
+    ["no build speaks for the image (pushed by hand): verified at the window's end", "verified", [inProgress, completed, sweepAfterBuild("2026-11-20T09:23:00.000Z", "none")], []],
     ["no outcome before the deadline", "timed_out", [inProgress, sweep("2026-11-20T09:44:05.000Z")], [], "deadline"],
     ["a rollback that does not finish before its own deadline (start + the 30-minute budget)", "timed_out", [inProgress, failed, sweep("2026-11-20T09:45:00.000Z"), sweep("2026-11-20T09:51:30.000Z")], [], "rollback did not finish"],
     ["another deployment of the service that Stevedore did not start", "superseded", [inProgress, ecs("IN_PROGRESS", "ecs-svc/777", "2026-11-20T09:15:00.000Z", "ECS deployment ecs-svc/777 in progress.")], [], "which Stevedore did not start"],
@@ -115,6 +135,12 @@ describe("deployment state machine", () => {
     expect(result.actions).toEqual(actions);
     if (reason) expect(result.record.reason).toContain(reason);
     if (isFinal(status as DeploymentRecord["status"])) expect(finalMessages(result.records)).toEqual([`deployment.${status}`]);
+  });
+
+  it("verifies when CodeBuild could not be asked about the image's build, with a warning that says so", () => {
+    const { record } = run(started(), [inProgress, completed, sweepAfterBuild("2026-11-20T09:23:00.000Z", "unknown")]);
+    expect(record.status).toBe("verified");
+    expect(record.warnings).toEqual([{ at: "2026-11-20T09:23:00.000Z", message: "could not ask CodeBuild whether the build of shop-web that pushed this image succeeded (AccessDeniedException: not authorized); verified on its watch window alone" }]);
   });
 
   it("sets the watch window from ECS's COMPLETED time, and verifies with no window at once", () => {

@@ -3,11 +3,11 @@
 // every write is conditional, and these tests are about the conditions holding.
 import { GetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { DeploymentRecord, PromotionRecord } from "../../shared/records/model";
+import type { BuildVerdict, DeploymentRecord, PromotionRecord } from "../../shared/records/model";
 import { keys, pushKeyOf } from "../../shared/records/model";
 import {
-  claim, create, fromItem, getPromotion, getRecord, queryApp, queryDue, queryImage, queryTarget, readTarget, retake,
-  save, saveAndUnlock, toItem, unlock, type Head,
+  claim, create, fromItem, getPromotion, getRecord, queryApp, queryDue, queryImage, queryTarget, readTarget, readVerdict, recordVerdict,
+  retake, save, saveAndUnlock, toItem, unlock, type Head,
 } from "../../shared/records/store";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { deploymentRecord, digestOf, promotionRecord, WEB_STAGING, writesIn } from "../support/records";
@@ -111,10 +111,10 @@ describe("records store", () => {
       await claim(first, undefined, LOCK, NOW);
       const taken = { ...first, leaseUntil: LOCK + 60_000, taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-web-staging:42", version: 2 };
 
-      await expect(retake(taken, 1, LOCK + 60_000, LOCK - 1)).resolves.toBe(false);
+      await expect(retake(taken, 1, LOCK + 60_000, LOCK - 1)).resolves.toBe("conflict");
       expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ version: 1, leaseUntil: LOCK });
 
-      await expect(retake(taken, 1, LOCK + 60_000, LOCK + 1)).resolves.toBe(true);
+      await expect(retake(taken, 1, LOCK + 60_000, LOCK + 1)).resolves.toBe("claimed");
       expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ version: 2, leaseUntil: LOCK + 60_000 });
       expect((await readTarget(WEB_STAGING)).head?.lockUntil).toBe(LOCK + 60_000);
     });
@@ -124,7 +124,7 @@ describe("records store", () => {
       await claim(first, undefined, NOW - 1, NOW);
       await create(second);
 
-      await expect(retake({ ...second, status: "pending", version: 2 }, 1, LOCK, NOW)).resolves.toBe(false);
+      await expect(retake({ ...second, status: "pending", version: 2 }, 1, LOCK, NOW)).resolves.toBe("conflict");
 
       expect(await getRecord(WEB_STAGING, second.pushKey)).toMatchObject({ status: "refused", version: 1 });
       expect((await readTarget(WEB_STAGING)).head).toMatchObject({ recordId: first.id });
@@ -136,8 +136,43 @@ describe("records store", () => {
       await claim(first, undefined, NOW - 1, NOW);
       await retake({ ...first, version: 2 }, 1, NOW - 1, NOW);
 
-      await expect(retake({ ...first, version: 2 }, 1, LOCK, NOW)).resolves.toBe(false);
+      await expect(retake({ ...first, version: 2 }, 1, LOCK, NOW)).resolves.toBe("conflict");
       expect((await rawHead())?.lockUntil).toBe(NOW - 1);
+    });
+  });
+
+  describe("build verdicts", () => {
+    const verdict = (n: number, word: "accepted" | "rejected", overrides: Partial<BuildVerdict> = {}): BuildVerdict => ({
+      repository: "shop/web", digest: digestOf(1), verdict: word, project: "shop-web", buildId: `shop-web:build-${n}`, buildNumber: n,
+      at: "2026-11-20T09:00:00.000Z", ...(word === "rejected" ? { reason: `its build shop-web #${n} failed in POST_BUILD after pushing this image` } : {}), ...overrides,
+    });
+
+    it("refuses the claim and the retake of an image a build rejected, writing nothing", async () => {
+      const first = image(1);
+      await claim(first, undefined, NOW - 1, NOW);
+      await recordVerdict(verdict(7, "rejected"));
+      const before = db.stream.length;
+
+      await expect(claim(image(1, { pushedAt: "2026-11-20T10:00:00.000Z", pushKey: pushKeyOf("2026-11-20T10:00:00.000Z", digestOf(1)) }), headOf(first), LOCK, NOW)).resolves.toBe("rejected");
+      await expect(retake({ ...first, version: 2 }, 1, LOCK, NOW)).resolves.toBe("rejected");
+      await expect(claim(image(2), headOf(first), LOCK, NOW)).resolves.toBe("claimed"); // another image is not concerned
+
+      expect(db.stream.slice(before).map((r) => (r.dynamodb.Keys.sk as { S?: string }).S)).toEqual(["HEAD", keys.deployment(image(2).pushKey)]);
+    });
+
+    it.each([
+      ["a later build's success lifts an earlier build's rejection", [verdict(7, "rejected"), verdict(8, "accepted")], [true, true], "accepted"],
+      ["an earlier build's failure, arriving late, does not override a later success", [verdict(8, "accepted"), verdict(7, "rejected")], [true, false], "accepted"],
+      ["the same build's word again stands (a repeated event carries on)", [verdict(7, "rejected"), verdict(7, "rejected")], [true, true], "rejected"],
+      ["another project's word overrides, whatever its number", [verdict(8, "accepted"), verdict(2, "rejected", { project: "shop-web-nightly" })], [true, true], "rejected"],
+      ["a build without a number has the last word", [verdict(8, "accepted"), verdict(7, "rejected", { buildNumber: undefined })], [true, true], "rejected"],
+    ] as const)("orders verdicts by build number within a project: %s", async (...[, verdicts, stood, last]) => {
+      const results = [];
+      for (const v of verdicts) results.push(await recordVerdict(v));
+
+      expect(results).toEqual(stood);
+      expect((await readVerdict("shop/web", digestOf(1)))?.verdict).toBe(last);
+      expect(await readVerdict("shop/other", digestOf(1))).toBeUndefined();
     });
   });
 

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  BatchGetBuildsCommand, CodeBuildClient, InvalidInputException, ResourceNotFoundException, StartBuildCommand,
+  BatchGetBuildsCommand, ListBuildsForProjectCommand, CodeBuildClient, InvalidInputException, ResourceNotFoundException, StartBuildCommand,
 } from "@aws-sdk/client-codebuild";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import {
@@ -310,6 +310,22 @@ describe("LocalCodeBuild", () => {
 
   it("refuses BatchGetBuilds without ids as the SDK's InvalidInputException", async () => {
     await expect(client().send(new BatchGetBuildsCommand({ ids: [] }))).rejects.toBeInstanceOf(InvalidInputException);
+  });
+
+  it("lists a project's builds newest first, 100 a page, and refuses an order once it has more than 100 (as documented)", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 101; i++) ids.push(codebuild.build("shop-api", { commit: COMMIT, outcome: "SUCCEEDED" }));
+    await Promise.all(ids.map((id) => codebuild.finished(id)));
+
+    const first = await client().send(new ListBuildsForProjectCommand({ projectName: "shop-api" }));
+    expect(first.ids).toHaveLength(100);
+    expect(first.ids?.[0]).toBe(ids.at(-1));
+    const second = await client().send(new ListBuildsForProjectCommand({ projectName: "shop-api", nextToken: first.nextToken }));
+    const listed = [...(first.ids ?? []), ...(second.ids ?? [])];
+    expect(listed.filter((id) => ids.includes(id))).toEqual([...ids].reverse()); // earlier tests' builds follow these
+    expect(second.nextToken).toBeUndefined();
+    await expect(client().send(new ListBuildsForProjectCommand({ projectName: "shop-api", sortOrder: "DESCENDING" }))).rejects.toBeInstanceOf(InvalidInputException);
+    await expect(client().send(new ListBuildsForProjectCommand({ projectName: "nope" }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
   it("starts a build with StartBuild, and refuses an unknown project as ResourceNotFoundException", async () => {

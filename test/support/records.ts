@@ -5,10 +5,13 @@
 import { readFileSync } from "node:fs";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { StopServiceDeploymentCommand } from "@aws-sdk/client-ecs";
+import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { StreamRecord } from "../../sandbox/aws/dynamodb";
 import { handler as onAlarm } from "../../functions/on-alarm";
 import { handler as onApproval } from "../../functions/on-approval";
+import { handler as onBuildFinished } from "../../functions/on-build-finished";
 import { handler as onDeploymentChanged } from "../../functions/on-deployment-changed";
 import { handler as onImagePushed } from "../../functions/on-image-pushed";
 import { handler as promote } from "../../functions/promote";
@@ -35,6 +38,7 @@ const FIXTURES = {
   rollbackInProgress: fixture("ecs-deployment-rollback-in-progress"),
   taskStartImpaired: fixture("ecs-service-task-start-impaired"),
   alarm: fixture("cloudwatch-alarm-state-change-alarm"),
+  buildSucceeded: fixture("codebuild-build-succeeded"),
   ok: fixture("cloudwatch-alarm-state-change-ok"),
 };
 
@@ -239,9 +243,28 @@ export async function pushWebToStaging(event: Json = pushEvent()): Promise<Deplo
   return headRecord(WEB_STAGING);
 }
 
-/** shop-web staging rolled out, completed at 09:17:51.903 and verified by the 09:23 sweep. */
+/**
+ * CodeBuild's word that the shop-web build which pushed `digest` (the fixture push's) succeeded,
+ * at 09:14:41, through the real handler: images of an app that CodeBuild builds are verified
+ * only once their build succeeded.
+ */
+export async function webBuildSucceeded(digest: string = PUSH_DIGEST, tag = "3f9c2ab", mocked?: AwsClientStub<CodeBuildClient>): Promise<void> {
+  const event = clone(FIXTURES.buildSucceeded);
+  const codebuild = mocked ?? mockClient(CodeBuildClient);
+  try {
+    codebuild.on(BatchGetBuildsCommand, { ids: [event.detail["build-id"]] }).resolves({
+      builds: [{ id: event.detail["build-id"], exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:${tag}` }, { name: "IMAGE_DIGEST", value: digest }] }],
+    });
+    await onBuildFinished(event, lambdaContext("stevedore-on-build-finished"));
+  } finally {
+    if (!mocked) codebuild.restore();
+  }
+}
+
+/** shop-web staging rolled out, its build succeeded, completed at 09:17:51.903 and verified by the 09:23 sweep. */
 export async function verifyWebStaging(): Promise<DeploymentRecord> {
   const record = await pushWebToStaging();
+  await webBuildSucceeded();
   const id = record.ecsDeploymentId as string;
   await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId: id, updatedAt: "2026-11-20T09:14:08.512Z" }));
   await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: id, updatedAt: "2026-11-20T09:17:51.903Z" }));

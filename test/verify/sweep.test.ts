@@ -1,7 +1,9 @@
 // The sweeper (functions/sweep.ts → shared/verify/sweep.ts), fed EventBridge's scheduled
 // event, whose `time` is its clock. Records are made by the real handlers (push, ECS events,
 // promotion) in a local DynamoDB; ECS and CloudWatch are aws-sdk-client-mock fakes.
+import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, type Build } from "@aws-sdk/client-codebuild";
 import { RegisterTaskDefinitionCommand, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import type { DeploymentRecord } from "../../shared/records/model";
 import { getPromotion } from "../../shared/records/store";
 import { handler as sweepHandler } from "../../functions/sweep";
@@ -11,7 +13,7 @@ import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
   acceptStops, alarmEvent, awsError, completeWorkerStaging, deployWebToProduction, deploymentEvent, headRecord, lambda,
   promotionsIn, pushEvent, pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, SERVICES, statusChanges, streamReader,
-  waitFor, WEB_PRODUCTION, WEB_STAGING, workerPush, writesIn,
+  PUSH_DIGEST, waitFor, WEB_PRODUCTION, WEB_STAGING, WEB_URI, webBuildSucceeded, workerPush, writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
@@ -37,7 +39,10 @@ async function staging(status: "started" | "in progress" | "completed" | "rollin
   const record = await pushWebToStaging();
   const deploymentId = record.ecsDeploymentId as string;
   if (status !== "started") await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId, updatedAt: IN_PROGRESS_AT }));
-  if (status === "completed") await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId, updatedAt: COMPLETED_AT }));
+  if (status === "completed") {
+    await webBuildSucceeded();
+    await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId, updatedAt: COMPLETED_AT }));
+  }
   if (status === "rolling_back") await lambda.ecs(deploymentEvent("FAILED", { deploymentId, updatedAt: "2026-11-20T09:21:29.744Z" }));
   const after = await headRecord(WEB_STAGING);
   // ECS's IN_PROGRESS confirms what UpdateService answered: the record stays started.
@@ -102,6 +107,7 @@ describe("sweep", () => {
 
     it("does not time out a deployment that completed before its deadline while its window runs past it", async () => {
       const record = await deployWebToProduction("2026-11-20T09:14:05.000Z");
+      await webBuildSucceeded();
       await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: record.ecsDeploymentId as string, updatedAt: "2026-11-20T09:40:00.000Z" }));
 
       await lambda.sweep("2026-11-20T09:45:00Z"); // past the deadline, inside the 10-minute window
@@ -110,6 +116,71 @@ describe("sweep", () => {
       await lambda.sweep("2026-11-20T09:50:00Z");
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("verified");
       expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+    });
+  });
+
+  describe("the word of the build that pushed the image (shop-web is built by CodeBuild project shop-web)", () => {
+    let codebuild: AwsClientStub<CodeBuildClient>;
+    beforeEach(() => { codebuild = mockClient(CodeBuildClient); });
+    afterEach(() => codebuild.restore());
+    const BUILD = "shop-web:5c1f0e2a-7b3d-4e6f-9a8b-0c1d2e3f4a5b";
+
+    /** Completed at 09:17:51.903, its build's own event not (yet) handled; CodeBuild knows `build`. */
+    async function completedWithoutBuildEvent(build?: Partial<Build>): Promise<DeploymentRecord> {
+      codebuild.on(ListBuildsForProjectCommand, { projectName: "shop-web" }).resolves({ ids: build ? [BUILD] : [] });
+      codebuild.on(BatchGetBuildsCommand, { ids: [BUILD] }).resolves({ builds: [{ id: BUILD, buildNumber: 131, startTime: new Date("2026-11-20T09:12:00Z"), ...build }] });
+      const record = await pushWebToStaging();
+      await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: record.ecsDeploymentId as string, updatedAt: COMPLETED_AT }));
+      return record;
+    }
+    const exported = (digest: string) => ({ exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:3f9c2ab` }, { name: "IMAGE_DIGEST", value: digest }] });
+
+    it("waits past the watch window while a build that started before the push still runs, then verifies once it succeeded", async () => {
+      const record = await completedWithoutBuildEvent({ buildStatus: "IN_PROGRESS" });
+
+      expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [] });
+      expect((await headRecord(WEB_STAGING)).status).toBe("completed");
+      codebuild.on(BatchGetBuildsCommand, { ids: [BUILD] }).resolves({ builds: [{ id: BUILD, buildNumber: 131, buildStatus: "SUCCEEDED", ...exported(PUSH_DIGEST) }] });
+      expect(await lambda.sweep("2026-11-20T09:24:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "verified" }] });
+      expect((await headRecord(WEB_STAGING)).warnings).toEqual([]);
+    });
+
+    it("rolls back, never verifies, when CodeBuild says the build failed after pushing it (its event is late)", async () => {
+      const record = await completedWithoutBuildEvent({
+        buildStatus: "FAILED", ...exported(PUSH_DIGEST),
+        phases: [{ phaseType: "BUILD", phaseStatus: "SUCCEEDED" }, { phaseType: "POST_BUILD", phaseStatus: "FAILED" }],
+      });
+
+      expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "rolling_back" }] });
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ reason: "its build shop-web #131 failed in POST_BUILD after pushing this image" });
+      expect(aws.inputs(UpdateServiceCommand).at(-1)).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 41) });
+    });
+
+    it.each([
+      ["no build of the project ran", undefined],
+      ["the only build started after the push", { buildStatus: "IN_PROGRESS", startTime: new Date("2026-11-20T09:15:00Z") }],
+      ["the finished build pushed another image", { buildStatus: "FAILED", ...exported(`sha256:${"e".repeat(64)}`) }],
+    ] as const)("verifies at the window's end an image no build speaks for (pushed by hand): %s", async (...[, build]) => {
+      const record = await completedWithoutBuildEvent(build as Partial<Build> | undefined);
+
+      expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "verified" }] });
+    });
+
+    it("verifies with a warning when CodeBuild cannot be asked, and says why", async () => {
+      const record = await completedWithoutBuildEvent();
+      codebuild.on(ListBuildsForProjectCommand).rejects(awsError("AccessDeniedException", "not authorized to perform: codebuild:ListBuildsForProject"));
+
+      expect((await lambda.sweep("2026-11-20T09:23:00Z")).changed).toEqual([{ id: record.id, status: "verified" }]);
+      expect((await headRecord(WEB_STAGING)).warnings).toEqual([expect.objectContaining({ message: expect.stringMatching(/^could not ask CodeBuild whether the build of shop-web that pushed this image succeeded \(.*not authorized.*\); verified on its watch window alone$/) })]);
+    });
+
+    it("asks CodeBuild nothing when the build's own event already spoke", async () => {
+      await completedWithoutBuildEvent({ buildStatus: "IN_PROGRESS" });
+      await webBuildSucceeded(PUSH_DIGEST, "3f9c2ab", codebuild);
+
+      await lambda.sweep("2026-11-20T09:23:00Z");
+      expect((await headRecord(WEB_STAGING)).status).toBe("verified");
+      expect(codebuild.commandCalls(ListBuildsForProjectCommand)).toHaveLength(0);
     });
   });
 
