@@ -181,9 +181,13 @@ function compute(options = {}) {
   allow("TagOnRegistration", ["ecs:TagResource"], taskDefinitionArns, {
     StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" },
   });
+  // A deployment whose invocation died between registering and recording a revision finds it
+  // again by its provenance tags: the newest revision ARNs of its family (ListTaskDefinitions
+  // has no resource type, so "*"; it returns ARNs only), then their tags (scoped to our families).
+  allow("FindRegisteredRevisions", ["ecs:ListTaskDefinitions"], ["*"]);
+  allow("ReadRevisionTags", ["ecs:ListTagsForResource"], taskDefinitionArns);
   // No ecs:DescribeTaskDefinition: no function calls it, and it has no resource type (IAM would
-  // need Resource "*", i.e. every task definition's environment in the account). If a function
-  // comes to need it: allow("ReadTaskDefinitions", ["ecs:DescribeTaskDefinition"], ["*"]).
+  // need Resource "*", i.e. every task definition's environment in the account).
   allow("PassTaskRoles", ["iam:PassRole"], unique([...roles]), {
     StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
   });

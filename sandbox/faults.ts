@@ -20,8 +20,11 @@ export interface Faults {
   webhookDownMs?: number;
   /** The webhook receiver answers after this many sandbox ms. */
   webhookSlowMs?: number;
-  /** A function's invocations ("*": every function's) crash after their n-th AWS call (the first `times` of them, per function). */
-  crash?: { function: string; afterCalls: number; times?: number };
+  /**
+   * A function's invocations ("*": every function's) crash after their n-th AWS call, or right
+   * after their first call of `afterOperation` (the first `times` of them, per function).
+   */
+  crash?: { function: string; times?: number } & ({ afterCalls: number } | { afterOperation: string });
   /** The first `count` optimistic writes to DynamoDB (version or head checks) fail as if another writer won. */
   conditionalConflicts?: number;
   /** Seed of every random choice above. */
@@ -149,7 +152,7 @@ export function describeFaults(faults: Faults): string {
   if (faults.lateEvents) parts.push(`late events (${Math.round(faults.lateEvents.share * 100)}% after ${faults.lateEvents.lateMs / 60000}m)`);
   if (faults.webhookDownMs) parts.push(`webhook down ${faults.webhookDownMs / 60_000}m`);
   if (faults.webhookSlowMs) parts.push(`webhook slow ${faults.webhookSlowMs}ms`);
-  if (faults.crash) parts.push(`${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after call ${faults.crash.afterCalls}`);
+  if (faults.crash) parts.push(`${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after ${"afterCalls" in faults.crash ? `call ${faults.crash.afterCalls}` : faults.crash.afterOperation}`);
   if (faults.conditionalConflicts) parts.push(`${faults.conditionalConflicts} conditional-write conflicts`);
   return parts.join(" + ") || "no faults";
 }
@@ -165,6 +168,8 @@ export const FAULTS: Record<string, Faults> = {
   "webhook-down": { webhookDownMs: 8 * 60_000 },
   "webhook-slow": { webhookSlowMs: 2500 },
   "crash-on-push": { crash: { function: "on-image-pushed", afterCalls: 4 } },
+  // Dies between registering a revision and the UpdateService that uses it (and the record of it).
+  "crash-after-register": { crash: { function: "*", afterOperation: "RegisterTaskDefinition" } },
   // Every function's first invocation dies after its second AWS call; Lambda delivers again.
   crash: { crash: { function: "*", afterCalls: 2 } },
   "dynamodb-conflicts": { conditionalConflicts: 3 },

@@ -45,6 +45,8 @@ export interface ObservedDeployment {
   digest: string;
   status: string;
   deadline: string;
+  /** The task definition revision the record names (the one its UpdateService asked for). */
+  taskDefinition?: string;
 }
 
 /** What the settle loop waits on (see world-thread.ts): the deployments, and who heard what. */
@@ -65,6 +67,8 @@ export interface Observation {
   destinations: Record<string, { name: string; kind: "slack" | "webhook" }[]>;
   /** The AWS writes made, by operation. */
   writes: string[];
+  /** Every task definition revision Stevedore registered (ECS's own list, by its provenance tags). */
+  registered: string[];
   /** The scenario fed Stevedore only bad input: nothing may be written. */
   badInput: boolean;
   /** How far the sweeper has run (sandbox ISO time). */
@@ -72,7 +76,7 @@ export interface Observation {
 }
 
 export interface Verdict {
-  invariant: 1 | 2 | 3 | 4 | 5;
+  invariant: 1 | 2 | 3 | 4 | 5 | 6;
   name: string;
   held: boolean;
   detail: string;
@@ -84,10 +88,11 @@ export const INVARIANTS = {
   3: "each deployment gets exactly one final notification, and it tells the truth about what the service runs at rest",
   4: "no deployment is left without a final status once the sweeper ran past its deadline",
   5: "bad input makes no AWS write",
+  6: "every task definition revision Stevedore registered is named in a deployment record",
 } as const;
 
 export function judge(o: Observation): Verdict[] {
-  return [endsRight(o), neverOlderAfterNewer(o), oneTruthfulFinalWord(o), nothingLeftOpen(o), badInputWritesNothing(o)];
+  return [endsRight(o), neverOlderAfterNewer(o), oneTruthfulFinalWord(o), nothingLeftOpen(o), badInputWritesNothing(o), noOrphanRevision(o)];
 }
 
 function verdict(invariant: Verdict["invariant"], problems: string[]): Verdict {
@@ -196,6 +201,12 @@ function nothingLeftOpen(o: Observation): Verdict {
 
 function badInputWritesNothing(o: Observation): Verdict {
   return verdict(5, o.badInput && o.writes.length > 0 ? [`${o.writes.length} AWS writes: ${[...new Set(o.writes)].join(", ")}`] : []);
+}
+
+/** A revision no record names is one nobody can trace, and may become its family's newest. */
+function noOrphanRevision(o: Observation): Verdict {
+  const named = new Set(o.deployments.map((d) => d.taskDefinition));
+  return verdict(6, o.registered.filter((arn) => !named.has(arn)).map((arn) => `${arn.replace(/^.*task-definition\//, "")} is named by no deployment record`));
 }
 
 function short(digest: string | undefined): string {

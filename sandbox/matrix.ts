@@ -1,6 +1,6 @@
 // The fault matrix: every scenario under every fault the sandbox can inject, one at a time and
 // a few combined. A cell holds when the scenario ends as it does without faults (its checks) and
-// all five invariants hold; it is broken otherwise. Prints scenario × fault → held/broken and the
+// all six invariants hold; it is broken otherwise. Prints scenario × fault → held/broken and the
 // totals, and exits non-zero on any broken cell.
 //
 //   npm run test:faults                       the whole matrix
@@ -39,6 +39,7 @@ export const MATRIX_FAULTS: Record<string, Column> = {
   "webhook down": { faults: FAULTS["webhook-down"] as Faults },
   "webhook slow": { faults: FAULTS["webhook-slow"] as Faults },
   crash: { faults: FAULTS.crash as Faults, timeoutMs: 150 * SECOND },
+  "crash after register": { faults: FAULTS["crash-after-register"] as Faults, timeoutMs: 150 * SECOND },
   conflicts: { faults: FAULTS["dynamodb-conflicts"] as Faults },
   "dup+reorder+latency": { faults: { ...FAULTS.duplicates, ...FAULTS.reordering, ...FAULTS.latency, seed: 17 } },
   "throttle+5xx+crash": { faults: FAULTS["throttle+5xx+crash"] as Faults, timeoutMs: 5 * MINUTE },

@@ -30,6 +30,7 @@ export function observe(world: World, expected: Record<string, string>, badInput
     expected,
     ...observeNotifications(world),
     writes: world.calls.filter((c) => c.function && c.status < 300 && isWrite(c.operation)).map((c) => c.operation),
+    registered: world.ecs.revisions().filter((r) => r.tags.some((t) => t.key === "stevedore:digest")).map((r) => r.arn),
     badInput,
     sweptTo: world.clock.iso(),
   };
@@ -40,6 +41,7 @@ export function observeNotifications(world: World): Notifications {
   return {
     deployments: world.deployments().map((d) => ({
       id: d.id, key: `${d.cluster}/${d.service}`, app: d.app, env: d.env, digest: d.digest, status: d.status, deadline: d.deadline,
+      taskDefinition: d.taskDefinitionArn,
     })),
     messages: world.webhook.messages.map((m): ObservedMessage => {
       if (m.kind === "webhook") {

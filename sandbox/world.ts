@@ -390,7 +390,8 @@ export class World {
       const made = (this.callsByInvocation.get(trace) ?? 0) + 1;
       this.callsByInvocation.set(trace, made);
       const crashed = this.crashes.get(fn) ?? 0;
-      if (made === crash.afterCalls && crashed < (crash.times ?? 1)) {
+      const due = "afterCalls" in crash ? made === crash.afterCalls : request.operation === crash.afterOperation && status < 300;
+      if (due && crashed < (crash.times ?? 1)) {
         this.crashes.set(fn, crashed + 1);
         this.timeline.note(`fault: ${fn} crashes right after its call ${made} (${request.operation})`);
         if (this.runtime.crash(trace, `Runtime.ExitError: the process crashed after ${request.operation}`)) this.injectedSoFar.crashes++;

@@ -256,6 +256,7 @@ export class LocalEcs {
     switch (request.operation) {
       case "RegisterTaskDefinition": return ok(this.registerTaskDefinition(body));
       case "DescribeTaskDefinition": return ok(this.describeTaskDefinition(body));
+      case "ListTaskDefinitions": return ok(this.listTaskDefinitions(body));
       case "ListTagsForResource": return ok(this.listTagsForResource(body));
       case "DescribeServices": return ok(this.describeServices(body));
       case "UpdateService": return ok(this.updateService(body));
@@ -351,6 +352,26 @@ export class LocalEcs {
     if (!td) throw client("Unable to describe task definition.");
     const include = Array.isArray(body.include) ? body.include : [];
     return { taskDefinition: this.taskDefinitionJson(td), ...(include.includes("TAGS") ? { tags: td.tags } : {}) };
+  }
+
+  /** Revision ARNs of one family (familyPrefix is a whole family name, as documented) or all, ACTIVE ones (none are deregistered here). */
+  private listTaskDefinitions(body: Json): Json {
+    const { familyPrefix, status, sort, maxResults, nextToken } = body;
+    if (familyPrefix !== undefined && (typeof familyPrefix !== "string" || familyPrefix === "")) throw invalid("familyPrefix must be a non-empty string.");
+    if (status !== undefined && !["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].includes(String(status))) throw invalid(`Invalid status: ${String(status)}.`);
+    if (sort !== undefined && sort !== "ASC" && sort !== "DESC") throw invalid(`Invalid sort: ${String(sort)}.`);
+    if (maxResults !== undefined && (!Number.isInteger(maxResults) || (maxResults as number) < 1 || (maxResults as number) > 100)) {
+      throw invalid("maxResults must be between 1 and 100.");
+    }
+    const all = (familyPrefix ? this.families.get(familyPrefix) ?? [] : [...this.families.values()].flat())
+      .filter(() => (status ?? "ACTIVE") === "ACTIVE")
+      .sort((a, b) => (a.family === b.family ? a.revision - b.revision : a.family < b.family ? -1 : 1));
+    if (sort === "DESC") all.reverse();
+    const start = nextToken === undefined ? 0 : Number(nextToken);
+    if (!Number.isInteger(start) || start < 0 || start > all.length) throw invalid("Invalid nextToken.");
+    const size = (maxResults as number | undefined) ?? 100;
+    const page = all.slice(start, start + size).map((td) => td.arn);
+    return { taskDefinitionArns: page, ...(start + size < all.length ? { nextToken: String(start + size) } : {}) };
   }
 
   private listTagsForResource(body: Json): Json {
@@ -528,6 +549,11 @@ export class LocalEcs {
   /** Every deployment that reached COMPLETED, oldest first. */
   completedHistory(cluster: string, name: string): Completion[] {
     return structuredClone(this.services.get(`${cluster}/${name}`)?.completedHistory ?? []);
+  }
+
+  /** Every revision registered so far (seeds included), with its tags. */
+  revisions(): { arn: string; tags: Tag[] }[] {
+    return [...this.families.values()].flat().map((td) => ({ arn: String(td.body.taskDefinitionArn), tags: structuredClone(td.tags) }));
   }
 
   /** A registered task definition (family, family:revision or ARN) as the SDK would return it, and its tags. */

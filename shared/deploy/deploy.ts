@@ -20,7 +20,7 @@ import { pushKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../
 import { addSeconds, decide } from "../records/state";
 import { claim, create, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
 import { describeAlarms } from "./alarms";
-import { describeServices, registerTaskDefinition, updateService, type ServiceState } from "./ecs";
+import { describeServices, registeredEarlier, registerTaskDefinition, updateService, type RegistrationOf, type ServiceState } from "./ecs";
 import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
 
 /** An image that should be deployed, and what brought it. */
@@ -137,7 +137,10 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
       continue;
     }
     if (rendered.ok) c.input = rendered.input;
-    c.taskDefinition = c.arrival.kind === "resume" ? c.state.record?.taskDefinitionArn : undefined;
+    if (c.arrival.kind === "resume") {
+      // The invocation that claimed it may have died between registering and recording the revision.
+      c.taskDefinition = c.state.record?.taskDefinitionArn ?? await registeredEarlier(env.region, registrationOf(c, env, arrival));
+    }
     ready.push(c);
   }
 
@@ -191,7 +194,7 @@ async function claimAndStart(
     });
   } catch (error) {
     if (error instanceof StevedoreError && !error.retryable) {
-      const { record: failed } = decide(record, { kind: "start-failed", at: arrival.at, reason: error.message });
+      const { record: failed } = decide(record, { kind: "start-failed", at: arrival.at, reason: error.message, taskDefinitionArn: c.taskDefinition });
       await saveAndUnlock(failed, record.version);
       return { outcome: "failed", reason: error.message, recordId: record.id };
     }
@@ -233,7 +236,13 @@ async function claimOrRetake(
       });
       const result = await claim(record, state.head, record.leaseUntil as number, Date.now());
       if (result === "claimed") {
-        if (state.record) await advance(state.record, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})` });
+        const older = state.record;
+        if (older) {
+          // An abandoned claim may have registered a revision it never recorded: name it in its record.
+          const orphan = older.status === "pending" && !older.taskDefinitionArn
+            ? await registeredEarlier(env.region, { ...registrationOf(c, env, arrival), digest: older.digest, pushedAt: older.pushedAt }) : undefined;
+          await advance(older, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})`, taskDefinitionArn: orphan });
+        }
         return record;
       }
       if (result === "rejected") return rejected(c, env, arrival, pushKey, options);
@@ -266,7 +275,7 @@ async function notStarted(
   status: "refused" | "failed", reason: string,
 ): Promise<DeploymentRecord> {
   if (c.arrival.kind === "resume" && c.state.record) {
-    return (await advance(c.state.record, { kind: "start-failed", at: arrival.at, reason })).record;
+    return (await advance(c.state.record, { kind: "start-failed", at: arrival.at, reason, taskDefinitionArn: c.taskDefinition })).record;
   }
   const record = newRecord(c.target, env, arrival, pushKey, options, status, reason);
   await create(record);
@@ -323,6 +332,10 @@ export function recordId(targetKey: string, pushKey: string): string {
   return `d-${createHash("sha256").update(`${targetKey}\n${pushKey}`).digest("hex").slice(0, 12)}`;
 }
 
+function registrationOf(c: Candidate, env: Environment, arrival: ImageArrival): RegistrationOf {
+  return { family: (c.input as RegisterTaskDefinitionCommandInput).family as string, digest: arrival.image.digest, pushedAt: arrival.pushedAt, env: env.name };
+}
+
 function withTags(input: RegisterTaskDefinitionCommandInput, arrival: ImageArrival, env: Environment, group: Candidate[]): RegisterTaskDefinitionCommandInput {
   const replaced = [...new Set(group.map((c) => (c.service ? lastStableTaskDefinition(c.service) : undefined)).filter((t): t is string => !!t).map(shortTaskDefinition))];
   const replaces = replaced.join(" ");
@@ -332,6 +345,8 @@ function withTags(input: RegisterTaskDefinitionCommandInput, arrival: ImageArriv
       app: env.app,
       env: env.name,
       digest: arrival.image.digest,
+      // With digest and env, finds the revision again if the invocation dies before recording it.
+      pushed: arrival.pushedAt,
       tag: arrival.image.tag,
       commit: arrival.image.commit,
       trigger: arrival.trigger,

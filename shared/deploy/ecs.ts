@@ -1,6 +1,6 @@
 // ECS calls. Each function sends one kind of command and returns our own types.
 import {
-  DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand, StopServiceDeploymentCommand,
+  DescribeServicesCommand, ECSClient, ListTagsForResourceCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, StopServiceDeploymentCommand,
   UpdateServiceCommand, type DeploymentConfiguration, type RegisterTaskDefinitionCommandInput,
 } from "@aws-sdk/client-ecs";
 import { clientFor } from "../aws/clients";
@@ -99,6 +99,33 @@ export async function registerTaskDefinition(region: string, input: RegisterTask
   const arn = out.taskDefinition?.taskDefinitionArn;
   if (!arn) throw new TerminalAwsError("RegisterTaskDefinition", "NoArn", "ECS returned no task definition ARN");
   return arn;
+}
+
+/** What identifies the revisions registered for one image's deployment to one environment. */
+export interface RegistrationOf {
+  family: string;
+  digest: string;
+  pushedAt: string;
+  env: string;
+}
+
+/** How many of a family's newest revisions are looked at for one registered by a dead invocation. */
+const NEWEST_REVISIONS = 3;
+
+/**
+ * The revision an invocation that died registered for `of` before it could record it, if it is
+ * among the family's newest (found by its provenance tags). Only for abandoned claims: a
+ * deployment that resumes uses it instead of registering again, a newer image that takes over
+ * names it in the record it supersedes. Otherwise no revision would name it.
+ */
+export async function registeredEarlier(region: string, of: RegistrationOf): Promise<string | undefined> {
+  const listed = await call("ListTaskDefinitions", () => ecs(region).send(new ListTaskDefinitionsCommand({ familyPrefix: of.family, sort: "DESC", maxResults: NEWEST_REVISIONS })));
+  for (const arn of listed.taskDefinitionArns ?? []) {
+    const { tags = [] } = await call("ListTagsForResource", () => ecs(region).send(new ListTagsForResourceCommand({ resourceArn: arn })));
+    const tag = (key: string) => tags.find((t) => t.key === `stevedore:${key}`)?.value;
+    if (tag("digest") === of.digest && tag("pushed") === of.pushedAt && tag("env") === of.env) return arn;
+  }
+  return undefined;
 }
 
 export interface StartedDeployment {

@@ -28,7 +28,8 @@ export type Fact =
   /** UpdateService accepted the deployment. */
   | { kind: "started"; at: string; ecsDeploymentId: string; serviceDeploymentArn?: string; taskDefinitionArn: string }
   /** Registering or updating failed for good: nothing was rolled out. */
-  | { kind: "start-failed"; at: string; reason: string }
+  /** ECS was not asked, or refused; `taskDefinitionArn`: the revision registered for it, if one was. */
+  | { kind: "start-failed"; at: string; reason: string; taskDefinitionArn?: string }
   /** An ECS Deployment State Change for this service. */
   | { kind: "ecs"; at: string; event: "IN_PROGRESS" | "COMPLETED" | "FAILED"; deploymentId: string; reason?: string }
   /** A guarding alarm went to ALARM at `at`. `wallNow`/`leaseUntil`: this invocation's clock and deadline. */
@@ -42,7 +43,8 @@ export type Fact =
   /** The sweeper: `at` is event time; `wallNow`/`leaseUntil` its clock and deadline; the alarm states it read. */
   | { kind: "sweep"; at: string; wallNow: number; leaseUntil: number; alarms?: AlarmReading[]; build?: BuildWord }
   /** A newer image claimed the service. */
-  | { kind: "superseded"; at: string; by: string }
+  /** `taskDefinitionArn`: the revision an abandoned claim registered before its invocation died, found by the newer image. */
+  | { kind: "superseded"; at: string; by: string; taskDefinitionArn?: string }
   /** The image's own build failed after pushing it: the image must not stay. `wallNow`/`leaseUntil` as for alarms. */
   | { kind: "rejected"; at: string; reason: string; wallNow: number; leaseUntil: number }
   /** ECS Service Action warnings (task start impaired, placement failures). */
@@ -98,12 +100,12 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
       });
 
     case "start-failed":
-      return record.status === "pending" ? moved(record, "failed", fact.at, fact.reason) : same;
+      return record.status === "pending" ? moved(record, "failed", fact.at, fact.reason, { taskDefinitionArn: fact.taskDefinitionArn }) : same;
 
     case "superseded":
       // A rollback ends only rolled back, failed or timed out: it is followed to its end.
       if (record.status === "rolling_back") return record.supersededBy ? same : noted(record, fact.at, { supersededBy: fact.by });
-      return moved(record, "superseded", fact.at, `superseded by ${fact.by}`);
+      return moved(record, "superseded", fact.at, `superseded by ${fact.by}`, { taskDefinitionArn: record.taskDefinitionArn ?? fact.taskDefinitionArn });
 
     case "ecs":
       return onEcsEvent(record, fact);

@@ -270,7 +270,8 @@ describe("on-image-pushed", () => {
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("InvalidParameterException") })] });
     const [record] = await records();
-    expect(record).toMatchObject({ status: "failed", reason: expect.stringContaining("does not support launch_type FARGATE") });
+    // The revision registered for it is named, though ECS refused to run it.
+    expect(record).toMatchObject({ status: "failed", reason: expect.stringContaining("does not support launch_type FARGATE"), taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
     expect((await readTarget(WEB)).head?.lockUntil).toBeUndefined();
   });
 
@@ -286,6 +287,25 @@ describe("on-image-pushed", () => {
     expect(retried).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
     expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
     expect((await records())[0]).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3" });
+  });
+
+  it("names in the superseded record the revision an abandoned claim registered, when a newer image takes the service", async () => {
+    // The older push's invocation registers, then its UpdateService never answers: it is dead
+    // once its lease (a second here) is over, before it could record the revision.
+    aws.ecs.on(UpdateServiceCommand)
+      .callsFakeOnce(() => new Promise(() => undefined))
+      .callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
+    void handler(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }), lambdaContext("stevedore-on-image-pushed", 1_000)).catch(() => undefined);
+    await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
+    const abandoned = (await records())[0];
+    await waitFor(async () => Date.now() > (abandoned?.leaseUntil as number));
+
+    const newer = await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" }));
+
+    expect(newer).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
+    const byDigest = new Map((await records()).map((r) => [r.digest, r]));
+    expect(byDigest.get(digest(1))).toMatchObject({ status: "superseded", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
+    expect(byDigest.get(digest(2))).toMatchObject({ status: "started", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 43) });
   });
 
   it("does not resume a claim whose invocation may still be working on it", async () => {

@@ -238,13 +238,13 @@ describe("osls package (example config, offline)", () => {
       }
     });
 
-    it("grants on Resource \"*\" only cloudwatch:DescribeAlarms, a read AWS requires there for composite alarms", () => {
-      for (const statement of statements) {
-        const actions = [statement.Action].flat();
-        if ([statement.Resource].flat().includes("*")) expect(actions).toEqual(["cloudwatch:DescribeAlarms"]);
-        expect(statement.NotResource).toBeUndefined();
-      }
+    it("grants on Resource \"*\" only two reads that have no resource type: DescribeAlarms (composite alarms) and ListTaskDefinitions (ARNs only)", () => {
+      const anywhere = statements.filter((statement) => [statement.Resource].flat().includes("*")).flatMap((statement) => [statement.Action].flat());
+      expect(anywhere.sort()).toEqual(["cloudwatch:DescribeAlarms", "ecs:ListTaskDefinitions"]);
+      for (const statement of statements) expect(statement.NotResource).toBeUndefined();
       expect(statementsWith("cloudwatch:DescribeAlarms")).toEqual([expect.objectContaining({ Resource: ["*"] })]);
+      const [tags] = statementsWith("ecs:ListTagsForResource");
+      expect(tags.Resource.map(subText)).toEqual(statementsWith("ecs:RegisterTaskDefinition")[0].Resource.map(subText));
     });
 
     it("passes only the example's task and execution roles, and only to ECS tasks", () => {

@@ -7,6 +7,7 @@ const SEED = "sha256:0000000000000000";
 const A = "sha256:aaaaaaaaaaaaaaaa";
 const B = "sha256:bbbbbbbbbbbbbbbb";
 const KEY = "shop-staging/web";
+const revision = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-web-staging:${n}`;
 
 /** A good run: A then B pushed, both rolled out and verified, one final webhook message each. */
 function good(): Observation {
@@ -20,8 +21,8 @@ function good(): Observation {
     }],
     expected: { [KEY]: B },
     deployments: [
-      { id: "d-a", key: KEY, app: "shop", env: "staging", digest: A, status: "superseded", deadline: "2026-11-29T10:00:00.000Z" },
-      { id: "d-b", key: KEY, app: "shop", env: "staging", digest: B, status: "verified", deadline: "2026-11-29T10:05:00.000Z" },
+      { id: "d-a", key: KEY, app: "shop", env: "staging", digest: A, status: "superseded", deadline: "2026-11-29T10:00:00.000Z", taskDefinition: revision(42) },
+      { id: "d-b", key: KEY, app: "shop", env: "staging", digest: B, status: "verified", deadline: "2026-11-29T10:05:00.000Z", taskDefinition: revision(43) },
     ],
     messages: [
       { destination: "hook", deploymentId: "d-a", status: "superseded", deliveryId: "1" },
@@ -30,6 +31,7 @@ function good(): Observation {
     ],
     destinations: { "shop/staging": [{ name: "hook", kind: "webhook" }] },
     writes: ["RegisterTaskDefinition", "UpdateService", "TransactWriteItems"],
+    registered: [revision(42), revision(43)],
     badInput: false,
     sweptTo: "2026-11-29T11:00:00.000Z",
   };
@@ -49,11 +51,11 @@ function rolledBack(o: Observation): Observation {
 const verdictOf = (o: Observation, invariant: number) => judge(o).find((v) => v.invariant === invariant)!;
 
 describe("the invariants judge an outcome", () => {
-  it("a good run holds all five", () => {
+  it("a good run holds all six", () => {
     expect(judge(good()).filter((v) => !v.held)).toEqual([]);
   });
 
-  it("a rollback to the last good image, reported as one, holds all five", () => {
+  it("a rollback to the last good image, reported as one, holds all six", () => {
     expect(judge(rolledBack(good())).filter((v) => !v.held)).toEqual([]);
   });
 
@@ -122,6 +124,15 @@ describe("the invariants judge an outcome", () => {
       o.badInput = true;
       return o;
     }, /3 AWS writes: RegisterTaskDefinition, UpdateService, TransactWriteItems/],
+    ["6: a revision registered twice for one deployment (its invocation died in UpdateService), the first named nowhere", 6, (o) => {
+      o.registered.push(revision(44));
+      o.deployments[1]!.taskDefinition = revision(44);
+      return o;
+    }, /shop-web-staging:43 is named by no deployment record/],
+    ["6: the image that lost a race registered a revision", 6, (o) => {
+      o.deployments[0]!.taskDefinition = undefined;
+      return o;
+    }, /shop-web-staging:42 is named by no deployment record/],
   ];
 
   it.each(broken)("catches %s", (...[, invariant, spoil, detail]: Case) => {

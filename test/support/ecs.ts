@@ -3,8 +3,8 @@
 // deployment. Tests then assert the exact commands the product sent.
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
-  DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand,
-  type Deployment, type Service,
+  DescribeServicesCommand, ECSClient, ListTagsForResourceCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand,
+  UpdateServiceCommand, type Deployment, type Service, type Tag,
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 
@@ -48,11 +48,20 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
         .map((name) => ({ arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${input.cluster}/${name}`, reason: "MISSING" })),
     };
   });
-  ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => {
+  const tagsOf = new Map<string, Tag[]>();
+  ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string; tags?: Tag[] }) => {
     const revision = (revisions.get(input.family) ?? 41) + 1;
     revisions.set(input.family, revision);
+    tagsOf.set(taskDefinitionArn(input.family, revision), input.tags ?? []);
     return { taskDefinition: { ...input, taskDefinitionArn: taskDefinitionArn(input.family, revision), revision } };
   });
+  // The revisions registered here (the services' earlier ones are not listed), newest first.
+  ecs.on(ListTaskDefinitionsCommand).callsFake((input: { familyPrefix: string; sort?: string; maxResults?: number }) => {
+    const newest = revisions.get(input.familyPrefix) ?? 41;
+    const arns = Array.from({ length: newest - 41 }, (_, i) => taskDefinitionArn(input.familyPrefix, newest - i));
+    return { taskDefinitionArns: (input.sort === "DESC" ? arns : arns.reverse()).slice(0, input.maxResults ?? 100) };
+  });
+  ecs.on(ListTagsForResourceCommand).callsFake((input: { resourceArn: string }) => ({ tags: tagsOf.get(input.resourceArn) ?? [] }));
   ecs.on(UpdateServiceCommand).callsFake((input: { cluster: string; service: string; taskDefinition: string }) => {
     const s = services.get(`${input.cluster}/${input.service}`);
     if (!s) throw Object.assign(new Error("Service not found."), { name: "ServiceNotFoundException", $fault: "client" });

@@ -336,13 +336,14 @@ describe("sweep", () => {
       const later = await lambda.sweep("2026-11-20T09:16:00Z");
 
       expect(later.changed).toEqual([{ id: pending.id, status: "started" }]);
-      // The dead invocation's revision was never written to the record (the claim comes before
-      // the registration, and its UpdateService never answered): the resume registers again,
-      // and the service runs the newer of the two, which the record names.
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(2);
+      // The dead invocation's revision was never written to the record (its UpdateService never
+      // answered): the resume finds it by its provenance tags and uses it, registering nothing,
+      // so no revision is left that no record names.
+      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
       expect(aws.inputs(UpdateServiceCommand)).toHaveLength(2);
+      expect(aws.inputs(UpdateServiceCommand)[1]).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 42) });
       expect(await headRecord(WEB_STAGING)).toMatchObject({
-        status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 43),
+        status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
       });
 
       // The dead invocation's answer, should it ever come, changes nothing.
