@@ -27,6 +27,12 @@ export interface Faults {
   crash?: { function: string; times?: number } & ({ afterCalls: number } | { afterOperation: string });
   /** The first `count` optimistic writes to DynamoDB (version or head checks) fail as if another writer won. */
   conditionalConflicts?: number;
+  /**
+   * Share of DynamoDB writes that meet another transaction on one of their items, answered as
+   * DynamoDB does: TransactionCanceledException with reason TransactionConflict for a
+   * transaction, TransactionConflictException for a single-item write. Nothing is written.
+   */
+  transactionConflicts?: number;
   /** Seed of every random choice above. */
   seed?: number;
 }
@@ -37,6 +43,7 @@ export interface Injected {
   throttled: number;
   serverErrors: number;
   conflicts: number;
+  transactionConflicts: number;
   duplicated: number;
   delayed: number;
   crashes: number;
@@ -45,7 +52,7 @@ export interface Injected {
 }
 
 export function noneInjected(): Injected {
-  return { slowedCalls: 0, throttled: 0, serverErrors: 0, conflicts: 0, duplicated: 0, delayed: 0, crashes: 0, webhookRefused: 0, webhookSlowed: 0 };
+  return { slowedCalls: 0, throttled: 0, serverErrors: 0, conflicts: 0, transactionConflicts: 0, duplicated: 0, delayed: 0, crashes: 0, webhookRefused: 0, webhookSlowed: 0 };
 }
 
 /** The counters a world under these faults must see move: otherwise the fault never struck. */
@@ -55,6 +62,7 @@ export function strikesOf(faults: Faults): (keyof Injected)[] {
     [!!faults.throttling, "throttled"],
     [!!faults.serverErrors, "serverErrors"],
     [!!faults.conditionalConflicts, "conflicts"],
+    [!!faults.transactionConflicts, "transactionConflicts"],
     [!!faults.duplicateEvents, "duplicated"],
     [!!faults.reorderMs || !!faults.lateEvents, "delayed"],
     [!!faults.crash, "crashes"],
@@ -115,6 +123,16 @@ export function awsFaults(faults: Faults, drawsFor: CallDraws, injected: Injecte
         ? awsError("InternalFailure", "We encountered an internal error. Please try again.", 500)
         : awsError("ServiceUnavailable", "Service is temporarily unavailable.", 503);
     }
+    if (faults.transactionConflicts && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && draw() < faults.transactionConflicts) {
+      injected.transactionConflicts++;
+      return request.operation === "TransactWriteItems"
+        ? awsError("com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]", 400, {
+          CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) => (i === 0
+            ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" }
+            : { Code: "None" })),
+        })
+        : awsError("com.amazonaws.dynamodb.v20120810#TransactionConflictException", "Transaction is ongoing for the item");
+    }
     if (conflicts > 0 && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && optimistic(request)) {
       conflicts--;
       injected.conflicts++;
@@ -154,6 +172,7 @@ export function describeFaults(faults: Faults): string {
   if (faults.webhookSlowMs) parts.push(`webhook slow ${faults.webhookSlowMs}ms`);
   if (faults.crash) parts.push(`${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after ${"afterCalls" in faults.crash ? `call ${faults.crash.afterCalls}` : faults.crash.afterOperation}`);
   if (faults.conditionalConflicts) parts.push(`${faults.conditionalConflicts} conditional-write conflicts`);
+  if (faults.transactionConflicts) parts.push(`transaction conflicts (${Math.round(faults.transactionConflicts * 100)}% of DynamoDB writes)`);
   return parts.join(" + ") || "no faults";
 }
 
@@ -173,5 +192,6 @@ export const FAULTS: Record<string, Faults> = {
   // Every function's first invocation dies after its second AWS call; Lambda delivers again.
   crash: { crash: { function: "*", afterCalls: 2 } },
   "dynamodb-conflicts": { conditionalConflicts: 3 },
+  "transaction-conflict": { transactionConflicts: 0.1, seed: 29 },
   "throttle+5xx+crash": { throttling: { share: 0.1, burst: 3 }, serverErrors: 0.1, crash: { function: "*", afterCalls: 3 }, seed: 19 },
 };

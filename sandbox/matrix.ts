@@ -41,6 +41,7 @@ export const MATRIX_FAULTS: Record<string, Column> = {
   crash: { faults: FAULTS.crash as Faults, timeoutMs: 150 * SECOND },
   "crash after register": { faults: FAULTS["crash-after-register"] as Faults, timeoutMs: 150 * SECOND },
   conflicts: { faults: FAULTS["dynamodb-conflicts"] as Faults },
+  "transaction-conflict": { faults: FAULTS["transaction-conflict"] as Faults, timeoutMs: 15 * MINUTE },
   "dup+reorder+latency": { faults: { ...FAULTS.duplicates, ...FAULTS.reordering, ...FAULTS.latency, seed: 17 } },
   "throttle+5xx+crash": { faults: FAULTS["throttle+5xx+crash"] as Faults, timeoutMs: 5 * MINUTE },
   // The outage lasts longer here: a late push event can come after an 8-minute one is over.

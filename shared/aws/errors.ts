@@ -5,9 +5,15 @@ const RETRYABLE_CODES = new Set([
   "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
   "ProvisionedThroughputExceededException", "RequestThrottled", "RequestThrottledException",
   "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError", "InternalFailure",
-  "ServerException", "TransactionConflictException", "TimeoutError", "RequestTimeout",
+  "ServerException", "TransactionConflictException", "TransactionInProgressException", "TimeoutError", "RequestTimeout",
   "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE",
 ]);
+
+/**
+ * Why DynamoDB cancels a transaction that may succeed when tried again: another transaction or
+ * write holds one of its items (TransactionConflict), or capacity ran short for a moment.
+ */
+const RETRYABLE_CANCELLATIONS = new Set(["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"]);
 
 interface SdkErrorShape {
   name?: string;
@@ -15,6 +21,7 @@ interface SdkErrorShape {
   message?: string;
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: number };
+  CancellationReasons?: { Code?: string }[];
 }
 
 /** Wraps anything an SDK call threw; our own errors pass through unchanged. */
@@ -25,7 +32,8 @@ export function toAwsError(operation: string, error: unknown): StevedoreError {
   const message = e.message ?? String(error);
   const status = e.$metadata?.httpStatusCode ?? 0;
   const retryable = RETRYABLE_CODES.has(code) || (e.code !== undefined && RETRYABLE_CODES.has(e.code))
-    || Boolean(e.$retryable) || status >= 500;
+    || Boolean(e.$retryable) || status >= 500
+    || (code === "TransactionCanceledException" && (e.CancellationReasons ?? []).some((r) => RETRYABLE_CANCELLATIONS.has(r.Code ?? "")));
   return retryable
     ? new RetryableAwsError(operation, code, message, { cause: error })
     : new TerminalAwsError(operation, code, message, { cause: error });
