@@ -51,6 +51,8 @@ export class Bus {
   private stopped = false;
   readonly deadLetters: DeadLetter[] = [];
   private readonly deliveries = new Occurrences();
+  /** What a scenario does to one event's delivery (see holdBack). */
+  private readonly holds: { match: (event: AwsEvent) => boolean; late?: number }[] = [];
 
   constructor(
     stack: ResolvedStack,
@@ -106,13 +108,42 @@ export class Bus {
     this.stopped = true;
   }
 
+  /**
+   * The next event that `match` accepts is delivered `lateMs` later than it would be, or, without
+   * `lateMs`, not at all: every delivery of it is failed and parked in the dead-letter queue, as
+   * after exhausted retries, to be replayed (replayDeadLetters).
+   */
+  holdBack(match: (event: AwsEvent) => boolean, lateMs?: number): void {
+    this.holds.push({ match, late: lateMs });
+  }
+
+  /**
+   * What a person does with the parked events (README, "Replaying the dead-letter queue"): each
+   * sent again as it was, an asynchronous invocation with the function's retries.
+   */
+  replayDeadLetters(filter: (letter: DeadLetter) => boolean = () => true): number {
+    const letters = this.deadLetters.filter(filter);
+    for (const letter of letters) {
+      this.deadLetters.splice(this.deadLetters.indexOf(letter), 1);
+      const retries = this.rules.find((r) => r.function === letter.function)?.maxRetries ?? 2;
+      this.asyncInvoke(letter.function, letter.payload, retries, 0);
+    }
+    return letters.length;
+  }
+
   /** An event put on the bus (by a local service or PutEvents): routed by every matching rule. */
   publish(event: AwsEvent): void {
     if (this.stopped) return;
     for (const observer of this.observers) observer.published?.(event);
+    const hold = this.holds.find((h) => h.match(event));
+    if (hold) this.holds.splice(this.holds.indexOf(hold), 1);
     for (const rule of this.rules) {
       if (!matches(rule.pattern, event)) continue;
-      this.deliver(`${rule.function}:${contentDigest(event)}`, () => this.asyncInvoke(rule.function, event, rule.maxRetries, 0));
+      if (hold && hold.late === undefined) {
+        this.deadLetters.push({ function: rule.function, error: "held back by the scenario: every delivery failed", payload: event });
+        continue;
+      }
+      this.deliver(`${rule.function}:${contentDigest(event)}`, () => this.asyncInvoke(rule.function, event, rule.maxRetries, 0), hold?.late ?? 0);
     }
   }
 
@@ -133,9 +164,9 @@ export class Bus {
   }
 
   /** Applies EventBridge's delivery faults (duplicates, reordering, lateness) to the delivery named `key`. */
-  private deliver(key: string, send: () => void): void {
+  private deliver(key: string, send: () => void, heldMs = 0): void {
     const draw = keyed(this.seed, this.deliveries.name(key));
-    const delay = (this.faults.reorderMs ? draw() * this.faults.reorderMs : 0)
+    const delay = heldMs + (this.faults.reorderMs ? draw() * this.faults.reorderMs : 0)
       + (this.faults.lateEvents && draw() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
     if (delay > 0) this.injected.delayed++;
     this.later(delay, send);

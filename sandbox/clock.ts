@@ -316,3 +316,4 @@ async function settle(): Promise<void> {
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;

@@ -9,7 +9,7 @@ import { COMPILED_CONFIG_VARIABLE, writeCompiledConfig } from "../shared/config/
 import { loadConfig } from "../shared/config/load";
 import { isFinal, type DeploymentRecord } from "../shared/records/model";
 import { slackLabel } from "./observe";
-import { MINUTE, SECOND } from "./clock";
+import { HOUR, MINUTE, SECOND } from "./clock";
 import type { World } from "./world";
 
 export interface Check {
@@ -146,6 +146,35 @@ export const SCENARIOS: Scenario[] = [
         check("never reported verified", !titles.some((t) => /verified/.test(t)), titles.join(" | ")),
         check("the build message names the image it pushed, never claiming nothing was deployed", !!message && /pushed image [0-9a-f]{12}/.test(message.text) && !/deploys nothing|nothing was deployed/.test(message.text), message?.text),
         check("nothing was promoted to production", world.deployments({ env: "production" }).length === 0),
+      ];
+    },
+  },
+  {
+    name: "late-event",
+    title: "a push whose event comes 45 minutes late, then one replayed from the dead-letter queue 2 hours on → each deploys on ECS's clock, verified and promoted, never timed out",
+    truth: (world) => ({ "shop-staging/web": String(world.state.replayed), "shop-prod/web": String(world.state.replayed) }),
+    async run(world) {
+      const late = world.push("shop/web", COMMIT_A.slice(0, 7), { delivery: { lateMs: 45 * MINUTE } });
+      world.state.late = late.digest;
+      await world.waitFor("the late push's outcome in production", () => isFinal(one(world, { env: "production", digest: late.digest })?.status), 3 * HOUR);
+      const parked = world.push("shop/web", COMMIT_B.slice(0, 7), { delivery: "dead-letter" });
+      world.state.replayed = parked.digest;
+      await world.pass(2 * HOUR);
+      world.replayDeadLetters();
+      await world.waitFor("the replayed push's outcome in production", () => isFinal(one(world, { env: "production", digest: parked.digest })?.status), 3 * HOUR);
+      await world.waitFor("the last message", () => eventsAbout(world, one(world, { env: "production", digest: parked.digest })?.id ?? "?").includes("deployment.verified"), 10 * MINUTE);
+    },
+    expect(world) {
+      const records = [String(world.state.late), String(world.state.replayed)].flatMap((digest) => ["staging", "production"].map((env) => one(world, { app: "shop-web", env, digest })));
+      const describe = records.map((r) => `${r?.env} ${r?.tag}: ${r?.status} (created ${r?.createdAt}, started ${r?.startedAt}, deadline ${r?.deadline})`).join("; ");
+      const lateStaging = records[0];
+      return [
+        check("both images verified in staging and production, none timed out", records.every((r) => r?.status === "verified"), describe),
+        check("the late push's deadline counts from ECS's acceptance, not from its event's time", !!lateStaging?.startedAt
+          && Date.parse(lateStaging.deadline) - Date.parse(lateStaging.startedAt) === (lateStaging.deadlineSeconds ?? 0) * 1000
+          && Date.parse(lateStaging.startedAt) - Date.parse(lateStaging.createdAt) >= 45 * MINUTE, describe),
+        check("both services run the replayed (newer) image", runningDigest(world, "shop-staging", "web") === world.state.replayed && runningDigest(world, "shop-prod", "web") === world.state.replayed),
+        check("the dead-letter queue is empty after the replay", world.bus.deadLetters.length === 0, String(world.bus.deadLetters.length)),
       ];
     },
   },

@@ -283,13 +283,29 @@ export class World {
   // ── what a person (or a scenario) does ────────────────────────────────────────────────────
 
   /** `docker push`: a new image in ECR, announced by ECR's event. */
-  push(repository: string, tag: string, options: { bad?: boolean; platforms?: number } = {}): { digest: string; uri: string } {
-    this.timeline.note(`docker push ${repository}:${tag}${options.bad ? " (an image whose tasks fail to start)" : ""}`);
+  push(
+    repository: string, tag: string,
+    /** `delivery`: ECR's event comes `lateMs` late, or goes to the dead-letter queue ("dead-letter"). */
+    options: { bad?: boolean; platforms?: number; delivery?: { lateMs: number } | "dead-letter" } = {},
+  ): { digest: string; uri: string } {
+    const held = options.delivery === "dead-letter" ? "; its event goes to the dead-letter queue"
+      : options.delivery ? `; its event comes ${Math.round(options.delivery.lateMs / 60_000)} minutes late` : "";
+    this.timeline.note(`docker push ${repository}:${tag}${options.bad ? " (an image whose tasks fail to start)" : ""}${held}`);
     const digest = `sha256:${sha256(`${repository}:${tag}:${this.clock.now()}`)}`;
+    if (options.delivery) {
+      const lateMs = options.delivery === "dead-letter" ? undefined : options.delivery.lateMs;
+      this.bus.holdBack((e) => e.source === "aws.ecr" && (e.detail as { "image-digest"?: string })["image-digest"] === digest, lateMs);
+    }
     // Marked bad before ECR announces it: ECS knows what will fail before anyone can deploy it.
     if (options.bad) this.ecs.markBad(digest);
     this.happen({ kind: options.bad ? "bad-image" : "push", repository, digest });
     return this.ecr.push(repository, { tag, digest, platforms: options.platforms });
+  }
+
+  /** A person replays the dead-letter queue: each parked event is sent again as it was. */
+  replayDeadLetters(): void {
+    this.timeline.note(`the dead-letter queue is replayed (${this.bus.deadLetters.length} events)`);
+    this.bus.replayDeadLetters();
   }
 
   /** An event put straight on the bus, as if AWS had sent it. */

@@ -28,7 +28,7 @@ export interface ImageArrival {
   image: Image;
   /** When the image was pushed: newer images win, by this. */
   pushedAt: string;
-  /** When the triggering event happened: records and deadlines count from here. */
+  /** When the triggering event happened: the record's history starts here (its deadline does not). */
   at: string;
   trigger: Trigger;
   triggerRef: string;
@@ -317,7 +317,9 @@ function newRecord(
     warnings: [],
     createdAt: arrival.at,
     updatedAt: arrival.at,
-    deadline: addSeconds(arrival.at, env.deadlineSeconds),
+    // Counted again from ECS's acceptance once started; the event's time may be long past.
+    deadline: addSeconds(new Date().toISOString(), env.deadlineSeconds),
+    deadlineSeconds: env.deadlineSeconds,
     watchSeconds: env.watchSeconds,
     onTimeout: env.onTimeout,
     alarms: env.alarms,

@@ -82,7 +82,14 @@ export interface DeploymentRecord {
   completedAt?: string;
   finishedAt?: string;
   watchUntil?: string;
+  /**
+   * When an unfinished deployment times out: `deadlineSeconds` after ECS accepted the rollout
+   * (before that, after the invocation that claimed it began), never after the triggering event's
+   * time, which may be long past (a late event, a dead-letter replay, a late approval).
+   */
   deadline: string;
+  /** The environment's budget from ECS's acceptance to an outcome. */
+  deadlineSeconds?: number;
   watchSeconds: number;
   onTimeout: "report" | "rollback";
   alarms: string[];

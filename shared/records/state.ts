@@ -94,6 +94,7 @@ export function decide(record: DeploymentRecord, fact: Fact): Outcome {
       if (record.status !== "pending") return same;
       return moved(record, "started", fact.at, undefined, {
         startedAt: fact.at,
+        deadline: addSeconds(fact.at, budgetOf(record)),
         ecsDeploymentId: fact.ecsDeploymentId,
         serviceDeploymentArn: fact.serviceDeploymentArn,
         taskDefinitionArn: fact.taskDefinitionArn,
@@ -306,10 +307,14 @@ function actionOf(record: DeploymentRecord, action: "stop-deployment" | "redeplo
     : { type: "redeploy-previous", taskDefinition: record.replacesTaskDefinition as string, reason };
 }
 
+/** Seconds from ECS's acceptance to an outcome (records written before the field: their deadline's distance from creation). */
+function budgetOf(record: DeploymentRecord): number {
+  return record.deadlineSeconds ?? (Date.parse(record.deadline) - Date.parse(record.createdAt)) / 1000;
+}
+
 /** Into rolling_back, with a deadline of its own: a rollback starting late must get its time. */
 function rollingBack(record: DeploymentRecord, at: string, reason: string, patch: Partial<DeploymentRecord> = {}): Outcome {
-  const budget = (Date.parse(record.deadline) - Date.parse(record.createdAt)) / 1000;
-  const deadline = [record.deadline, addSeconds(at, budget)].sort()[1] as string;
+  const deadline = [record.deadline, addSeconds(at, budgetOf(record))].sort()[1] as string;
   return moved(record, "rolling_back", at, reason, { ...patch, deadline });
 }
 

@@ -85,7 +85,9 @@ describe("promote (records stream)", () => {
         triggerRef: staging.id,
         promotedFrom: { env: "staging", deploymentId: staging.id },
         createdAt: VERIFIED_AT,
-        deadline: "2026-11-20T09:53:00.000Z",
+        // 30 minutes from ECS's acceptance (the fake ECS stamps every deployment 09:14:07).
+        deadline: "2026-11-20T09:44:07.000Z",
+        deadlineSeconds: 1800,
         watchSeconds: 600,
         onTimeout: "rollback",
         alarms: ["shop-prod-web-5xx", "shop-prod-web-latency"],

@@ -31,8 +31,10 @@ afterEach(() => aws.restore());
 const IN_PROGRESS_AT = "2026-11-20T09:14:08.512Z";
 const COMPLETED_AT = "2026-11-20T09:17:51.903Z";
 const WATCH_UNTIL = "2026-11-20T09:22:51.903Z"; // staging watches 5 minutes
-const STAGING_DEADLINE = "2026-11-20T09:34:05.000Z"; // staging's deadline is 20 minutes after the push
-const PRODUCTION_DEADLINE = "2026-11-20T09:44:05.000Z"; // production's is 30 minutes
+// Deadlines count from ECS's acceptance of the rollout (UpdateService's deployment createdAt,
+// 09:14:07 in the fake), never from the push event's time (09:14:05).
+const STAGING_DEADLINE = "2026-11-20T09:34:07.000Z"; // staging's budget is 20 minutes
+const PRODUCTION_DEADLINE = "2026-11-20T09:44:07.000Z"; // production's is 30 minutes
 
 /** shop-web staging pushed and moved by ECS's events up to `status`. */
 async function staging(status: "started" | "in progress" | "completed" | "rolling_back"): Promise<DeploymentRecord> {
@@ -186,19 +188,30 @@ describe("sweep", () => {
 
   describe("deadlines", () => {
     it.each([
-      ["started", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
-      ["in progress", "no outcome within the deadline (2026-11-20T09:34:05.000Z)"],
+      ["started", "no outcome within the deadline (2026-11-20T09:34:07.000Z)"],
+      ["in progress", "no outcome within the deadline (2026-11-20T09:34:07.000Z)"],
     ] as const)("times out a %s deployment at its deadline, and only reports it (onTimeout: report)", async (...[status, reason]) => {
       const record = await staging(status);
 
-      const early = await lambda.sweep("2026-11-20T09:34:04Z");
+      const early = await lambda.sweep("2026-11-20T09:34:06Z");
       expect(early.changed).toEqual([]);
-      const result = await lambda.sweep("2026-11-20T09:34:05Z");
+      const result = await lambda.sweep("2026-11-20T09:34:07Z");
 
       expect(result.changed).toEqual([{ id: record.id, status: "timed_out" }]);
       expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "timed_out", reason: expect.stringContaining(reason), finishedAt: STAGING_DEADLINE });
       expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
       expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    });
+
+    it.each([
+      ["delivered 45 minutes late", "2026-11-20T08:29:05Z"],
+      ["replayed from the dead-letter queue a day later", "2026-11-19T09:14:05Z"],
+    ])("counts the deadline of a push %s from ECS's acceptance, not from the event's time", async (...[, time]) => {
+      const record = await pushWebToStaging(pushEvent({}, { time }));
+      expect(record).toMatchObject({ status: "started", createdAt: new Date(time).toISOString(), deadline: STAGING_DEADLINE });
+
+      expect((await lambda.sweep("2026-11-20T09:15:00Z")).changed).toEqual([]);
+      expect((await lambda.sweep("2026-11-20T09:34:07Z")).changed).toEqual([{ id: record.id, status: "timed_out" }]);
     });
 
     it("gives a rollback its own deadline (when it started + the environment's budget), then times it out", async () => {
@@ -234,7 +247,7 @@ describe("sweep", () => {
     });
 
     it("gives a rollback that an alarm started in the watch window, after the deadline, time to finish", async () => {
-      // Staging completes late (09:30, deadline 09:34:05) and its window runs to 09:35; the
+      // Staging completes late (09:30, deadline 09:34:07) and its window runs to 09:35; the
       // alarm at 09:34:30 rolls it back. The rollback must not be judged by the rollout's deadline.
       const record = await pushWebToStaging();
       await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: record.ecsDeploymentId as string, updatedAt: "2026-11-20T09:30:00.000Z" }));
