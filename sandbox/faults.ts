@@ -189,6 +189,8 @@ export const FAULTS: Record<string, Faults> = {
   "crash-on-push": { crash: { function: "on-image-pushed", afterCalls: 4 } },
   // Dies between registering a revision and the UpdateService that uses it (and the record of it).
   "crash-after-register": { crash: { function: "*", afterOperation: "RegisterTaskDefinition" } },
+  // Dies right after UpdateService returned, before the record learns the deployment it started.
+  "crash-after-update": { crash: { function: "*", afterOperation: "UpdateService" } },
   // Every function's first invocation dies after its second AWS call; Lambda delivers again.
   crash: { crash: { function: "*", afterCalls: 2 } },
   "dynamodb-conflicts": { conditionalConflicts: 3 },

@@ -40,6 +40,7 @@ export const MATRIX_FAULTS: Record<string, Column> = {
   "webhook slow": { faults: FAULTS["webhook-slow"] as Faults },
   crash: { faults: FAULTS.crash as Faults, timeoutMs: 150 * SECOND },
   "crash after register": { faults: FAULTS["crash-after-register"] as Faults, timeoutMs: 150 * SECOND },
+  "crash-after-update": { faults: FAULTS["crash-after-update"] as Faults, timeoutMs: 150 * SECOND },
   conflicts: { faults: FAULTS["dynamodb-conflicts"] as Faults },
   "transaction-conflict": { faults: FAULTS["transaction-conflict"] as Faults, timeoutMs: 15 * MINUTE },
   "dup+reorder+latency": { faults: { ...FAULTS.duplicates, ...FAULTS.reordering, ...FAULTS.latency, seed: 17 } },

@@ -16,11 +16,15 @@ import { mapLimit } from "../limit";
 import { logger } from "../log";
 import { canonical, provenanceTags, renderTarget, type Image } from "../render/task-definition";
 import { advance } from "../records/advance";
+import { decideAndRollBack } from "../rollback/rollback";
 import { pushKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../records/model";
 import { addSeconds, decide } from "../records/state";
 import { claim, create, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
 import { describeAlarms } from "./alarms";
-import { describeServices, registeredEarlier, registerTaskDefinition, updateService, type RegistrationOf, type ServiceState } from "./ecs";
+import {
+  describeServices, registeredEarlier, registerTaskDefinition, updateService,
+  type EcsDeployment, type RegistrationOf, type ServiceState, type StartedDeployment,
+} from "./ecs";
 import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
 
 /** An image that should be deployed, and what brought it. */
@@ -183,15 +187,21 @@ async function claimAndStart(
   const record = await claimOrRetake(c, env, arrival, pushKey, options, warnings);
   if ("outcome" in record) return record;
 
-  let started;
+  let started: StartedDeployment;
+  let landed: EcsDeployment | undefined;
   try {
     c.taskDefinition ??= await register(c);
-    started = await updateService(env.region, {
-      cluster: c.target.cluster,
-      service: c.target.service,
-      taskDefinition: c.taskDefinition as string,
-      deploymentConfiguration: deploymentConfiguration(env, c.service?.deploymentConfiguration),
-    });
+    // A resumed claim whose dead invocation's UpdateService landed adopts the deployment it
+    // started: asking again would start nothing, and its events went by unheard.
+    landed = landedDeployment(c);
+    started = landed
+      ? { ecsDeploymentId: landed.id, serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined, createdAt: landed.createdAt }
+      : await updateService(env.region, {
+        cluster: c.target.cluster,
+        service: c.target.service,
+        taskDefinition: c.taskDefinition as string,
+        deploymentConfiguration: deploymentConfiguration(env, c.service?.deploymentConfiguration),
+      });
   } catch (error) {
     if (error instanceof StevedoreError && !error.retryable) {
       const { record: failed } = decide(record, { kind: "start-failed", at: arrival.at, reason: error.message, taskDefinitionArn: c.taskDefinition });
@@ -205,11 +215,13 @@ async function claimAndStart(
   }
   const { createdAt, ...ids } = started;
   const { record: after } = decide(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids });
+  let current = after;
   if (!(await saveAndUnlock(after, record.version))) {
     // Someone moved the record while ECS was being asked (an early ECS event): apply ours on top.
     await unlock(record).catch(() => undefined);
-    await advance(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids });
+    current = (await advance(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids })).record;
   }
+  if (landed) await caughtUp(current, landed, arrival);
   return { outcome: "started", reason: `${shortTaskDefinition(c.taskDefinition as string)}, ${started.ecsDeploymentId}`, recordId: record.id };
 }
 
@@ -262,10 +274,40 @@ async function claimOrRetake(
   }
 }
 
-/** A build rejected the image while this deployment was being decided: refuse it, saying which. */
+/**
+ * For a resumed claim: the deployment its dead invocation's UpdateService started, if it landed
+ * (the revision registered for this image is unique to it).
+ */
+function landedDeployment(c: Candidate): EcsDeployment | undefined {
+  if (c.arrival.kind !== "resume" || !c.taskDefinition) return undefined;
+  return c.service?.deployments.find((d) => d.id && d.taskDefinition === c.taskDefinition);
+}
+
+/** An adopted deployment may have ended already: what ECS says of it stands for the events missed. */
+async function caughtUp(record: DeploymentRecord, landed: EcsDeployment, arrival: ImageArrival): Promise<DeploymentRecord> {
+  if (landed.rolloutState !== "COMPLETED" && landed.rolloutState !== "FAILED") return record;
+  return (await advance(record, { kind: "ecs", event: landed.rolloutState, deploymentId: landed.id, at: landed.updatedAt ?? arrival.at, reason: landed.rolloutStateReason })).record;
+}
+
+/**
+ * A build rejected the image while this deployment was being decided: refuse it, saying which.
+ * A resumed claim whose dead invocation's UpdateService landed runs the rejected image: it is
+ * adopted, then rolled back.
+ */
 async function rejected(c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions): Promise<Omit<TargetOutcome, "target">> {
   const verdict = await readVerdict(arrival.image.repository, arrival.image.digest);
-  const reason = `refused: ${verdict?.reason ?? "a build that pushed this image failed"}`;
+  const why = verdict?.reason ?? "a build that pushed this image failed";
+  const landed = landedDeployment(c);
+  if (landed && c.state.record) {
+    const started = (await advance(c.state.record, {
+      kind: "started", at: landed.createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ecsDeploymentId: landed.id,
+      serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined,
+    })).record;
+    const current = await caughtUp(started, landed, arrival);
+    const { record } = await decideAndRollBack(current, { kind: "rejected", at: arrival.at, reason: why, wallNow: Date.now(), leaseUntil: options.lease() }, arrival.at);
+    return { outcome: "failed", reason: `${why}; its deployment had started, and is rolled back`, recordId: record.id };
+  }
+  const reason = `refused: ${why}`;
   return { outcome: "refused", reason, recordId: (await notStarted(c, env, arrival, pushKey, options, "refused", reason)).id };
 }
 

@@ -12,7 +12,9 @@ export interface EcsDeployment {
   status: string;
   taskDefinition?: string;
   rolloutState?: string;
+  rolloutStateReason?: string;
   createdAt?: string;
+  updatedAt?: string;
 }
 
 export interface ServiceState {
@@ -23,6 +25,8 @@ export interface ServiceState {
   controller: string;
   deployments: EcsDeployment[];
   deploymentConfiguration?: DeploymentConfiguration;
+  /** The ARN StopServiceDeployment needs for the newest deployment. */
+  currentServiceDeployment?: string;
 }
 
 const ecs = (region: string) => clientFor(ECSClient, region);
@@ -46,9 +50,12 @@ export async function describeServices(region: string, cluster: string, services
           status: d.status ?? "",
           taskDefinition: d.taskDefinition,
           rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutStateReason,
           createdAt: d.createdAt?.toISOString(),
+          updatedAt: d.updatedAt?.toISOString(),
         })),
         deploymentConfiguration: s.deploymentConfiguration,
+        currentServiceDeployment: s.currentServiceDeployment,
       });
     }
   }

@@ -2,7 +2,7 @@
 // event, whose `time` is its clock. Records are made by the real handlers (push, ECS events,
 // promotion) in a local DynamoDB; ECS and CloudWatch are aws-sdk-client-mock fakes.
 import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, type Build } from "@aws-sdk/client-codebuild";
-import { RegisterTaskDefinitionCommand, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, RegisterTaskDefinitionCommand, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import type { DeploymentRecord } from "../../shared/records/model";
 import { getPromotion } from "../../shared/records/store";
@@ -365,6 +365,39 @@ describe("sweep", () => {
       await quiet();
       expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001" });
       expect((await lambda.sweep("2026-11-20T09:17:00Z")).changed).toEqual([]);
+    });
+
+    it.each([
+      ["still rolling out", "IN_PROGRESS", "started"],
+      ["already completed (its events went by unheard)", "COMPLETED", "completed"],
+    ] as const)("adopts the deployment a dead invocation's UpdateService started, %s, instead of asking ECS again", async (...[, rolloutState, status]) => {
+      // UpdateService landed, then the invocation died before recording it (its answer never came back).
+      aws.ecs.on(UpdateServiceCommand).callsFakeOnce(() => new Promise(() => undefined));
+      void lambda.push(pushEvent(), 1_000).catch(() => undefined);
+      await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1, "the UpdateService");
+      const pending = await headRecord(WEB_STAGING);
+      const revision = taskDefinitionArn("shop-web-staging", 42);
+      aws.ecs.on(DescribeServicesCommand).resolves({
+        services: [{
+          serviceName: "web", status: "ACTIVE", taskDefinition: revision, deploymentController: { type: "ECS" },
+          currentServiceDeployment: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-staging/web/landed",
+          deployments: [
+            { id: "ecs-svc/7000000000000000007", status: "PRIMARY", taskDefinition: revision, rolloutState, createdAt: new Date("2026-11-20T09:14:07.000Z"), updatedAt: new Date("2026-11-20T09:16:30.000Z") },
+            ...(rolloutState === "IN_PROGRESS" ? [{ id: "ecs-svc/1000000000000000001", status: "ACTIVE", taskDefinition: taskDefinitionArn("shop-web-staging", 41), rolloutState: "COMPLETED" as const }] : []),
+          ],
+        }],
+      });
+      await waitFor(async () => Date.now() > (pending.leaseUntil as number), "the lease to end");
+
+      expect((await lambda.sweep("2026-11-20T09:17:00Z")).changed).toEqual([{ id: pending.id, status }]);
+
+      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      expect(await headRecord(WEB_STAGING)).toMatchObject({
+        status, ecsDeploymentId: "ecs-svc/7000000000000000007", taskDefinitionArn: revision, startedAt: "2026-11-20T09:14:07.000Z",
+        serviceDeploymentArn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-staging/web/landed",
+        ...(status === "completed" ? { completedAt: "2026-11-20T09:16:30.000Z" } : {}),
+      });
     });
   });
 
