@@ -312,6 +312,38 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "reapprove",
+    title: "an approval while production's alarm fires is refused; the alarm clears, a second approval deploys it, verified",
+    truth: (world) => Object.fromEntries(["shop-staging/worker", "shop-staging/worker-priority", "shop-batch/worker-reports", "shop-prod/worker"].map((k) => [k, String(world.state.digest)])),
+    async run(world) {
+      const { digest } = world.push("shop/worker", "v2.1.0");
+      world.state.digest = digest;
+      await world.waitFor("a promotion waiting for approval", () => [...world.records.values()].some((r) => r.kind === "promotion" && r.status === "awaiting_approval"), 60 * MINUTE);
+      const promotion = [...world.records.values()].find((r) => r.kind === "promotion");
+      await world.setAlarm("shop-prod-worker-errors", "ALARM", "Threshold Crossed: 1 out of the last 1 datapoints were greater than the threshold (5.0).");
+      await world.cli(["approve", "shop-worker", String(promotion?.id), "--by", "release-manager"]);
+      await world.waitFor("the first approval's outcome", () => world.deployments({ app: "shop-worker", env: "production" }).length > 0, 20 * MINUTE);
+      await world.setAlarm("shop-prod-worker-errors", "OK", "Threshold Crossed: no datapoints were greater than the threshold (5.0).");
+      await world.pass(MINUTE);
+      const again = await world.cli(["approve", "shop-worker", String(promotion?.id), "--by", "release-manager"]);
+      world.state.cli = again.output.join("\n");
+      await world.waitFor("production verified", () => world.deployments({ app: "shop-worker", env: "production" }).some((r) => isFinal(r.status) && r.status !== "refused"), 60 * MINUTE);
+      await world.pass(2 * MINUTE);
+    },
+    expect(world) {
+      const production = world.deployments({ app: "shop-worker", env: "production" });
+      const refused = production.find((r) => r.status === "refused");
+      const deployed = production.find((r) => r.status !== "refused");
+      const describe = production.map((r) => `${r.id} ${r.status}: ${r.reason ?? ""}`).join(" | ");
+      return [
+        check("the approval while the alarm fired was refused, naming the alarm", /shop-prod-worker-errors is already in ALARM/.test(refused?.reason ?? ""), describe),
+        check("the second approval deployed it as a new attempt, verified", !!deployed && deployed.status === "verified" && deployed.id !== refused?.id && deployed.trigger === "promotion", describe),
+        check("production runs the image", runningDigest(world, "shop-prod", "worker") === world.state.digest),
+        check("the CLI sent the second approval", /Approved shop-worker p-/.test(String(world.state.cli)), String(world.state.cli)),
+      ];
+    },
+  },
+  {
     name: "race",
     title: "two pushes in quick succession → the newer wins, the older is superseded",
     truth: (world) => ({ "shop-staging/web": String(world.state.newer) }),

@@ -17,9 +17,9 @@ import { logger } from "../log";
 import { canonical, provenanceTags, renderTarget, type Image } from "../render/task-definition";
 import { advance } from "../records/advance";
 import { decideAndRollBack } from "../rollback/rollback";
-import { pushKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../records/model";
+import { pushKeyOf, recordKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../records/model";
 import { addSeconds, decide } from "../records/state";
-import { claim, create, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
+import { claim, create, getRecord, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
 import { describeAlarms } from "./alarms";
 import {
   describeServices, registeredEarlier, registerTaskDefinition, updateService,
@@ -36,6 +36,8 @@ export interface ImageArrival {
   at: string;
   trigger: Trigger;
   triggerRef: string;
+  /** A person's decision that deploys the image (its event id): its own record on each service. */
+  attempt?: string;
   buildUrl?: string;
   promotedFrom?: { env: string; deploymentId: string };
 }
@@ -244,9 +246,16 @@ async function claimOrRetake(
         replacesTaskDefinition: c.service ? lastStableTaskDefinition(c.service) : undefined,
         warnings: warnings.map((message) => ({ at: arrival.at, message })),
         // A rollback still rolling out keeps being followed through this record (verify/follow.ts).
-        overtook: state.record?.status === "rolling_back" ? state.record.pushKey : undefined,
+        overtook: state.record?.status === "rolling_back" ? recordKeyOf(state.record) : undefined,
       });
       const result = await claim(record, state.head, record.leaseUntil as number, Date.now());
+      if (result === "exists") {
+        // The same trigger again, after this very record ended (a duplicate of a refused push, a
+        // repeated decision): nothing to claim, and nothing to wait for.
+        const existing = await getRecord(c.target.key, recordKeyOf(record));
+        const said = existing ? `${existing.status}${existing.reason ? `: ${existing.reason}` : ""}` : "written before";
+        return { outcome: "duplicate", reason: `this ${arrival.trigger}'s deployment to this service is already ${said}${arrival.trigger === "promotion" ? "; approve again to try once more" : "; push the image again to try once more"}`, recordId: record.id };
+      }
       if (result === "claimed") {
         const older = state.record;
         if (older) {
@@ -335,7 +344,8 @@ function newRecord(
   const { image } = arrival;
   return {
     kind: "deployment",
-    id: recordId(target.key, pushKey),
+    id: recordId(target.key, recordKeyOf({ pushKey, attempt: arrival.attempt })),
+    attempt: arrival.attempt,
     app: target.app,
     env: target.env,
     region: target.region,
@@ -371,9 +381,9 @@ function newRecord(
   };
 }
 
-/** Short, stable and unique per (service, image push): `d-3f9c2ab81d6e`. */
-export function recordId(targetKey: string, pushKey: string): string {
-  return `d-${createHash("sha256").update(`${targetKey}\n${pushKey}`).digest("hex").slice(0, 12)}`;
+/** Short, stable and unique per (service, image push, attempt): `d-3f9c2ab81d6e`. */
+export function recordId(targetKey: string, recordKey: string): string {
+  return `d-${createHash("sha256").update(`${targetKey}\n${recordKey}`).digest("hex").slice(0, 12)}`;
 }
 
 function registrationOf(c: Candidate, env: Environment, arrival: ImageArrival): RegistrationOf {

@@ -72,6 +72,9 @@ export async function decide(event: PromotionDecision, config: PipelineConfig, o
     at: promotion.decidedAt ?? event.time,
     trigger: "promotion",
     triggerRef: promotion.id,
+    // Each decision its own attempt: approving again after a refused deployment (the alarm has
+    // cleared) deploys anew, while a repeated delivery of one decision stays one deployment.
+    attempt: `a${createHash("sha256").update(event.id).digest("hex").slice(0, 8)}`,
     promotedFrom: { env: promotion.from, deploymentId: promotion.sourceDeploymentIds[0] ?? promotion.id },
   }, [env], options);
   return { promoted: [{ to: env.name, approval: "manual", promotionId, deployed }] };

@@ -2,7 +2,7 @@
 // version the decision was made on. On a lost race, read the record again and decide again,
 // so a fact is never lost and never applied twice.
 import { RetryableAwsError } from "../errors";
-import type { DeploymentRecord } from "./model";
+import { recordKeyOf, type DeploymentRecord } from "./model";
 import { decide, type Fact, type Outcome } from "./state";
 import { getRecord, save } from "./store";
 
@@ -21,7 +21,7 @@ export async function advance(record: DeploymentRecord, fact: Fact): Promise<App
     const outcome = decide(current, fact);
     if (outcome.record === current) return { ...outcome, written: false }; // nothing changes: write nothing
     if (await save(outcome.record, current.version)) return { ...outcome, written: true };
-    const latest = await getRecord(current.targetKey, current.pushKey);
+    const latest = await getRecord(current.targetKey, recordKeyOf(current));
     if (!latest) return { record: current, actions: [], written: false };
     current = latest;
   }

@@ -116,8 +116,13 @@ export interface DeploymentRecord {
    * followed to its end (ECS's events go to the newer record, which passes them on).
    */
   supersededBy?: string;
-  /** The pushKey of the rolling-back record this one overtook (see `supersededBy`). */
+  /** The record key (recordKeyOf) of the rolling-back record this one overtook (see `supersededBy`). */
   overtook?: string;
+  /**
+   * Set when a person's decision (a re-approval) deploys the image again after an earlier
+   * attempt on this service ended: each decision gets its own record (see recordKeyOf).
+   */
+  attempt?: string;
   /** A deployment we did not start that COMPLETED after ours started (events can overtake). */
   foreignCompletion?: { id: string; at: string };
   /** Optimistic lock: every write checks it, so two Lambdas cannot both move one record. */
@@ -197,7 +202,7 @@ export type StoredRecord = DeploymentRecord | BuildRecord | PromotionRecord;
 export const keys = {
   target: (targetKey: string) => `TARGET#${targetKey}`,
   head: "HEAD",
-  deployment: (pushKey: string) => `DEPLOY#${pushKey}`,
+  deployment: (recordKey: string) => `DEPLOY#${recordKey}`,
   app: (app: string) => `APP#${app}`,
   build: (buildId: string) => `BUILD#${buildId}`,
   promotion: (id: string) => `PROMOTION#${id}`,
@@ -207,6 +212,11 @@ export const keys = {
   image: (repository: string, digest: string) => `IMAGE#${repository}@${digest}`,
   verdict: "BUILD-VERDICT",
 };
+
+/** Where a deployment record lives in its target's partition: its push, and its attempt if any. */
+export function recordKeyOf(record: Pick<DeploymentRecord, "pushKey" | "attempt">): string {
+  return record.attempt ? `${record.pushKey}#${record.attempt}` : record.pushKey;
+}
 
 export function pushKeyOf(pushedAt: string, digest: string): string {
   return `${pushedAt}#${digest}`;

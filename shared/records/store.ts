@@ -11,7 +11,7 @@ import { clientFor } from "../aws/clients";
 import { call, toAwsError } from "../aws/errors";
 import { ConfigError } from "../errors";
 import { logger } from "../log";
-import { isFinal, keys, type BuildRecord, type BuildVerdict, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
+import { isFinal, keys, recordKeyOf, type BuildRecord, type BuildVerdict, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
 
 /** The pointer that says which image a service belongs to now. */
 export interface Head {
@@ -55,7 +55,7 @@ export function toItem(record: StoredRecord): Record<string, AttributeValue> {
   return toAttributes({
     ...record,
     pk: keys.target(record.targetKey),
-    sk: keys.deployment(record.pushKey),
+    sk: keys.deployment(recordKeyOf(record)),
     gsi1pk: keys.app(record.app),
     gsi1sk: keys.byApp(record.env, record.pushKey, record.targetKey),
     ...due(record),
@@ -142,9 +142,10 @@ export async function readTarget(targetKey: string): Promise<TargetState> {
 
 /**
  * "conflict": read again and decide again. "rejected": a build that pushed this image failed
- * after pushing it (see BuildVerdict); it must not be deployed.
+ * after pushing it (see BuildVerdict); it must not be deployed. "exists": this very record was
+ * written before (the same trigger came again after its deployment ended): nothing to claim.
  */
-export type ClaimResult = "claimed" | "conflict" | "rejected";
+export type ClaimResult = "claimed" | "conflict" | "rejected" | "exists";
 
 /**
  * Makes `record` the head of its service and locks the head for its UpdateService, atomically
@@ -159,7 +160,7 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
     sk: keys.head,
     digest: record.digest,
     pushKey: record.pushKey,
-    recordSk: keys.deployment(record.pushKey),
+    recordSk: keys.deployment(recordKeyOf(record)),
     recordId: record.id,
     lockUntil,
   };
@@ -179,7 +180,7 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
     { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "attribute_not_exists(pk)" } },
     notRejected(record),
   ]);
-  return failed.length === 0 ? "claimed" : failed.includes(2) ? "rejected" : "conflict";
+  return failed.length === 0 ? "claimed" : failed.includes(2) ? "rejected" : failed.includes(1) ? "exists" : "conflict";
 }
 
 /** Takes over an abandoned claim: a new lease on the record and the head's lock. */
@@ -329,10 +330,11 @@ async function conditionalPut(record: StoredRecord, condition: string, values?: 
   }
 }
 
-export async function getRecord(targetKey: string, pushKey: string): Promise<DeploymentRecord | undefined> {
+/** A target's record by its record key (recordKeyOf). */
+export async function getRecord(targetKey: string, recordKey: string): Promise<DeploymentRecord | undefined> {
   const out = await call("GetItem", () => db().send(new GetItemCommand({
     TableName: table(),
-    Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.deployment(pushKey) } },
+    Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.deployment(recordKey) } },
     ConsistentRead: true,
   })));
   return out.Item ? (fromItem(out.Item) as DeploymentRecord) : undefined;

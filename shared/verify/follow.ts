@@ -36,8 +36,8 @@ export async function followDeployment(event: EcsDeploymentStateChange | EcsServ
 }
 
 /** A rollback a newer image overtook gets the service's events first, until it has its final word. */
-async function followOvertaken(key: string, pushKey: string, fact: Fact, eventId: string): Promise<{ record: DeploymentRecord; written: boolean } | undefined> {
-  const overtaken = await getRecord(key, pushKey);
+async function followOvertaken(key: string, recordKey: string, fact: Fact, eventId: string): Promise<{ record: DeploymentRecord; written: boolean } | undefined> {
+  const overtaken = await getRecord(key, recordKey);
   if (!overtaken || isFinal(overtaken.status)) return overtaken && { record: overtaken, written: false };
   const outcome = await advance(overtaken, fact);
   if (outcome.written) logger.info(`${key}: the overtaken rollback ${overtaken.id} → ${outcome.record.status}`, { recordId: overtaken.id, eventId });

@@ -17,7 +17,7 @@ import { mapLimit } from "../limit";
 import { logger } from "../log";
 import { expire } from "../promote/promote";
 import { advance } from "../records/advance";
-import type { DeploymentRecord, PromotionRecord } from "../records/model";
+import { recordKeyOf, type DeploymentRecord, type PromotionRecord } from "../records/model";
 import type { AlarmReading, BuildWord } from "../records/state";
 import { getRecord, queryDue, readVerdict } from "../records/store";
 import { rollBack, type RollbackAction } from "../rollback/rollback";
@@ -125,5 +125,5 @@ async function resume(record: DeploymentRecord, config: PipelineConfig, options:
   }, [{ ...env, targets: [target] }], options);
   // What the resumed rollout made of the record (started, failed, or still pending when busy):
   // the sweep's result and log must show that, not the abandoned claim it found.
-  return (await getRecord(record.targetKey, record.pushKey)) ?? record;
+  return (await getRecord(record.targetKey, recordKeyOf(record))) ?? record;
 }

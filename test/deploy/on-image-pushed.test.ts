@@ -349,6 +349,26 @@ describe("on-image-pushed", () => {
     expect((await readTarget(WEB)).head).toBeUndefined();
   });
 
+  it("answers the same push again, after its deployment was refused, at once: it never spins on the claim", async () => {
+    useConfig("test/deploy/fixtures/refuse-when-firing.yml");
+    try {
+      aws.restore();
+      aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
+      await run(fixture);
+      aws.restore();
+      aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "OK" } }); // the alarm cleared
+      const writes = db.calls.length;
+
+      const again = await run(fixture);
+
+      expect(again).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate", reason: expect.stringMatching(/already refused: refused: alarm shop-staging-web-5xx is already in ALARM.*push the image again/) })] });
+      expect(db.calls.slice(writes).filter((c) => c === "TransactWriteItems")).toHaveLength(1);
+    } finally {
+      useConfig("examples/stevedore.yml");
+    }
+    expect(aws.ecsWrites()).toEqual([]);
+  });
+
   it("warns that an alarm which does not exist guards nothing", async () => {
     aws.restore();
     aws = fakeAws({ services: [webStaging], alarms: {} });

@@ -100,7 +100,7 @@ describe("records store", () => {
       const first = image(1);
       await claim(first, undefined, NOW - 1, NOW);
 
-      await expect(claim({ ...first, status: "started" }, headOf(first), LOCK, NOW)).resolves.toBe("conflict");
+      await expect(claim({ ...first, status: "started" }, headOf(first), LOCK, NOW)).resolves.toBe("exists");
       expect((await getRecord(WEB_STAGING, first.pushKey))?.status).toBe("pending");
     });
   });
