@@ -79,6 +79,11 @@ function eventsAbout(world: World, recordId: string): string[] {
     .map((m) => m.event ?? "");
 }
 
+/** alarm-gap: staging's record says the alarm was already in ALARM at Stevedore's check of it. */
+function warnedAtCheck(world: World): boolean {
+  return one(world, { app: "shop-web", env: "staging" })?.warnings.some((w) => /alarm shop-staging-web-5xx was already in ALARM/.test(w.message)) ?? false;
+}
+
 function one(world: World, filter: Parameters<World["deployments"]>[0]): DeploymentRecord | undefined {
   return world.deployments(filter)[0];
 }
@@ -175,6 +180,40 @@ export const SCENARIOS: Scenario[] = [
           && Date.parse(lateStaging.startedAt) - Date.parse(lateStaging.createdAt) >= 45 * MINUTE, describe),
         check("both services run the replayed (newer) image", runningDigest(world, "shop-staging", "web") === world.state.replayed && runningDigest(world, "shop-prod", "web") === world.state.replayed),
         check("the dead-letter queue is empty after the replay", world.bus.deadLetters.length === 0, String(world.bus.deadLetters.length)),
+      ];
+    },
+  },
+  {
+    name: "alarm-gap",
+    title: "staging's alarm fires after Stevedore checked the alarms, before UpdateService (ECS ignores it) → rolled back, never verified",
+    truth: (world) => {
+      // Where the invocation that checked died (a crash fault), the retry's own check finds the
+      // alarm firing, and staging's policy (warn) deploys with that recorded: verified is right then.
+      const image = warnedAtCheck(world) ? String(world.state.digest) : seed(world, "shop/web");
+      return { "shop-staging/web": image, "shop-prod/web": image };
+    },
+    async run(world) {
+      // Claiming and registering take time, as in AWS (a fan-out's last UpdateService comes
+      // minutes after the check): the alarm goes off in between, before ECS starts the rollout.
+      world.slowCallsOf("on-image-pushed", "RegisterTaskDefinition", 3 * SECOND);
+      world.whenCalled((c) => c.function === "on-image-pushed" && c.operation === "DescribeAlarms" && c.status < 300,
+        () => world.setAlarmNow("shop-staging-web-5xx", "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0)."));
+      const { digest } = world.push("shop/web", COMMIT_A.slice(0, 7));
+      world.state.digest = digest;
+      await world.waitFor("the staging outcome", () => isFinal(one(world, { app: "shop-web", env: "staging" })?.status), 60 * MINUTE);
+      await world.pass(10 * MINUTE);
+    },
+    expect(world) {
+      const staging = one(world, { app: "shop-web", env: "staging" });
+      const titles = slackAbout(world, staging?.id ?? "?");
+      if (warnedAtCheck(world)) {
+        return [check("the alarm was firing at the (retried) check: deployed with that warning, per staging's policy (warn)", staging?.status === "verified", `${staging?.status}: ${staging?.reason}`)];
+      }
+      return [
+        check("rolled back for the alarm, never verified", ["rolled_back", "failed"].includes(staging?.status ?? "") && /alarm shop-staging-web-5xx fired/.test(staging?.reason ?? ""), `${staging?.status}: ${staging?.reason}`),
+        check("never reported verified", !titles.some((t) => /verified/.test(t)), titles.join(" | ")),
+        check("the service runs the previous image, at rest", runningDigest(world, "shop-staging", "web") === world.seedDigests.get("shop/web")),
+        check("nothing was promoted to production", world.deployments({ env: "production" }).length === 0),
       ];
     },
   },
@@ -298,7 +337,7 @@ export const SCENARIOS: Scenario[] = [
         .map((c) => String(c.body?.taskDefinition));
       // A push delivered twice at once, or a retried invocation, may register one more revision
       // that no service ever uses; what services run is one revision per family.
-      const retried = Boolean(world.options.faults && Object.keys(world.options.faults).some((k) => ["duplicateEvents", "throttling", "serverErrors", "crash", "conditionalConflicts"].includes(k)));
+      const retried = Boolean(world.options.faults && Object.keys(world.options.faults).some((k) => ["duplicateEvents", "throttling", "serverErrors", "crash", "conditionalConflicts", "transactionConflicts"].includes(k)));
       const production = one(world, { app: "shop-worker", env: "production" });
       return [
         check("three staging services verified, one of them in cluster shop-batch", staging.length === 3 && staging.every((r) => r.status === "verified") && staging.some((r) => r.cluster === "shop-batch")),

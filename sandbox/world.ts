@@ -190,6 +190,7 @@ export class World {
       .register(SSM_PREFIX, ssm.handle)
       .register(EVENTBRIDGE_PREFIX, eventbridge.handle)
       .intercept(async (request) => world.refuseTheDead(request))
+      .intercept(async (request) => world.slowDown(request, (ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
       .intercept(awsFaults(faults, callDraws(seed, (request) => world.callerOf(request)), injected, (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
       .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
     world.endpoint = await world.server.listen();
@@ -327,6 +328,13 @@ export class World {
     if (response.status !== 200) throw new Error(`SetAlarmState failed: ${JSON.stringify(response.body)}`);
   }
 
+  /** setAlarm at this very moment (from a whenCalled hook): CloudWatch's state changes at once. */
+  setAlarmNow(name: string, state: "OK" | "ALARM", reason: string): void {
+    this.timeline.note(`alarm ${name} → ${state}`);
+    this.happen({ kind: "alarm", alarm: name, state });
+    this.cloudwatch.setAlarmState(name, state, reason);
+  }
+
   private happen(what: Omit<Happening, "at">): void {
     this.happenings.push({ at: this.clock.now(), ...what });
   }
@@ -396,6 +404,12 @@ export class World {
       ...(isWrite(request.operation) ? { body: request.body } : {}),
     };
     this.calls.push(call);
+    // Before the caller hears the answer: what a scenario makes happen right after this call.
+    const hook = this.callHooks.find((h) => h.match(call));
+    if (hook) {
+      this.callHooks.splice(this.callHooks.indexOf(hook), 1);
+      hook.action();
+    }
     if (status < 300 && fn && /^(RegisterTaskDefinition|UpdateService|StopServiceDeployment)$/.test(request.operation)) {
       this.timeline.did(call);
     }
@@ -416,6 +430,26 @@ export class World {
   }
 
   private readonly callsByInvocation = new Map<string, number>();
+  private readonly callHooks: { match: (call: Call) => boolean; action: () => void }[] = [];
+
+  private readonly slowCalls: { function: string; operation: string; ms: number }[] = [];
+
+  /** From now on, `fn`'s calls of `operation` take `ms` of sandbox time (time that passes in AWS). */
+  slowCallsOf(fn: string, operation: string, ms: number): void {
+    this.slowCalls.push({ function: fn, operation, ms });
+  }
+
+  private async slowDown(request: AwsRequest, wait: (ms: number) => Promise<void>): Promise<undefined> {
+    const fn = /Sandbox=([\w-]+)/.exec(String(request.headers["x-amzn-trace-id"] ?? ""))?.[1];
+    const slow = this.slowCalls.find((s) => s.function === fn && s.operation === request.operation);
+    if (slow) await wait(slow.ms);
+    return undefined;
+  }
+
+  /** Runs `action` once, right after the first AWS call `match` accepts, before its caller hears the answer. */
+  whenCalled(match: (call: Call) => boolean, action: () => void): void {
+    this.callHooks.push({ match, action });
+  }
   private readonly crashes = new Map<string, number>();
 
   private noteRecords(records: StreamRecord[]): void {

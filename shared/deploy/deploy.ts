@@ -106,7 +106,9 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
 
   // Alarms: ECS ignores an alarm that is already firing when a deployment starts.
   const warnings: string[] = [];
+  let alarmsCheckedAt: string | undefined;
   if (env.alarms.length > 0) {
+    alarmsCheckedAt = new Date().toISOString();
     const alarms = await describeAlarms(env.region, env.alarms);
     const firing = alarms.filter((a) => a.state === "ALARM");
     const missing = env.alarms.filter((n) => !alarms.some((a) => a.name === n));
@@ -154,6 +156,14 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   // only once a service is claimed: an image that loses the race registers nothing, so no
   // revision that no service runs can become its family's newest.
   const registrations = new Map<string, Promise<string>>();
+  // A retried event: services of this environment that this image already owns name the
+  // revision registered for them; the others sharing their definition use it too.
+  env.targets.forEach((target, i) => {
+    const owned = (states[i] as TargetState).record;
+    if (owned?.pushKey !== pushKey || !owned.taskDefinitionArn) return;
+    const rendered = renderTarget(target, arrival.image);
+    if (rendered.ok && !registrations.has(canonical(rendered.input))) registrations.set(canonical(rendered.input), Promise.resolve(owned.taskDefinitionArn));
+  });
   const register = (c: Candidate): Promise<string> => {
     const key = canonical(c.input as RegisterTaskDefinitionCommandInput);
     let registration = registrations.get(key);
@@ -167,7 +177,7 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   let retry: StevedoreError | undefined;
   await mapLimit(ready, CONCURRENCY, async (c) => {
     try {
-      const outcome = await claimAndStart(c, env, arrival, pushKey, options, warnings, register);
+      const outcome = await claimAndStart(c, env, arrival, pushKey, options, { warnings, alarmsCheckedAt }, register);
       say(c, outcome.outcome, outcome.reason, outcome.recordId);
     } catch (error) {
       if (error instanceof StevedoreError && !error.retryable) {
@@ -182,11 +192,17 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
 }
 
 /** Claims the service (or retakes an abandoned claim), registers, calls UpdateService, records the start. */
+/** What the checks before the claim learnt: warnings for the record, and when the alarms were read. */
+interface Checked {
+  warnings: string[];
+  alarmsCheckedAt?: string;
+}
+
 async function claimAndStart(
-  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, warnings: string[],
+  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, checked: Checked,
   register: (c: Candidate) => Promise<string>,
 ): Promise<Omit<TargetOutcome, "target">> {
-  const record = await claimOrRetake(c, env, arrival, pushKey, options, warnings);
+  const record = await claimOrRetake(c, env, arrival, pushKey, options, checked);
   if ("outcome" in record) return record;
 
   let started: StartedDeployment;
@@ -228,7 +244,7 @@ async function claimAndStart(
 }
 
 async function claimOrRetake(
-  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, warnings: string[],
+  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, checked: Checked,
 ): Promise<DeploymentRecord | Omit<TargetOutcome, "target">> {
   let state = c.state;
   let kind = c.arrival.kind;
@@ -244,7 +260,8 @@ async function claimOrRetake(
       const record = newRecord(c.target, env, arrival, pushKey, options, "pending", undefined, {
         taskDefinitionArn: c.taskDefinition,
         replacesTaskDefinition: c.service ? lastStableTaskDefinition(c.service) : undefined,
-        warnings: warnings.map((message) => ({ at: arrival.at, message })),
+        warnings: checked.warnings.map((message) => ({ at: arrival.at, message })),
+        alarmsCheckedAt: checked.alarmsCheckedAt,
         // A rollback still rolling out keeps being followed through this record (verify/follow.ts).
         overtook: state.record?.status === "rolling_back" ? recordKeyOf(state.record) : undefined,
       });

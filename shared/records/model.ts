@@ -93,6 +93,12 @@ export interface DeploymentRecord {
   watchSeconds: number;
   onTimeout: "report" | "rollback";
   alarms: string[];
+  /**
+   * When Stevedore read the guarding alarms before claiming the service (its wall clock): an
+   * alarm going off from then on counts against this deployment, though ECS, which only sees
+   * alarms that go off after the rollout started, would ignore it.
+   */
+  alarmsCheckedAt?: string;
 
   replacesTaskDefinition?: string;
   taskDefinitionArn?: string;

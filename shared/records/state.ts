@@ -218,9 +218,10 @@ function duringRollback(record: DeploymentRecord, fact: Extract<Fact, { kind: "e
 
 function onAlarm(record: DeploymentRecord, at: string, alarm: string, alarmReason: string, wallNow: number, leaseUntil: number): Outcome {
   const same = { record, actions: [] };
-  // An alarm that went off before this deployment started is about what ran before it (its
-  // event came late); ECS does not let an alarm already firing guard a deployment either.
-  if (!record.alarms.includes(alarm) || at < (record.startedAt ?? record.createdAt)) return same;
+  // An alarm that went off before Stevedore checked the alarms for this deployment is about what
+  // ran before it (its event came late), or was firing at the check (refused, or warned about).
+  // One that went off after the check counts, even before ECS started the rollout: ECS ignores it.
+  if (!record.alarms.includes(alarm) || at < guardedFrom(record)) return same;
   const inWindow = record.watchUntil !== undefined && at < record.watchUntil;
   return rollBackImage(record, at, `alarm ${alarm} fired: ${alarmReason}`, `alarm ${alarm} fired`, wallNow, leaseUntil, inWindow);
 }
@@ -253,9 +254,12 @@ function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }
   if (record.status === "completed" && record.watchUntil && fact.at >= record.watchUntil) {
     // An alarm in the window whose own event has not been handled yet still counts: never
     // verify (and promote) an image an alarm fired on.
-    const fired = (fact.alarms ?? []).find((a) => a.state === "ALARM" && record.alarms.includes(a.name) && a.since !== undefined
-      && a.since >= (record.startedAt ?? record.createdAt) && a.since < (record.watchUntil as string));
+    const firing = (fact.alarms ?? []).filter((a) => a.state === "ALARM" && record.alarms.includes(a.name) && a.since !== undefined && a.since >= guardedFrom(record));
+    const fired = firing.find((a) => (a.since as string) < (record.watchUntil as string));
     if (fired) return onAlarm(record, fired.since as string, fired.name, "in ALARM when the watch window ended", fact.wallNow, fact.leaseUntil);
+    // Never verified (and promoted) while a guarding alarm fires: one that went off since the
+    // window ended holds the verdict until it clears.
+    if (firing.length > 0) return same;
     // Never verify (and promote) an image its build may yet fail: the build pushes the image
     // before its last phase ends, and its own event can come after the watch window.
     const build = fact.build;
@@ -305,6 +309,15 @@ function actionOf(record: DeploymentRecord, action: "stop-deployment" | "redeplo
   return action === "stop-deployment"
     ? { type: "stop-deployment", reason }
     : { type: "redeploy-previous", taskDefinition: record.replacesTaskDefinition as string, reason };
+}
+
+/**
+ * From when a guarding alarm's going off counts against this deployment: Stevedore's own check of
+ * the alarms, which comes before ECS's start (the earlier of the two, should clocks disagree).
+ */
+function guardedFrom(record: DeploymentRecord): string {
+  const started = record.startedAt ?? record.createdAt;
+  return record.alarmsCheckedAt && record.alarmsCheckedAt < started ? record.alarmsCheckedAt : started;
 }
 
 /** Seconds from ECS's acceptance to an outcome (records written before the field: their deadline's distance from creation). */

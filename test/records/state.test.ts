@@ -137,6 +137,28 @@ describe("deployment state machine", () => {
     if (isFinal(status as DeploymentRecord["status"])) expect(finalMessages(result.records)).toEqual([`deployment.${status}`]);
   });
 
+  describe("the gap between Stevedore's alarm check and ECS's start", () => {
+    const checked = started({ alarmsCheckedAt: "2026-11-20T09:14:05.500Z" });
+
+    it("rolls back for an alarm that went off after the check, though before ECS started (ECS ignores it)", () => {
+      const result = run(checked, [alarm("2026-11-20T09:14:06.000Z"), rollbackStarts, rollbackDone]);
+      expect(result.actions).toEqual(["stop-deployment"]);
+      expect(result.record).toMatchObject({ status: "rolled_back", reason: expect.stringContaining("alarm shop-prod-web-5xx fired") });
+    });
+
+    it("ignores an alarm that went off before the check (it was firing then: refused or warned about)", () => {
+      expect(run(checked, [alarm("2026-11-20T09:14:05.000Z")]).record.status).toBe("started");
+    });
+
+    it("never verifies while a guarding alarm that went off after the check fires, whenever it went off", () => {
+      const done = run(checked, [inProgress, completed]).record;
+      const firing = (since: string) => sweep("2026-11-20T09:23:00.000Z", WALL, [{ name: "shop-prod-web-5xx", state: "ALARM", since }]);
+      expect(decide(done, firing("2026-11-20T09:14:06.000Z")).actions).toEqual([expect.objectContaining({ type: "redeploy-previous" })]);
+      expect(decide(done, firing("2026-11-20T09:22:55.000Z")).record.status).toBe("completed"); // after the window: held, not verified
+      expect(decide(done, firing("2026-11-20T09:14:05.000Z")).record.status).toBe("verified"); // firing at the check, warned about
+    });
+  });
+
   it("verifies when CodeBuild could not be asked about the image's build, with a warning that says so", () => {
     const { record } = run(started(), [inProgress, completed, sweepAfterBuild("2026-11-20T09:23:00.000Z", "unknown")]);
     expect(record.status).toBe("verified");
@@ -199,12 +221,16 @@ describe("deployment state machine", () => {
       expect(outcome.actions).toEqual([expect.objectContaining({ type: "redeploy-previous" })]);
     });
 
-    it.each([
-      ["already firing before the deployment started", "2026-11-20T09:00:00.000Z"],
-      ["that went off after the window", "2026-11-20T09:23:00.000Z"],
-    ])("verifies despite an alarm %s", (_name, since) => {
-      const outcome = decide(inWindow, sweep("2026-11-20T09:24:00.000Z", WALL, [{ name: "shop-prod-web-5xx", state: "ALARM", since }]));
+    it("verifies despite an alarm already firing before the deployment started", () => {
+      const outcome = decide(inWindow, sweep("2026-11-20T09:24:00.000Z", WALL, [{ name: "shop-prod-web-5xx", state: "ALARM", since: "2026-11-20T09:00:00.000Z" }]));
       expect(outcome.record.status).toBe("verified");
+    });
+
+    it("holds the verdict while an alarm that went off after the window fires, and verifies once it cleared", () => {
+      const firing = decide(inWindow, sweep("2026-11-20T09:24:00.000Z", WALL, [{ name: "shop-prod-web-5xx", state: "ALARM", since: "2026-11-20T09:23:00.000Z" }]));
+      expect(firing).toEqual({ record: inWindow, actions: [] });
+      const cleared = decide(inWindow, sweep("2026-11-20T09:30:00.000Z", WALL, [{ name: "shop-prod-web-5xx", state: "OK", since: "2026-11-20T09:29:00.000Z" }]));
+      expect(cleared.record.status).toBe("verified");
     });
 
     it("ignores an alarm event from before this deployment started (delivered late)", () => {
