@@ -176,16 +176,17 @@ function compute(options = {}) {
   ]);
   const taskDefinitionArns = unique([...families]).map((f) => arn("ecs", [lit(`task-definition/${f}:*`)]));
   // RegisterTaskDefinition supports resource-level permissions (resource type task-definition*).
-  allow("RegisterConfiguredFamilies", ["ecs:RegisterTaskDefinition"], taskDefinitionArns);
+  // ListTagsForResource on the same revisions: a deployment whose invocation died between
+  // registering and recording a revision finds it again by its provenance tags (one statement:
+  // the family list is the biggest part of the policy at 200 services).
+  allow("RegisterConfiguredFamilies", ["ecs:RegisterTaskDefinition", "ecs:ListTagsForResource"], taskDefinitionArns);
   // Provenance tags are set at registration; tagging anything else stays denied.
   allow("TagOnRegistration", ["ecs:TagResource"], taskDefinitionArns, {
     StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" },
   });
-  // A deployment whose invocation died between registering and recording a revision finds it
-  // again by its provenance tags: the newest revision ARNs of its family (ListTaskDefinitions
-  // has no resource type, so "*"; it returns ARNs only), then their tags (scoped to our families).
+  // The newest revision ARNs of a family, for the same search (ListTaskDefinitions has no
+  // resource type, so "*"; it returns ARNs only).
   allow("FindRegisteredRevisions", ["ecs:ListTaskDefinitions"], ["*"]);
-  allow("ReadRevisionTags", ["ecs:ListTagsForResource"], taskDefinitionArns);
   // No ecs:DescribeTaskDefinition: no function calls it, and it has no resource type (IAM would
   // need Resource "*", i.e. every task definition's environment in the account).
   allow("PassTaskRoles", ["iam:PassRole"], unique([...roles]), {
