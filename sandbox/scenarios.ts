@@ -79,6 +79,16 @@ function eventsAbout(world: World, recordId: string): string[] {
     .map((m) => m.event ?? "");
 }
 
+/** Every service of shop-worker, staging's three and production's one. */
+const WORKER_SERVICES = ["shop-staging/worker", "shop-staging/worker-priority", "shop-batch/worker-reports", "shop-prod/worker"];
+
+/** Pushes shop-worker:`tag` and waits until staging verified it and its promotion waits for a person; the promotion's id. */
+async function workerAwaitingApproval(world: World, tag: string): Promise<string> {
+  world.state.digest = world.push("shop/worker", tag).digest;
+  await world.waitFor("a promotion waiting for approval", () => [...world.records.values()].some((r) => r.kind === "promotion" && r.status === "awaiting_approval"), 60 * MINUTE);
+  return String([...world.records.values()].find((r) => r.kind === "promotion")?.id);
+}
+
 /** alarm-gap: staging's record says the alarm was already in ALARM at Stevedore's check of it. */
 function warnedAtCheck(world: World): boolean {
   return one(world, { app: "shop-web", env: "staging" })?.warnings.some((w) => /alarm shop-staging-web-5xx was already in ALARM/.test(w.message)) ?? false;
@@ -316,14 +326,11 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "fan-out",
     title: "one image to several services, one in another cluster; then an approved promotion",
-    truth: (world) => Object.fromEntries(["shop-staging/worker", "shop-staging/worker-priority", "shop-batch/worker-reports", "shop-prod/worker"].map((k) => [k, String(world.state.digest)])),
+    truth: (world) => Object.fromEntries(WORKER_SERVICES.map((k) => [k, String(world.state.digest)])),
     async run(world) {
-      const { digest } = world.push("shop/worker", "v2.0.0");
-      world.state.digest = digest;
+      const promotion = await workerAwaitingApproval(world, "v2.0.0");
       await world.waitFor("staging verified everywhere", () => world.deployments({ app: "shop-worker", env: "staging" }).filter((r) => r.status === "verified").length === 3, 60 * MINUTE);
-      await world.waitFor("a promotion waiting for approval", () => [...world.records.values()].some((r) => r.kind === "promotion" && r.status === "awaiting_approval"), 10 * MINUTE);
-      const promotion = [...world.records.values()].find((r) => r.kind === "promotion");
-      const answer = await world.cli(["approve", "shop-worker", String(promotion?.id), "--by", "release-manager"]);
+      const answer = await world.cli(["approve", "shop-worker", promotion, "--by", "release-manager"]);
       world.state.cli = answer.output.join("\n");
       await world.waitFor("production verified", () => isFinal(one(world, { app: "shop-worker", env: "production" })?.status), 60 * MINUTE);
       await world.pass(2 * MINUTE);
@@ -353,18 +360,15 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "reapprove",
     title: "an approval while production's alarm fires is refused; the alarm clears, a second approval deploys it, verified",
-    truth: (world) => Object.fromEntries(["shop-staging/worker", "shop-staging/worker-priority", "shop-batch/worker-reports", "shop-prod/worker"].map((k) => [k, String(world.state.digest)])),
+    truth: (world) => Object.fromEntries(WORKER_SERVICES.map((k) => [k, String(world.state.digest)])),
     async run(world) {
-      const { digest } = world.push("shop/worker", "v2.1.0");
-      world.state.digest = digest;
-      await world.waitFor("a promotion waiting for approval", () => [...world.records.values()].some((r) => r.kind === "promotion" && r.status === "awaiting_approval"), 60 * MINUTE);
-      const promotion = [...world.records.values()].find((r) => r.kind === "promotion");
+      const promotion = await workerAwaitingApproval(world, "v2.1.0");
       await world.setAlarm("shop-prod-worker-errors", "ALARM", "Threshold Crossed: 1 out of the last 1 datapoints were greater than the threshold (5.0).");
-      await world.cli(["approve", "shop-worker", String(promotion?.id), "--by", "release-manager"]);
+      await world.cli(["approve", "shop-worker", promotion, "--by", "release-manager"]);
       await world.waitFor("the first approval's outcome", () => world.deployments({ app: "shop-worker", env: "production" }).length > 0, 20 * MINUTE);
       await world.setAlarm("shop-prod-worker-errors", "OK", "Threshold Crossed: no datapoints were greater than the threshold (5.0).");
       await world.pass(MINUTE);
-      const again = await world.cli(["approve", "shop-worker", String(promotion?.id), "--by", "release-manager"]);
+      const again = await world.cli(["approve", "shop-worker", promotion, "--by", "release-manager"]);
       world.state.cli = again.output.join("\n");
       await world.waitFor("production verified", () => world.deployments({ app: "shop-worker", env: "production" }).some((r) => isFinal(r.status) && r.status !== "refused"), 60 * MINUTE);
       await world.pass(2 * MINUTE);

@@ -213,7 +213,7 @@ async function claimAndStart(
     // started: asking again would start nothing, and its events went by unheard.
     landed = landedDeployment(c);
     started = landed
-      ? { ecsDeploymentId: landed.id, serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined, createdAt: landed.createdAt }
+      ? adopted(c, landed)
       : await updateService(env.region, {
         cluster: c.target.cluster,
         service: c.target.service,
@@ -309,6 +309,11 @@ function landedDeployment(c: Candidate): EcsDeployment | undefined {
   return c.service?.deployments.find((d) => d.id && d.taskDefinition === c.taskDefinition);
 }
 
+/** The deployment a dead invocation started, as UpdateService would have answered it. */
+function adopted(c: Candidate, landed: EcsDeployment): StartedDeployment {
+  return { ecsDeploymentId: landed.id, serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined, createdAt: landed.createdAt };
+}
+
 /** An adopted deployment may have ended already: what ECS says of it stands for the events missed. */
 async function caughtUp(record: DeploymentRecord, landed: EcsDeployment, arrival: ImageArrival): Promise<DeploymentRecord> {
   if (landed.rolloutState !== "COMPLETED" && landed.rolloutState !== "FAILED") return record;
@@ -325,10 +330,8 @@ async function rejected(c: Candidate, env: Environment, arrival: ImageArrival, p
   const why = verdict?.reason ?? "a build that pushed this image failed";
   const landed = landedDeployment(c);
   if (landed && c.state.record) {
-    const started = (await advance(c.state.record, {
-      kind: "started", at: landed.createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ecsDeploymentId: landed.id,
-      serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined,
-    })).record;
+    const { createdAt, ...ids } = adopted(c, landed);
+    const started = (await advance(c.state.record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids })).record;
     const current = await caughtUp(started, landed, arrival);
     const { record } = await decideAndRollBack(current, { kind: "rejected", at: arrival.at, reason: why, wallNow: Date.now(), leaseUntil: options.lease() }, arrival.at);
     return { outcome: "failed", reason: `${why}; its deployment had started, and is rolled back`, recordId: record.id };

@@ -214,21 +214,10 @@ const verdictKey = (repository: string, digest: string) => ({ pk: { S: keys.imag
  * when the same build's verdict was stored before (a repeated event carries on its work).
  */
 export async function recordVerdict(verdict: BuildVerdict): Promise<boolean> {
-  try {
-    await db().send(new PutItemCommand({
-      TableName: table(),
-      Item: toAttributes({ ...verdict, pk: keys.image(verdict.repository, verdict.digest), sk: keys.verdict }),
-      ...(verdict.buildNumber === undefined ? {} : {
-        ConditionExpression: "attribute_not_exists(pk) OR #project <> :project OR attribute_not_exists(#number) OR #number <= :number",
-        ExpressionAttributeNames: { "#project": "project", "#number": "buildNumber" },
-        ExpressionAttributeValues: { ":project": { S: verdict.project }, ":number": { N: String(verdict.buildNumber) } },
-      }),
-    }));
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw toAwsError("PutItem", error);
-  }
+  const item = toAttributes({ ...verdict, pk: keys.image(verdict.repository, verdict.digest), sk: keys.verdict });
+  if (verdict.buildNumber === undefined) return conditionalPut(item);
+  return conditionalPut(item, "attribute_not_exists(pk) OR #project <> :project OR attribute_not_exists(#number) OR #number <= :number",
+    { ":project": { S: verdict.project }, ":number": { N: String(verdict.buildNumber) } }, { "#project": "project", "#number": "buildNumber" });
 }
 
 /** The verdict the builds gave on an image, if any build that pushed it has finished. */
@@ -307,21 +296,24 @@ async function transactFailures(what: string, items: TransactWriteItem[]): Promi
 
 /** Creates a record that does not claim its service (refused, stale, failed before start). */
 export async function create(record: StoredRecord): Promise<boolean> {
-  return conditionalPut(record, "attribute_not_exists(pk)");
+  return conditionalPut(toItem(record), "attribute_not_exists(pk)");
 }
 
 /** Replaces a record if nobody changed it since `expectedVersion`. False when somebody did. */
 export async function save(record: DeploymentRecord | PromotionRecord, expectedVersion: number): Promise<boolean> {
-  return conditionalPut(record, "version = :v", { ":v": { N: String(expectedVersion) } });
+  return conditionalPut(toItem(record), "version = :v", { ":v": { N: String(expectedVersion) } });
 }
 
-async function conditionalPut(record: StoredRecord, condition: string, values?: Record<string, AttributeValue>): Promise<boolean> {
+async function conditionalPut(
+  item: Record<string, AttributeValue>, condition?: string, values?: Record<string, AttributeValue>, names?: Record<string, string>,
+): Promise<boolean> {
   try {
     await db().send(new PutItemCommand({
       TableName: table(),
-      Item: toItem(record),
-      ConditionExpression: condition,
+      Item: item,
+      ...(condition ? { ConditionExpression: condition } : {}),
       ...(values ? { ExpressionAttributeValues: values } : {}),
+      ...(names ? { ExpressionAttributeNames: names } : {}),
     }));
     return true;
   } catch (error) {

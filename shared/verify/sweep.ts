@@ -35,11 +35,20 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
   const readings = await alarmReadings(due.filter((r): r is DeploymentRecord => r.kind === "deployment" && r.status === "completed" && !!r.watchUntil && r.watchUntil <= now));
   const changed: SweepResult["changed"] = [];
   const failed: NonNullable<SweepResult["failed"]> = [];
+  // The services of one image verify in the same sweep: its build's word is asked for once.
+  const words = new Map<string, Promise<BuildWord>>();
+  const wordOf = async (record: DeploymentRecord): Promise<BuildWord | undefined> => {
+    const project = config.apps.find((a) => a.name === record.app)?.buildProject;
+    if (!project || record.status !== "completed" || !record.watchUntil || record.watchUntil > now) return undefined;
+    const key = [project, record.repository, record.digest, record.pushedAt].join("\n");
+    if (!words.has(key)) words.set(key, buildWord(record, project, now));
+    return words.get(key);
+  };
   await mapLimit(due, 8, async (item) => {
     // One record's failure stays its own: the others are still swept, and the next sweep (a
     // minute later) tries it again; a rollback interrupted so has given its lease back.
     try {
-      const status = await sweepOne(item, now, readings, config, options);
+      const status = await sweepOne(item, now, readings, wordOf, config, options);
       if (status) changed.push({ id: item.id, status });
     } catch (error) {
       failed.push({ id: item.id, error: (error as Error).message ?? String(error) });
@@ -52,10 +61,11 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
 
 /** Sweeps one due record; its new status when the sweep changed it. */
 async function sweepOne(
-  item: DeploymentRecord | PromotionRecord, now: string, readings: Map<string, AlarmReading[]>, config: PipelineConfig, options: DeployOptions,
+  item: DeploymentRecord | PromotionRecord, now: string, readings: Map<string, AlarmReading[]>,
+  wordOf: (record: DeploymentRecord) => Promise<BuildWord | undefined>, config: PipelineConfig, options: DeployOptions,
 ): Promise<string | undefined> {
   if (item.kind === "promotion") return (await expire(item, now)) ? "expired" : undefined;
-  const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region), build: await buildWord(item, now, config) });
+  const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region), build: await wordOf(item) });
   let record = outcome.record;
   // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
   // through its own claim, so it needs no write here.
@@ -68,13 +78,11 @@ async function sweepOne(
 }
 
 /**
- * For an app CodeBuild builds, what the build that pushed the image of a record about to be
- * verified said: the verdict its event left, or else CodeBuild's own account (the event may be
- * late, or the image was pushed by hand); only at the end of a watch window.
+ * For an app CodeBuild builds (`project`), what the build that pushed the image of a record about
+ * to be verified said: the verdict its event left, or else CodeBuild's own account (the event may
+ * be late, or the image was pushed by hand). Asked only at the end of a watch window.
  */
-async function buildWord(record: DeploymentRecord, now: string, config: PipelineConfig): Promise<BuildWord | undefined> {
-  const project = config.apps.find((a) => a.name === record.app)?.buildProject;
-  if (!project || record.status !== "completed" || !record.watchUntil || record.watchUntil > now) return undefined;
+async function buildWord(record: DeploymentRecord, project: string, now: string): Promise<BuildWord> {
   const verdict = await readVerdict(record.repository, record.digest);
   if (verdict) return { project, verdict };
   let seen;

@@ -41,6 +41,22 @@ beforeEach(async () => {
 afterEach(() => aws.restore());
 
 const run = (event: unknown) => handler(event, lambdaContext());
+
+/** shop-web staging's alarm in `state` (absent: it does not exist). */
+function webAlarm(state?: "OK" | "ALARM"): void {
+  aws.restore();
+  aws = fakeAws({ services: [webStaging], alarms: state ? { "shop-staging-web-5xx": state } : {} });
+}
+
+/** Runs `body` under the config whose staging refuses while a guarding alarm fires (or is missing). */
+async function whereFiringRefuses(body: () => Promise<void>): Promise<void> {
+  useConfig("test/deploy/fixtures/refuse-when-firing.yml");
+  try {
+    await body();
+  } finally {
+    useConfig("examples/stevedore.yml");
+  }
+}
 const records = async (key = WEB) => queryTarget(key);
 
 describe("on-image-pushed", () => {
@@ -335,58 +351,44 @@ describe("on-image-pushed", () => {
   });
 
   it("refuses to deploy while a guarding alarm fires where the environment says refuse", async () => {
-    aws.restore();
-    aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
-    useConfig("test/deploy/fixtures/refuse-when-firing.yml");
-    try {
+    webAlarm("ALARM");
+    await whereFiringRefuses(async () => {
       const result = await run(fixture);
       expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("shop-staging-web-5xx is already in ALARM") })] });
-    } finally {
-      useConfig("examples/stevedore.yml");
-    }
+    });
     expect(aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
     expect((await readTarget(WEB)).head).toBeUndefined();
   });
 
   it("answers the same push again, after its deployment was refused, at once: it never spins on the claim", async () => {
-    useConfig("test/deploy/fixtures/refuse-when-firing.yml");
-    try {
-      aws.restore();
-      aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
+    await whereFiringRefuses(async () => {
+      webAlarm("ALARM");
       await run(fixture);
-      aws.restore();
-      aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "OK" } }); // the alarm cleared
+      webAlarm("OK"); // the alarm cleared
       const writes = db.calls.length;
 
       const again = await run(fixture);
 
       expect(again).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate", reason: expect.stringMatching(/already refused: refused: alarm shop-staging-web-5xx is already in ALARM.*push the image again/) })] });
       expect(db.calls.slice(writes).filter((c) => c === "TransactWriteItems")).toHaveLength(1);
-    } finally {
-      useConfig("examples/stevedore.yml");
-    }
+    });
     expect(aws.ecsWrites()).toEqual([]);
   });
 
   it("warns that an alarm which does not exist guards nothing", async () => {
-    aws.restore();
-    aws = fakeAws({ services: [webStaging], alarms: {} });
+    webAlarm();
     await run(fixture);
 
     expect((await records())[0]?.warnings).toEqual([expect.objectContaining({ message: "alarm shop-staging-web-5xx does not exist, so it guards nothing: staging is unguarded against it" })]);
   });
 
   it("refuses to deploy unguarded where the environment says refuse and a guarding alarm does not exist", async () => {
-    aws.restore();
-    aws = fakeAws({ services: [webStaging], alarms: {} });
-    useConfig("test/deploy/fixtures/refuse-when-firing.yml");
-    try {
+    webAlarm();
+    await whereFiringRefuses(async () => {
       const result = await run(fixture);
       expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("alarm shop-staging-web-5xx does not exist in eu-west-1, so nothing would guard this deployment") })] });
-    } finally {
-      useConfig("examples/stevedore.yml");
-    }
+    });
     expect(aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
   });
