@@ -202,6 +202,8 @@ function compute(options = {}) {
   // and scoped to alarm ARNs it silently leaves them out, so a guarding composite alarm would
   // read as missing (and never as firing). It is a read of alarm names and states, nothing more.
   if (alarms.length > 0) allow("ReadGuardingAlarms", ["cloudwatch:DescribeAlarms"], ["*"]);
+  // An image's push time (and its tags now), which orders images whichever trigger brings one.
+  allow("ReadConfiguredImages", ["ecr:DescribeImages"], repositories.map((r) => arn("ecr", [lit(`repository/${r}`)])));
   // ListBuildsForProject: the sweeper asks CodeBuild whether the build that pushed an image still
   // runs or failed, when the build's own event has not come (late, lost, or a push by hand).
   allow("ReadConfiguredBuilds", ["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"], projects.map((p) => arn("codebuild", [lit(`project/${p}`)])));

@@ -23,9 +23,9 @@ export function observe(world: World, expected: Record<string, string>, badInput
     completed: world.ecs.completedHistory(t.cluster, t.service).flatMap((c) => c.images.map(digestOf)),
   }))));
   return {
-    pushes: world.happenings.filter((h) => h.kind === "push" || h.kind === "bad-image")
-      .map((h) => ({ digest: h.digest ?? "", repository: h.repository ?? "", bad: h.kind === "bad-image" })),
-    alarms: world.happenings.filter((h) => h.kind === "alarm" && h.state === "ALARM").map((h) => ({ name: h.alarm ?? "", at: h.at })),
+    // Every image ECR holds, whoever pushed it (a person or a build), in ECR's own push order.
+    pushes: world.ecr.pushes().map(({ repository, image }) => ({ digest: image.digest, repository, bad: world.ecs.isBadImage(image.digest) })),
+    alarms: world.happenings.filter((h) => h.state === "ALARM").map((h) => ({ name: h.alarm, at: h.at })),
     services,
     expected,
     ...observeNotifications(world),

@@ -35,6 +35,7 @@ export interface Scenario {
 
 const COMMIT_A = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const COMMIT_B = "b2c3d4e5f60718293a4b5c6d7e8f901234567890";
+const COMMIT_C = "c3d4e5f60718293a4b5c6d7e8f9012345678901a";
 
 
 /**
@@ -413,6 +414,51 @@ export const SCENARIOS: Scenario[] = [
         check("the service runs the newer image", runningDigest(world, "shop-staging", "web") === world.state.newer),
         check("the older image never became PRIMARY after the newer did", newerAt >= 0 && !primaries.slice(newerAt).some((p) => p.includes(String(world.state.older)))),
         check("Slack heard the older one was superseded", slackAbout(world, older?.id ?? "?").some((t) => /superseded/.test(t))),
+      ];
+    },
+  },
+  {
+    name: "build-overlap",
+    title: "two overlapping builds, the older one's post-build slow (its success comes last), then two pushes to one tag within a second → each time the image ECR got last runs, in staging and production",
+    truth: (world) => ({ "shop-staging/web": String(world.state.pairLater), "shop-prod/web": String(world.state.pairLater) }),
+    async run(world) {
+      // Build A starts first and pushes first; its post-build step (a slow scan) takes 20 minutes.
+      // Build B starts 30 s later, pushes later and finishes first: A's success is the last word.
+      const a = world.build("shop-web", COMMIT_A, "SUCCEEDED", undefined, { postBuild: 20 * MINUTE });
+      await world.pass(30 * SECOND);
+      const b = world.build("shop-web", COMMIT_B, "SUCCEEDED");
+      const done = (id: string) => world.codebuild.describe(id)?.buildStatus === "SUCCEEDED";
+      await world.waitFor("both builds to finish", () => done(a) && done(b), 60 * MINUTE);
+      world.state.older = world.codebuild.describe(a)?.exportedEnvironmentVariables?.find((v) => v.name === "IMAGE_DIGEST")?.value;
+      world.state.newer = world.codebuild.describe(b)?.exportedEnvironmentVariables?.find((v) => v.name === "IMAGE_DIGEST")?.value;
+      await world.waitFor("the newer build's image in production", () => isFinal(one(world, { env: "production", digest: String(world.state.newer) })?.status), 2 * HOUR);
+
+      // Two pushes of one commit's tag within one second (ECR's push times are whole seconds):
+      // the tag ends on the later one, and only ECR's tag says which came last.
+      await world.pass(SECOND - (world.clock.now() % SECOND));
+      world.state.pairEarlier = world.push("shop/web", COMMIT_C.slice(0, 7)).digest;
+      await world.pass(400);
+      world.state.pairLater = world.push("shop/web", COMMIT_C.slice(0, 7)).digest;
+      await world.waitFor("the later push's image in production", () => isFinal(one(world, { env: "production", digest: String(world.state.pairLater) })?.status), 2 * HOUR);
+      await world.pass(5 * MINUTE);
+    },
+    expect(world) {
+      const older = String(world.state.older), newer = String(world.state.newer);
+      const earlier = String(world.state.pairEarlier), later = String(world.state.pairLater);
+      const records = (digest: string) => world.deployments({ app: "shop-web", digest });
+      const said = (digest: string) => records(digest).map((r) => `${r.env} ${r.status}${r.reason ? ` (${r.reason})` : ""}`).join("; ");
+      const ranAfter = (env: [string, string], first: string, then: string) => {
+        const primaries = world.ecs.primaryHistory(...env).map((p) => p.images.join(","));
+        const at = primaries.findIndex((p) => p.includes(first));
+        return at >= 0 && primaries.slice(at).some((p) => p.includes(then));
+      };
+      return [
+        check("the newer build's image was verified in staging and production", ["staging", "production"].every((env) => one(world, { env, digest: newer })?.status === "verified"), said(newer)),
+        check("the older build's image, whose success came last, never ran after the newer one, nor reached production", !ranAfter(["shop-staging", "web"], newer, older) && !records(older).some((r) => r.env === "production"), said(older)),
+        check("the older build's image is superseded, saying by what", records(older).some((r) => r.status === "superseded" && /newer|superseded/.test(r.reason ?? "")), said(older)),
+        check("of the two pushes within a second, the one the tag ends on was verified in staging and production", ["staging", "production"].every((env) => one(world, { env, digest: later })?.status === "verified"), said(later)),
+        check("the earlier of the pair never ran after the later one", !ranAfter(["shop-staging", "web"], later, earlier) && !ranAfter(["shop-prod", "web"], later, earlier), said(earlier)),
+        check("both services run the later push's image", runningDigest(world, "shop-staging", "web") === later && runningDigest(world, "shop-prod", "web") === later),
       ];
     },
   },

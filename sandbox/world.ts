@@ -14,7 +14,7 @@ import type { PipelineConfig, SecretRef } from "../shared/config/model";
 import { renderTarget, type Image } from "../shared/render/task-definition";
 import type { StoredRecord } from "../shared/records/model";
 import { CLOUDWATCH_PREFIX, LocalCloudWatch } from "./aws/cloudwatch";
-import { CODEBUILD_PREFIX, LocalCodeBuild, type FailingPhase } from "./aws/codebuild";
+import { CODEBUILD_PREFIX, LocalCodeBuild, type BuildDurations, type FailingPhase } from "./aws/codebuild";
 import { DYNAMODB_PREFIX, LocalDynamo, type StreamRecord } from "./aws/dynamodb";
 import { ECR_PREFIX, LocalEcr } from "./aws/ecr";
 import { ECS_PREFIX, LocalEcs, type EcsTiming } from "./aws/ecs";
@@ -61,15 +61,16 @@ export interface WorldOptions {
   registrationLimit?: { perSecond: number; burst: number };
 }
 
-/** What happened to the world from outside Stevedore: the ground truth checks judge by. */
+/**
+ * What happened to the world from outside Stevedore that no AWS service keeps a history of: the
+ * ground truth checks judge by (what was pushed, ECR itself keeps).
+ */
 export interface Happening {
   /** Sandbox time. */
   at: number;
-  kind: "push" | "bad-image" | "alarm";
-  repository?: string;
-  digest?: string;
-  alarm?: string;
-  state?: string;
+  kind: "alarm";
+  alarm: string;
+  state: string;
 }
 
 /** A record's status as the table's stream showed it, at a sandbox time. */
@@ -299,7 +300,6 @@ export class World {
     }
     // Marked bad before ECR announces it: ECS knows what will fail before anyone can deploy it.
     if (options.bad) this.ecs.markBad(digest);
-    this.happen({ kind: options.bad ? "bad-image" : "push", repository, digest });
     return this.ecr.push(repository, { tag, digest, platforms: options.platforms });
   }
 
@@ -316,9 +316,10 @@ export class World {
   }
 
   /** A CodeBuild build of `project` at `commit` that ends as `outcome`. */
-  build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED", failIn: FailingPhase = "BUILD"): string {
-    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"})`);
-    return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn } : {}) });
+  build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED", failIn: FailingPhase = "BUILD", durations?: BuildDurations): string {
+    const slow = durations?.postBuild ? `; its post-build step takes ${Math.round(durations.postBuild / 60_000)} minutes` : "";
+    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"}${slow})`);
+    return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn } : {}), ...(durations ? { durations } : {}) });
   }
 
   async setAlarm(name: string, state: "OK" | "ALARM", reason: string): Promise<void> {

@@ -193,6 +193,13 @@ export class LocalEcr {
     return [...this.repository(repository).images.values()];
   }
 
+  /** Every image pushed to any repository (by a person or a build), in push order. */
+  pushes(): { repository: string; image: StoredImage }[] {
+    return [...this.repositories.values()]
+      .flatMap((repo) => [...repo.images.values()].map((image) => ({ repository: repo.name, image })))
+      .sort((a, b) => a.image.pushedAt - b.image.pushedAt);
+  }
+
   // ── API ─────────────────────────────────────────────────────────────────────────────────
 
   readonly handle = async (request: AwsRequest): Promise<AwsResponse> => {
@@ -284,7 +291,9 @@ export class LocalEcr {
       imageDigest: image.digest,
       ...(image.tags.length > 0 ? { imageTags: [...image.tags] } : {}),
       imageSizeInBytes: image.sizeInBytes,
-      imagePushedAt: epochSeconds(image.pushedAt),
+      // ECR keeps push times to the whole second (it answers e.g. 1718737639.000000000), so two
+      // pushes within one second tie, as they do in AWS.
+      imagePushedAt: Math.floor(image.pushedAt / 1000),
       imageManifestMediaType: image.manifestMediaType,
       ...(image.artifactMediaType ? { artifactMediaType: image.artifactMediaType } : {}),
     };

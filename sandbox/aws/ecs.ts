@@ -514,6 +514,11 @@ export class LocalEcs {
     this.badDigests.add(digest);
   }
 
+  /** Whether `digest` was marked as an image that can never start a task. */
+  isBadImage(digest: string): boolean {
+    return this.badDigests.has(digest);
+  }
+
   /** CloudWatch changed an alarm: ECS's deployment alarms react (wire it to LocalCloudWatch). */
   alarmChanged(name: string, state: string): void {
     this.alarmStates.set(name, state);

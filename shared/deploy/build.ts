@@ -9,7 +9,8 @@ import { mapLimit } from "../limit";
 import { decideAndRollBack } from "../rollback/rollback";
 import { exportedVariables, rejectionReason } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
-import { imageOf, parseImageUri } from "./image";
+import { pushedImage } from "./ecr";
+import { imageOf, parseImageUri, registryOf } from "./image";
 import { matchBuild, pushFed } from "./plan";
 import type { TriggerResult } from "./push";
 
@@ -36,7 +37,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
     // The image is pushed in BUILD: a build that fails or is stopped after it may already have
     // had its image deployed by the push event. That image must not stay.
     const pushed = info?.phases?.some((p) => p["phase-type"] === "BUILD" && p["phase-status"] === "SUCCEEDED")
-      ? await pushedImage(event.region, d["build-id"]) : undefined;
+      ? await exportedImage(event.region, d["build-id"]) : undefined;
     const reported: string[] = [];
     for (const app of apps) {
       const record: BuildRecord = {
@@ -89,9 +90,15 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   // This build's success lifts the rejection of an earlier build that pushed the same digest
   // (a retried build, a fully cached one); it cannot lift a later build's.
   await recordVerdict({ repository: uri.repository, digest, verdict: "accepted", project, buildId: d["build-id"], buildNumber: info?.["build-number"], at: event.time });
+  // ECR's push time, as the push event's path uses: the build's finish time is not when its image
+  // was pushed (an older build whose post-build step is slow finishes after a newer one).
+  const registry = registryOf(uri.registry);
+  const pushed = await pushedImage(registry.region, registry.account, uri.repository, digest);
+  if (!pushed) return ignored(`ECR no longer has the image ${uri.repository}@${digest} the build exported`);
   const deployed = await deployImage({
     image: imageOf(uri.repository, `${uri.registry}/${uri.repository}`, digest, tag, vars.GIT_COMMIT || info?.["source-version"]),
-    pushedAt: event.time,
+    pushedAt: pushed.pushedAt,
+    tagsNow: pushed.tags,
     at: event.time,
     trigger: "build",
     triggerRef: d["build-id"],
@@ -101,7 +108,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
 }
 
 /** The image a build exported (IMAGE_DIGEST, and IMAGE_URI's repository), if it got that far. */
-async function pushedImage(region: string, buildId: string): Promise<{ digest: string; repository?: string } | undefined> {
+async function exportedImage(region: string, buildId: string): Promise<{ digest: string; repository?: string } | undefined> {
   try {
     const vars = await exportedVariables(region, buildId);
     const digest = vars.IMAGE_DIGEST;

@@ -25,13 +25,15 @@ import {
   describeServices, registeredEarlier, registerTaskDefinition, updateService,
   type EcsDeployment, type RegistrationOf, type ServiceState, type StartedDeployment,
 } from "./ecs";
-import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
+import { classifyArrival, deploymentConfiguration, type Arriving, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
 
 /** An image that should be deployed, and what brought it. */
 export interface ImageArrival {
   image: Image;
-  /** When the image was pushed: newer images win, by this. */
+  /** When ECR says the image was pushed: newer images win, by this (see classifyArrival). */
   pushedAt: string;
+  /** The tags ECR gives the image now (see classifyArrival); unknown for a promotion. */
+  tagsNow?: string[];
   /** When the triggering event happened: the record's history starts here (its deadline does not). */
   at: string;
   trigger: Trigger;
@@ -91,7 +93,7 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   const states = await mapLimit(env.targets, CONCURRENCY, (t) => readTarget(t.key));
   let candidates: Candidate[] = env.targets.map((target, i) => {
     const state = states[i] as TargetState;
-    return { target, state, arrival: classifyArrival(state, arrival.image.digest, pushKey, Date.now()) };
+    return { target, state, arrival: classifyArrival(state, arriving(arrival), Date.now()) };
   });
   for (const c of candidates) {
     if (c.arrival.kind === "duplicate") say(c, "duplicate", `this image already owns the service (${c.arrival.status})`, c.state.record?.id);
@@ -99,6 +101,11 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
       const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(c.arrival.newer.digest, c.arrival.newer.recordId));
       await create(record);
       say(c, "stale", record.reason, record.id);
+    }
+    if (c.arrival.kind === "tie") {
+      const record = newRecord(c.target, env, arrival, pushKey, options, "refused", tieReason(arrival, c.arrival.other, c.state.record?.tag));
+      await create(record);
+      say(c, "refused", record.reason, record.id);
     }
   }
   candidates = candidates.filter((c) => c.arrival.kind === "new" || c.arrival.kind === "resume");
@@ -287,11 +294,16 @@ async function claimOrRetake(
     }
     // Somebody changed the head since we read it, or holds its lock: look again.
     state = await readTarget(c.target.key);
-    const again = classifyArrival(state, arrival.image.digest, pushKey, Date.now());
+    const again = classifyArrival(state, arriving(arrival), Date.now());
     if (again.kind === "stale") {
       const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId));
       await create(record);
       return { outcome: "stale", reason: record.reason, recordId: record.id };
+    }
+    if (again.kind === "tie") {
+      const record = newRecord(c.target, env, arrival, pushKey, options, "refused", tieReason(arrival, again.other, state.record?.tag));
+      await create(record);
+      return { outcome: "refused", reason: record.reason, recordId: record.id };
     }
     if (again.kind === "duplicate") return { outcome: "duplicate", reason: `this image already owns the service (${again.status})`, recordId: state.record?.id };
     if (Date.now() > giveUpAt) throw new RetryableAwsError("claim", "HeadLocked", `${c.target.key} is locked by another image's UpdateService`);
@@ -351,6 +363,17 @@ async function notStarted(
   const record = newRecord(c.target, env, arrival, pushKey, options, status, reason);
   await create(record);
   return record;
+}
+
+function arriving(arrival: ImageArrival): Arriving {
+  return { digest: arrival.image.digest, pushedAt: arrival.pushedAt, tag: arrival.image.tag, tagsNow: arrival.tagsNow };
+}
+
+function tieReason(arrival: ImageArrival, other: { digest: string; recordId: string }, otherTag: string | undefined): string {
+  const named = `${otherTag ?? "untagged"} (${shortDigest(other.digest)}, record ${other.recordId})`;
+  return `refused: this image and ${named}, which owns the service, were pushed in the same second, `
+    + `the finest time ECR records, so nothing tells which is newer and the service keeps ${otherTag ?? shortDigest(other.digest)}; `
+    + `push images of ${arrival.image.repository} at least a second apart, or to one mutable tag`;
 }
 
 function newerReason(digest: string, recordId: string): string {

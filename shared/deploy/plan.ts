@@ -3,6 +3,7 @@
 // ECS. No I/O here: everything is tested with tables of cases.
 import type { DeploymentConfiguration } from "@aws-sdk/client-ecs";
 import type { App, Environment, PipelineConfig } from "../config/model";
+import { pushedAtOfKey } from "../records/model";
 import type { Head, TargetState } from "../records/store";
 import type { ServiceState } from "./ecs";
 
@@ -39,17 +40,41 @@ export type Arrival =
   /** This image's claim was abandoned by an invocation that died: start it again. */
   | { kind: "resume" }
   /** A newer image already owns the service: this one must never replace it. */
-  | { kind: "stale"; newer: Head };
+  | { kind: "stale"; newer: Head }
+  /** Pushed in the same second as the head's image, and nothing tells which came first. */
+  | { kind: "tie"; other: Head };
 
-export function classifyArrival(state: TargetState, digest: string, pushKey: string, wallNow: number): Arrival {
+/** An arriving image, as its order among images needs it. */
+export interface Arriving {
+  digest: string;
+  /** ECR's push time (to the second). */
+  pushedAt: string;
+  /** The tag it was pushed with. */
+  tag?: string;
+  /** The tags ECR gives it now, when read (a push or a build); unknown for a promotion. */
+  tagsNow?: string[];
+}
+
+/**
+ * Images are ordered by ECR's push time. ECR keeps it to the second, so two pushes can tie; a
+ * tie is broken only by what ECR itself records of their order: a mutable tag both were pushed
+ * with belongs to the later push. Otherwise nothing tells which is newer (never the digest).
+ */
+export function classifyArrival(state: TargetState, image: Arriving, wallNow: number): Arrival {
   const { head, record } = state;
   if (!head) return { kind: "new" };
-  if (head.digest === digest) {
+  if (head.digest === image.digest) {
     if (record && record.status === "pending" && (record.leaseUntil ?? 0) < wallNow) return { kind: "resume" };
     return { kind: "duplicate", status: record?.status ?? "unknown" };
   }
-  if (head.pushKey > pushKey) return { kind: "stale", newer: head };
-  return { kind: "new" };
+  const headPushedAt = Date.parse(pushedAtOfKey(head.pushKey));
+  const pushedAt = Date.parse(image.pushedAt);
+  if (headPushedAt > pushedAt) return { kind: "stale", newer: head };
+  if (headPushedAt < pushedAt) return { kind: "new" };
+  if (image.tag !== undefined && image.tag === record?.tag && image.tagsNow !== undefined) {
+    return image.tagsNow.includes(image.tag) ? { kind: "new" } : { kind: "stale", newer: head };
+  }
+  return { kind: "tie", other: head };
 }
 
 /**

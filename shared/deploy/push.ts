@@ -3,6 +3,7 @@ import type { PipelineConfig } from "../config/model";
 import type { EcrImageAction } from "../events/ecr";
 import { logger } from "../log";
 import { deployImage, type DeployOptions, type TargetOutcome } from "./deploy";
+import { pushedImage } from "./ecr";
 import { imageOf, repositoryUri } from "./image";
 import { matchPush } from "./plan";
 
@@ -28,10 +29,14 @@ export async function deployPushedImage(event: EcrImageAction, config: PipelineC
   const match = matchPush(config, repository, d["image-tag"]);
   if ("ignored" in match) return ignored(match.ignored);
 
+  // ECR's own push time orders images (the event's time is when EventBridge heard of it).
+  const pushed = await pushedImage(event.region, event.account, repository, d["image-digest"]);
+  if (!pushed) return ignored("ECR no longer has the image (deleted since its push)");
   const environments = match.apps.flatMap((m) => m.environments);
   const deployed = await deployImage({
     image: imageOf(repository, repositoryUri(event.account, event.region, repository), d["image-digest"], d["image-tag"]),
-    pushedAt: event.time,
+    pushedAt: pushed.pushedAt,
+    tagsNow: pushed.tags,
     at: event.time,
     trigger: "push",
     triggerRef: event.id,

@@ -3,6 +3,8 @@
 import { createHash } from "node:crypto";
 import type { App, Environment, PipelineConfig } from "../config/model";
 import { deployImage, type DeployOptions, type ImageArrival, type TargetOutcome } from "../deploy/deploy";
+import { pushedImage } from "../deploy/ecr";
+import { parseImageUri, registryOf } from "../deploy/image";
 import type { PromotionDecision } from "../events/approval";
 import { logger } from "../log";
 import { addSeconds } from "../records/state";
@@ -44,7 +46,7 @@ export async function promoteVerified(record: DeploymentRecord, config: Pipeline
       logger.info(`promotion ${promotion.id} to ${env.name} ${created ? "waits for approval" : "was already requested"}`, { recordId: record.id });
       return { to: env.name, approval: "manual" as const, promotionId: promotion.id };
     }
-    const deployed = await deployImage(arrivalOf(record, at, record.id), [env], options);
+    const deployed = await deployImage({ ...arrivalOf(record, at, record.id), tagsNow: await tagsNow(record) }, [env], options);
     return { to: env.name, approval: "auto" as const, deployed };
   }));
   return { promoted };
@@ -69,6 +71,7 @@ export async function decide(event: PromotionDecision, config: PipelineConfig, o
   const deployed = await deployImage({
     image: { repository: promotion.repository, repositoryUri: promotion.repositoryUri, digest: promotion.digest, tag: promotion.tag, commit: promotion.commit },
     pushedAt: promotion.pushedAt,
+    tagsNow: await tagsNow(promotion),
     at: promotion.decidedAt ?? event.time,
     trigger: "promotion",
     triggerRef: promotion.id,
@@ -84,6 +87,14 @@ export async function decide(event: PromotionDecision, config: PipelineConfig, o
 export async function expire(promotion: PromotionRecord, at: string): Promise<boolean> {
   const next = decidePromotion(promotion, { kind: "expire", at });
   return next !== promotion && save(next, promotion.version);
+}
+
+/** The tags ECR gives the image now: they order it against an image pushed in the same second. */
+async function tagsNow(image: Pick<DeploymentRecord, "repositoryUri" | "repository" | "digest">): Promise<string[] | undefined> {
+  const uri = parseImageUri(image.repositoryUri);
+  if (!uri) return undefined;
+  const { account, region } = registryOf(uri.registry);
+  return (await pushedImage(region, account, image.repository, image.digest))?.tags;
 }
 
 function arrivalOf(record: DeploymentRecord, at: string, sourceId: string): ImageArrival {

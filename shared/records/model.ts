@@ -228,6 +228,11 @@ export function pushKeyOf(pushedAt: string, digest: string): string {
   return `${pushedAt}#${digest}`;
 }
 
+/** The push time a pushKey starts with. */
+export function pushedAtOfKey(pushKey: string): string {
+  return pushKey.slice(0, pushKey.lastIndexOf("#"));
+}
+
 export function shortDigest(digest: string): string {
   return digest.replace(/^sha256:/, "").slice(0, 12);
 }

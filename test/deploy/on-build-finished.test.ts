@@ -10,6 +10,7 @@ import { handler } from "../../functions/on-build-finished";
 import { handler as onImagePushed } from "../../functions/on-image-pushed";
 import { fromItem, queryTarget } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
+import { fakeEcr } from "../support/ecr";
 import { lambdaContext } from "../support/lambda";
 import { acceptStops } from "../support/records";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
@@ -29,6 +30,7 @@ const withDetail = (event: typeof succeeded, detail: Record<string, unknown>) =>
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
+let ecr: ReturnType<typeof fakeEcr>;
 const codebuild = mockClient(CodeBuildClient);
 beforeAll(async () => { db = await startDynamo(); });
 afterAll(async () => db.close());
@@ -37,8 +39,14 @@ beforeEach(async () => {
   codebuild.reset();
   aws = fakeAws({ services: [{ cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) }], alarms: { "shop-staging-web-5xx": "OK" } });
   codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT }));
+  // The build pushed the image in its BUILD phase (the push event's time).
+  ecr = fakeEcr();
+  ecr.push("shop/web", DIGEST, push.time, "3f9c2ab");
 });
-afterEach(() => aws.restore());
+afterEach(() => {
+  aws.restore();
+  ecr.restore();
+});
 
 const run = (event: unknown) => handler(event, lambdaContext());
 
@@ -69,6 +77,43 @@ describe("on-build-finished", () => {
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
     expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+  });
+
+  it("orders a build's image by ECR's push time, not the build's finish: an older build whose post-build step was slow is stale", async () => {
+    // Build 128 pushes at 09:14:05 and is slow to finish; build 129 starts later, pushes at 09:20:00
+    // and finishes first. Build 128's success comes last and must not replace 129's image.
+    const NEWER = `sha256:${"9".repeat(64)}`;
+    ecr.push("shop/web", NEWER, "2026-11-20T09:20:00Z", "b2c3d4e");
+    const build = (n: number, time: string) => ({ ...withDetail(succeeded, { "build-id": `${succeeded.detail["build-id"]}-${n}`, "additional-information": { ...succeeded.detail["additional-information"], "build-number": n } }), id: `build-${n}`, time });
+    codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => (input.ids[0]?.endsWith("-129")
+      ? exported({ IMAGE_URI: `${REGISTRY}/shop/web:b2c3d4e`, IMAGE_DIGEST: NEWER, GIT_COMMIT: "b2c3d4e".padEnd(40, "0") })
+      : exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT })));
+    await run(build(129, "2026-11-20T09:25:00Z"));
+    const older = await run(build(128, "2026-11-20T09:40:00Z"));
+
+    expect(older).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
+    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    const byDigest = new Map((await queryTarget(WEB)).map((r) => [r.digest, r]));
+    expect(byDigest.get(NEWER)).toMatchObject({ status: "started", pushedAt: "2026-11-20T09:20:00.000Z" });
+    expect(byDigest.get(DIGEST)).toMatchObject({ status: "superseded", pushedAt: "2026-11-20T09:14:05.000Z" });
+  });
+
+  it("gives the image the same order whichever trigger brings it first", async () => {
+    await run(succeeded);
+    await onImagePushed({ ...push, time: "2026-11-20T09:14:09Z" }, lambdaContext());
+
+    const records = await queryTarget(WEB);
+    expect(records).toEqual([expect.objectContaining({ trigger: "build", pushedAt: "2026-11-20T09:14:05.000Z" })]);
+  });
+
+  it("ignores a build whose image ECR no longer has, writing nothing", async () => {
+    ecr.restore();
+    ecr = fakeEcr();
+    const result = await run(succeeded);
+
+    expect(result).toEqual({ ignored: expect.stringContaining("ECR no longer has the image shop/web@sha256:") });
+    expect(aws.ecsWrites()).toEqual([]);
+    expect(await queryTarget(WEB)).toEqual([]);
   });
 
   it("records a failed build once, with the failing phase, its message and the logs link, and deploys nothing", async () => {

@@ -9,6 +9,7 @@ import { fakeAws, taskDefinitionArn, type FakeService } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { useConfig } from "../support/config";
+import { fakeEcr } from "../support/ecr";
 
 const fixture = JSON.parse(readFileSync("test/events/ecr-image-push.json", "utf8"));
 const DIGEST = fixture.detail["image-digest"] as string;
@@ -32,15 +33,30 @@ const workers: FakeService[] = [
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
+let ecr: ReturnType<typeof fakeEcr>;
 beforeAll(async () => { db = await startDynamo(); });
 afterAll(async () => db.close());
 beforeEach(async () => {
   await db.reset();
   aws = fakeAws({ services: [webStaging, ...workers], alarms: { "shop-staging-web-5xx": "OK", "shop-staging-worker-errors": "OK" } });
+  ecr = fakeEcr();
 });
-afterEach(() => aws.restore());
+afterEach(() => {
+  aws.restore();
+  ecr.restore();
+});
 
-const run = (event: unknown) => handler(event, lambdaContext());
+/**
+ * Delivers `event`. A successful push's event means ECR holds the image: it is pushed to the
+ * fake ECR at the event's time first, unless a test pushed it already (a late event, a retag).
+ */
+const run = (event: unknown, context = lambdaContext()) => {
+  const e = event as Partial<Event>;
+  if (e.source === "aws.ecr" && e.detail?.result === "SUCCESS" && e.detail["action-type"] === "PUSH" && !ecr.has(e.detail["repository-name"], e.detail["image-digest"])) {
+    ecr.push(e.detail["repository-name"], e.detail["image-digest"], e.time as string, e.detail["image-tag"]);
+  }
+  return handler(event, context);
+};
 
 /** shop-web staging's alarm in `state` (absent: it does not exist). */
 function webAlarm(state?: "OK" | "ALARM"): void {
@@ -179,6 +195,65 @@ describe("on-image-pushed", () => {
     expect(stale).toMatchObject({ digest: digest(9), status: "superseded", reason: expect.stringContaining("a newer image") });
   });
 
+  it("orders images by ECR's push time, not by when their events were sent: a late event of an older push is stale", async () => {
+    ecr.push("shop/web", digest(9), "2026-11-20T09:00:10Z", "aaaaaaa");
+    ecr.push("shop/web", digest(10), "2026-11-20T09:00:20Z", "bbbbbbb");
+    await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(10) }, { id: "newer", time: "2026-11-20T09:00:20Z" }));
+    const late = await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(9) }, { id: "older-late", time: "2026-11-20T09:45:00Z" }));
+
+    expect(late).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
+    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    const byDigest = new Map((await records()).map((r) => [r.digest, r]));
+    expect(byDigest.get(digest(9))).toMatchObject({ status: "superseded", pushedAt: "2026-11-20T09:00:10.000Z" });
+    expect(byDigest.get(digest(10))).toMatchObject({ status: "started", pushedAt: "2026-11-20T09:00:20.000Z" });
+  });
+
+  describe("two pushes within one second (ECR's push times are whole seconds)", () => {
+    const WORKERS = workers.map((w) => `eu-west-1/${w.cluster}/${w.service}`);
+    const workerPush = (n: number, tag: string, id: string) => push({ "repository-name": "shop/worker", "image-tag": tag, "image-digest": digest(n) }, { id, time: "2026-11-20T10:00:00Z" });
+
+    it.each([["the earlier push's event first", [1, 2]], ["the later push's event first", [2, 1]]])(
+      "to one mutable tag: the image that holds the tag now wins on every service (%s)", async (_name, order) => {
+        ecr.push("shop/worker", digest(1), "2026-11-20T10:00:00.200Z", "main");
+        ecr.push("shop/worker", digest(2), "2026-11-20T10:00:00.700Z", "main");
+        for (const n of order as number[]) await run(workerPush(n, "main", `push-${n}`));
+
+        for (const key of WORKERS) {
+          const byDigest = new Map((await records(key)).map((r) => [r.digest, r.status]));
+          expect(Object.fromEntries(byDigest)).toEqual({ [digest(1)]: "superseded", [digest(2)]: "started" });
+        }
+        // The image that lost never reaches ECS after the winner: the last UpdateServices run digest 2.
+        const last = aws.inputs(UpdateServiceCommand).slice(-WORKERS.length).map((u) => u.taskDefinition);
+        const registered = aws.inputs(RegisterTaskDefinitionCommand).filter((r) => r.containerDefinitions?.[0]?.image?.endsWith(digest(2)));
+        expect(registered.length).toBeGreaterThan(0);
+        expect(last.every((arn) => arn !== undefined)).toBe(true);
+      });
+
+    it("to different tags: the second is refused, saying why, and registers nothing (never ordered by digest)", async () => {
+      ecr.push("shop/worker", digest(2), "2026-11-20T10:00:00.200Z", "v2");
+      ecr.push("shop/worker", digest(1), "2026-11-20T10:00:00.700Z", "v1");
+      await run(workerPush(2, "v2", "push-2"));
+      const registeredBefore = aws.inputs(RegisterTaskDefinitionCommand).length;
+      const second = await run(workerPush(1, "v1", "push-1"));
+
+      expect(second).toEqual({ deployed: WORKERS.map((target) => expect.objectContaining({ target, outcome: "refused", reason: expect.stringContaining("pushed in the same second") })) });
+      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(registeredBefore);
+      const refused = (await records(WORKERS[0])).find((r) => r.digest === digest(1));
+      expect(refused).toMatchObject({ status: "refused", reason: expect.stringMatching(/this image and v2 \(0{12}, record d-[0-9a-f]{12}\).*keeps v2; push images of shop\/worker at least a second apart/) });
+    });
+  });
+
+  it("ignores a push whose image ECR no longer has, writing nothing", async () => {
+    const gone = push({ "image-digest": digest(7) }, { id: "gone" });
+    aws.restore();
+    aws = fakeAws({ services: [webStaging] });
+    const result = await handler(gone, lambdaContext());
+
+    expect(result).toEqual({ ignored: expect.stringContaining("ECR no longer has the image") });
+    expect(aws.ecsWrites()).toEqual([]);
+    expect(await records()).toEqual([]);
+  });
+
   it("supersedes the deployment still rolling out when a newer image arrives", async () => {
     await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "first", time: "2026-11-20T09:00:00Z" }));
     await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "second", time: "2026-11-20T09:01:00Z" }));
@@ -311,7 +386,7 @@ describe("on-image-pushed", () => {
     aws.ecs.on(UpdateServiceCommand)
       .callsFakeOnce(() => new Promise(() => undefined))
       .callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
-    void handler(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }), lambdaContext("stevedore-on-image-pushed", 1_000)).catch(() => undefined);
+    void run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }), lambdaContext("stevedore-on-image-pushed", 1_000)).catch(() => undefined);
     await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
     const abandoned = (await records())[0];
     await waitFor(async () => Date.now() > (abandoned?.leaseUntil as number));
@@ -330,7 +405,8 @@ describe("on-image-pushed", () => {
       answer = () => resolve({ service: { deployments: [{ id: "ecs-svc/9", status: "PRIMARY" }] } });
     }));
     const first = run(fixture); // its UpdateService hangs until answered
-    await waitFor(async () => (await records())[0]?.status === "pending");
+    await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
+    expect((await records())[0]?.status).toBe("pending");
 
     const duplicate = await run(fixture);
     expect(duplicate).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate", reason: expect.stringContaining("pending") })] });

@@ -2,7 +2,7 @@
 import { loadConfig } from "../../shared/config/load";
 import type { Environment } from "../../shared/config/model";
 import type { ServiceState } from "../../shared/deploy/ecs";
-import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, matchPush, serviceProblem } from "../../shared/deploy/plan";
+import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, matchPush, serviceProblem, type Arriving } from "../../shared/deploy/plan";
 import type { DeploymentRecord } from "../../shared/records/model";
 import type { TargetState } from "../../shared/records/store";
 
@@ -31,20 +31,29 @@ describe("matchPush", () => {
 
 describe("classifyArrival", () => {
   const head = { digest: "sha256:b", pushKey: "2026-11-20T10:00:00.000Z#sha256:b", recordSk: "DEPLOY#x", recordId: "d-1" };
-  const record = (status: DeploymentRecord["status"], leaseUntil?: number) => ({ status, leaseUntil }) as DeploymentRecord;
+  const record = (status: DeploymentRecord["status"], leaseUntil?: number, tag = "main") => ({ status, leaseUntil, tag }) as DeploymentRecord;
   const now = 1_000_000;
+  const at = (time: string, digest: string, more: Partial<Arriving> = {}): Arriving => ({ digest, pushedAt: time, ...more });
+  const sameSecond = "2026-11-20T10:00:00.000Z";
 
-  it.each<[string, string, TargetState, string, string]>([
-    ["nothing there yet", "new", {}, "sha256:a", "2026-11-20T09:00:00.000Z#sha256:a"],
-    ["a newer image than the head", "new", { head, record: record("started") }, "sha256:c", "2026-11-20T11:00:00.000Z#sha256:c"],
-    ["an older image than the head", "stale", { head, record: record("started") }, "sha256:a", "2026-11-20T09:00:00.000Z#sha256:a"],
-    ["the head's image again", "duplicate", { head, record: record("verified") }, "sha256:b", head.pushKey],
-    ["the head's image pushed again later (a retag)", "duplicate", { head, record: record("started") }, "sha256:b", "2026-11-20T12:00:00.000Z#sha256:b"],
-    ["the head's image, claim still leased", "duplicate", { head, record: record("pending", now + 1) }, "sha256:b", head.pushKey],
-    ["the head's image, claim abandoned", "resume", { head, record: record("pending", now - 1) }, "sha256:b", head.pushKey],
-    ["the head's image, claim given back", "resume", { head, record: record("pending", 0) }, "sha256:b", head.pushKey],
-  ])("%s → %s", (_name, expected, state, digest, pushKey) => {
-    expect(classifyArrival(state, digest, pushKey, now).kind).toBe(expected);
+  it.each<[string, string, TargetState, Arriving]>([
+    ["nothing there yet", "new", {}, at("2026-11-20T09:00:00.000Z", "sha256:a")],
+    ["a newer image than the head", "new", { head, record: record("started") }, at("2026-11-20T11:00:00.000Z", "sha256:c")],
+    ["an older image than the head", "stale", { head, record: record("started") }, at("2026-11-20T09:00:00.000Z", "sha256:a")],
+    ["pushed a second after the head (whatever the digests)", "new", { head, record: record("started") }, at("2026-11-20T10:00:01.000Z", "sha256:0")],
+    ["pushed a second before the head (whatever the digests)", "stale", { head, record: record("started") }, at("2026-11-20T09:59:59.000Z", "sha256:f")],
+    ["a head recorded with EventBridge's time format, the same instant", "tie", { head: { ...head, pushKey: "2026-11-20T10:00:00Z#sha256:b" }, record: record("started", undefined, "x") }, at(sameSecond, "sha256:c", { tag: "y", tagsNow: ["y"] })],
+    ["the same second, the same tag, which it holds now: pushed after the head", "new", { head, record: record("started") }, at(sameSecond, "sha256:a", { tag: "main", tagsNow: ["main"] })],
+    ["the same second, the same tag, which moved on: pushed before the head", "stale", { head, record: record("started") }, at(sameSecond, "sha256:c", { tag: "main", tagsNow: [] })],
+    ["the same second, other tags: nothing tells (never the digest)", "tie", { head, record: record("started") }, at(sameSecond, "sha256:c", { tag: "feature", tagsNow: ["feature"] })],
+    ["the same second, the same tag, its tags unknown (a promotion)", "tie", { head, record: record("started") }, at(sameSecond, "sha256:a", { tag: "main" })],
+    ["the head's image again", "duplicate", { head, record: record("verified") }, at("2026-11-20T10:00:00.000Z", "sha256:b")],
+    ["the head's image pushed again later (a retag)", "duplicate", { head, record: record("started") }, at("2026-11-20T12:00:00.000Z", "sha256:b")],
+    ["the head's image, claim still leased", "duplicate", { head, record: record("pending", now + 1) }, at(sameSecond, "sha256:b")],
+    ["the head's image, claim abandoned", "resume", { head, record: record("pending", now - 1) }, at(sameSecond, "sha256:b")],
+    ["the head's image, claim given back", "resume", { head, record: record("pending", 0) }, at(sameSecond, "sha256:b")],
+  ])("%s → %s", (_name, expected, state, image) => {
+    expect(classifyArrival(state, image, now).kind).toBe(expected);
   });
 });
 

@@ -33,6 +33,7 @@ import type { PipelineConfig } from "../../shared/config/model";
 import { ConfigError, StevedoreError } from "../../shared/errors";
 import { renderTarget, type Image } from "../../shared/render/task-definition";
 import { fakeAws } from "../support/ecs";
+import { fakeEcr } from "../support/ecr";
 import { lambdaContext } from "../support/lambda";
 import { shapeOf } from "../support/shape";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
@@ -75,6 +76,8 @@ const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan)/;
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
+// Every image asked about exists: the corpus's made-up pushes reach the deploy path.
+const ecr = fakeEcr({ anyImage: "2026-11-20T09:14:05Z" });
 const codebuild = mockClient(CodeBuildClient);
 const ssm = mockClient(SSMClient);
 const exported = new Map<string, Record<string, string>>();

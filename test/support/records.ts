@@ -23,6 +23,7 @@ import { pushKeyOf } from "../../shared/records/model";
 import { readTarget } from "../../shared/records/store";
 import type { SweepResult } from "../../shared/verify/sweep";
 import { ACCOUNT, REGION, taskDefinitionArn, type fakeAws, type FakeService } from "./ecs";
+import { fakeEcr } from "./ecr";
 import { lambdaContext } from "./lambda";
 import type { TestDynamo } from "./local-dynamo";
 
@@ -213,8 +214,20 @@ export function decisionEvent(detail: { app?: string; promotionId: string; decis
 // ---------------------------------------------------------------------------------------------
 // The handlers, as Lambda invokes them
 
+/** ECR as the pushes so far left it (made at the first push: a file that fakes ECR itself never pushes here). */
+let ecr: ReturnType<typeof fakeEcr> | undefined;
+/** An ECR push event means ECR holds the image: pushed at the event's time, unless it was before. */
+function ecrHolds(repository: string, digest: string, time: string, tag?: string): void {
+  ecr ??= fakeEcr();
+  if (!ecr.has(repository, digest)) ecr.push(repository, digest, time, tag);
+}
+
 export const lambda = {
-  push: (event: unknown, remainingMs = 60_000) => onImagePushed(event, lambdaContext("stevedore-on-image-pushed", remainingMs)),
+  push: (event: unknown, remainingMs = 60_000) => {
+    const e = event as { time?: string; detail?: Record<string, string> };
+    if (e.detail?.["repository-name"] && e.detail["image-digest"] && e.time) ecrHolds(e.detail["repository-name"], e.detail["image-digest"], e.time, e.detail["image-tag"]);
+    return onImagePushed(event, lambdaContext("stevedore-on-image-pushed", remainingMs));
+  },
   ecs: (event: unknown) => onDeploymentChanged(event, lambdaContext("stevedore-on-deployment-changed")),
   alarm: (event: unknown) => onAlarm(event, lambdaContext("stevedore-on-alarm")),
   /** A sweep at `time`; one that gives up (a terminal error, logged and ignored) fails the test. */
@@ -255,6 +268,7 @@ export async function webBuildSucceeded(digest: string = PUSH_DIGEST, tag = "3f9
     codebuild.on(BatchGetBuildsCommand, { ids: [event.detail["build-id"]] }).resolves({
       builds: [{ id: event.detail["build-id"], exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:${tag}` }, { name: "IMAGE_DIGEST", value: digest }] }],
     });
+    ecrHolds("shop/web", digest, PUSHED_AT, tag);
     await onBuildFinished(event, lambdaContext("stevedore-on-build-finished"));
   } finally {
     if (!mocked) codebuild.restore();
