@@ -424,7 +424,7 @@ export const SCENARIOS: Scenario[] = [
     async run(world) {
       // Build A starts first and pushes first; its post-build step (a slow scan) takes 20 minutes.
       // Build B starts 30 s later, pushes later and finishes first: A's success is the last word.
-      const a = world.build("shop-web", COMMIT_A, "SUCCEEDED", undefined, { postBuild: 20 * MINUTE });
+      const a = world.build("shop-web", COMMIT_A, "SUCCEEDED", undefined, { durations: { postBuild: 20 * MINUTE } });
       await world.pass(30 * SECOND);
       const b = world.build("shop-web", COMMIT_B, "SUCCEEDED");
       const done = (id: string) => world.codebuild.describe(id)?.buildStatus === "SUCCEEDED";
@@ -459,6 +459,43 @@ export const SCENARIOS: Scenario[] = [
         check("of the two pushes within a second, the one the tag ends on was verified in staging and production", ["staging", "production"].every((env) => one(world, { env, digest: later })?.status === "verified"), said(later)),
         check("the earlier of the pair never ran after the later one", !ranAfter(["shop-staging", "web"], later, earlier) && !ranAfter(["shop-prod", "web"], later, earlier), said(earlier)),
         check("both services run the later push's image", runningDigest(world, "shop-staging", "web") === later && runningDigest(world, "shop-prod", "web") === later),
+      ];
+    },
+  },
+  {
+    name: "branch",
+    title: "two pull-request builds (one whose edited buildspec pushes under a deploying tag) and a main build of the same app → only main's image deploys, is verified and promoted",
+    truth: (world) => ({ "shop-staging/web": String(world.state.main), "shop-prod/web": String(world.state.main) }),
+    async run(world) {
+      // A fork's pull request that edited buildspec.yml to push under the commit's tag, which the app deploys.
+      const forged = world.build("shop-web", COMMIT_B, "SUCCEEDED", undefined, { trigger: "pr/7", tag: COMMIT_B.slice(0, 7) });
+      // A pull request built by the unedited buildspec: its image goes to a nodeploy- tag.
+      const honest = world.build("shop-web", COMMIT_C, "SUCCEEDED", undefined, { trigger: "pr/8" });
+      // Time enough for the forged image to be verified and promoted, were it let through.
+      await world.pass(40 * MINUTE);
+      const main = world.build("shop-web", COMMIT_A, "SUCCEEDED");
+      const done = (id: string) => ["SUCCEEDED", "FAILED"].includes(String(world.codebuild.describe(id)?.buildStatus));
+      await world.waitFor("the three builds to finish", () => [forged, honest, main].every(done), 60 * MINUTE);
+      const pushed = (id: string) => world.codebuild.describe(id)?.exportedEnvironmentVariables?.find((v) => v.name === "IMAGE_DIGEST")?.value;
+      world.state.forged = pushed(forged);
+      world.state.honest = pushed(honest);
+      world.state.honestUri = world.codebuild.describe(honest)?.exportedEnvironmentVariables?.find((v) => v.name === "IMAGE_URI")?.value;
+      world.state.main = pushed(main);
+      await world.waitFor("main's image in production", () => isFinal(one(world, { env: "production", digest: String(world.state.main) })?.status), 2 * HOUR);
+      await world.waitFor("the forged pull request's image to be settled", () => world.deployments({ digest: String(world.state.forged) }).every((r) => isFinal(r.status)), 30 * MINUTE);
+      await world.pass(5 * MINUTE);
+    },
+    expect(world) {
+      const main = String(world.state.main), forged = String(world.state.forged), honest = String(world.state.honest);
+      const said = (digest: string) => world.deployments({ app: "shop-web", digest }).map((r) => `${r.env} ${r.status}${r.reason ? ` (${r.reason})` : ""}`).join("; ") || "no deployment";
+      const forgedRecords = world.deployments({ app: "shop-web", digest: forged });
+      return [
+        check("main's image was verified in staging and production", ["staging", "production"].every((env) => one(world, { env, digest: main })?.status === "verified"), said(main)),
+        check("the forged pull request's image was stopped (refused, or rolled back when its push had started it), saying it was a pull request",
+          forgedRecords.length > 0 && forgedRecords.every((r) => ["refused", "failed", "rolled_back", "superseded"].includes(r.status)) && forgedRecords.some((r) => /was of pull request #7/.test(r.reason ?? "")), said(forged)),
+        check("no pull request's image was ever verified or reached production", ![forged, honest].some((d) => world.deployments({ digest: d }).some((r) => r.status === "verified" || r.env === "production")), `${said(forged)} | ${said(honest)}`),
+        check("the unedited pull request's image went to a nodeploy- tag, and nothing deployed it", /:nodeploy-pr-8-[0-9a-f]{7}$/.test(String(world.state.honestUri)) && world.deployments({ digest: honest }).length === 0, `${world.state.honestUri}: ${said(honest)}`),
+        check("both services run main's image", runningDigest(world, "shop-staging", "web") === main && runningDigest(world, "shop-prod", "web") === main),
       ];
     },
   },

@@ -315,11 +315,22 @@ export class World {
     this.bus.publish(event);
   }
 
-  /** A CodeBuild build of `project` at `commit` that ends as `outcome`. */
-  build(project: string, commit: string, outcome: "SUCCEEDED" | "FAILED", failIn: FailingPhase = "BUILD", durations?: BuildDurations): string {
-    const slow = durations?.postBuild ? `; its post-build step takes ${Math.round(durations.postBuild / 60_000)} minutes` : "";
-    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"}${slow})`);
-    return this.codebuild.build(project, { commit, outcome, ...(outcome === "FAILED" ? { failIn } : {}), ...(durations ? { durations } : {}) });
+  /**
+   * A CodeBuild build of `project` at `commit` that ends as `outcome`. `trigger`: what a webhook
+   * started it for (default a push to main); `tag`: the tag an edited buildspec pushes under.
+   */
+  build(
+    project: string, commit: string, outcome: "SUCCEEDED" | "FAILED", failIn: FailingPhase = "BUILD",
+    options: { durations?: BuildDurations; trigger?: string; tag?: string } = {},
+  ): string {
+    const slow = options.durations?.postBuild ? `; its post-build step takes ${Math.round(options.durations.postBuild / 60_000)} minutes` : "";
+    const of = options.trigger && options.trigger !== "branch/main" ? ` for ${options.trigger}` : "";
+    const tagged = options.tag ? `; its buildspec, edited, pushes it as :${options.tag}` : "";
+    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)}${of} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"}${slow}${tagged})`);
+    return this.codebuild.build(project, {
+      commit, outcome, ...(outcome === "FAILED" ? { failIn } : {}),
+      ...(options.durations ? { durations: options.durations } : {}), ...(options.trigger ? { trigger: options.trigger } : {}), ...(options.tag ? { tag: options.tag } : {}),
+    });
   }
 
   async setAlarm(name: string, state: "OK" | "ALARM", reason: string): Promise<void> {

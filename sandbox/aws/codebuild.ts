@@ -32,6 +32,8 @@ export interface ProjectOptions {
   repository: string;
   /** The source repository's URL, for the event's `source.location`. */
   sourceLocation?: string;
+  /** The project's DEPLOY_BRANCHES (buildspec.yml): other refs push to nodeploy- tags. Default main. */
+  deployBranches?: string[];
 }
 
 /** Virtual milliseconds each stretch of a build takes. */
@@ -52,7 +54,18 @@ export interface BuildRequest {
   failIn?: FailingPhase;
   /** The failing command's context (CodeBuild's phase-context message). */
   reason?: string;
-  /** The image tag; default the commit's first 7 characters, as buildspec.yml does. */
+  /**
+   * What a webhook started the build for (CODEBUILD_WEBHOOK_TRIGGER): `branch/<name>`,
+   * `tag/<name>` or `pr/<number>`. Default `branch/main`, unless `sourceVersion` is given.
+   */
+  trigger?: string;
+  /** The source version a build started by hand (StartBuild) was asked for. */
+  sourceVersion?: string;
+  /**
+   * The image tag; by default what buildspec.yml gives it: the commit's first 7 characters for a
+   * branch in DEPLOY_BRANCHES, `nodeploy-<ref>-<7 characters>` for any other ref. Set it to play
+   * a buildspec edited in a pull request.
+   */
   tag?: string;
   /** A multi-arch image of this many platforms. */
   platforms?: number;
@@ -74,6 +87,8 @@ interface Build {
   project: Project;
   buildNumber: number;
   commit: string;
+  /** What CodeBuild reports as the build's source version: `pr/<number>` for a pull request, else the commit or the version asked for. */
+  sourceVersion: string;
   status: BuildStatus;
   currentPhase: string;
   startTime: number;
@@ -92,6 +107,7 @@ interface Project {
   name: string;
   repository: string;
   sourceLocation: string;
+  deployBranches: string[];
   builds: number;
 }
 
@@ -139,6 +155,7 @@ export class LocalCodeBuild {
       name,
       repository: options.repository,
       sourceLocation: options.sourceLocation ?? `https://github.com/example-org/${name}.git`,
+      deployBranches: options.deployBranches ?? ["main"],
       builds: 0,
     });
   }
@@ -164,6 +181,7 @@ export class LocalCodeBuild {
       project: p,
       buildNumber: ++p.builds,
       commit: request.commit,
+      sourceVersion: /^pr\/\d+$/.test(request.trigger ?? "") ? (request.trigger as string) : (request.sourceVersion ?? request.commit),
       status: "IN_PROGRESS",
       currentPhase: "SUBMITTED",
       startTime: start,
@@ -196,7 +214,11 @@ export class LocalCodeBuild {
   private async run(build: Build, request: BuildRequest): Promise<void> {
     const durations = { ...DEFAULTS, ...request.durations };
     const failIn = request.outcome === "FAILED" ? (request.failIn ?? "BUILD") : undefined;
-    const tag = request.tag ?? request.commit.slice(0, 7);
+    // As buildspec.yml: GIT_REF is the webhook's trigger, else the version the build was started for.
+    const gitRef = request.trigger ?? request.sourceVersion ?? "branch/main";
+    const deploys = build.project.deployBranches.some((b) => [`branch/${b}`, `refs/heads/${b}`, b].includes(gitRef));
+    const slug = gitRef.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/-+$/, "").slice(0, 100) || "unknown";
+    const tag = request.tag ?? (deploys ? request.commit.slice(0, 7) : `nodeploy-${slug}-${request.commit.slice(0, 7)}`);
     const repositoryUri = this.ecr.repositoryUri(build.project.repository);
 
     await this.advance(build, durations.queued);
@@ -209,6 +231,7 @@ export class LocalCodeBuild {
     }
     build.exported.IMAGE_URI = `${repositoryUri}:${tag}`;
     build.exported.GIT_COMMIT = request.commit;
+    build.exported.GIT_REF = gitRef;
 
     if (failIn === "BUILD") {
       await this.phase(build, "BUILD", durations.build, request.reason ?? failure("BUILD"));
@@ -286,7 +309,7 @@ export class LocalCodeBuild {
         initiator: "GitHub-Hookshot/8a4f2c1",
         "build-start-time": eventDate(build.startTime),
         source: { buildspec: "buildspec.yml", location: build.project.sourceLocation, type: "GITHUB" },
-        "source-version": build.commit,
+        "source-version": build.sourceVersion,
         artifact: { location: "" },
         environment: {
           image: "aws/codebuild/amazonlinux-aarch64-standard:3.0",
@@ -345,7 +368,7 @@ export class LocalCodeBuild {
         const version = request.body.sourceVersion;
         // A branch or no version resolves to the branch's head: some commit.
         const commit = typeof version === "string" && /^[0-9a-f]{40}$/.test(version) ? version : madeUpId({ name, version, at: this.clock.now() }).replaceAll("-", "").padEnd(40, "0");
-        const id = this.build(name, { commit, outcome: "SUCCEEDED" });
+        const id = this.build(name, { commit, outcome: "SUCCEEDED", ...(typeof version === "string" ? { sourceVersion: version } : {}) });
         return { status: 200, body: { build: this.describe(id) } };
       }
       default:
@@ -364,7 +387,7 @@ export class LocalCodeBuild {
       ...(build.endTime ? { endTime: epochSeconds(build.endTime) } : {}),
       currentPhase: build.currentPhase,
       buildStatus: build.status,
-      sourceVersion: build.commit,
+      sourceVersion: build.sourceVersion,
       resolvedSourceVersion: build.commit,
       projectName: build.project.name,
       phases: build.phases.map((p) => ({

@@ -13,6 +13,7 @@ import { parseTemplate, TemplateError } from "../render/template";
 import { parseDuration } from "./duration";
 import type { App, Destination, Environment, PipelineConfig, SecretRef, Strategy, Target } from "./model";
 import { configSchema, type AppFile, type EnvironmentFile, type StrategyFile } from "./schema";
+import { branchTrouble, DEFAULT_BRANCH, NODEPLOY_SAMPLE_TAG } from "./branches";
 import { closest } from "./closest";
 import { checkTaskDefinitionShape } from "./task-definition-shape";
 
@@ -136,6 +137,17 @@ class Checker {
         this.problem(`${at}.tags`, `not a valid regular expression (${(error as Error).message}); the whole tag must match it, e.g. "v\\d+\\.\\d+\\.\\d+"`);
       }
     }
+    const branches = app.branches ?? [DEFAULT_BRANCH];
+    app.branches?.forEach((branch, i) => {
+      const trouble = branchTrouble(branch);
+      if (trouble) this.problem(`${at}.branches[${i}]`, trouble);
+    });
+    // A build of a branch that does not deploy pushes its image under a nodeploy- tag
+    // (buildspec.yml): the push event must not deploy it either.
+    if (app.build !== undefined && (tags === null || tags.test(NODEPLOY_SAMPLE_TAG))) {
+      this.problem(`${at}.tags`, `${tags === null ? "leaving tags out deploys every tag, including" : "this pattern matches"} the tags buildspec.yml gives builds of branches and pull requests that do not deploy (e.g. ${NODEPLOY_SAMPLE_TAG}); `
+        + `with a build project, write a pattern that excludes them, e.g. "[0-9a-f]{7,40}"`);
+    }
     const notify = app.notify ?? [];
     this.checkNotify(`${at}.notify`, notify, notifications);
     this.checkVariableNames(`${at}.variables`, app.variables);
@@ -151,7 +163,7 @@ class Checker {
       // Names as written, duplicates included, so that a repeated name does not shift "the previous one".
       return this.environment(envAt, name, app, env, i, app.environments.slice(0, i + 1).map((e) => e.name), notify);
     });
-    return { name, repository: app.repository, tags, buildProject: app.build, environments };
+    return { name, repository: app.repository, tags, buildProject: app.build, branches, environments };
   }
 
   private environment(

@@ -65,6 +65,8 @@ export interface App {
   /** Tags that deploy; null means every tagged push. */
   tags: RegExp | null;
   buildProject?: string;
+  /** The branches whose builds may deploy (the build path's check; default main). */
+  branches: string[];
   environments: Environment[];
 }
 

@@ -74,6 +74,7 @@ export const appSchema = z.strictObject({
   )),
   tags: z.optional(nonEmpty),
   build: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/, "must be a CodeBuild project name"))),
+  branches: z.optional(z.array(nonEmpty).check(z.minLength(1, "list at least one branch, or leave branches out for main"))),
   template: z.optional(nonEmpty),
   variables: z.optional(variables),
   notify: z.optional(z.array(nonEmpty)),

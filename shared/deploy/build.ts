@@ -7,7 +7,7 @@ import type { BuildRecord, BuildVerdict } from "../records/model";
 import { createBuild, readTarget, recordVerdict } from "../records/store";
 import { mapLimit } from "../limit";
 import { decideAndRollBack } from "../rollback/rollback";
-import { exportedVariables, rejectionReason } from "./codebuild";
+import { buildRef, exportedVariables, refDeploys, refReason, rejectionReason } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
 import { pushedImage } from "./ecr";
 import { imageOf, parseImageUri, registryOf } from "./image";
@@ -18,7 +18,7 @@ const FAILED = ["FAILED", "STOPPED", "FAULT", "TIMED_OUT"] as const;
 /** How long a rejection waits for a deployment of the image that is being started (its claim holds the service for one UpdateService). */
 const STARTING_WAIT_MS = 5000;
 
-export type BuildResult = TriggerResult | { reported: string[]; rolledBack?: string[] };
+export type BuildResult = TriggerResult | { reported: string[]; rolledBack?: string[] } | { refused: string; rolledBack?: string[] };
 
 export async function onBuildFinished(event: CodebuildStateChange, config: PipelineConfig, options: DeployOptions): Promise<BuildResult> {
   const d = event.detail;
@@ -87,6 +87,19 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   const matching = deployable.filter((app) => app.tags === null || (tag !== undefined && app.tags.test(tag)));
   if (matching.length === 0) return ignored(`tag ${tag ?? "(none)"} does not match the apps' tags pattern`);
 
+  // Only builds of the branches an app names deploy it (a pull request, from a fork too, must
+  // never reach an environment). A build of another ref rejects the image it pushed, as a failed
+  // build does: its push may already have started a deployment (a buildspec edited in the pull
+  // request can push under a deploying tag), which is rolled back.
+  const ref = buildRef(info?.["source-version"], vars.GIT_REF);
+  const deploying = matching.filter((app) => refDeploys(ref, app.branches));
+  if (deploying.length === 0) {
+    const reason = refReason(project, info?.["build-number"], ref, matching[0] as App);
+    const rolledBack = await rejectImage(matching, { digest, repository: uri.repository }, { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time }, options);
+    logger.info(`build not deployed: ${reason}`, { buildId: d["build-id"], digest, rolledBack });
+    return rolledBack.length > 0 ? { refused: reason, rolledBack } : { refused: reason };
+  }
+
   // This build's success lifts the rejection of an earlier build that pushed the same digest
   // (a retried build, a fully cached one); it cannot lift a later build's.
   await recordVerdict({ repository: uri.repository, digest, verdict: "accepted", project, buildId: d["build-id"], buildNumber: info?.["build-number"], at: event.time });
@@ -103,7 +116,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
     trigger: "build",
     triggerRef: d["build-id"],
     buildUrl: info?.logs?.["deep-link"],
-  }, matching.flatMap(pushFed), options);
+  }, deploying.flatMap(pushFed), options);
   return { deployed };
 }
 

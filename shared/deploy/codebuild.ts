@@ -22,10 +22,52 @@ export function rejectionReason(project: string, buildNumber: number | undefined
   return `its build ${build} ${status === "STOPPED" ? "was stopped" : "failed"}${phase ? ` in ${phase}` : ""} after pushing this image`;
 }
 
+/** What a build was built from. */
+export type BuildRef =
+  | { kind: "branch" | "tag"; name: string }
+  | { kind: "pull-request"; number: string }
+  /** Neither CodeBuild nor the build named a ref (a build started by hand at a commit). */
+  | { kind: "unknown"; sourceVersion?: string };
+
+/**
+ * The ref a build built. CodeBuild's own source version wins where it names one: a pull
+ * request's build reports `pr/<number>` whatever its (possibly edited) buildspec exports, and a
+ * build started for a branch or tag names it. A webhook push build reports the commit; then the
+ * webhook's trigger (`branch/<name>`, `tag/<name>`, `pr/<number>`), which buildspec.yml exports
+ * as GIT_REF from CODEBUILD_WEBHOOK_TRIGGER, says which push it was.
+ */
+export function buildRef(sourceVersion: string | undefined, exportedRef: string | undefined): BuildRef {
+  return refOf(sourceVersion) ?? refOf(exportedRef) ?? { kind: "unknown", ...(sourceVersion ? { sourceVersion } : {}) };
+}
+
+function refOf(version: string | undefined): BuildRef | undefined {
+  const v = version?.trim();
+  if (!v || /^[0-9a-f]{7,40}$/.test(v)) return undefined; // a commit names no ref
+  const pr = /^(?:pr\/|refs\/pull\/)(\d+)(?:\/(?:head|merge))?$/.exec(v);
+  if (pr) return { kind: "pull-request", number: pr[1] as string };
+  const tag = /^(?:refs\/tags\/|tag\/)(.+)$/.exec(v);
+  if (tag) return { kind: "tag", name: tag[1] as string };
+  return { kind: "branch", name: v.replace(/^(?:refs\/heads\/|branch\/)/, "") };
+}
+
+/** Whether a build of `ref` may deploy an app that names `branches`. */
+export function refDeploys(ref: BuildRef, branches: string[]): boolean {
+  return ref.kind === "branch" && branches.includes(ref.name);
+}
+
+/** "its build shop-web #12 was of pull request #7, and apps.shop-web.branches lets only main deploy" */
+export function refReason(project: string, buildNumber: number | undefined, ref: BuildRef, app: { name: string; branches: string[] }): string {
+  const build = buildNumber === undefined ? project : `${project} #${buildNumber}`;
+  const of = ref.kind === "pull-request" ? `pull request #${ref.number}`
+    : ref.kind === "unknown" ? `no branch (CodeBuild names none${ref.sourceVersion ? `, only the source version ${ref.sourceVersion}` : ""}; see buildspec.yml's GIT_REF)`
+    : `${ref.kind} ${ref.name}`;
+  return `its build ${build} was of ${of}, and apps.${app.name}.branches lets only ${app.branches.join(", ")} deploy`;
+}
+
 /** What CodeBuild says now about the builds of a project that may have pushed an image. */
 export interface BuildsOfImage {
   /** The newest finished build that exported the image's digest. */
-  finished?: { id: string; buildNumber?: number; status: string; failedPhase?: string };
+  finished?: { id: string; buildNumber?: number; status: string; failedPhase?: string; ref: BuildRef };
   /** A build still running that started before the push: it may be the one that pushed it. */
   running?: string;
 }
@@ -52,6 +94,7 @@ export async function buildsOfImage(region: string, project: string, digest: str
         buildNumber: finished.buildNumber,
         status: finished.buildStatus ?? "UNKNOWN",
         failedPhase: finished.phases?.find((p) => p.phaseStatus && p.phaseStatus !== "SUCCEEDED")?.phaseType,
+        ref: buildRef(finished.sourceVersion, variablesOf(finished).GIT_REF),
       },
     };
   }

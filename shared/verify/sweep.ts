@@ -7,9 +7,9 @@
 //   a rollback decided but not confirmed → decided again once its lease is over
 //   pending past its claim's lease       → resumed (the invocation that claimed it died)
 //   a promotion nobody decided in time   → expired
-import type { PipelineConfig } from "../config/model";
+import type { App, PipelineConfig } from "../config/model";
 import { describeAlarms } from "../deploy/alarms";
-import { buildsOfImage, rejectionReason } from "../deploy/codebuild";
+import { buildsOfImage, refDeploys, refReason, rejectionReason } from "../deploy/codebuild";
 import { TerminalAwsError } from "../errors";
 import { deployImage, type DeployOptions } from "../deploy/deploy";
 import type { ScheduledEvent } from "../events/schedule";
@@ -38,10 +38,11 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
   // The services of one image verify in the same sweep: its build's word is asked for once.
   const words = new Map<string, Promise<BuildWord>>();
   const wordOf = async (record: DeploymentRecord): Promise<BuildWord | undefined> => {
-    const project = config.apps.find((a) => a.name === record.app)?.buildProject;
-    if (!project || record.status !== "completed" || !record.watchUntil || record.watchUntil > now) return undefined;
-    const key = [project, record.repository, record.digest, record.pushedAt].join("\n");
-    if (!words.has(key)) words.set(key, buildWord(record, project, now));
+    const app = config.apps.find((a) => a.name === record.app);
+    const project = app?.buildProject;
+    if (!app || !project || record.status !== "completed" || !record.watchUntil || record.watchUntil > now) return undefined;
+    const key = [app.name, record.repository, record.digest, record.pushedAt].join("\n");
+    if (!words.has(key)) words.set(key, buildWord(record, app, project, now));
     return words.get(key);
   };
   await mapLimit(due, 8, async (item) => {
@@ -82,7 +83,7 @@ async function sweepOne(
  * to be verified said: the verdict its event left, or else CodeBuild's own account (the event may
  * be late, or the image was pushed by hand). Asked only at the end of a watch window.
  */
-async function buildWord(record: DeploymentRecord, project: string, now: string): Promise<BuildWord> {
+async function buildWord(record: DeploymentRecord, app: App, project: string, now: string): Promise<BuildWord> {
   const verdict = await readVerdict(record.repository, record.digest);
   if (verdict) return { project, verdict };
   let seen;
@@ -94,13 +95,14 @@ async function buildWord(record: DeploymentRecord, project: string, now: string)
   }
   const { finished, running } = seen;
   if (!finished) return { project, running };
-  const rejected = finished.status !== "SUCCEEDED";
+  // A build that succeeded, but of a ref that does not deploy (a pull request), rejects it too.
+  const reason = finished.status !== "SUCCEEDED" ? rejectionReason(project, finished.buildNumber, finished.status, finished.failedPhase)
+    : !refDeploys(finished.ref, app.branches) ? refReason(project, finished.buildNumber, finished.ref, app) : undefined;
   return {
     project,
     verdict: {
-      repository: record.repository, digest: record.digest, verdict: rejected ? "rejected" : "accepted", project,
-      buildId: finished.id, buildNumber: finished.buildNumber, at: now,
-      ...(rejected ? { reason: rejectionReason(project, finished.buildNumber, finished.status, finished.failedPhase) } : {}),
+      repository: record.repository, digest: record.digest, verdict: reason ? "rejected" : "accepted", project,
+      buildId: finished.id, buildNumber: finished.buildNumber, at: now, ...(reason ? { reason } : {}),
     },
   };
 }

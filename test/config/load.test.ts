@@ -189,6 +189,10 @@ describe("loadConfig: the example config", () => {
     expect(app("shop-worker").buildProject).toBeUndefined();
   });
 
+  it("lets only main's builds deploy when an app names no branches", () => {
+    expect(app("shop-web").branches).toEqual(["main"]);
+  });
+
   it("parses each template once, read-only keys stripped, placeholders listed", () => {
     const [worker, priority] = env("shop-worker", "staging").targets;
     expect(worker?.template).toBe(priority?.template);
@@ -322,9 +326,39 @@ const rows: Row[] = [
     path: "apps.web.environments[0].targets[0].clustr", fix: 'did you mean "cluster"?',
   },
   {
+    what: "a branch written as a ref",
+    edit: (d) => { d.apps.web.branches = ["refs/heads/main"]; },
+    path: "apps.web.branches[0]", fix: 'write the branch name alone ("main"), not the ref',
+  },
+  {
+    what: "a branch written as a pattern",
+    edit: (d) => { d.apps.web.branches = ["main", "release/*"]; },
+    path: "apps.web.branches[1]", fix: "branches are exact branch names, not patterns: list each branch that deploys",
+  },
+  {
+    what: "a branch name git would refuse",
+    edit: (d) => { d.apps.web.branches = ["feature..x"]; },
+    path: "apps.web.branches[0]", fix: '"feature..x" is not a valid git branch name',
+  },
+  {
+    what: "an empty list of branches",
+    edit: (d) => { d.apps.web.branches = []; },
+    path: "apps.web.branches", fix: "list at least one branch, or leave branches out for main",
+  },
+  {
+    what: "a build project whose app deploys every tag (a pull request's nodeploy- image would deploy)",
+    edit: (d) => { d.apps.web.build = "shop-web"; delete d.apps.web.tags; },
+    path: "apps.web.tags", fix: 'leaving tags out deploys every tag, including the tags buildspec.yml gives builds of branches and pull requests that do not deploy (e.g. nodeploy-pr-12-3f9c2ab); with a build project, write a pattern that excludes them, e.g. "[0-9a-f]{7,40}"',
+  },
+  {
+    what: "a build project whose tags pattern matches the nodeploy- tags",
+    edit: (d) => { d.apps.web.build = "shop-web"; d.apps.web.tags = "[a-z0-9-]+"; },
+    path: "apps.web.tags", fix: "this pattern matches the tags buildspec.yml gives builds of branches and pull requests that do not deploy",
+  },
+  {
     what: "an unknown key like no known one",
     edit: (d) => { d.apps.web.colour = "blue"; },
-    path: "apps.web.colour", fix: "(allowed: repository, tags, build, template, variables, notify, environments)",
+    path: "apps.web.colour", fix: "(allowed: repository, tags, build, branches, template, variables, notify, environments)",
   },
   {
     what: "an unknown top-level key",

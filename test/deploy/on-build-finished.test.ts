@@ -38,7 +38,7 @@ beforeEach(async () => {
   await db.reset();
   codebuild.reset();
   aws = fakeAws({ services: [{ cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) }], alarms: { "shop-staging-web-5xx": "OK" } });
-  codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT }));
+  codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" }));
   // The build pushed the image in its BUILD phase (the push event's time).
   ecr = fakeEcr();
   ecr.push("shop/web", DIGEST, push.time, "3f9c2ab");
@@ -86,8 +86,8 @@ describe("on-build-finished", () => {
     ecr.push("shop/web", NEWER, "2026-11-20T09:20:00Z", "b2c3d4e");
     const build = (n: number, time: string) => ({ ...withDetail(succeeded, { "build-id": `${succeeded.detail["build-id"]}-${n}`, "additional-information": { ...succeeded.detail["additional-information"], "build-number": n } }), id: `build-${n}`, time });
     codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => (input.ids[0]?.endsWith("-129")
-      ? exported({ IMAGE_URI: `${REGISTRY}/shop/web:b2c3d4e`, IMAGE_DIGEST: NEWER, GIT_COMMIT: "b2c3d4e".padEnd(40, "0") })
-      : exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT })));
+      ? exported({ IMAGE_URI: `${REGISTRY}/shop/web:b2c3d4e`, IMAGE_DIGEST: NEWER, GIT_COMMIT: "b2c3d4e".padEnd(40, "0"), GIT_REF: "branch/main" })
+      : exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" })));
     await run(build(129, "2026-11-20T09:25:00Z"));
     const older = await run(build(128, "2026-11-20T09:40:00Z"));
 
@@ -114,6 +114,45 @@ describe("on-build-finished", () => {
     expect(result).toEqual({ ignored: expect.stringContaining("ECR no longer has the image shop/web@sha256:") });
     expect(aws.ecsWrites()).toEqual([]);
     expect(await queryTarget(WEB)).toEqual([]);
+  });
+
+  describe("only builds of the branches an app names deploy (shop-web: main)", () => {
+    const withRef = (sourceVersion: string, gitRef?: string) => {
+      codebuild.on(BatchGetBuildsCommand).resolves(exported({
+        IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, ...(gitRef ? { GIT_REF: gitRef } : {}),
+      }));
+      return withDetail(succeeded, { "additional-information": { ...succeeded.detail["additional-information"], "source-version": sourceVersion } });
+    };
+
+    it.each([
+      ["a pull request (CodeBuild reports pr/7)", "pr/7", undefined, "was of pull request #7"],
+      ["a pull request whose edited buildspec exports GIT_REF=branch/main", "pr/7", "branch/main", "was of pull request #7"],
+      ["a push to another branch", COMMIT, "branch/feature-x", "was of branch feature-x"],
+      ["a build that names no branch", COMMIT, undefined, "was of no branch"],
+    ])("refuses %s: nothing reaches ECS, and a later push of the image is refused too", async (_name, sourceVersion, gitRef, said) => {
+      const result = await run(withRef(sourceVersion, gitRef));
+
+      expect(result).toEqual({ refused: expect.stringContaining(said) });
+      expect((result as { refused: string }).refused).toContain("apps.shop-web.branches lets only main deploy");
+      expect(aws.ecs.calls()).toHaveLength(0);
+      const pushed = await onImagePushed(push, lambdaContext());
+      expect(pushed).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining(said) })] });
+      expect(aws.ecsWrites()).toEqual([]);
+    });
+
+    it.each([["refs/heads/main", undefined], ["main", undefined], [COMMIT, "branch/main"]])("deploys a build of main (source version %s, GIT_REF %s)", async (sourceVersion, gitRef) => {
+      expect(await run(withRef(sourceVersion, gitRef))).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
+    });
+
+    it("rolls back what a pull request's push already started (its buildspec pushed under a deploying tag)", async () => {
+      acceptStops(aws);
+      await onImagePushed(push, lambdaContext());
+      const result = await run(withRef("pr/7", "branch/main"));
+
+      expect(result).toEqual({ refused: expect.stringContaining("pull request #7"), rolledBack: [expect.any(String)] });
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect((await queryTarget(WEB))[0]).toMatchObject({ status: "rolling_back", reason: expect.stringContaining("was of pull request #7") });
+    });
   });
 
   it("records a failed build once, with the failing phase, its message and the logs link, and deploys nothing", async () => {

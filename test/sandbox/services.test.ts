@@ -238,7 +238,7 @@ describe("LocalCodeBuild", () => {
     expect(info["build-start-time"]).toBe(eventDate(started));
   });
 
-  it("exports IMAGE_URI, IMAGE_DIGEST and GIT_COMMIT pointing at the pushed image, as Stevedore reads them", async () => {
+  it("exports IMAGE_URI, IMAGE_DIGEST, GIT_COMMIT and GIT_REF pointing at the pushed image, as Stevedore reads them", async () => {
     const commit = "0123456789abcdef0123456789abcdef01234567";
     const id = codebuild.build("shop-api", { commit, outcome: "SUCCEEDED" });
     await codebuild.finished(id);
@@ -250,9 +250,23 @@ describe("LocalCodeBuild", () => {
       IMAGE_URI: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop/api:0123456`,
       IMAGE_DIGEST: push.detail["image-digest"],
       GIT_COMMIT: commit,
+      GIT_REF: "branch/main",
     });
     expect(push.detail["image-tag"]).toBe("0123456");
     expect(ecr.find("shop/api", "0123456")?.digest).toBe(variables.IMAGE_DIGEST);
+  });
+
+  it("reports a pull request's build as pr/<number> and pushes its image under a nodeploy- tag, as buildspec.yml does", async () => {
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    const id = codebuild.build("shop-api", { commit, outcome: "SUCCEEDED", trigger: "pr/12" });
+    await codebuild.finished(id);
+    const push = events.find((e) => e.source === "aws.ecr") as AwsEvent;
+    const final = events.at(-1) as AwsEvent;
+
+    expect((final.detail["additional-information"] as Json)["source-version"]).toBe("pr/12");
+    expect(codebuild.describe(id)).toMatchObject({ sourceVersion: "pr/12", resolvedSourceVersion: commit });
+    expect(push.detail["image-tag"]).toBe("nodeploy-pr-12-0123456");
+    expect(await exportedVariables(REGION, final.detail["build-id"] as string)).toMatchObject({ GIT_REF: "pr/12", IMAGE_URI: expect.stringMatching(/:nodeploy-pr-12-0123456$/) });
   });
 
   it("exports the image already pushed when a commit is built again, and pushes nothing", async () => {

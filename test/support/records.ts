@@ -266,7 +266,7 @@ export async function webBuildSucceeded(digest: string = PUSH_DIGEST, tag = "3f9
   const codebuild = mocked ?? mockClient(CodeBuildClient);
   try {
     codebuild.on(BatchGetBuildsCommand, { ids: [event.detail["build-id"]] }).resolves({
-      builds: [{ id: event.detail["build-id"], exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:${tag}` }, { name: "IMAGE_DIGEST", value: digest }] }],
+      builds: [{ id: event.detail["build-id"], exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:${tag}` }, { name: "IMAGE_DIGEST", value: digest }, { name: "GIT_REF", value: "branch/main" }] }],
     });
     ecrHolds("shop/web", digest, PUSHED_AT, tag);
     await onBuildFinished(event, lambdaContext("stevedore-on-build-finished"));

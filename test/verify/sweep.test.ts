@@ -135,7 +135,7 @@ describe("sweep", () => {
       await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: record.ecsDeploymentId as string, updatedAt: COMPLETED_AT }));
       return record;
     }
-    const exported = (digest: string) => ({ exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:3f9c2ab` }, { name: "IMAGE_DIGEST", value: digest }] });
+    const exported = (digest: string) => ({ exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:3f9c2ab` }, { name: "IMAGE_DIGEST", value: digest }, { name: "GIT_REF", value: "branch/main" }] });
 
     it("waits past the watch window while a build that started before the push still runs, then verifies once it succeeded", async () => {
       const record = await completedWithoutBuildEvent({ buildStatus: "IN_PROGRESS" });
@@ -156,6 +156,13 @@ describe("sweep", () => {
       expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "rolling_back" }] });
       expect(await headRecord(WEB_STAGING)).toMatchObject({ reason: "its build shop-web #131 failed in POST_BUILD after pushing this image" });
       expect(aws.inputs(UpdateServiceCommand).at(-1)).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 41) });
+    });
+
+    it("rolls back, never verifies, when CodeBuild says the build that pushed it was of a pull request", async () => {
+      const record = await completedWithoutBuildEvent({ buildStatus: "SUCCEEDED", sourceVersion: "pr/7", ...exported(PUSH_DIGEST) });
+
+      expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "rolling_back" }] });
+      expect(await headRecord(WEB_STAGING)).toMatchObject({ reason: "its build shop-web #131 was of pull request #7, and apps.shop-web.branches lets only main deploy" });
     });
 
     it.each([
