@@ -13,7 +13,8 @@ import { ConfigError } from "../shared/errors";
 import { imageOf } from "../shared/deploy/image";
 import { renderTarget } from "../shared/render/task-definition";
 import { shortDigest } from "../shared/records/model";
-import { queryApp } from "../shared/records/store";
+import { redeliver } from "../shared/notify/notify";
+import { queryApp, queryUndelivered } from "../shared/records/store";
 
 const USAGE = `Usage: npm run stevedore -- <command> [options]
 
@@ -24,7 +25,11 @@ Commands:
   approve <app> <promotion-id> [--by NAME] [--reason TEXT]
   reject  <app> <promotion-id> --reason TEXT [--by NAME]
                                          decide on a promotion waiting for approval
-  history <app> [--env ENV] [--limit N]  the app's deployments, newest first (needs RECORDS_TABLE)
+  history <app> [--env ENV] [--limit N]  the app's deployments, newest first, and any final message
+                                         that could not be delivered (needs RECORDS_TABLE)
+  redeliver <app> [<record-id>]          send again the final messages kept as undelivered (a
+                                         destination refused them, its secret was missing, or it
+                                         was down for 50 minutes), once the cause is fixed
 
 Options:
   --config FILE   the pipeline config (default: $STEVEDORE_CONFIG or examples/stevedore.yml)
@@ -60,6 +65,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       case "approve":
       case "reject": return await decide(command, args, values, out);
       case "history": return await history(args, values, out);
+      case "redeliver": return await resend(loadConfig(file), args, out);
       default:
         out(`Unknown command "${command}".\n\n${USAGE}`);
         return 2;
@@ -131,10 +137,25 @@ async function history(args: string[], values: Record<string, unknown>, out: (li
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
     .slice(0, limit);
   if (records.length === 0) out(`no deployments of ${app} yet`);
+  const undelivered = await queryUndelivered(app);
   for (const r of records) {
     out(`${r.createdAt.slice(0, 19).replace("T", " ")}  ${r.env.padEnd(12)} ${`${r.cluster}/${r.service}`.padEnd(28)} ${(r.tag ?? "-").padEnd(12)} ${shortDigest(r.digest)}  ${r.status.padEnd(12)} ${r.id}${r.reason ? `  ${r.reason}` : ""}`);
+    for (const u of undelivered.filter((x) => x.recordId === r.id)) out(`${" ".repeat(21)}⚠ ${u.event} not delivered to ${u.destination}: ${u.reason}`);
   }
+  const others = undelivered.filter((u) => !records.some((r) => r.id === u.recordId));
+  for (const u of others) out(`⚠ ${u.recordId}: ${u.event} not delivered to ${u.destination}: ${u.reason}`);
+  if (undelivered.length > 0) out(`\nSend them again once fixed: npm run stevedore -- redeliver ${app}`);
   return 0;
+}
+
+async function resend(config: PipelineConfig, args: string[], out: (line: string) => void): Promise<number> {
+  const [app, recordId] = args;
+  if (!app) throw new Error("usage: redeliver <app> [<record-id>]");
+  if (!process.env.RECORDS_TABLE) throw new Error("set RECORDS_TABLE to the records table's name (the stack output RecordsTableName)");
+  const results = await redeliver(app, recordId, { config });
+  if (results.length === 0) out(`nothing of ${app}${recordId ? ` ${recordId}` : ""} is kept as undelivered`);
+  for (const r of results) out(`${r.delivered ? "✓ delivered" : "✗ still not delivered"}: ${r.recordId} ${r.event} to ${r.destination}${r.error ? ` (${r.error})` : ""}`);
+  return results.every((r) => r.delivered) ? 0 : 1;
 }
 
 // Run when executed, not when imported by a test.

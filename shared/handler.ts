@@ -58,7 +58,8 @@ function idOf(event: unknown): string | undefined {
  */
 export function streamConsumer(
   name: string,
-  onChange: (oldImage: StreamImage, newImage: StreamImage, context: Context) => Promise<unknown>,
+  /** `writtenAt`: when the change was written (epoch ms), if the stream says. */
+  onChange: (oldImage: StreamImage, newImage: StreamImage, context: Context, writtenAt: number | undefined) => Promise<unknown>,
 ) {
   return eventHandler(name, recordsStream, async (event, context): Promise<DynamoDBBatchResponse> => {
     let slowest = 0;
@@ -70,7 +71,8 @@ export function streamConsumer(
       }
       const started = Date.now();
       try {
-        await onChange(record.dynamodb.OldImage, record.dynamodb.NewImage, context);
+        const written = record.dynamodb.ApproximateCreationDateTime;
+        await onChange(record.dynamodb.OldImage, record.dynamodb.NewImage, context, written === undefined ? undefined : written * 1000);
       } catch (error) {
         logger.error(`${name}: failed on a stream record; it and the rest of the batch will be retried`, {
           eventID: record.eventID, sequenceNumber, error: String(error),

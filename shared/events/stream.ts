@@ -49,6 +49,8 @@ export const recordsStream = z.looseObject({
     eventName: z.optional(z.string()),
     dynamodb: z.looseObject({
       SequenceNumber: z.string(),
+      /** When the change was written, in epoch seconds. */
+      ApproximateCreationDateTime: z.optional(z.number()),
       OldImage: image,
       NewImage: image,
     }),

@@ -23,6 +23,12 @@ export interface DeliveryOptions {
   attempts?: number;
   /** Keep retrying a retryable failure until this epoch ms, however many attempts that takes. */
   until?: number;
+  /**
+   * Never wait past this epoch ms (the invocation's deadline). A Retry-After is honoured in full
+   * when it ends before then; one that ends later gives up at once, so the record can be retried
+   * when the destination asked, not slept through until Lambda kills the invocation.
+   */
+  deadline?: number;
   /** The first retry waits about this long, doubling each time. Default 250 ms. */
   backoffMs?: number;
   /** No single wait is longer. Default 4000 ms (also caps Retry-After). */
@@ -39,11 +45,14 @@ export interface DeliveryResult {
   status?: number;
   /** Why the last attempt failed, without the URL. */
   error?: string;
+  /** The destination refused the message itself (a 4xx other than 408 or 429): trying again cannot help. */
+  permanent?: boolean;
 }
 
 interface Attempt {
   ok: boolean;
   retry: boolean;
+  permanent?: boolean;
   status?: number;
   error?: string;
   retryAfterMs?: number;
@@ -63,11 +72,18 @@ export async function deliver(delivery: Delivery, options: DeliveryOptions = {})
     }
     if (!last.retry) break;
     const wait = backoff(n, last.retryAfterMs, options);
-    const timeLeft = options.until !== undefined && Date.now() + wait + (options.timeoutMs ?? 3000) < options.until;
+    const deadline = options.deadline ?? options.until;
+    if (deadline !== undefined && Date.now() + wait + (options.timeoutMs ?? 3000) >= deadline) {
+      if (last.retryAfterMs !== undefined) last.error = `${last.error}, asked to retry after ${Math.ceil(last.retryAfterMs / 1000)} s, past this invocation's deadline`;
+      break;
+    }
+    const timeLeft = options.until !== undefined;
     if (n >= attempts && !timeLeft) break;
     await sleep(wait);
   }
-  const result: DeliveryResult = { destination: delivery.destination, delivered: false, attempts: n, status: last.status, error: last.error };
+  const result: DeliveryResult = {
+    destination: delivery.destination, delivered: false, attempts: n, status: last.status, error: last.error, ...(last.permanent ? { permanent: true } : {}),
+  };
   logger.warn(`notify: gave up delivering to ${delivery.destination} after ${n} attempt${n === 1 ? "" : "s"}: ${last.error}`, {
     destination: delivery.destination, deliveryId: delivery.deliveryId, attempts: n, status: last.status, error: last.error,
   });
@@ -94,9 +110,13 @@ async function attempt(delivery: Delivery, timeoutMs: number): Promise<Attempt> 
     const text = await response.text().catch(() => "");
     if (response.ok) return { ok: true, retry: false, status: response.status };
     const code = /^[a-z_]{1,64}$/.test(text.trim()) ? ` (${text.trim()})` : "";
+    const retry = response.status === 408 || response.status === 429 || response.status >= 500;
     return {
       ok: false,
-      retry: response.status === 429 || response.status >= 500,
+      retry,
+      // A 4xx is the destination refusing this message (a revoked Slack hook, a wrong path, a
+      // receiver rejecting the body); a 3xx is a redirect we do not follow. Neither heals by retrying.
+      permanent: !retry,
       status: response.status,
       error: `HTTP ${response.status}${code}`,
       retryAfterMs: retryAfter(response.headers.get("retry-after")),
@@ -122,10 +142,15 @@ function retryAfter(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Exponential with jitter (half fixed, half random), so many Lambdas do not retry in step. */
+/**
+ * Exponential with jitter (half fixed, half random), so many Lambdas do not retry in step. A
+ * Retry-After is honoured: in full where the caller has a deadline (whether it fits is checked
+ * against it), else up to the cap.
+ */
 function backoff(failedAttempts: number, retryAfterMs: number | undefined, options: DeliveryOptions): number {
   const max = options.maxBackoffMs ?? 4000;
   const base = Math.min(max, (options.backoffMs ?? 250) * 2 ** (failedAttempts - 1));
   const jittered = base / 2 + (options.random ?? Math.random)() * (base / 2);
+  if (retryAfterMs !== undefined && (options.deadline ?? options.until) !== undefined) return Math.max(jittered, retryAfterMs);
   return Math.min(max, Math.max(jittered, retryAfterMs ?? 0));
 }

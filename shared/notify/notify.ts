@@ -2,15 +2,17 @@
 // → every destination configured for the record's app and environment.
 //
 // Secrets are all resolved before anything is sent: if one cannot be read yet (throttled), the
-// record is retried and nobody has received it twice. Nothing is sent past the invocation's
+// record is retried and nobody has received it twice. A final word that no retry can deliver
+// (refused, unreadable secret, or still failing after 50 minutes) is kept for `stevedore
+// redeliver` instead of holding up the stream. Nothing is sent past the invocation's
 // deadline either: an invocation that ran out of time has ended for Lambda, which retries the
 // record, while its own code resumes whenever the container runs again — alongside that retry.
 import { getConfig } from "../config/compiled";
 import type { Destination, PipelineConfig } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
 import { logger } from "../log";
-import { isFinal, type StoredRecord } from "../records/model";
-import { recordFromImage } from "../records/store";
+import { isFinal, type StoredRecord, type Undelivered } from "../records/model";
+import { deliveredTo, forgetUndelivered, getStored, noteDelivered, queryUndelivered, recordFromImage, recordUndelivered } from "../records/store";
 import { deliver, type Delivery, type DeliveryOptions, type DeliveryResult } from "./deliver";
 import { changesToNotify, type Notification } from "./message";
 import { resolveSecret } from "./secrets";
@@ -26,7 +28,23 @@ export interface NotifyOptions {
   now?: () => Date;
   /** Epoch ms until which a final message may be retried (the invocation's deadline, less a margin). */
   deadline?: number;
+  /** When the change was written (epoch ms): how long its final word has been retried. */
+  writtenAt?: number;
 }
+
+/**
+ * How long a final word that cannot be delivered yet goes back to the stream before it is kept
+ * as undelivered for `stevedore redeliver`. Within serverless.yml's 120 stream retries of up to
+ * 30 s each (an hour), so it is kept before the stream parks the batch with its position only.
+ */
+export const FINAL_WORD_RETRY_MS = 50 * 60_000;
+
+/**
+ * A change handled this long after it was written is probably a retry: the first delivery of a
+ * stream record comes within a second or two. Past it, the destinations its final word already
+ * reached are read (one Query); before it, no read is spent on the common case.
+ */
+const LIKELY_RETRY_MS = 20_000;
 
 export interface NotifyResult {
   notifications: Notification[];
@@ -55,14 +73,33 @@ export async function notifyChange(oldImage: StreamImage | undefined, newImage: 
     return destination ? [destination] : [];
   });
 
+  const finals = notifications.filter(isFinalWord);
+  // A final word a retry can never deliver (its destination refused it, or its URL or secret
+  // cannot be read) is kept once, logged once, and never holds back or repeats the others.
+  const unreachable: Omit<Undelivered, "app" | "recordId" | "at" | "item">[] = [];
   const undelivered: string[] = [];
-  const ready = await Promise.all(destinations.map((d) => withSecrets(d, skipped)));
+  const ready = await Promise.all(destinations.map(async (d) => {
+    const got = await withSecrets(d);
+    if ("unreadable" in got) {
+      skipped.push(d.name);
+      for (const n of finals) unreachable.push({ event: n.event, destination: d.name, reason: `its URL or signing secret cannot be read: ${got.unreadable}` });
+      return undefined;
+    }
+    return got;
+  }));
   if (options.deadline !== undefined && Date.now() >= options.deadline) {
     // Measured in the sandbox: throttled SSM reads under adaptive retry took 34 s of a 30-s
     // invocation, and the timed-out invocation then sent the final message beside its retry.
     throw new RetryableAwsError("notify", "OutOfTime", "reading the destinations' secrets took until the invocation's deadline; nothing was sent");
   }
   const now = options.now?.() ?? new Date();
+  const retriedFor = options.writtenAt === undefined ? 0 : now.getTime() - options.writtenAt;
+  // A change handled long after it was written may be a retry from another container: the
+  // destinations it already reached were noted (below) and are not sent it again.
+  const reached = new Map<string, string[]>();
+  if (retriedFor >= LIKELY_RETRY_MS) {
+    for (const n of finals) reached.set(n.deliveryId, await deliveredTo(record.app, n.deliveryId));
+  }
   // Destinations in parallel; each one receives this record's messages in order.
   const deliveries = await Promise.all(ready.map(async (dest) => {
     if (!dest) return [];
@@ -70,22 +107,97 @@ export async function notifyChange(oldImage: StreamImage | undefined, newImage: 
     for (const n of notifications) {
       const key = `${n.deliveryId}→${dest.destination.name}`;
       if (delivered.has(key)) continue; // this container already sent it, before a retry of the record
+      if (reached.get(n.deliveryId)?.includes(dest.destination.name)) continue; // another container did
       const final = isFinalWord(n);
       // An earlier invocation of this container may still be sending it (it ran out of time):
       // wait for it rather than send a second message, and send only if it did not get through.
       if ((await inFlight.get(key))?.delivered) continue;
-      const result = await tracked(key, deliver(render(n, dest, now), final && options.deadline ? { ...options.delivery, until: options.deadline } : options.delivery));
+      const timing = { ...options.delivery, ...(options.deadline !== undefined ? { deadline: options.deadline, ...(final ? { until: options.deadline } : {}) } : {}) };
+      const result = await tracked(key, deliver(render(n, dest, now), timing));
       results.push(result);
-      if (final && !result.delivered) undelivered.push(`${n.event} to ${dest.destination.name}`);
+      if (final && !result.delivered) {
+        if (result.permanent) unreachable.push({ event: n.event, destination: dest.destination.name, reason: `refused: ${result.error}` });
+        else if (retriedFor >= FINAL_WORD_RETRY_MS) unreachable.push({ event: n.event, destination: dest.destination.name, reason: `still not delivered ${Math.round(retriedFor / 60_000)} minutes after it was written: ${result.error}` });
+        else undelivered.push(`${n.event} to ${dest.destination.name}`);
+      }
     }
     return results;
   }));
-  // A deployment's final word is never given up: the record goes back to the stream (retried,
-  // then parked in the dead-letter queue for replay). Other messages are best effort.
+  await keepUnreachable(record, itemKeys(newImage), unreachable, now);
+  // Otherwise a deployment's final word is never given up: the record goes back to the stream,
+  // which retries it until it is kept (FINAL_WORD_RETRY_MS). Other messages are best effort.
   if (undelivered.length > 0) {
+    // Before the record goes back: where its final word did arrive, so a retry elsewhere skips it.
+    for (const n of finals) {
+      const got = ready.filter((d): d is ReadyDestination => !!d && delivered.has(`${n.deliveryId}→${d.destination.name}`)).map((d) => d.destination.name);
+      if (got.length > 0) await noteDelivered(record.app, n.deliveryId, got);
+    }
     throw new RetryableAwsError("notify", "WebhookUnavailable", `the final message could not be delivered yet: ${undelivered.join(", ")}`);
   }
   return { notifications, skipped, deliveries: deliveries.flat() };
+}
+
+/** Keeps each final word no retry can deliver, once, where `stevedore history` shows it, with one error log line. */
+async function keepUnreachable(
+  record: StoredRecord, item: Undelivered["item"], unreachable: Omit<Undelivered, "app" | "recordId" | "at" | "item">[], now: Date,
+): Promise<void> {
+  const recordId = record.kind === "build" ? record.buildId : record.id;
+  for (const u of unreachable) {
+    if (await recordUndelivered({ app: record.app, recordId, at: now.toISOString(), item, ...u })) {
+      logger.error(`notify: ${u.event} could not be delivered to ${u.destination} and will not be retried: ${u.reason}`, { ...subjectOf(record), destination: u.destination, event: u.event });
+    }
+  }
+}
+
+/** The table keys of the stream image's item. */
+function itemKeys(image: StreamImage | undefined): Undelivered["item"] {
+  const key = (name: string) => String(((image ?? {})[name] as { S?: string } | undefined)?.S ?? "");
+  return { pk: key("pk"), sk: key("sk") };
+}
+
+export interface Redelivery {
+  recordId: string;
+  destination: string;
+  event: string;
+  delivered: boolean;
+  /** Why it still could not be delivered. */
+  error?: string;
+}
+
+/**
+ * `stevedore redeliver`: sends each final word kept as undelivered for `app` (or for one record)
+ * again, as it is now worded from the record, with the same delivery id (receivers deduplicate
+ * on it), and forgets it once delivered.
+ */
+export async function redeliver(app: string, recordId: string | undefined, options: NotifyOptions = {}): Promise<Redelivery[]> {
+  const config = options.config ?? getConfig();
+  const kept = (await queryUndelivered(app)).filter((u) => recordId === undefined || u.recordId === recordId);
+  const results: Redelivery[] = [];
+  for (const u of kept) {
+    const said = (delivered: boolean, error?: string) => results.push({ recordId: u.recordId, destination: u.destination, event: u.event, delivered, ...(error ? { error } : {}) });
+    const record = await getStored(u.item);
+    const word = record ? finalWordOf(record).find((n) => n.event === u.event) : undefined;
+    const destination = config.destinations[u.destination];
+    if (!word || !destination) {
+      said(false, !word ? "its record no longer says this (deleted, or moved on)" : `${u.destination} is no longer in the config`);
+      continue;
+    }
+    const ready = await withSecrets(destination);
+    if ("unreadable" in ready) {
+      said(false, `its URL or signing secret cannot be read: ${ready.unreadable}`);
+      continue;
+    }
+    const result = await deliver(render(word, ready, options.now?.() ?? new Date()), options.delivery);
+    if (result.delivered) await forgetUndelivered(u);
+    said(result.delivered, result.error);
+  }
+  return results;
+}
+
+/** A record's final word, as the change into its current status announced it. */
+function finalWordOf(record: StoredRecord): Notification[] {
+  const before = record.kind === "build" ? undefined : { ...record, status: "pending" } as StoredRecord;
+  return changesToNotify(before, record).filter(isFinalWord);
 }
 
 /** The last message a deployment (or a failed build) gets: the one that must not be lost. */
@@ -133,7 +245,8 @@ export function destinationNames(config: PipelineConfig, record: StoredRecord): 
 
 type ReadyDestination = { destination: Destination; url: string; signingSecret?: string };
 
-async function withSecrets(destination: Destination, skipped: string[]): Promise<ReadyDestination | undefined> {
+/** The destination with its URL and signing secret, or why they cannot be read (a retry would not help). */
+async function withSecrets(destination: Destination): Promise<ReadyDestination | { unreadable: string }> {
   try {
     const [url, signingSecret] = await Promise.all([
       resolveSecret(destination.url),
@@ -144,8 +257,7 @@ async function withSecrets(destination: Destination, skipped: string[]): Promise
     // A parameter that is missing or unreadable stays so on retry: skip this destination only.
     if (error instanceof StevedoreError && !error.retryable) {
       logger.error(`notify: cannot read the URL or secret of ${destination.name}; not sent there`, { destination: destination.name, error: error.message });
-      skipped.push(destination.name);
-      return undefined;
+      return { unreadable: error.message };
     }
     throw error;
   }

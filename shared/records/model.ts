@@ -205,6 +205,23 @@ export interface PromotionRecord {
 
 export type StoredRecord = DeploymentRecord | BuildRecord | PromotionRecord;
 
+/**
+ * A final word that no destination retry could deliver: the destination refused it (a 4xx), or
+ * its URL or signing secret cannot be read. Kept once per record, event and destination, where
+ * `stevedore history` shows it; not a record (nothing is announced about it).
+ */
+export interface Undelivered {
+  app: string;
+  /** The record it was about: a deployment's or promotion's id, a build's id. */
+  recordId: string;
+  event: string;
+  destination: string;
+  reason: string;
+  at: string;
+  /** Where the record's item is (its table keys), for `stevedore redeliver`. */
+  item: { pk: string; sk: string };
+}
+
 export const keys = {
   target: (targetKey: string) => `TARGET#${targetKey}`,
   head: "HEAD",
@@ -214,6 +231,10 @@ export const keys = {
   promotion: (id: string) => `PROMOTION#${id}`,
   byApp: (env: string, pushKey: string, targetKey: string) => `${env}#${pushKey}#${targetKey}`,
   due: (app: string) => `DUE#${app}`,
+  /** Final words delivered to some destinations while another was down (see notify.ts). */
+  delivered: (app: string) => `DELIVERED#${app}`,
+  /** Final words that could not be delivered, one partition per app (see Undelivered). */
+  undelivered: (app: string) => `UNDELIVERED#${app}`,
   /** What the builds said about one image: one item per repository and digest. */
   image: (repository: string, digest: string) => `IMAGE#${repository}@${digest}`,
   verdict: "BUILD-VERDICT",

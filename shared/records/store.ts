@@ -3,7 +3,7 @@
 // created once. Two Lambdas racing on one service therefore cannot both win; the loser reads
 // again and decides again.
 import {
-  DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
+  DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
   type AttributeValue, type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
@@ -11,7 +11,7 @@ import { clientFor } from "../aws/clients";
 import { call, toAwsError } from "../aws/errors";
 import { ConfigError } from "../errors";
 import { logger } from "../log";
-import { isFinal, keys, recordKeyOf, type BuildRecord, type BuildVerdict, type DeploymentRecord, type PromotionRecord, type StoredRecord } from "./model";
+import { isFinal, keys, recordKeyOf, type BuildRecord, type BuildVerdict, type DeploymentRecord, type PromotionRecord, type StoredRecord, type Undelivered } from "./model";
 
 /** The pointer that says which image a service belongs to now. */
 export interface Head {
@@ -348,6 +348,62 @@ export async function getPromotion(app: string, id: string): Promise<PromotionRe
     ConsistentRead: true,
   })));
   return out.Item ? (fromItem(out.Item) as PromotionRecord) : undefined;
+}
+
+/** Keeps a final word that could not be delivered; true when this call kept it (the first time). */
+export async function recordUndelivered(u: Undelivered): Promise<boolean> {
+  const item = toAttributes({ ...u, pk: keys.undelivered(u.app), sk: `${u.recordId}#${u.event}#${u.destination}` });
+  return conditionalPut(item, "attribute_not_exists(pk)");
+}
+
+/**
+ * Notes that `deliveryId` reached `destinations`, so that a retry of its record in another
+ * container does not send it there again.
+ */
+export async function noteDelivered(app: string, deliveryId: string, destinations: string[]): Promise<void> {
+  for (const destination of destinations) {
+    await conditionalPut(toAttributes({ pk: keys.delivered(app), sk: `${deliveryId}#${destination}`, deliveryId, destination }), "attribute_not_exists(pk)");
+  }
+}
+
+/** The destinations noted as having received `deliveryId` (see noteDelivered). */
+export async function deliveredTo(app: string, deliveryId: string): Promise<string[]> {
+  const out = await call("Query", () => db().send(new QueryCommand({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :id)",
+    ExpressionAttributeValues: { ":pk": { S: keys.delivered(app) }, ":id": { S: `${deliveryId}#` } },
+    ConsistentRead: true,
+  })));
+  return (out.Items ?? []).map((item) => String(item.destination?.S ?? ""));
+}
+
+/** A final word delivered after all: it is no longer kept. */
+export async function forgetUndelivered(u: Undelivered): Promise<void> {
+  await call("DeleteItem", () => db().send(new DeleteItemCommand({
+    TableName: table(),
+    Key: { pk: { S: keys.undelivered(u.app) }, sk: { S: `${u.recordId}#${u.event}#${u.destination}` } },
+  })));
+}
+
+/** Any record by its item's keys. */
+export async function getStored(item: { pk: string; sk: string }): Promise<StoredRecord | undefined> {
+  const out = await call("GetItem", () => db().send(new GetItemCommand({
+    TableName: table(), Key: { pk: { S: item.pk }, sk: { S: item.sk } }, ConsistentRead: true,
+  })));
+  return out.Item ? fromItem(out.Item) : undefined;
+}
+
+/** What could not be delivered about an app's records, by record id. */
+export async function queryUndelivered(app: string): Promise<Undelivered[]> {
+  const out = await call("Query", () => db().send(new QueryCommand({
+    TableName: table(),
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": { S: keys.undelivered(app) } },
+  })));
+  return (out.Items ?? []).map((item) => {
+    const { pk: _pk, sk: _sk, ...u } = unmarshall(item);
+    return u as Undelivered;
+  });
 }
 
 /** Every target's record of one image in one environment of an app. */

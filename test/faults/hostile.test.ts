@@ -236,7 +236,10 @@ beforeAll(async () => {
     if (!variables) return { builds: [], buildsNotFound: input.ids };
     return { builds: [{ id, exportedEnvironmentVariables: Object.entries(variables).map(([name, value]) => ({ name, value })) }] };
   });
-  ssm.on(GetParameterCommand).rejects(awsError("ParameterNotFound", "Parameter not found."));
+  // Destinations whose secrets cannot be read yet (throttled): a valid final word in the corpus
+  // goes back to the stream unsent. A missing parameter would make it a legitimate write: the
+  // final word kept as undelivered (shared/notify/notify.ts), which handler tests cover.
+  ssm.on(GetParameterCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
 });
 
 afterAll(async () => {

@@ -52,6 +52,32 @@ describe("deliver", () => {
     expect(waits).toEqual([2000, 4000]);
   });
 
+  it.each([[404, true], [403, true], [410, true], [408, false], [429, false], [503, false]])("calls HTTP %i permanent: %s", async (status, permanent) => {
+    receiver.script.push(reply(status));
+    const result = await deliver(to(receiver.url("/hook")), { ...FAST, attempts: 1 });
+    expect(result.delivered).toBe(false);
+    expect(result.permanent ?? false).toBe(permanent);
+  });
+
+  it("honours Retry-After in full, past the cap, when it ends before the deadline", async () => {
+    receiver.script.push(reply(429, "", { "retry-after": "30" }));
+    const waits: number[] = [];
+    const sleep = async (ms: number) => { waits.push(ms); };
+    const result = await deliver(to(receiver.url("/hook")), { ...FAST, maxBackoffMs: 4000, sleep, deadline: Date.now() + 60_000 });
+    expect(result).toMatchObject({ delivered: true, attempts: 2 });
+    expect(waits).toEqual([30_000]);
+  });
+
+  it("gives up at once, without sleeping, when Retry-After ends past the deadline, and says so", async () => {
+    receiver.script.push(reply(429, "", { "retry-after": "30" }));
+    const waits: number[] = [];
+    const sleep = async (ms: number) => { waits.push(ms); };
+    const result = await deliver(to(receiver.url("/hook")), { ...FAST, sleep, until: Date.now() + 10_000 });
+    expect(result).toMatchObject({ delivered: false, attempts: 1, error: "HTTP 429, asked to retry after 30 s, past this invocation's deadline" });
+    expect(result.permanent).toBeUndefined();
+    expect(waits).toEqual([]);
+  });
+
   it("waits longer before each retry, with jitter", async () => {
     receiver.script.push(reply(500), reply(500), reply(500), reply(500));
     const waits: number[] = [];
@@ -64,10 +90,10 @@ describe("deliver", () => {
     expect(waits).toEqual([50]);
   });
 
-  it("does not retry a 400, and keeps Slack's error code", async () => {
+  it("does not retry a 400, keeps Slack's error code, and says trying again cannot help", async () => {
     receiver.script.push(reply(400, "invalid_blocks"));
     const result = await deliver(to(receiver.url("/hook")), FAST);
-    expect(result).toEqual({ destination: "shop-slack", delivered: false, attempts: 1, status: 400, error: "HTTP 400 (invalid_blocks)" });
+    expect(result).toEqual({ destination: "shop-slack", delivered: false, attempts: 1, status: 400, error: "HTTP 400 (invalid_blocks)", permanent: true });
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -137,7 +163,7 @@ describe("deliverAll", () => {
       { ...to(receiver.url("/b")), destination: "b" },
     ], { ...FAST, attempts: 1 });
     expect(results).toEqual([
-      { destination: "a", delivered: false, attempts: 1, status: 400, error: "HTTP 400" },
+      { destination: "a", delivered: false, attempts: 1, status: 400, error: "HTTP 400", permanent: true },
       { destination: "b", delivered: true, attempts: 1, status: 200 },
     ]);
   });

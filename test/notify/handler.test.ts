@@ -6,6 +6,10 @@ import { clearSecretCache } from "../../shared/notify/secrets";
 import { forgetDeliveries } from "../../shared/notify/notify";
 import type { SlackPayload } from "../../shared/notify/slack";
 import { verifySignature } from "../../shared/notify/webhook";
+import { main as stevedore } from "../../cli/stevedore";
+import type { DeploymentRecord } from "../../shared/records/model";
+import { create, queryUndelivered } from "../../shared/records/store";
+import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { captureLogs, reply, startReceiver, type Received, type Receiver } from "./receiver";
 import { build, deployment, moved } from "./records";
 import { streamEvent, streamRecord } from "./stream";
@@ -58,7 +62,12 @@ const rollingOut = moved(deployment(), "started");
 const completed = moved(rollingOut, "completed");
 const rolledBack = moved(moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM"), "rolled_back", "alarm shop-staging-web-5xx is in ALARM");
 
+let db: TestDynamo;
+beforeAll(async () => { db = await startDynamo(); });
+afterAll(async () => db.close());
+
 beforeEach(async () => {
+  await db.reset();
   ssm.reset();
   clearSecretCache();
   forgetDeliveries();
@@ -232,6 +241,23 @@ describe("notify handler: a deployment's final word", () => {
     expect(slackMessages().map(headerOf).filter((h) => h.includes("rolled back"))).not.toHaveLength(0);
   });
 
+  it("does not resend the final word where it arrived when another container retries the record", async () => {
+    let slackDown = true;
+    receiver.on(SLACK_PATH, ...Array.from({ length: 50 }, () => (...args: Parameters<ReturnType<typeof reply>>) => reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args)));
+    const written = Date.now();
+    const first = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written)), withDeadline(2_500))) as DynamoDBBatchResponse;
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(at(AUDIT_PATH)).toHaveLength(1);
+
+    slackDown = false;
+    const refusedBefore = at(SLACK_PATH).length;
+    forgetDeliveries(); // Lambda retries the record in a fresh container, half a minute on
+    const retried = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written - 30_000)), withDeadline(20_000))) as DynamoDBBatchResponse;
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(at(AUDIT_PATH)).toHaveLength(1);
+    expect(at(SLACK_PATH).length - refusedBefore).toBe(1); // Slack, which was down, gets it once
+  });
+
   it("sends nothing once reading the destinations' secrets took until the deadline, and gives the record back", async () => {
     ssm.on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url" }).callsFake(async () => {
       await new Promise((resolve) => setTimeout(resolve, 600)); // throttled reads under adaptive retry
@@ -259,6 +285,94 @@ describe("notify handler: a deployment's final word", () => {
     await expect(timedOut).resolves.toEqual({ batchItemFailures: [] });
     expect(at(SLACK_PATH)).toHaveLength(1);
     expect(at(AUDIT_PATH)).toHaveLength(1);
+  });
+
+  it("keeps a final word a destination refuses (a 4xx) once, logs it once, and neither fails the record nor repeats the others", async () => {
+    receiver.on(AUDIT_PATH, reply(404), reply(404));
+    const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
+    const first = (await handler(event, withDeadline(20_000))) as DynamoDBBatchResponse;
+    forgetDeliveries(); // the same record again in a fresh container (a duplicate stream delivery)
+    const again = (await handler(event, withDeadline(20_000))) as DynamoDBBatchResponse;
+
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(at(AUDIT_PATH)).toHaveLength(2); // one attempt each: a 404 is not retried
+    expect(await queryUndelivered("shop-web")).toEqual([expect.objectContaining({
+      recordId: "d-3f9c2a1b4e5d", event: "deployment.rolled_back", destination: "shop-audit", reason: "refused: HTTP 404",
+    })]);
+    const errors = logs.lines().map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === "ERROR" && String(l.message).includes("will not be retried"));
+    expect(errors).toEqual([expect.objectContaining({ destination: "shop-audit", event: "deployment.rolled_back", deploymentId: "d-3f9c2a1b4e5d" })]);
+  });
+
+  it("sends a kept final word again with `stevedore redeliver` once the destination takes it, with the same delivery id, and forgets it", async () => {
+    await create(rolledBack as DeploymentRecord); // the record's item, as the table holds it
+    receiver.on(AUDIT_PATH, reply(404));
+    await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack)), withDeadline(20_000));
+    const history: string[] = [];
+    await stevedore(["history", "shop-web"], (l) => history.push(l));
+    expect(history.join("\n")).toContain("⚠ deployment.rolled_back not delivered to shop-audit: refused: HTTP 404");
+
+    const lines: string[] = [];
+    await expect(stevedore(["redeliver", "shop-web"], (l) => lines.push(l))).resolves.toBe(0);
+
+    expect(lines).toEqual(["✓ delivered: d-3f9c2a1b4e5d deployment.rolled_back to shop-audit"]);
+    expect(at(AUDIT_PATH).map((r) => r.headers["x-stevedore-delivery"])).toEqual(["d-3f9c2a1b4e5d:rolled_back", "d-3f9c2a1b4e5d:rolled_back"]);
+    expect(at(AUDIT_PATH).map((r) => JSON.parse(r.body).deployment.status)).toEqual(["rolled_back", "rolled_back"]);
+    expect(await queryUndelivered("shop-web")).toEqual([]);
+    expect(slackMessages()).toHaveLength(1); // the destination that had it is not sent it again
+  });
+
+  it("keeps what `stevedore redeliver` still cannot deliver, and says why", async () => {
+    await create(rolledBack as DeploymentRecord);
+    receiver.on(AUDIT_PATH, reply(404), reply(410));
+    await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack)), withDeadline(20_000));
+    const lines: string[] = [];
+    await expect(stevedore(["redeliver", "shop-web", "d-3f9c2a1b4e5d"], (l) => lines.push(l))).resolves.toBe(1);
+
+    expect(lines).toEqual(["✗ still not delivered: d-3f9c2a1b4e5d deployment.rolled_back to shop-audit (HTTP 410)"]);
+    expect(await queryUndelivered("shop-web")).toHaveLength(1);
+  });
+
+  it("keeps a final word whose destination's secret is missing as undelivered, as loud as a refused one", async () => {
+    ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
+      .rejects(Object.assign(new Error("Parameter not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
+    const result = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack)), withDeadline(20_000))) as DynamoDBBatchResponse;
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(slackMessages().map(headerOf)).toEqual(["❌ shop-web → staging: rolled back, deployment failed"]);
+    expect(await queryUndelivered("shop-web")).toEqual([expect.objectContaining({
+      destination: "shop-audit", event: "deployment.rolled_back", reason: expect.stringMatching(/^its URL or signing secret cannot be read: .*ParameterNotFound/),
+    })]);
+  });
+
+  it("waits as long as Retry-After asks when the invocation has the time, and gives the record back at once when it has not", async () => {
+    receiver.on(SLACK_PATH, reply(429, "", { "retry-after": "5" }));
+    const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
+    const started = Date.now();
+    const short = (await handler(event, withDeadline(3_000))) as DynamoDBBatchResponse;
+    expect(short.batchItemFailures).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(1_500); // no sleeping past the deadline
+    expect(await queryUndelivered("shop-web")).toEqual([]); // a 429 is not a refusal: the stream retries it
+
+    receiver.on(SLACK_PATH, reply(429, "", { "retry-after": "5" }));
+    const retryStarted = Date.now();
+    const long = (await handler(event, withDeadline(20_000))) as DynamoDBBatchResponse;
+    expect(long).toEqual({ batchItemFailures: [] });
+    expect(Date.now() - retryStarted).toBeGreaterThanOrEqual(5_000); // past the 4-s cap of other waits
+  }, 20_000);
+
+  it("keeps a final word still undeliverable 50 minutes after it was written, for stevedore redeliver, instead of giving it back to the stream", async () => {
+    receiver.on(SLACK_PATH, ...Array.from({ length: 10 }, () => reply(503)));
+    const young = streamRecord(moved(completed, "rolling_back", "x"), rolledBack, Date.now() - 49 * 60_000);
+    expect(((await handler(streamEvent(young), withDeadline(2_500))) as DynamoDBBatchResponse).batchItemFailures).toHaveLength(1);
+    expect(await queryUndelivered("shop-web")).toEqual([]);
+
+    receiver.on(SLACK_PATH, ...Array.from({ length: 10 }, () => reply(503)));
+    const old = streamRecord(moved(completed, "rolling_back", "x"), rolledBack, Date.now() - 51 * 60_000);
+    expect(await handler(streamEvent(old), withDeadline(2_500))).toEqual({ batchItemFailures: [] });
+    expect(await queryUndelivered("shop-web")).toEqual([expect.objectContaining({
+      destination: "shop-slack", event: "deployment.rolled_back", reason: expect.stringMatching(/^still not delivered 51 minutes after it was written: HTTP 503/),
+    })]);
   });
 
   it("gives up a message that is not final after a few tries, without failing the record", async () => {

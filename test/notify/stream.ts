@@ -30,7 +30,8 @@ function image(item: Item) {
 
 let sequence = 4_000_000_000_000_000_000n;
 
-export function streamRecord(oldItem: Item | undefined, newItem: Item | undefined) {
+/** `writtenAt`: when the change was written (epoch ms); by default, just now. */
+export function streamRecord(oldItem: Item | undefined, newItem: Item | undefined, writtenAt = Date.now()) {
   const keyed = newItem ?? oldItem;
   if (!keyed) throw new Error("a stream record needs an old or a new image");
   const eventName = !oldItem ? "INSERT" : !newItem ? "REMOVE" : "MODIFY";
@@ -43,7 +44,7 @@ export function streamRecord(oldItem: Item | undefined, newItem: Item | undefine
     eventSource: "aws:dynamodb",
     awsRegion: "eu-west-1",
     dynamodb: {
-      ApproximateCreationDateTime: 1772442600,
+      ApproximateCreationDateTime: Math.floor(writtenAt / 1000),
       Keys,
       ...(newItem ? { NewImage: image(newItem) } : {}),
       ...(oldItem ? { OldImage: image(oldItem) } : {}),
