@@ -121,37 +121,46 @@ function compute(options = {}) {
 
   // ── EventBridge patterns ──────────────────────────────────────────────────────────────────
   const none = ["(none configured)"]; // a rule must list something; it is disabled then
-  // ECS events name the service only in resources[0]; a wildcard account keeps this offline.
+  // ECS events name the service only in resources[0]; the account is matched by `account`.
   const serviceResources = (list) => list.map((s) => ({ wildcard: `arn:${partition}:ecs:${region}:*:service/${s}` }));
+  // Every pattern names this account: an event bus can carry other accounts' events (a
+  // cross-account rule, an organisation's bus), and none of them may deploy or roll back here.
+  const thisAccount = [{ Ref: "AWS::AccountId" }];
   const patterns = {
     imagePushed: {
+      account: thisAccount,
       source: ["aws.ecr"],
       "detail-type": ["ECR Image Action"],
       detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": repositories },
     },
     buildFinished: {
+      account: thisAccount,
       source: ["aws.codebuild"],
       "detail-type": ["CodeBuild Build State Change"],
       detail: { "project-name": projects.length ? projects : none, "build-status": FINAL_BUILD_STATUSES },
     },
     deploymentChanged: {
+      account: thisAccount,
       source: ["aws.ecs"],
       "detail-type": ["ECS Deployment State Change", "ECS Service Action"],
       resources: serviceResources(services),
     },
     alarm: {
+      account: thisAccount,
       source: ["aws.cloudwatch"],
       "detail-type": ["CloudWatch Alarm State Change"],
       detail: { alarmName: alarms.length ? alarms : none, state: { value: ["ALARM"] } },
     },
     // A rollout of a guarded service starting or ending wakes on-alarm (shared/rollback/warm-up.ts).
     alarmWarmUp: {
+      account: thisAccount,
       source: ["aws.ecs"],
       "detail-type": ["ECS Deployment State Change"],
       detail: { eventName: ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"] },
       resources: guardedServices.length ? serviceResources(guardedServices) : none,
     },
     promotionDecision: {
+      account: thisAccount,
       source: ["stevedore"],
       "detail-type": ["Stevedore Promotion Decision"],
       detail: { app: approvalApps.length ? approvalApps : none },

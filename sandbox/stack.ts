@@ -73,7 +73,7 @@ export function resolveStack(configFile: string): ResolvedStack {
   const hash = createHash("sha256");
   for (const file of inputs) hash.update(file).update(readFileSync(file));
   const cache = join(".build", "sandbox", `stack-${hash.digest("hex").slice(0, 16)}.json`);
-  if (existsSync(cache)) return JSON.parse(readFileSync(cache, "utf8")) as ResolvedStack;
+  if (existsSync(cache)) return deployedIn(JSON.parse(readFileSync(cache, "utf8")) as ResolvedStack);
 
   const out = spawnSync(join("node_modules", ".bin", "osls"), ["print", "--format", "json"], {
     encoding: "utf8",
@@ -85,7 +85,29 @@ export function resolveStack(configFile: string): ResolvedStack {
   const stack: ResolvedStack = { service: printed.service, functions: printed.functions };
   mkdirSync(dirname(cache), { recursive: true });
   writeFileSync(cache, JSON.stringify(stack));
-  return stack;
+  return deployedIn(stack);
+}
+
+/** The sandbox's account, what `{ Ref: AWS::AccountId }` in an event pattern resolves to. */
+export const SANDBOX_ACCOUNT = "123456789012";
+
+/**
+ * What CloudFormation does to the event patterns on deploy: the account's pseudo parameter
+ * becomes the account. Any other intrinsic is left as it is, and the bus refuses the pattern.
+ */
+export function inAccount<T>(value: T, account = SANDBOX_ACCOUNT): T {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== "object") return v;
+    const entries = Object.entries(v);
+    if (entries.length === 1 && entries[0]?.[0] === "Ref" && entries[0][1] === "AWS::AccountId") return account;
+    return Object.fromEntries(entries.map(([k, inner]) => [k, walk(inner)]));
+  };
+  return walk(value) as T;
+}
+
+function deployedIn(stack: ResolvedStack): ResolvedStack {
+  return { ...stack, functions: inAccount(stack.functions) };
 }
 
 function templateFiles(configFile: string): string[] {

@@ -26,12 +26,12 @@ import { Clock, SECOND } from "./clock";
 import type { AwsEvent } from "./events";
 import { awsFaults, callDraws, noneInjected, type Faults, type Injected } from "./faults";
 import { LambdaRuntime } from "./runtime";
-import { recordsTable, type ResolvedStack } from "./stack";
+import { recordsTable, type ResolvedStack, SANDBOX_ACCOUNT } from "./stack";
 import { Timeline } from "./timeline";
 import { exchangeOf, useClock } from "./virtual-time";
 import { WebhookReceiver } from "./webhook";
 
-export const ACCOUNT = "123456789012";
+export const ACCOUNT = SANDBOX_ACCOUNT;
 export const REGION = "eu-west-1";
 export const RECORDS_TABLE = "stevedore-sandbox-records";
 /** Compiled configs, named by content: worlds of one config share theirs. */

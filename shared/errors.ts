@@ -2,16 +2,15 @@
 // thrown error) whether trying again can help: throttling and conflicts can, a validation
 // error or a missing service cannot, and retrying those would only repeat the failure.
 
+// Each class names itself in a string: the bundles are minified, which renames classes, so a
+// name taken from the class (new.target.name) would log as a two-letter word in Lambda.
 export abstract class StevedoreError extends Error {
   abstract readonly retryable: boolean;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** The pipeline config or a template is wrong. Nothing is deployed until it is fixed. */
 export class ConfigError extends StevedoreError {
+  override readonly name = "ConfigError";
   readonly retryable = false;
   constructor(readonly file: string, readonly problems: string[]) {
     super(`${file} is not a valid Stevedore config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -20,6 +19,7 @@ export class ConfigError extends StevedoreError {
 
 /** AWS said no for a reason that will not change on retry (validation, missing resource, access). */
 export class TerminalAwsError extends StevedoreError {
+  override readonly name = "TerminalAwsError";
   readonly retryable = false;
   constructor(readonly operation: string, readonly code: string, message: string, options?: { cause?: unknown }) {
     super(`${operation} failed: ${code}: ${message}`, options);
@@ -28,6 +28,7 @@ export class TerminalAwsError extends StevedoreError {
 
 /** AWS throttled us, was briefly unavailable, or a write lost a race: trying later can succeed. */
 export class RetryableAwsError extends StevedoreError {
+  override readonly name = "RetryableAwsError";
   readonly retryable = true;
   constructor(readonly operation: string, readonly code: string, message: string, options?: { cause?: unknown }) {
     super(`${operation} failed: ${code}: ${message}`, options);

@@ -337,7 +337,8 @@ export class LocalCodeBuild {
         const builds: BuildView[] = [];
         const buildsNotFound: string[] = [];
         for (const id of ids as string[]) {
-          const view = this.describe(String(id));
+          // Build ids only (`project:uuid`), as the API documents: an ARN is no id of a build.
+          const view = this.builds.has(String(id)) ? this.describe(String(id)) : undefined;
           if (view) builds.push(view);
           else buildsNotFound.push(String(id));
         }

@@ -453,8 +453,11 @@ export class LocalEcs {
     }
     if (!found) throw new AwsError("ServiceDeploymentNotFoundException", "The service deployment does not exist.");
     const { service, deployment } = found;
-    // ECS keeps rolling back a deployment that is already being rolled back: nothing to do.
-    if (deployment.rollback?.live || (deployment.live && deployment.cause !== "update")) return { serviceDeploymentArn: arn };
+    // A deployment ECS is already rolling back cannot be stopped again: the current ECS API
+    // model answers ConflictException.
+    if (deployment.rollback?.live || (deployment.live && deployment.cause !== "update")) {
+      throw new AwsError("ConflictException", "The request could not be processed because of conflict in the current state of the resource.");
+    }
     if (!deployment.live) {
       throw invalid(`The service deployment is not in a state that can be stopped. Its rollout state is ${deployment.rolloutState}.`);
     }

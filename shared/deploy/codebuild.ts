@@ -5,11 +5,22 @@ import { clientFor } from "../aws/clients";
 import { call } from "../aws/errors";
 import { TerminalAwsError } from "../errors";
 
-export async function exportedVariables(region: string, buildId: string): Promise<Record<string, string>> {
+/** The variables a build exported. `build`: its id, or its ARN as the build's event names it. */
+export async function exportedVariables(region: string, buildIdOrArn: string): Promise<Record<string, string>> {
+  const buildId = buildIdOf(buildIdOrArn);
   const out = await call("BatchGetBuilds", () => clientFor(CodeBuildClient, region).send(new BatchGetBuildsCommand({ ids: [buildId] })));
   const build = out.builds?.[0];
   if (!build) throw new TerminalAwsError("BatchGetBuilds", "BuildNotFound", `build ${buildId} not found`);
   return variablesOf(build);
+}
+
+/**
+ * `arn:aws:codebuild:eu-west-1:123456789012:build/shop-web:0d6e…` → `shop-web:0d6e…`: the event
+ * names a build by its ARN, and BatchGetBuilds is documented to take build ids.
+ */
+export function buildIdOf(build: string): string {
+  const arn = /^arn:[^:]+:codebuild:[^:]*:\d{12}:build\/(.+)$/.exec(build);
+  return arn ? (arn[1] as string) : build;
 }
 
 function variablesOf(build: Build): Record<string, string> {

@@ -1,12 +1,14 @@
 // Carrying out a rollback the state machine decided, once its decision is written:
-//   stop-deployment    → StopServiceDeployment(ROLLBACK) while ECS still rolls ours out; if
-//                        ECS will not (the rollout just ended), fall back to the previous revision
+//   stop-deployment    → StopServiceDeployment(ROLLBACK) while ECS still rolls ours out; if ECS
+//                        already rolls it back (ConflictException), follow that rollback; if ECS
+//                        will not for another reason (the rollout just ended), fall back to the
+//                        previous revision
 //   redeploy-previous  → UpdateService back to the task definition this deployment replaced,
 //                        with ECS's own rollbacks off for it (they would return the rejected image)
 // ECS's answer confirms the rollback on the record. A rollback that cannot be made is recorded
 // as a failure, loudly, never as success. A retryable failure is thrown: the event is retried,
 // and after the request's lease another alarm or the sweeper acts again.
-import { RetryableAwsError, StevedoreError } from "../errors";
+import { RetryableAwsError, StevedoreError, TerminalAwsError } from "../errors";
 import { logger } from "../log";
 import { advance } from "../records/advance";
 import { shortDigest, type DeploymentRecord } from "../records/model";
@@ -66,6 +68,13 @@ async function rollBackNow(record: DeploymentRecord, action: RollbackAction, at:
       return (await advance(record, { kind: "rollback-started", at, reason: action.reason })).record;
     } catch (error) {
       if (!(error instanceof StevedoreError) || error.retryable) throw error;
+      if (error instanceof TerminalAwsError && error.code === "ConflictException") {
+        // ECS is already rolling it back (its circuit breaker or its own alarm got there first,
+        // as the current ECS API model answers): that rollback is followed through its events,
+        // never doubled by an UpdateService on top of it.
+        logger.warn(`ECS is already rolling back ${record.targetKey}; following its rollback`, { recordId: record.id });
+        return (await advance(record, { kind: "rollback-started", at, reason: action.reason })).record;
+      }
       // ECS would not stop it: most likely the rollout just ended, so bring the previous back.
       logger.warn(`StopServiceDeployment refused (${error.message}); redeploying the previous revision instead`, { recordId: record.id });
     }

@@ -55,7 +55,8 @@ describe("on-build-finished", () => {
     const result = await run(succeeded);
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "started" })] });
-    expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: [succeeded.detail["build-id"]] }]);
+    // The event names the build by its ARN; BatchGetBuilds takes its id.
+    expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"] }]);
     expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/shop/web@${DIGEST}`);
     expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.tags).toEqual(expect.arrayContaining([
       { key: "stevedore:commit", value: COMMIT },
@@ -199,7 +200,7 @@ describe("on-build-finished", () => {
       const result = await run(failedAfterPush(status));
 
       expect(result).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
-      expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: [failed.detail["build-id"]] }]);
+      expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"] }]);
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
       expect((await queryTarget(WEB)).find((r) => r.digest === DIGEST)).toMatchObject({
         status: "rolling_back",

@@ -1,5 +1,5 @@
 // Which ref a build built, from what CodeBuild and the buildspec say, and whether it may deploy.
-import { buildRef, refDeploys, refReason, type BuildRef } from "../../shared/deploy/codebuild";
+import { buildIdOf, buildRef, refDeploys, refReason, type BuildRef } from "../../shared/deploy/codebuild";
 
 const COMMIT = "3f9c2ab81d6e4c0f9b7a5e3d1c2b4a6f8e0d2c4b";
 
@@ -42,5 +42,15 @@ describe("refReason", () => {
     [{ kind: "unknown", sourceVersion: COMMIT }, `its build shop-web #12 was of no branch (CodeBuild names none, only the source version ${COMMIT}; see buildspec.yml's GIT_REF), and apps.shop-web.branches lets only main deploy`],
   ])("names the build, the ref and the branches that deploy: %j", (ref, expected) => {
     expect(refReason("shop-web", 12, ref, { name: "shop-web", branches: ["main"] })).toBe(expected);
+  });
+});
+
+describe("buildIdOf", () => {
+  it.each([
+    ["arn:aws:codebuild:eu-west-1:123456789012:build/shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6", "shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"],
+    ["arn:aws-cn:codebuild:cn-north-1:123456789012:build/shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6", "shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"],
+    ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6", "shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"],
+  ])("the event's %s → BatchGetBuilds' %s", (given, id) => {
+    expect(buildIdOf(given)).toBe(id);
   });
 });

@@ -167,7 +167,7 @@ describe("osls package (example config, offline)", () => {
     it("narrows ECR pushes to the configured repositories", () => {
       const [rule] = rulesOf("on-image-pushed");
       expect(rule.Properties.EventPattern).toEqual({
-        source: ["aws.ecr"], "detail-type": ["ECR Image Action"],
+        account: [{ Ref: "AWS::AccountId" }], source: ["aws.ecr"], "detail-type": ["ECR Image Action"],
         detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": expected.repositories },
       });
       expect(expected.repositories).toEqual(["shop/web", "shop/worker"]);
@@ -180,7 +180,7 @@ describe("osls package (example config, offline)", () => {
       expect(sorted(rule.Properties.EventPattern.detail["build-status"])).toEqual(["FAILED", "FAULT", "STOPPED", "SUCCEEDED", "TIMED_OUT"]);
     });
 
-    it("narrows ECS events to the configured services, any account", () => {
+    it("narrows ECS events to the configured services (the account is matched by `account`)", () => {
       const [rule] = rulesOf("on-deployment-changed");
       const pattern = rule.Properties.EventPattern;
       expect(sorted(pattern["detail-type"])).toEqual(["ECS Deployment State Change", "ECS Service Action"]);
@@ -201,6 +201,7 @@ describe("osls package (example config, offline)", () => {
       const [rule] = rules.filter((r) => r.Properties.EventPattern.source[0] === "aws.ecs");
       expect(rule.Properties.State).toBe("ENABLED");
       expect(rule.Properties.EventPattern).toEqual({
+        account: [{ Ref: "AWS::AccountId" }],
         source: ["aws.ecs"],
         "detail-type": ["ECS Deployment State Change"],
         detail: { eventName: ["SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED"] },
@@ -208,6 +209,12 @@ describe("osls package (example config, offline)", () => {
       });
       // Every service of the example is guarded by an alarm.
       expect(expected.guardedServices).toEqual(expected.services);
+    });
+
+    it("matches only this account's events, in every rule", () => {
+      const patterns = FUNCTIONS.flatMap((name) => rulesOf(name)).map((r) => r.Properties.EventPattern).filter(Boolean);
+      expect(patterns.length).toBeGreaterThanOrEqual(6);
+      for (const pattern of patterns) expect(pattern.account).toEqual([{ Ref: "AWS::AccountId" }]);
     });
 
     it("sweeps every minute", () => {
@@ -218,7 +225,7 @@ describe("osls package (example config, offline)", () => {
       const [rule] = rulesOf("on-approval");
       expect(rule.Properties.State).toBe("ENABLED");
       expect(rule.Properties.EventPattern).toEqual({
-        source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: expected.approvalApps },
+        account: [{ Ref: "AWS::AccountId" }], source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: expected.approvalApps },
       });
       expect(expected.approvalApps).toEqual(["shop-worker"]);
     });

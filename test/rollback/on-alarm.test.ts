@@ -113,6 +113,17 @@ describe("on-alarm", () => {
       expect(record.replacesTaskDefinition).toBe(PREVIOUS);
     });
 
+    it("follows ECS's own rollback when ECS answers that it is already rolling the deployment back (ConflictException)", async () => {
+      await production("in progress");
+      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("ConflictException", "The request could not be processed because of conflict in the current state of the resource."));
+
+      await lambda.alarm(alarmEvent());
+
+      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment's own: no rollback on top of ECS's
+      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ status: "rolling_back", reason: expect.stringContaining(ALARM_REASON) });
+    });
+
     it("throws when ECS throttles StopServiceDeployment, so that Lambda retries; the retry rolls back once", async () => {
       const record = await production("in progress");
       aws.ecs.on(StopServiceDeploymentCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));

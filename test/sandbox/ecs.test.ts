@@ -1,6 +1,6 @@
 import {
   ClientException, ClusterNotFoundException, DeleteServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand,
-  InvalidParameterException, ListClustersCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand,
+  ConflictException, InvalidParameterException, ListClustersCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand,
   ServiceDeploymentNotFoundException, ServiceNotActiveException, ServiceNotFoundException, StopServiceDeploymentCommand,
   UpdateServiceCommand, type Service,
 } from "@aws-sdk/client-ecs";
@@ -403,6 +403,9 @@ describe("LocalEcs", () => {
       const rollbackStarted = await world.waitFor((e) => isEvent("IN_PROGRESS")(e) && e.detail.deploymentId !== id);
       const rollback = String(rollbackStarted.detail.deploymentId);
       expect(rollbackStarted.detail.reason).toMatch(new RegExp(`rolling back to deploymentId ${seed.replace("/", "\\/")}`));
+      // While ECS rolls it back, it cannot be stopped again: ConflictException, as the ECS API model has it.
+      const twice = await failure(world.ecsClient.send(new StopServiceDeploymentCommand({ serviceDeploymentArn, stopType: "ROLLBACK" })));
+      expect(twice).toBeInstanceOf(ConflictException);
       await world.waitFor(isEvent("COMPLETED", rollback));
       expect(deploymentEvents(world.events).map((e) => [e.name, e.id])).toEqual([
         ["IN_PROGRESS", id], ["FAILED", id], ["IN_PROGRESS", rollback], ["COMPLETED", rollback],

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { StreamRecord } from "../../sandbox/aws/dynamodb";
 import { matches, PatternError, validatePattern } from "../../sandbox/pattern";
-import { readServerless } from "../../sandbox/stack";
+import { inAccount, readServerless } from "../../sandbox/stack";
 
 type Json = Record<string, unknown>;
 
@@ -274,10 +274,11 @@ describe("validatePattern", () => {
  * recomputes them, so a change to the config, infra/stack.cjs or serverless.yml shows here.
  */
 const OSLS_PRINT = {
-  "on-image-pushed": { pattern: { source: ["aws.ecr"], "detail-type": ["ECR Image Action"], detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["shop/web", "shop/worker"] } } },
-  "on-build-finished": { pattern: { source: ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"], detail: { "project-name": ["shop-web"], "build-status": ["SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"] } } },
+  "on-image-pushed": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["aws.ecr"], "detail-type": ["ECR Image Action"], detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["shop/web", "shop/worker"] } } },
+  "on-build-finished": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"], detail: { "project-name": ["shop-web"], "build-status": ["SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"] } } },
   "on-deployment-changed": {
     pattern: {
+      account: [{ Ref: "AWS::AccountId" }],
       source: ["aws.ecs"],
       "detail-type": ["ECS Deployment State Change", "ECS Service Action"],
       resources: [
@@ -290,16 +291,18 @@ const OSLS_PRINT = {
       ],
     },
   },
-  "on-alarm": { pattern: { source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"], detail: { alarmName: ["shop-prod-web-5xx", "shop-prod-web-latency", "shop-prod-worker-errors", "shop-staging-web-5xx", "shop-staging-worker-errors"], state: { value: ["ALARM"] } } } },
-  "on-approval": { pattern: { source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: ["shop-worker"] } } },
+  "on-alarm": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"], detail: { alarmName: ["shop-prod-web-5xx", "shop-prod-web-latency", "shop-prod-worker-errors", "shop-staging-web-5xx", "shop-staging-worker-errors"], state: { value: ["ALARM"] } } } },
+  "on-approval": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: ["shop-worker"] } } },
   notify: { filterPatterns: [{ eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { kind: { S: ["deployment", "build", "promotion"] } } } }] },
   promote: { filterPatterns: [{ eventName: ["MODIFY"], dynamodb: { NewImage: { kind: { S: ["deployment"] }, status: { S: ["verified"] } }, OldImage: { status: { S: [{ "anything-but": ["verified"] }] } } } }] },
 } as const;
 
 const RULES = Object.entries(OSLS_PRINT).flatMap(([fn, source]) => ("pattern" in source ? [[fn, source.pattern as Json] as const] : []));
+/** The rules as deployed: CloudFormation resolves the account (the sandbox's). */
+const DEPLOYED = RULES.map(([fn, pattern]) => [fn, inAccount(pattern)] as const);
 
 function routed(event: Json): string[] {
-  return RULES.filter(([, pattern]) => matches(pattern, event)).map(([fn]) => fn);
+  return DEPLOYED.filter(([, pattern]) => matches(pattern, event)).map(([fn]) => fn);
 }
 
 const EVENTS_DIR = join(__dirname, "..", "events");
@@ -312,7 +315,7 @@ const edit = (name: string, change: (event: Json & { detail: Json }) => void): J
 
 describe("the stack's EventBridge rules", () => {
   it("are all patterns AWS accepts", () => {
-    for (const [fn, pattern] of RULES) expect([fn, validatePattern(pattern)]).toEqual([fn, []]);
+    for (const [fn, pattern] of DEPLOYED) expect([fn, validatePattern(pattern)]).toEqual([fn, []]);
   });
 
   const expected: Record<string, string[]> = {
@@ -346,14 +349,16 @@ describe("the stack's EventBridge rules", () => {
     ["a build of another project", edit("codebuild-build-failed.json", (e) => { e.detail["project-name"] = "shop-api"; }), []],
     ["an ECS event of a service not configured", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/api"]; }), []],
     ["an ECS event of a service whose name only starts alike", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web-canary"]; }), []],
-    ["an ECS event of another account (the wildcard)", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:eu-west-1:210987654321:service/shop-staging/worker"]; }), ["on-deployment-changed"]],
+    ["an ECS event of another account", edit("ecs-deployment-completed.json", (e) => { e.account = "210987654321"; e.resources = ["arn:aws:ecs:eu-west-1:210987654321:service/shop-staging/worker"]; }), []],
+    ["an ECR push in another account (to a repository of the same name)", edit("ecr-image-push.json", (e) => { e.account = "210987654321"; }), []],
+    ["an alarm of another account with a guarding alarm's name", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { e.account = "210987654321"; }), []],
     ["an ECS event of another region", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:us-east-1:123456789012:service/shop-prod/web"]; }), []],
     ["an ECS task state change", edit("ecs-deployment-completed.json", (e) => { e["detail-type"] = "ECS Task State Change"; }), []],
     ["an alarm going to INSUFFICIENT_DATA", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { (e.detail.state as Json).value = "INSUFFICIENT_DATA"; }), []],
     ["an alarm that guards nothing of ours", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { e.detail.alarmName = "billing-alarm"; }), []],
     ["an alarm without a state", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { delete e.detail.state; }), []],
-    ["a promotion decision for an app with manual approval", { source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-worker", decision: "approve" } }, ["on-approval"]],
-    ["a promotion decision for an app without", { source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-web", decision: "approve" } }, []],
+    ["a promotion decision for an app with manual approval", { account: "123456789012", source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-worker", decision: "approve" } }, ["on-approval"]],
+    ["a promotion decision for an app without", { account: "123456789012", source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-web", decision: "approve" } }, []],
   ])("route %s to %j", (...[, event, functions]) => {
     expect(routed(event)).toEqual(functions);
   });

@@ -309,7 +309,7 @@ describe("LocalCodeBuild", () => {
     expect(info.phases[1]?.["phase-context"]).toEqual(["COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"]);
   });
 
-  it("answers BatchGetBuilds by id or ARN, and lists unknown ids in buildsNotFound", async () => {
+  it("answers BatchGetBuilds by build id (project:uuid), as documented, and lists anything else, an ARN too, in buildsNotFound", async () => {
     const id = codebuild.build("shop-api", { commit: COMMIT, outcome: "SUCCEEDED" });
     const running = await client().send(new BatchGetBuildsCommand({ ids: [id] }));
     expect(running.builds?.[0]).toMatchObject({ id, buildStatus: "IN_PROGRESS", buildComplete: false, projectName: "shop-api", sourceVersion: COMMIT });
@@ -317,8 +317,8 @@ describe("LocalCodeBuild", () => {
     expect(running.builds?.[0]?.startTime).toBeInstanceOf(Date);
     const done = await codebuild.finished(id);
     const out = await client().send(new BatchGetBuildsCommand({ ids: [id, done.arn, "shop-api:00000000-0000-0000-0000-000000000000"] }));
-    expect(out.builds?.map((b) => [b.id, b.buildStatus])).toEqual([[id, "SUCCEEDED"], [id, "SUCCEEDED"]]);
-    expect(out.buildsNotFound).toEqual(["shop-api:00000000-0000-0000-0000-000000000000"]);
+    expect(out.builds?.map((b) => [b.id, b.buildStatus])).toEqual([[id, "SUCCEEDED"]]);
+    expect(out.buildsNotFound).toEqual([done.arn, "shop-api:00000000-0000-0000-0000-000000000000"]);
     expect(targets).toContain(`${CODEBUILD_PREFIX}.BatchGetBuilds`);
   });
 

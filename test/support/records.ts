@@ -17,6 +17,7 @@ import { handler as onImagePushed } from "../../functions/on-image-pushed";
 import { handler as promote } from "../../functions/promote";
 import { handler as sweep } from "../../functions/sweep";
 import { getConfig } from "../../shared/config/compiled";
+import { buildIdOf } from "../../shared/deploy/codebuild";
 import { deployImage, type ImageArrival } from "../../shared/deploy/deploy";
 import type { DeploymentRecord, DeploymentStatus, PromotionRecord, StoredRecord } from "../../shared/records/model";
 import { pushKeyOf } from "../../shared/records/model";
@@ -265,7 +266,7 @@ export async function webBuildSucceeded(digest: string = PUSH_DIGEST, tag = "3f9
   const event = clone(FIXTURES.buildSucceeded);
   const codebuild = mocked ?? mockClient(CodeBuildClient);
   try {
-    codebuild.on(BatchGetBuildsCommand, { ids: [event.detail["build-id"]] }).resolves({
+    codebuild.on(BatchGetBuildsCommand, { ids: [buildIdOf(event.detail["build-id"])] }).resolves({
       builds: [{ id: event.detail["build-id"], exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:${tag}` }, { name: "IMAGE_DIGEST", value: digest }, { name: "GIT_REF", value: "branch/main" }] }],
     });
     ecrHolds("shop/web", digest, PUSHED_AT, tag);
