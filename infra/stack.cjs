@@ -83,7 +83,23 @@ function stackRegion(config, requested, file) {
   return region;
 }
 
-/** Everything the resolver answers, computed once per config path and --region. */
+/** serverless.yml's service and its default stage (`${opt:stage, 'dev'}`). */
+const SERVICE = "stevedore";
+const DEFAULT_STAGE = "dev";
+
+/**
+ * What the names of this stack's EventBridge rules all start with, for the dead-letter queue's
+ * policy. osls names a rule `<service>-<stage>-<function>-rule-<n>`, and a name over 64
+ * characters (a stage of 26 or more) becomes its first 25 characters and an md5
+ * (osls: event-bridge/utils.js, hashName): the first 25 characters of `<service>-<stage>-` are
+ * what every rule name keeps, hashed or not. A longer prefix would leave hashed rules unable to
+ * park their undeliverable events.
+ */
+function ruleNamePrefix(stage) {
+  return `${SERVICE}-${stage}-`.slice(0, 25);
+}
+
+/** Everything the resolver answers, computed once per config path, --region and --stage. */
 function compute(options = {}) {
   const path = configPath();
   const config = loadPipeline(path);
@@ -252,6 +268,7 @@ function compute(options = {}) {
 
   return {
     region,
+    deadLetterRulePrefix: ruleNamePrefix(options.stage ?? DEFAULT_STAGE),
     compiledConfigPath: compiledFile,
     packagePatterns: ["!**", compiledFile],
     patterns,
@@ -273,7 +290,7 @@ const cache = new Map();
  * once is enough.
  */
 module.exports = async ({ options } = {}) => {
-  const key = `${configPath()}\0${options?.region ?? ""}`;
+  const key = `${configPath()}\0${options?.region ?? ""}\0${options?.stage ?? ""}`;
   let entry = cache.get(key);
   if (!entry) {
     try {

@@ -338,6 +338,7 @@ describe("osls package (example config, offline)", () => {
       const [statement] = resources.DeadLetterQueuePolicy.Properties.PolicyDocument.Statement;
       expect(statement).toMatchObject({ Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage", Resource: DLQ_ARN });
       expect(JSON.stringify(statement.Condition)).toContain(":rule/stevedore-test-*");
+      expect(unparkable(resources)).toEqual([]);
     });
 
     it("sends failed async invocations to it after two retries (none for the sweeper)", () => {
@@ -371,6 +372,41 @@ describe("osls package (example config, offline)", () => {
       const [notify] = filterOf("notify");
       expect(sorted(notify.dynamodb.NewImage.kind.S)).toEqual(["build", "deployment", "promotion"]);
     });
+  });
+});
+
+/** Names of the template's EventBridge rules that its dead-letter queue's policy would not let park events. */
+function unparkable(resources: Record<string, Json>): string[] {
+  const [statement] = resources.DeadLetterQueuePolicy.Properties.PolicyDocument.Statement;
+  const parts = statement.Condition.ArnLike["aws:SourceArn"]["Fn::Join"][1] as Json[];
+  const namePattern = String(parts.at(-1)).replace(/^:rule\//, "");
+  const matcher = new RegExp(`^${namePattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+  return Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule").map((r: Json) => String(r.Properties.Name)).filter((name) => !matcher.test(name));
+}
+
+describe("osls package with a 27-character stage (osls hashes the longest rule names)", () => {
+  const STAGE = "customer-acceptance-testing"; // 27 characters
+  let out: string;
+  let resources: Record<string, Json>;
+
+  beforeAll(() => {
+    expect(STAGE).toHaveLength(27);
+    out = mkdtempSync(join(tmpdir(), "stevedore-long-stage-"));
+    const run = osls(["package", "--stage", STAGE, "--package", out]);
+    if (run.status !== 0) throw new Error(`osls package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+    resources = JSON.parse(readFileSync(join(out, "cloudformation-template-update-stack.json"), "utf8")).Resources;
+  }, 180_000);
+
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it("lets every rule, hashed names included, park its undeliverable events in the dead-letter queue", () => {
+    const names = Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule").map((r: Json) => String(r.Properties.Name));
+    // The case this is about: some names no longer start with stevedore-<stage>-.
+    expect(names.some((n) => !n.startsWith(`stevedore-${STAGE}-`))).toBe(true);
+    expect(names.every((n) => n.length <= 64)).toBe(true);
+    expect(unparkable(resources)).toEqual([]);
   });
 });
 
