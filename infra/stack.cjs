@@ -253,6 +253,12 @@ function compute(options = {}) {
   const dedupe = (list) => [...new Map(list.map((r) => [key(r), r])).values()];
   allow("ReadNotificationParameters", ["ssm:GetParameter"], dedupe(parameters));
   allow("ReadNotificationSecrets", ["secretsmanager:GetSecretValue"], dedupe(secrets));
+  // A customer-managed key encrypting a destination's parameters or secrets: Decrypt on it, and
+  // only as Parameter Store or Secrets Manager uses it on our behalf, never directly.
+  const kmsKeys = unique(Object.values(config.destinations).map((d) => d.kmsKey).filter(Boolean));
+  allow("DecryptNotificationSecrets", ["kms:Decrypt"], kmsKeys, {
+    StringEquals: { "kms:ViaService": unique(kmsKeys.map((k) => k.split(":")[3]).flatMap((r) => [`ssm.${r}.amazonaws.com`, `secretsmanager.${r}.amazonaws.com`])) },
+  });
 
   // This stack's own resources (logical ids from serverless.yml). TransactWriteItems has no IAM
   // action of its own: each item in a transaction is authorized as its PutItem, UpdateItem or

@@ -107,11 +107,12 @@ class Checker {
     for (const [name, dest] of Object.entries(file.notifications ?? {})) {
       const at = `notifications.${name}`;
       const url = this.secretRef(`${at}.url`, dest.url);
+      const kms = dest.kmsKey === undefined ? {} : this.kmsKey(`${at}.kmsKey`, dest.kmsKey);
       if (dest.type === "slack") {
-        if (url) destinations[name] = { name, type: "slack", url };
+        if (url && kms) destinations[name] = { name, type: "slack", url, ...kms };
       } else {
         const secret = this.secretRef(`${at}.secret`, dest.secret);
-        if (url && secret) destinations[name] = { name, type: "webhook", url, secret };
+        if (url && secret && kms) destinations[name] = { name, type: "webhook", url, secret, ...kms };
       }
     }
     const apps = Object.entries(file.apps).map(([name, app]) => this.app(name, app, file.notifications ?? {}));
@@ -355,6 +356,15 @@ class Checker {
     if (value.startsWith("arn:")) this.problem(at, "not an alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME); or write just the name");
     else if (value.length > 255 || /[\u0000-\u001f]/.test(value)) this.problem(at, "not a CloudWatch alarm name");
     return value;
+  }
+
+  /** A key ARN: IAM grants kms:Decrypt on keys, and an alias in a policy controls nothing. */
+  private kmsKey(at: string, value: string): { kmsKey: string } | null {
+    if (/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(value)) return { kmsKey: value };
+    this.problem(at, /alias\//.test(value)
+      ? `an alias cannot be granted kms:Decrypt in IAM; write the key's ARN (aws kms describe-key --key-id ${value.replace(/^arn:[^:]+:kms:[^:]+:\d+:/, "")} --query KeyMetadata.Arn)`
+      : "must be the ARN of the KMS key the parameters or secrets are encrypted with, e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    return null;
   }
 
   private secretRef(at: string, value: string): SecretRef | null {

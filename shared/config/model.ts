@@ -19,9 +19,10 @@ export type SecretRef =
   | { store: "ssm"; name: string }
   | { store: "secretsmanager"; id: string };
 
+/** `kmsKey`: the customer-managed key the destination's parameters or secrets are encrypted with. */
 export type Destination =
-  | { name: string; type: "slack"; url: SecretRef }
-  | { name: string; type: "webhook"; url: SecretRef; secret: SecretRef };
+  | { name: string; type: "slack"; url: SecretRef; kmsKey?: string }
+  | { name: string; type: "webhook"; url: SecretRef; secret: SecretRef; kmsKey?: string };
 
 export interface Target {
   app: string;

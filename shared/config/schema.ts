@@ -19,8 +19,8 @@ const variables = z.record(
 const nonEmpty = z.string().check(z.minLength(1, "must not be empty"));
 
 export const destinationSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("slack"), url: nonEmpty }),
-  z.strictObject({ type: z.literal("webhook"), url: nonEmpty, secret: nonEmpty }),
+  z.strictObject({ type: z.literal("slack"), url: nonEmpty, kmsKey: z.optional(nonEmpty) }),
+  z.strictObject({ type: z.literal("webhook"), url: nonEmpty, secret: nonEmpty, kmsKey: z.optional(nonEmpty) }),
 ]);
 
 export const targetSchema = z.strictObject({

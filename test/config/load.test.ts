@@ -189,6 +189,12 @@ describe("loadConfig: the example config", () => {
     expect(app("shop-worker").buildProject).toBeUndefined();
   });
 
+  it("keeps a destination's KMS key", () => {
+    const doc = validDoc();
+    doc.notifications.audit.kmsKey = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    expect(parse(doc).destinations.audit).toMatchObject({ kmsKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" });
+  });
+
   it("lets only main's builds deploy when an app names no branches", () => {
     expect(app("shop-web").branches).toEqual(["main"]);
   });
@@ -354,6 +360,16 @@ const rows: Row[] = [
     what: "a build project whose tags pattern matches the nodeploy- tags",
     edit: (d) => { d.apps.web.build = "shop-web"; d.apps.web.tags = "[a-z0-9-]+"; },
     path: "apps.web.tags", fix: "this pattern matches the tags buildspec.yml gives builds of branches and pull requests that do not deploy",
+  },
+  {
+    what: "a KMS key given by its alias",
+    edit: (d) => { d.notifications.audit.kmsKey = "arn:aws:kms:eu-west-1:123456789012:alias/stevedore"; },
+    path: "notifications.audit.kmsKey", fix: "an alias cannot be granted kms:Decrypt in IAM; write the key's ARN (aws kms describe-key --key-id alias/stevedore --query KeyMetadata.Arn)",
+  },
+  {
+    what: "a KMS key that is not a key ARN",
+    edit: (d) => { d.notifications.audit.kmsKey = "1234abcd-12ab-34cd-56ef-1234567890ab"; },
+    path: "notifications.audit.kmsKey", fix: "must be the ARN of the KMS key the parameters or secrets are encrypted with",
   },
   {
     what: "an unknown key like no known one",
