@@ -44,9 +44,6 @@ export function fakeEcr(options: { anyImage?: string } = {}) {
     has(repository: string, digest: string): boolean {
       return images.has(at(repository, digest));
     },
-    describeCalls(): number {
-      return ecr.commandCalls(DescribeImagesCommand).length;
-    },
     restore(): void {
       ecr.restore();
     },
