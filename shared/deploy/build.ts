@@ -10,7 +10,7 @@ import { decideAndRollBack } from "../rollback/rollback";
 import { buildRef, exportedVariables, refDeploys, refReason, rejectionReason } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
 import { pushedImage } from "./ecr";
-import { imageOf, parseImageUri, registryOf } from "./image";
+import { imageOf, parseImageUri } from "./image";
 import { matchBuild, pushFed } from "./plan";
 import type { TriggerResult } from "./push";
 
@@ -105,11 +105,11 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   await recordVerdict({ repository: uri.repository, digest, verdict: "accepted", project, buildId: d["build-id"], buildNumber: info?.["build-number"], at: event.time });
   // ECR's push time, as the push event's path uses: the build's finish time is not when its image
   // was pushed (an older build whose post-build step is slow finishes after a newer one).
-  const registry = registryOf(uri.registry);
-  const pushed = await pushedImage(registry.region, registry.account, uri.repository, digest);
+  const image = imageOf(uri.repository, `${uri.registry}/${uri.repository}`, digest, tag, vars.GIT_COMMIT || info?.["source-version"]);
+  const pushed = await pushedImage(image);
   if (!pushed) return ignored(`ECR no longer has the image ${uri.repository}@${digest} the build exported`);
   const deployed = await deployImage({
-    image: imageOf(uri.repository, `${uri.registry}/${uri.repository}`, digest, tag, vars.GIT_COMMIT || info?.["source-version"]),
+    image,
     pushedAt: pushed.pushedAt,
     tagsNow: pushed.tags,
     at: event.time,

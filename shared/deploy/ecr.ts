@@ -5,6 +5,8 @@ import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { clientFor } from "../aws/clients";
 import { call } from "../aws/errors";
 import { TerminalAwsError } from "../errors";
+import type { Image } from "../render/task-definition";
+import { parseImageUri } from "./image";
 
 export interface PushedImage {
   /** ECR's imagePushedAt, as an ISO timestamp. ECR keeps it to the second. */
@@ -13,8 +15,12 @@ export interface PushedImage {
   tags: string[];
 }
 
-/** The image `digest` of `repository` as ECR has it now, or undefined when ECR no longer has it. */
-export async function pushedImage(region: string, registryId: string, repository: string, digest: string): Promise<PushedImage | undefined> {
+/** The image as ECR has it now (asked in its registry's account and region), or undefined when ECR no longer has it. */
+export async function pushedImage(image: Pick<Image, "repository" | "repositoryUri" | "digest">): Promise<PushedImage | undefined> {
+  const { repository, digest } = image;
+  // `<account>.dkr.ecr.<region>.amazonaws.com/<repository>`: the registry names both.
+  const [registryId, , , region] = (parseImageUri(image.repositoryUri)?.registry ?? "").split(".");
+  if (!registryId || !region) return undefined;
   try {
     const out = await call("DescribeImages", () => clientFor(ECRClient, region).send(new DescribeImagesCommand({
       registryId, repositoryName: repository, imageIds: [{ imageDigest: digest }],

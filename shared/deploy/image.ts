@@ -14,12 +14,6 @@ export function parseImageUri(uri: string): { registry: string; repository: stri
   return { registry: m[1] as string, repository: m[2] as string, tag: m[3], digest: m[4] };
 }
 
-/** `123….dkr.ecr.eu-west-1.amazonaws.com` (as parseImageUri matched it) → its account and region. */
-export function registryOf(registry: string): { account: string; region: string } {
-  const [account, , , region] = registry.split(".");
-  return { account: account as string, region: region as string };
-}
-
 /** Tags that are commit hashes (as buildspec.yml makes them) double as the commit. */
 export function commitFromTag(tag: string | undefined): string | undefined {
   return tag && /^[0-9a-f]{7,40}$/.test(tag) ? tag : undefined;

@@ -29,12 +29,13 @@ export async function deployPushedImage(event: EcrImageAction, config: PipelineC
   const match = matchPush(config, repository, d["image-tag"]);
   if ("ignored" in match) return ignored(match.ignored);
 
+  const image = imageOf(repository, repositoryUri(event.account, event.region, repository), d["image-digest"], d["image-tag"]);
   // ECR's own push time orders images (the event's time is when EventBridge heard of it).
-  const pushed = await pushedImage(event.region, event.account, repository, d["image-digest"]);
+  const pushed = await pushedImage(image);
   if (!pushed) return ignored("ECR no longer has the image (deleted since its push)");
   const environments = match.apps.flatMap((m) => m.environments);
   const deployed = await deployImage({
-    image: imageOf(repository, repositoryUri(event.account, event.region, repository), d["image-digest"], d["image-tag"]),
+    image,
     pushedAt: pushed.pushedAt,
     tagsNow: pushed.tags,
     at: event.time,

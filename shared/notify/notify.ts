@@ -37,7 +37,7 @@ export interface NotifyOptions {
  * as undelivered for `stevedore redeliver`. Within serverless.yml's 120 stream retries of up to
  * 30 s each (an hour), so it is kept before the stream parks the batch with its position only.
  */
-export const FINAL_WORD_RETRY_MS = 50 * 60_000;
+const FINAL_WORD_RETRY_MS = 50 * 60_000;
 
 /**
  * A change handled this long after it was written is probably a retry: the first delivery of a

@@ -4,7 +4,6 @@ import { createHash } from "node:crypto";
 import type { App, Environment, PipelineConfig } from "../config/model";
 import { deployImage, type DeployOptions, type ImageArrival, type TargetOutcome } from "../deploy/deploy";
 import { pushedImage } from "../deploy/ecr";
-import { parseImageUri, registryOf } from "../deploy/image";
 import type { PromotionDecision } from "../events/approval";
 import { logger } from "../log";
 import { addSeconds } from "../records/state";
@@ -91,10 +90,7 @@ export async function expire(promotion: PromotionRecord, at: string): Promise<bo
 
 /** The tags ECR gives the image now: they order it against an image pushed in the same second. */
 async function tagsNow(image: Pick<DeploymentRecord, "repositoryUri" | "repository" | "digest">): Promise<string[] | undefined> {
-  const uri = parseImageUri(image.repositoryUri);
-  if (!uri) return undefined;
-  const { account, region } = registryOf(uri.registry);
-  return (await pushedImage(region, account, image.repository, image.digest))?.tags;
+  return (await pushedImage(image))?.tags;
 }
 
 function arrivalOf(record: DeploymentRecord, at: string, sourceId: string): ImageArrival {
