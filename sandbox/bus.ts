@@ -13,7 +13,7 @@ import { MINUTE, SECOND } from "./clock";
 import type { StreamRecord } from "./aws/dynamodb";
 import type { AwsEvent } from "./events";
 import { noneInjected, type Faults, type Injected } from "./faults";
-import { matches } from "./pattern";
+import { matches, PatternError, RULE_PATTERN_MAX_CHARS, validatePattern } from "./pattern";
 import { contentDigest, keyed, madeUpId, Occurrences } from "./random";
 import type { Invocation, LambdaRuntime } from "./runtime";
 import type { ResolvedStack } from "./stack";
@@ -71,7 +71,7 @@ export class Bus {
           const { pattern, schedule, enabled } = event.eventBridge;
           if (enabled === false) continue;
           if (schedule) this.schedules.push({ function: name, everyMs: rateMs(schedule), maxRetries });
-          else if (pattern) this.rules.push({ function: name, pattern, maxRetries });
+          else if (pattern) this.rules.push({ function: name, pattern: putRule(name, pattern), maxRetries });
         } else if ("stream" in event && event.stream.type === "dynamodb") {
           this.streams.push({
             function: name,
@@ -257,6 +257,20 @@ function errorOf(invocation: Invocation): string {
 }
 
 /** `rate(1 minute)`, `rate(5 minutes)`, `rate(1 hour)`. */
+/**
+ * What PutRule does with a rule's pattern (the stack's rules are created from it on deploy): a
+ * pattern over EventBridge's size quota, or one it cannot parse, is refused.
+ */
+export function putRule(name: string, pattern: Record<string, unknown>): Record<string, unknown> {
+  const size = JSON.stringify(pattern).length;
+  if (size > RULE_PATTERN_MAX_CHARS) {
+    throw new PatternError([`${name}: LimitExceededException: the event pattern has ${size} characters; EventBridge allows ${RULE_PATTERN_MAX_CHARS}`]);
+  }
+  const problems = validatePattern(pattern);
+  if (problems.length > 0) throw new PatternError(problems.map((p) => `${name}: ${p}`));
+  return pattern;
+}
+
 function rateMs(expression: string): number {
   const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
   if (!m) throw new Error(`sandbox: unsupported schedule ${expression}`);

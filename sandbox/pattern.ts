@@ -22,6 +22,9 @@ const RESERVED_IN_OR = new Set<string>([...OPERATORS, "$or"]);
 /** ComparableNumber's range: numeric matching only works between these. */
 const NUMERIC_LIMIT = 5e9;
 
+/** EventBridge's quota on a rule's event pattern, in characters (the default; 4,096 with an increase). */
+export const RULE_PATTERN_MAX_CHARS = 2_048;
+
 export class PatternError extends Error {
   constructor(readonly problems: string[]) {
     super(`event pattern is not valid: ${problems.join("; ")}`);

@@ -2,7 +2,7 @@
 // declarations as the deployed one, not from a copy of them.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { load, Schema, Type } from "js-yaml";
@@ -25,8 +25,11 @@ export interface ServerlessFile {
   service: string;
   provider: Record<string, unknown>;
   functions: Record<string, { handler: string; timeout?: number; events?: Record<string, unknown>[] } & Record<string, unknown>>;
-  resources: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  /** osls merges a list of these (a `${file(…)}` among them resolves only under osls itself). */
+  resources: Resources | (Resources | string)[];
 }
+
+type Resources = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 
 export function readServerless(path = "serverless.yml"): ServerlessFile {
   return load(readFileSync(path, "utf8"), { schema: CLOUDFORMATION }) as ServerlessFile;
@@ -34,7 +37,7 @@ export function readServerless(path = "serverless.yml"): ServerlessFile {
 
 /** The records table as serverless.yml declares it, as a CreateTable request. */
 export function recordsTable(tableName: string, file: ServerlessFile = readServerless()): CreateTableCommandInput {
-  const resource = file.resources.Resources.RecordsTable;
+  const resource = [file.resources].flat().flatMap((part) => (typeof part === "string" ? [] : [part.Resources.RecordsTable])).find(Boolean);
   if (resource?.Type !== "AWS::DynamoDB::Table") throw new Error("serverless.yml declares no RecordsTable of type AWS::DynamoDB::Table");
   // CloudFormation-only properties (recovery, encryption, retention) mean nothing locally.
   const { PointInTimeRecoverySpecification: _pitr, SSESpecification: _sse, StreamSpecification: stream, ...properties } = resource.Properties;
@@ -69,7 +72,7 @@ export interface ResolvedStack {
  * seconds, so the result is cached under .build/ by a hash of every input it depends on.
  */
 export function resolveStack(configFile: string): ResolvedStack {
-  const inputs = ["serverless.yml", "infra/stack.cjs", configFile, ...templateFiles(configFile)];
+  const inputs = ["serverless.yml", ...readdirSync("infra").sort().map((f) => join("infra", f)), configFile, ...templateFiles(configFile)];
   const hash = createHash("sha256");
   for (const file of inputs) hash.update(file).update(readFileSync(file));
   const cache = join(".build", "sandbox", `stack-${hash.digest("hex").slice(0, 16)}.json`);

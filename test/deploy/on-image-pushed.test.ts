@@ -254,6 +254,16 @@ describe("on-image-pushed", () => {
     expect(await records()).toEqual([]);
   });
 
+  // A long list of repositories is narrowed to prefixes in the rule's pattern (infra/patterns.ts):
+  // the function itself is what keeps other repositories' pushes from deploying.
+  it("ignores a push to a repository no app names, before any AWS call", async () => {
+    const result = await handler(push({ "repository-name": "shop/webhooks" }, { id: "other-repository" }), lambdaContext());
+
+    expect(result).toEqual({ ignored: "repository shop/webhooks is not configured for any app" });
+    expect(aws.ecsWrites()).toEqual([]);
+    expect(await records()).toEqual([]);
+  });
+
   it("supersedes the deployment still rolling out when a newer image arrives", async () => {
     await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "first", time: "2026-11-20T09:00:00Z" }));
     await run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "second", time: "2026-11-20T09:01:00Z" }));

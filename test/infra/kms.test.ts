@@ -1,27 +1,31 @@
 // A destination whose parameters or secrets a customer-managed KMS key encrypts: the stack's
 // policy must let Parameter Store and Secrets Manager decrypt them for the functions, and nothing
-// else. The statements come from infra/stack.cjs, as osls resolves them (in a plain node: tsx's
-// loader cannot run inside jest).
-import { spawnSync } from "node:child_process";
+// else. The statements are each function's role as infra/iam.ts makes it for osls.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rolesOf } from "../../infra/iam";
+import { inventoryOf } from "../../infra/inventory";
+import { loadConfig } from "../../shared/config/load";
 
 const ROOT = join(__dirname, "..", "..");
 const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 type Statement = { Sid: string; Action: string[]; Resource: unknown[]; Condition?: unknown };
+type Json = any; // CloudFormation resources
 
-function statementsFor(configText: string): Statement[] {
+/** Role logical id → every statement of its inline and managed policies. */
+function statementsFor(configText: string): Record<string, Statement[]> {
   const dir = mkdtempSync(join(tmpdir(), "stevedore-kms-"));
   try {
     cpSync(join(ROOT, "examples", "templates"), join(dir, "templates"), { recursive: true });
     writeFileSync(join(dir, "stevedore.yml"), configText);
-    const run = spawnSync(process.execPath, ["-e", "process.stdout.write(JSON.stringify(require('./infra/stack.cjs').compute().iamStatements))"], {
-      cwd: ROOT, encoding: "utf8", timeout: 30_000, env: { ...process.env, STEVEDORE_CONFIG: join(dir, "stevedore.yml") },
-    });
-    if (run.status !== 0) throw new Error(run.stderr);
-    return JSON.parse(run.stdout) as Statement[];
+    const file = join(dir, "stevedore.yml");
+    const { resources } = rolesOf(inventoryOf(loadConfig(file), file), "test") as { resources: Record<string, Json> };
+    return Object.fromEntries(Object.entries(resources).filter(([, r]) => r.Type === "AWS::IAM::Role").map(([id, r]) => [id, [
+      ...r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement),
+      ...(r.Properties.ManagedPolicyArns ?? []).flatMap((ref: Json) => resources[ref.Ref].Properties.PolicyDocument.Statement),
+    ]]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -33,7 +37,10 @@ describe("kms:Decrypt for notification secrets", () => {
   it("is granted on the key a destination names, only through Parameter Store and Secrets Manager", () => {
     const text = example.replace("    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n", `    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n    kmsKey: ${KEY}\n`);
     expect(text).toContain(`kmsKey: ${KEY}`);
-    const decrypt = statementsFor(text).filter((s) => s.Action.includes("kms:Decrypt"));
+    const roles = statementsFor(text);
+    // Only notify reads notification secrets.
+    expect(Object.keys(roles).filter((id) => roles[id]!.some((s) => s.Action.includes("kms:Decrypt")))).toEqual(["NotifyRole"]);
+    const decrypt = roles.NotifyRole!.filter((s) => s.Action.includes("kms:Decrypt"));
     expect(decrypt).toEqual([{
       Sid: "DecryptNotificationSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY],
       Condition: { StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"] } },
@@ -41,6 +48,8 @@ describe("kms:Decrypt for notification secrets", () => {
   });
 
   it("is not granted at all when no destination names a key", () => {
-    expect(statementsFor(example).some((s) => s.Action.some((a) => a.startsWith("kms:")))).toBe(false);
+    const roles = Object.values(statementsFor(example));
+    expect(roles).toHaveLength(8);
+    expect(roles.flat().some((s) => s.Action.some((a) => a.startsWith("kms:")))).toBe(false);
   });
 });

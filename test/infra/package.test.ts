@@ -1,7 +1,6 @@
 // `osls package` of the example config, offline and without credentials, then checks on what
 // would be deployed: the CloudFormation template (event patterns, IAM, table, dead letters)
 // and the zips (one per function, each with its bundle and the compiled config).
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -10,6 +9,8 @@ import { compileConfig, parseCompiledConfig } from "../../shared/config/compiled
 import { loadConfig } from "../../shared/config/load";
 import type { PipelineConfig } from "../../shared/config/model";
 import { renderTarget } from "../../shared/render/task-definition";
+import { IAM_QUOTAS, roleSizes } from "../support/aws-quotas";
+import { osls } from "../support/osls";
 
 const ROOT = process.cwd();
 const EXAMPLE = "examples/stevedore.yml";
@@ -21,19 +22,6 @@ const ASYNC_FUNCTIONS = FUNCTIONS.filter((f) => f !== "notify" && f !== "promote
 const DLQ_ARN = { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] };
 
 type Json = any; // the generated template: shapes are asserted below
-
-/** Runs osls offline: no profile, no keys, our own scratch folder for serverless-esbuild. */
-function osls(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of [
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_REGION", "AWS_DEFAULT_REGION",
-  ]) delete childEnv[name];
-  if (!env.STEVEDORE_CONFIG) delete childEnv.STEVEDORE_CONFIG;
-  childEnv.STEVEDORE_ESBUILD_WORK_FOLDER = `.esbuild/test-${process.pid}-${Date.now()}`;
-  childEnv.SLS_TELEMETRY_DISABLED = "1";
-  return spawnSync("npx", ["osls", ...args], { cwd: ROOT, env: childEnv, encoding: "utf8", timeout: 150_000 });
-}
 
 /** Entries of a zip file by name: enough of the format for what osls and serverless-esbuild write. */
 function readZip(file: string): Map<string, Buffer> {
@@ -236,68 +224,127 @@ describe("osls package (example config, offline)", () => {
     });
   });
 
-  describe("IAM", () => {
+  describe("IAM: a role per function", () => {
+    /** Every statement a function's role holds: its inline policies and its managed policies. */
+    const roleOf = (name: string): string => resources[functionId(name)].Properties.Role["Fn::GetAtt"][0];
+    const statementsOf = (name: string): Json[] => {
+      const role = resources[roleOf(name)].Properties;
+      return [
+        ...role.Policies.flatMap((p: Json) => p.PolicyDocument.Statement),
+        ...(role.ManagedPolicyArns ?? []).flatMap((ref: Json) => resources[ref.Ref].Properties.PolicyDocument.Statement),
+      ];
+    };
+    const actionsOf = (name: string): string[] => sorted(new Set(statementsOf(name).flatMap((s) => [s.Action].flat())));
+    const resourcesFor = (name: string, action: string): string[] =>
+      sorted(new Set(statementsOf(name).filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat().map(subText))));
+    const DEPLOYERS = ["on-image-pushed", "on-build-finished", "sweep", "promote", "on-approval"];
+    const ROLLERS_BACK = ["on-build-finished", "on-alarm", "sweep"];
+
+    it("gives each function a role of its own, and osls no shared role", () => {
+      const roles = FUNCTIONS.map(roleOf);
+      expect(new Set(roles).size).toBe(FUNCTIONS.length);
+      for (const role of roles) {
+        expect(resources[role].Type).toBe("AWS::IAM::Role");
+        expect(resources[role].Properties.AssumeRolePolicyDocument.Statement).toEqual([
+          { Effect: "Allow", Principal: { Service: ["lambda.amazonaws.com"] }, Action: ["sts:AssumeRole"] },
+        ]);
+      }
+      expect(resources.IamRoleLambdaExecution).toBeUndefined();
+    });
+
     it("never grants a wildcard action", () => {
-      expect(statements.length).toBeGreaterThan(10);
+      expect(statements.length).toBeGreaterThan(30);
       for (const statement of statements) {
         for (const action of [statement.Action].flat()) expect(action).not.toMatch(/\*/);
         expect(statement.NotAction).toBeUndefined();
+        expect(statement.NotResource).toBeUndefined();
+        expect(statement.Effect).toBe("Allow");
       }
     });
 
     it("grants on Resource \"*\" only two reads that have no resource type: DescribeAlarms (composite alarms) and ListTaskDefinitions (ARNs only)", () => {
       const anywhere = statements.filter((statement) => [statement.Resource].flat().includes("*")).flatMap((statement) => [statement.Action].flat());
-      expect(anywhere.sort()).toEqual(["cloudwatch:DescribeAlarms", "ecs:ListTaskDefinitions"]);
-      for (const statement of statements) expect(statement.NotResource).toBeUndefined();
-      expect(statementsWith("cloudwatch:DescribeAlarms")).toEqual([expect.objectContaining({ Resource: ["*"] })]);
-      // Tags are read on exactly the families it may register, in the same statement (policy size).
-      expect(statementsWith("ecs:ListTagsForResource")).toEqual([statementsWith("ecs:RegisterTaskDefinition")[0]]);
+      expect(sorted(new Set(anywhere))).toEqual(["cloudwatch:DescribeAlarms", "ecs:ListTaskDefinitions"]);
     });
 
-    it("passes only the example's task and execution roles, and only to ECS tasks", () => {
-      const [pass, ...others] = statementsWith("iam:PassRole");
-      expect(others).toHaveLength(0);
-      expect(pass.Action).toEqual(["iam:PassRole"]);
-      expect(sorted(pass.Resource)).toEqual(expected.roles);
-      expect(expected.roles).toContain("arn:aws:iam::123456789012:role/shop-web-staging-task");
-      expect(pass.Condition).toEqual({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } });
+    it.each([
+      ["on-deployment-changed", []],
+      ["notify", ["ssm:GetParameter", "secretsmanager:GetSecretValue", "dynamodb:GetRecords"]],
+      ["on-alarm", ["ecs:StopServiceDeployment", "ecs:UpdateService"]],
+    ])("%s holds what it calls and nothing that deploys", (name, extra) => {
+      const actions = actionsOf(name);
+      for (const action of extra) expect(actions).toContain(action);
+      for (const action of ["ecs:RegisterTaskDefinition", "iam:PassRole", "ecs:TagResource"]) expect(actions).not.toContain(action);
+      if (name !== "on-alarm") expect(actions.filter((a) => a.startsWith("ecs:"))).toEqual([]);
     });
 
-    it("updates, describes and rolls back only the example's services", () => {
-      const serviceArns = expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service/${s}`);
-      for (const action of ["ecs:UpdateService", "ecs:DescribeServices"]) {
-        const found = statementsWith(action);
-        expect(found).toHaveLength(1);
-        expect(sorted(found[0].Resource.map(subText))).toEqual(serviceArns);
+    it("lets only the stream readers read the stream, and only notify read secrets", () => {
+      for (const name of FUNCTIONS) {
+        expect(actionsOf(name).includes("dynamodb:GetRecords")).toBe(name === "notify" || name === "promote");
+        expect(actionsOf(name).includes("ssm:GetParameter")).toBe(name === "notify");
       }
-      const [stop] = statementsWith("ecs:StopServiceDeployment");
-      expect(sorted(stop.Resource.map(subText))).toEqual(sorted([
-        ...serviceArns,
-        ...expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`),
-      ]));
+      expect(statementsOf("promote").find((s) => [s.Action].flat().includes("dynamodb:GetRecords")).Resource).toEqual([{ "Fn::GetAtt": ["RecordsTable", "StreamArn"] }]);
     });
 
-    it("registers and tags only the example's task definition families", () => {
+    it("lets every function write its own logs only", () => {
+      for (const name of FUNCTIONS) {
+        expect(resourcesFor(name, "logs:PutLogEvents")).toEqual([`arn:\${AWS::Partition}:logs:${expected.region}:\${AWS::AccountId}:log-group:/aws/lambda/stevedore-test-${name}:*`]);
+        expect(resources[functionId(name).replace("LambdaFunction", "LogGroup")].Properties.LogGroupName).toBe(`/aws/lambda/stevedore-test-${name}`);
+      }
+    });
+
+    it("passes only the example's task and execution roles, only to ECS tasks, and only from functions that deploy", () => {
+      for (const name of FUNCTIONS) {
+        const passes = statementsOf(name).filter((s) => [s.Action].flat().includes("iam:PassRole"));
+        if (!DEPLOYERS.includes(name)) {
+          expect(passes).toEqual([]);
+          continue;
+        }
+        expect(passes.every((s) => [s.Action].flat().length === 1)).toBe(true);
+        expect(passes.every((s) => JSON.stringify(s.Condition) === JSON.stringify({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }))).toBe(true);
+        expect(resourcesFor(name, "iam:PassRole")).toEqual(expected.roles);
+      }
+      expect(expected.roles).toContain("arn:aws:iam::123456789012:role/shop-web-staging-task");
+    });
+
+    it("updates and describes only the example's services, and stops only their deployments", () => {
+      const serviceArns = expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service/${s}`);
+      for (const name of FUNCTIONS) {
+        const deploys = DEPLOYERS.includes(name);
+        const rollsBack = ROLLERS_BACK.includes(name);
+        expect(resourcesFor(name, "ecs:UpdateService")).toEqual(deploys || rollsBack ? serviceArns : []);
+        expect(resourcesFor(name, "ecs:DescribeServices")).toEqual(deploys ? serviceArns : []);
+        expect(resourcesFor(name, "ecs:StopServiceDeployment")).toEqual(rollsBack
+          ? sorted(expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`))
+          : []);
+      }
+    });
+
+    it("registers only the example's task definition families, and tags only as it registers", () => {
       const familyArns = expected.families.map((f) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:task-definition/${f}:*`);
-      const [register] = statementsWith("ecs:RegisterTaskDefinition");
-      expect(sorted(register.Resource.map(subText))).toEqual(familyArns);
-      const [tag] = statementsWith("ecs:TagResource");
-      expect(sorted(tag.Resource.map(subText))).toEqual(familyArns);
-      expect(tag.Condition).toEqual({ StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } });
+      for (const name of DEPLOYERS) {
+        expect(resourcesFor(name, "ecs:RegisterTaskDefinition")).toEqual(familyArns);
+        // Tags are read on exactly the families it may register, in the same statement (policy size).
+        expect(resourcesFor(name, "ecs:ListTagsForResource")).toEqual(familyArns);
+        const [tag, ...others] = statementsOf(name).filter((s) => [s.Action].flat().includes("ecs:TagResource"));
+        expect(others).toEqual([]);
+        expect(tag.Action).toEqual(["ecs:TagResource"]);
+        expect(tag.Resource.map(subText)).toEqual([`arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:task-definition/*`]);
+        expect(tag.Condition).toEqual({ StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } });
+      }
     });
 
     it("reads only the configured build projects and notification secrets", () => {
-      const [builds] = statementsWith("codebuild:BatchGetBuilds");
-      expect(builds.Action).toEqual(["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"]);
-      expect(builds.Resource.map(subText).map((p: string) => p.split(":project/")[1])).toEqual(expected.projects);
-      const [parameters] = statementsWith("ssm:GetParameter");
-      expect(sorted(parameters.Resource.map(subText).map((p: string) => p.split(":parameter/")[1]))).toEqual([
+      for (const name of ["on-build-finished", "sweep"]) {
+        expect(resourcesFor(name, "codebuild:BatchGetBuilds").map((p) => p.split(":project/")[1])).toEqual(expected.projects);
+        expect(resourcesFor(name, "codebuild:ListBuildsForProject")).toEqual(resourcesFor(name, "codebuild:BatchGetBuilds"));
+      }
+      expect(resourcesFor("notify", "ssm:GetParameter").map((p) => p.split(":parameter/")[1])).toEqual([
         "aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret",
         "stevedore/shop/audit-webhook-url",
         "stevedore/shop/slack-webhook-url",
       ]);
-      const [secrets] = statementsWith("secretsmanager:GetSecretValue");
-      expect(secrets.Resource.map(subText)).toEqual([
+      expect(resourcesFor("notify", "secretsmanager:GetSecretValue")).toEqual([
         `arn:\${AWS::Partition}:secretsmanager:${expected.region}:\${AWS::AccountId}:secret:stevedore/shop/audit-webhook-secret-??????`,
       ]);
     });
@@ -309,9 +356,21 @@ describe("osls package (example config, offline)", () => {
           expect(ok).toBe(true);
         }
       }
-      expect(statementsWith("dynamodb:Query")[0].Resource).toEqual(expect.arrayContaining([
-        { "Fn::Sub": "${RecordsTable.Arn}/index/byApp" }, { "Fn::Sub": "${RecordsTable.Arn}/index/due" },
-      ]));
+      for (const name of FUNCTIONS) {
+        expect(statementsOf(name).find((s) => [s.Action].flat().includes("dynamodb:Query")).Resource).toEqual(expect.arrayContaining([
+          { "Fn::Sub": "${RecordsTable.Arn}/index/byApp" }, { "Fn::Sub": "${RecordsTable.Arn}/index/due" },
+        ]));
+      }
+    });
+
+    it("keeps every role within IAM's quotas, measured as IAM counts", () => {
+      const sizes = roleSizes(resources, expected.region, "test");
+      expect(sizes).toHaveLength(FUNCTIONS.length);
+      for (const role of sizes) {
+        expect(role.inline).toBeLessThanOrEqual(IAM_QUOTAS.inlineChars);
+        for (const managed of role.managed) expect(managed).toBeLessThanOrEqual(IAM_QUOTAS.managedChars);
+        expect(role.managed.length).toBeLessThanOrEqual(IAM_QUOTAS.managedPerRole);
+      }
     });
   });
 
