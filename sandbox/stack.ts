@@ -52,6 +52,8 @@ export function recordsTable(tableName: string, file: ServerlessFile = readServe
 
 export interface ResolvedFunction {
   handler: string;
+  /** The logical id of its role among the stack's resources. */
+  role?: string;
   timeout?: number;
   maximumRetryAttempts?: number;
   events?: ResolvedEvent[];
@@ -64,6 +66,8 @@ export type ResolvedEvent =
 export interface ResolvedStack {
   service: string;
   functions: Record<string, ResolvedFunction>;
+  /** The stack's CloudFormation resources (the roles and their policies among them). */
+  resources?: Record<string, Record<string, any>>;
 }
 
 /**
@@ -73,7 +77,7 @@ export interface ResolvedStack {
  */
 export function resolveStack(configFile: string): ResolvedStack {
   const inputs = ["serverless.yml", ...readdirSync("infra").sort().map((f) => join("infra", f)), configFile, ...templateFiles(configFile)];
-  const hash = createHash("sha256");
+  const hash = createHash("sha256").update("resolved-stack/2");
   for (const file of inputs) hash.update(file).update(readFileSync(file));
   const cache = join(".build", "sandbox", `stack-${hash.digest("hex").slice(0, 16)}.json`);
   if (existsSync(cache)) return deployedIn(JSON.parse(readFileSync(cache, "utf8")) as ResolvedStack);
@@ -84,8 +88,8 @@ export function resolveStack(configFile: string): ResolvedStack {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (out.status !== 0) throw new Error(`osls print failed:\n${out.stderr || out.stdout}`);
-  const printed = JSON.parse(out.stdout.slice(out.stdout.indexOf("{"))) as ResolvedStack;
-  const stack: ResolvedStack = { service: printed.service, functions: printed.functions };
+  const printed = JSON.parse(out.stdout.slice(out.stdout.indexOf("{"))) as ResolvedStack & { resources?: { Resources?: ResolvedStack["resources"] } };
+  const stack: ResolvedStack = { service: printed.service, functions: printed.functions, resources: printed.resources?.Resources ?? {} };
   mkdirSync(dirname(cache), { recursive: true });
   writeFileSync(cache, JSON.stringify(stack));
   return deployedIn(stack);

@@ -19,12 +19,13 @@ import { DYNAMODB_PREFIX, LocalDynamo, type StreamRecord } from "./aws/dynamodb"
 import { ECR_PREFIX, LocalEcr } from "./aws/ecr";
 import { ECS_PREFIX, LocalEcs, type EcsTiming } from "./aws/ecs";
 import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "./aws/eventbridge";
-import { awsError, LocalAwsServer, type AwsRequest } from "./aws/server";
+import { AwsError, awsError, LocalAwsServer, type AwsRequest } from "./aws/server";
 import { LocalSsm, SSM_PREFIX } from "./aws/ssm";
 import { Bus } from "./bus";
 import { Clock, SECOND } from "./clock";
 import type { AwsEvent } from "./events";
 import { awsFaults, callDraws, noneInjected, type Faults, type Injected } from "./faults";
+import { deployProblems, refusal, requiredPermissions, rolesOf, type Lookups, type Statement } from "./iam";
 import { LambdaRuntime } from "./runtime";
 import { recordsTable, type ResolvedStack, SANDBOX_ACCOUNT } from "./stack";
 import { Timeline } from "./timeline";
@@ -181,6 +182,7 @@ export class World {
     });
     bus = new Bus(options.stack, runtime, clock, faults, seed, injected);
     const world = new World(options, dynamo, ecs, cloudwatch, ecr, codebuild, ssm, eventbridge, webhook, runtime, bus, clock, injected);
+    world.roles = deployedRoles(options.stack);
 
     world.server
       .register(DYNAMODB_PREFIX, dynamo.handle)
@@ -191,6 +193,7 @@ export class World {
       .register(SSM_PREFIX, ssm.handle)
       .register(EVENTBRIDGE_PREFIX, eventbridge.handle)
       .intercept(async (request) => world.refuseTheDead(request))
+      .intercept(async (request) => world.authorize(request))
       .intercept(async (request) => world.slowDown(request, (ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
       .intercept(awsFaults(faults, callDraws(seed, (request) => world.callerOf(request)), injected, (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
       .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
@@ -441,6 +444,29 @@ export class World {
     }
   }
 
+  /** Each function's role, when the stack has them (a stack resolved by osls always does). */
+  private roles?: Record<string, { name: string; statements: Statement[] }>;
+
+  private get lookups(): Lookups {
+    return { account: ACCOUNT, region: REGION, nextRevision: (family) => this.ecs.nextRevision(family), secretArn: (id) => this.ssm.secretArn(id) };
+  }
+
+  /** IAM: a function's call is carried out only if its role allows everything the call needs. */
+  private authorize(request: AwsRequest) {
+    const fn = /Sandbox=([\w-]+)/.exec(String(request.headers["x-amzn-trace-id"] ?? ""))?.[1];
+    if (!fn || !this.roles) return Promise.resolve(undefined);
+    const role = this.roles[fn];
+    if (!role) return Promise.resolve(awsError("AccessDeniedException", `sandbox IAM: ${fn} has no role in the stack`));
+    try {
+      const denied = refusal(role, fn, requiredPermissions(request.prefix, request.operation, request.body, this.lookups), ACCOUNT);
+      if (denied) this.timeline.note(`IAM: ${denied}`);
+      return Promise.resolve(denied ? awsError("AccessDeniedException", denied) : undefined);
+    } catch (error) {
+      if (error instanceof AwsError) return Promise.resolve(awsError(error.code, error.message));
+      throw error;
+    }
+  }
+
   private readonly callsByInvocation = new Map<string, number>();
   private readonly callHooks: { match: (call: Call) => boolean; action: () => void }[] = [];
 
@@ -491,3 +517,26 @@ function sha256(text: string): string {
 }
 
 export { SECOND };
+
+/** The stack's ARNs in the sandbox, for resolving the roles' statements. */
+const STACK_ARNS: Record<string, string> = {
+  "AWS::Partition": "aws",
+  "AWS::AccountId": ACCOUNT,
+  "AWS::Region": REGION,
+  "RecordsTable.Arn": `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${RECORDS_TABLE}`,
+  "RecordsTable.StreamArn": `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${RECORDS_TABLE}/stream/sandbox`,
+  "DeadLetterQueue.Arn": `arn:aws:sqs:${REGION}:${ACCOUNT}:stevedore-sandbox-DeadLetterQueue`,
+};
+
+/**
+ * The roles CloudFormation would create from the stack, after the checks its creation makes
+ * (a stream's mapping and a failure destination need the role's permission); undefined for a
+ * stack written by hand in a test, which has no resources.
+ */
+function deployedRoles(stack: ResolvedStack): Record<string, { name: string; statements: Statement[] }> | undefined {
+  if (!stack.resources || Object.keys(stack.resources).length === 0) return undefined;
+  const roles = rolesOf(stack.functions, stack.resources, STACK_ARNS);
+  const problems = deployProblems(stack.functions, roles, { stream: STACK_ARNS["RecordsTable.StreamArn"]!, deadLetterQueue: STACK_ARNS["DeadLetterQueue.Arn"]! });
+  if (problems.length > 0) throw new Error(`sandbox: the stack would not deploy:\n  ${problems.join("\n  ")}`);
+  return roles;
+}

@@ -559,6 +559,11 @@ export class LocalEcs {
     return structuredClone(this.services.get(`${cluster}/${name}`)?.completedHistory ?? []);
   }
 
+  /** The revision the next RegisterTaskDefinition of `family` gets (IAM authorizes against its ARN). */
+  nextRevision(family: string): number {
+    return (this.families.get(family)?.length ?? 0) + 1;
+  }
+
   /** Every revision registered so far (seeds included), with its tags. */
   revisions(): { arn: string; tags: Tag[] }[] {
     return [...this.families.values()].flat().map((td) => ({ arn: String(td.body.taskDefinitionArn), tags: structuredClone(td.tags) }));

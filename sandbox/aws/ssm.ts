@@ -151,6 +151,11 @@ export class LocalSsm {
     return `arn:aws:ssm:${this.region}:${this.account}:parameter${name.startsWith("/") ? name : `/${name}`}`;
   }
 
+  /** A secret's full ARN (with its random suffix), by name or ARN: what IAM authorizes against. */
+  secretArn(id: string): string | undefined {
+    return this.secret(id)?.arn;
+  }
+
   /** A secret by name, full ARN, or ARN without its random suffix (as Secrets Manager accepts). */
   private secret(id: string): Secret | undefined {
     const byName = this.secrets.get(id);
