@@ -274,6 +274,9 @@ export class World {
             service: target.service,
             taskDefinition: rendered.input as unknown as Record<string, unknown>,
             desiredCount: 2,
+            // As its owner set it up: ECS shifts a blue-green, linear or canary environment's
+            // traffic between two target groups.
+            ...(env.strategy.type === "ROLLING" ? {} : { loadBalancers: [trafficShifting(target.cluster, target.service)] }),
           });
         }
       }
@@ -539,4 +542,19 @@ function deployedRoles(stack: ResolvedStack): Record<string, { name: string; sta
   const problems = deployProblems(stack.functions, roles, { stream: STACK_ARNS["RecordsTable.StreamArn"]!, deadLetterQueue: STACK_ARNS["DeadLetterQueue.Arn"]! });
   if (problems.length > 0) throw new Error(`sandbox: the stack would not deploy:\n  ${problems.join("\n  ")}`);
   return roles;
+}
+
+/** A load balancer with the advancedConfiguration a blue-green, linear or canary deployment needs. */
+function trafficShifting(cluster: string, service: string): Record<string, unknown> {
+  const elb = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}`;
+  return {
+    targetGroupArn: `${elb}:targetgroup/${service}-blue/0123456789abcdef`,
+    containerName: service,
+    containerPort: 8080,
+    advancedConfiguration: {
+      alternateTargetGroupArn: `${elb}:targetgroup/${service}-green/fedcba9876543210`,
+      productionListenerRule: `${elb}:listener-rule/app/${cluster}/0123456789abcdef/0123456789abcdef/0123456789abcdef`,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-infrastructure-load-balancers`,
+    },
+  };
 }

@@ -127,6 +127,10 @@ export interface CreateServiceInput {
   deploymentConfiguration?: Json;
   controller?: DeploymentControllerType;
   tags?: { key: string; value: string }[];
+  /** Its load balancers as CreateService takes them (advancedConfiguration for blue-green). */
+  loadBalancers?: Json[];
+  /** Service Connect on: traffic of a blue-green, linear or canary deployment shifts through it. */
+  serviceConnect?: boolean;
 }
 
 export interface LocalEcsOptions {
@@ -203,6 +207,8 @@ interface Service {
   completedHistory: Completion[];
   /** updatedAt of its last deployment event: they never share a millisecond. */
   lastEventAt: number;
+  loadBalancers: Json[];
+  serviceConnect: boolean;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
@@ -284,6 +290,7 @@ export class LocalEcs {
   }
 
   private register(body: Json): TaskDefinition {
+    checkWireTypes(body);
     const family = body.family;
     if (typeof family !== "string" || family === "") throw client("Family must be specified.");
     if (!NAME.test(family)) {
@@ -315,6 +322,11 @@ export class LocalEcs {
       if (body.networkMode !== "awsvpc") throw client("Fargate only supports network mode 'awsvpc'.");
       if (body.cpu === undefined) throw client("Fargate requires that 'cpu' be defined at the task level.");
       if (body.memory === undefined) throw client("Fargate requires that 'memory' be defined at the task level.");
+      const cpu = cpuUnits(body.cpu);
+      const memory = memoryMiB(body.memory);
+      if (cpu === undefined || memory === undefined || !fargateAllows(cpu, memory)) {
+        throw client(`No Fargate configuration exists for given values: ${String(body.cpu)} CPU, ${String(body.memory)} memory. See the Amazon ECS documentation for the valid values.`);
+      }
     }
     const tags = parseTags(body.tags);
 
@@ -428,6 +440,7 @@ export class LocalEcs {
       throw invalid("forceNewDeployment must be a boolean.");
     }
 
+    shiftsTraffic(service, config.strategy);
     if (body.desiredCount !== undefined) service.desiredCount = body.desiredCount as number;
     service.config = config;
     if (target.arn !== service.taskDefinition.arn || body.forceNewDeployment === true) {
@@ -490,6 +503,8 @@ export class LocalEcs {
       deploymentConfiguration: isObject(body.deploymentConfiguration) ? body.deploymentConfiguration : undefined,
       controller: controller as DeploymentControllerType,
       tags: parseTags(body.tags),
+      loadBalancers: Array.isArray(body.loadBalancers) ? body.loadBalancers.filter(isObject) : undefined,
+      serviceConnect: isObject(body.serviceConnectConfiguration) && body.serviceConnectConfiguration.enabled === true,
     });
     return { service: this.serviceJson(service, false) };
   }
@@ -608,7 +623,10 @@ export class LocalEcs {
       primaryHistory: [],
       completedHistory: [],
       lastEventAt: 0,
+      loadBalancers: structuredClone(input.loadBalancers ?? []),
+      serviceConnect: input.serviceConnect ?? false,
     };
+    shiftsTraffic(service, config.strategy);
     this.services.set(`${input.cluster}/${input.service}`, service);
     const seed = this.newDeployment(service, td, "create");
     seed.rolloutState = "COMPLETED";
@@ -852,13 +870,14 @@ export class LocalEcs {
         platformFamily: "Linux",
         rolloutState: d.rolloutState,
         rolloutStateReason: d.rolloutStateReason,
+        ...(service.serviceConnect ? { serviceConnectConfiguration: { enabled: true, namespace: `${service.cluster}.local` } } : {}),
       };
     });
     return {
       serviceArn: service.arn,
       serviceName: service.name,
       clusterArn: service.clusterArn,
-      loadBalancers: [],
+      loadBalancers: structuredClone(service.loadBalancers),
       serviceRegistries: [],
       status: service.status,
       desiredCount: service.desiredCount,
@@ -932,6 +951,23 @@ export class LocalEcs {
 }
 
 // ── deployment configuration ───────────────────────────────────────────────────────────────
+
+/**
+ * ECS shifts a blue-green, linear or canary deployment's traffic between two target groups
+ * (a load balancer's advancedConfiguration) or through Service Connect, and refuses the
+ * strategy on a service with neither.
+ */
+function shiftsTraffic(service: { loadBalancers: Json[]; serviceConnect: boolean }, strategy: unknown): void {
+  if (strategy === undefined || strategy === "ROLLING" || service.serviceConnect) return;
+  const complete = service.loadBalancers.some((lb) => {
+    const advanced = isObject(lb.advancedConfiguration) ? lb.advancedConfiguration : {};
+    return ["alternateTargetGroupArn", "productionListenerRule", "roleArn"].every((key) => typeof advanced[key] === "string");
+  });
+  if (!complete) {
+    throw invalid(`The ${String(strategy)} deployment strategy requires the service to use Service Connect or a load balancer with an advancedConfiguration ` +
+      "(alternateTargetGroupArn, productionListenerRule and roleArn).");
+  }
+}
 
 /** Checks an UpdateService/CreateService deploymentConfiguration like ECS does; returns it. */
 function validateConfiguration(given: unknown, current: Json): Json {
@@ -1028,8 +1064,67 @@ function parseTags(tags: unknown): { key: string; value: string }[] {
     if (tag.value !== undefined && (typeof tag.value !== "string" || tag.value.length > 256)) {
       throw invalid("A tag value must be a string of at most 256 characters.");
     }
+    // The model's patterns for Tag.key and Tag.value: letters, spaces, numbers and _.:/=+-@.
+    for (const [what, text] of [["key", tag.key], ["value", (tag.value as string | undefined) ?? ""]] as const) {
+      if (!TAG_TEXT.test(text)) throw invalid(`Tag ${what} '${text}' has characters ECS does not allow: letters, numbers, spaces and _.:/=+-@ only.`);
+    }
     return { key: tag.key, value: (tag.value as string | undefined) ?? "" };
   });
+}
+
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/**
+ * The JSON types RegisterTaskDefinition's model gives the members people most often get wrong:
+ * ECS answers a number where a string belongs (cpu, memory) and the reverse (containerPort…)
+ * with a SerializationException, before it looks at anything else.
+ */
+function checkWireTypes(body: Json): void {
+  const wrong = (path: string, expected: string, value: unknown) => {
+    throw new AwsError("SerializationException", `Unexpected ${typeof value} for ${path}: the model says ${expected}.`);
+  };
+  for (const key of ["cpu", "memory", "family", "networkMode", "taskRoleArn", "executionRoleArn"]) {
+    if (body[key] !== undefined && typeof body[key] !== "string") wrong(key, "string", body[key]);
+  }
+  for (const [i, container] of ((Array.isArray(body.containerDefinitions) ? body.containerDefinitions : []) as Json[]).entries()) {
+    for (const key of ["cpu", "memory", "memoryReservation"]) {
+      if (container?.[key] !== undefined && typeof container[key] !== "number") wrong(`containerDefinitions[${i}].${key}`, "integer", container[key]);
+    }
+    for (const [j, mapping] of ((Array.isArray(container?.portMappings) ? container.portMappings : []) as Json[]).entries()) {
+      for (const key of ["containerPort", "hostPort"]) {
+        if (mapping?.[key] !== undefined && typeof mapping[key] !== "number") wrong(`containerDefinitions[${i}].portMappings[${j}].${key}`, "integer", mapping[key]);
+      }
+    }
+  }
+}
+
+/** Task cpu in units: "256", or "0.25 vCPU" as ECS also accepts. */
+function cpuUnits(value: unknown): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$/i.exec(String(value));
+  if (!m) return undefined;
+  return m[2] ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
+}
+
+/** Task memory in MiB: "1024", or "1 GB" as ECS also accepts. */
+function memoryMiB(value: unknown): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(gb)?\s*$/i.exec(String(value));
+  if (!m) return undefined;
+  return m[2] ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
+}
+
+/** Fargate's task sizes (ECS Developer Guide, "Amazon ECS task definition parameters for Fargate"). */
+function fargateAllows(cpu: number, memory: number): boolean {
+  const steps = (from: number, to: number, step: number) => memory >= from && memory <= to && (memory - from) % step === 0;
+  switch (cpu) {
+    case 256: return [512, 1024, 2048].includes(memory);
+    case 512: return steps(1024, 4096, 1024);
+    case 1024: return steps(2048, 8192, 1024);
+    case 2048: return steps(4096, 16384, 1024);
+    case 4096: return steps(8192, 30720, 1024);
+    case 8192: return steps(16384, 61440, 4096);
+    case 16384: return steps(32768, 122880, 8192);
+    default: return false;
+  }
 }
 
 /** The attributes ECS derives from a task definition (a plausible subset). */

@@ -145,7 +145,7 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   const ready: Candidate[] = [];
   for (const c of candidates) {
     const rendered = renderTarget(c.target, arrival.image);
-    const problem = serviceProblem(c.service as ServiceState)
+    const problem = serviceProblem(c.service as ServiceState, env.strategy)
       ?? (rendered.ok ? null : `the task definition does not render: ${rendered.problems.join("; ")}`);
     if (problem) {
       say(c, "failed", problem, (await notStarted(c, env, arrival, pushKey, options, "failed", problem)).id);

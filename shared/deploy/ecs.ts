@@ -27,6 +27,14 @@ export interface ServiceState {
   deploymentConfiguration?: DeploymentConfiguration;
   /** The ARN StopServiceDeployment needs for the newest deployment. */
   currentServiceDeployment?: string;
+  /** What ECS shifts traffic with in a blue-green, linear or canary deployment. */
+  traffic: Traffic;
+}
+
+export interface Traffic {
+  loadBalancers: { targetGroupArn?: string; alternateTargetGroupArn?: string; productionListenerRule?: string; roleArn?: string }[];
+  /** Service Connect is on in the service's current (PRIMARY) deployment. */
+  serviceConnect: boolean;
 }
 
 const ecs = (region: string) => clientFor(ECSClient, region);
@@ -56,11 +64,22 @@ export async function describeServices(region: string, cluster: string, services
         })),
         deploymentConfiguration: s.deploymentConfiguration,
         currentServiceDeployment: s.currentServiceDeployment,
+        traffic: {
+          loadBalancers: (s.loadBalancers ?? []).map((lb) => ({
+            targetGroupArn: lb.targetGroupArn,
+            alternateTargetGroupArn: lb.advancedConfiguration?.alternateTargetGroupArn,
+            productionListenerRule: lb.advancedConfiguration?.productionListenerRule,
+            roleArn: lb.advancedConfiguration?.roleArn,
+          })),
+          serviceConnect: s.deployments?.find((d) => d.status === "PRIMARY")?.serviceConnectConfiguration?.enabled === true,
+        },
       });
     }
   }
   for (const service of services) {
-    if (!found.has(service)) found.set(service, { cluster, service, status: "MISSING", controller: "ECS", deployments: [] });
+    if (!found.has(service)) {
+      found.set(service, { cluster, service, status: "MISSING", controller: "ECS", deployments: [], traffic: { loadBalancers: [], serviceConnect: false } });
+    }
   }
   return found;
 }

@@ -2,10 +2,10 @@
 // service given what is already there, which revision is the last good one, and what to send
 // ECS. No I/O here: everything is tested with tables of cases.
 import type { DeploymentConfiguration } from "@aws-sdk/client-ecs";
-import type { App, Environment, PipelineConfig } from "../config/model";
+import type { App, Environment, PipelineConfig, Strategy, StrategyType } from "../config/model";
 import { pushedAtOfKey } from "../records/model";
 import type { Head, TargetState } from "../records/store";
-import type { ServiceState } from "./ecs";
+import type { ServiceState, Traffic } from "./ecs";
 
 export type Match = { apps: { app: App; environments: Environment[] }[] } | { ignored: string };
 
@@ -90,14 +90,40 @@ export function lastStableTaskDefinition(service: ServiceState): string | undefi
 }
 
 /** Why the service cannot be deployed to, or null. Checked before any write. */
-export function serviceProblem(service: ServiceState): string | null {
+export function serviceProblem(service: ServiceState, strategy: Strategy): string | null {
   const name = `${service.cluster}/${service.service}`;
   if (service.status === "MISSING") return `service ${name} does not exist`;
   if (service.status !== "ACTIVE") return `service ${name} is ${service.status}`;
   if (service.controller !== "ECS") {
     return `service ${name} uses the ${service.controller} deployment controller; Stevedore drives ECS-native deployments only`;
   }
-  return null;
+  return strategy.type === "ROLLING" ? null : trafficProblem(name, service.traffic, strategy.type);
+}
+
+const STRATEGY_NAMES: Record<StrategyType, string> = { ROLLING: "rolling", BLUE_GREEN: "blue-green", LINEAR: "linear", CANARY: "canary" };
+const ADVANCED_FIELDS = [
+  ["alternateTargetGroupArn", "an alternate target group"],
+  ["productionListenerRule", "a production listener rule"],
+  ["roleArn", "a role for ECS to call Elastic Load Balancing"],
+] as const;
+
+/**
+ * ECS shifts a blue-green, linear or canary deployment's traffic either between two target
+ * groups of a load balancer with advanced configuration (alternate target group, production
+ * listener rule, role) or through Service Connect; UpdateService refuses the strategy on a
+ * service with neither. Checked before anything is registered, naming what the service lacks.
+ */
+function trafficProblem(name: string, traffic: Traffic, type: StrategyType): string | null {
+  if (traffic.serviceConnect) return null;
+  if (traffic.loadBalancers.some((lb) => ADVANCED_FIELDS.every(([field]) => lb[field]))) return null;
+  const lacks = traffic.loadBalancers.length === 0
+    ? "it has no load balancer and no Service Connect"
+    : `its load balancer${traffic.loadBalancers.length > 1 ? "s lack" : " lacks"} advanced configuration: ${
+      ADVANCED_FIELDS.filter(([field]) => !traffic.loadBalancers.some((lb) => lb[field])).map(([, what]) => what).join(", ") || "a complete set on one load balancer"
+    }`;
+  return `service ${name} cannot take a ${STRATEGY_NAMES[type]} deployment: ${lacks}. ECS shifts its traffic between two target groups ` +
+    "(the load balancer's advancedConfiguration: alternateTargetGroupArn, productionListenerRule, roleArn) or through Service Connect; " +
+    "add them to the service, or set the environment's strategy to rolling";
 }
 
 /**

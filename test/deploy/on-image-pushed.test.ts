@@ -478,6 +478,34 @@ describe("on-image-pushed", () => {
     expect(aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
   });
+  describe("to a blue-green environment", () => {
+    const blueGreen = async (service: FakeService) => {
+      useConfig("test/deploy/fixtures/blue-green-staging.yml");
+      aws.services.set("shop-staging/web", { ...service }); // a copy: the fake updates what it holds
+      try {
+        return await run(push({ "image-digest": digest(9) }, { id: "blue-green" }));
+      } finally {
+        useConfig("examples/stevedore.yml");
+      }
+    };
+
+    it("refuses a service ECS cannot shift traffic for, naming what it lacks, before registering anything", async () => {
+      const result = await blueGreen({ ...webStaging, loadBalancers: [{ targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/1", containerName: "web", containerPort: 8080 }] });
+
+      const reason = expect.stringMatching(/^service shop-staging\/web cannot take a blue-green deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing\. .* or set the environment's strategy to rolling$/);
+      expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason })] });
+      expect(aws.ecsWrites()).toEqual([]);
+      const [record] = await records();
+      expect(record).toMatchObject({ status: "failed", reason });
+    });
+
+    it("rolls out blue-green to a service whose load balancer has the advanced configuration", async () => {
+      const result = await blueGreen(webStaging);
+
+      expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
+      expect(aws.inputs(UpdateServiceCommand)[0]?.deploymentConfiguration).toMatchObject({ strategy: "BLUE_GREEN", bakeTimeInMinutes: 5 });
+    });
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>): Promise<void> {

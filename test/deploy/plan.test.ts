@@ -1,6 +1,6 @@
 // The pure decisions of the deploy path, as tables of cases.
 import { loadConfig } from "../../shared/config/load";
-import type { Environment } from "../../shared/config/model";
+import type { Environment, Strategy } from "../../shared/config/model";
 import type { ServiceState } from "../../shared/deploy/ecs";
 import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, matchPush, serviceProblem, type Arriving } from "../../shared/deploy/plan";
 import type { DeploymentRecord } from "../../shared/records/model";
@@ -60,7 +60,7 @@ describe("classifyArrival", () => {
 describe("lastStableTaskDefinition", () => {
   const td = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:task-definition/web:${n}`;
   const service = (deployments: ServiceState["deployments"], taskDefinition = td(99)): ServiceState =>
-    ({ cluster: "c", service: "s", status: "ACTIVE", controller: "ECS", taskDefinition, deployments });
+    ({ cluster: "c", service: "s", status: "ACTIVE", controller: "ECS", taskDefinition, deployments, traffic: { loadBalancers: [], serviceConnect: false } });
 
   it.each<[string, ServiceState, string]>([
     ["a settled service: its PRIMARY", service([{ id: "1", status: "PRIMARY", rolloutState: "COMPLETED", taskDefinition: td(41) }], td(41)), td(41)],
@@ -80,7 +80,8 @@ describe("lastStableTaskDefinition", () => {
 });
 
 describe("serviceProblem", () => {
-  const base: ServiceState = { cluster: "shop", service: "web", status: "ACTIVE", controller: "ECS", deployments: [] };
+  const base: ServiceState = { cluster: "shop", service: "web", status: "ACTIVE", controller: "ECS", deployments: [], traffic: { loadBalancers: [], serviceConnect: false } };
+  const ROLLING: Strategy = { type: "ROLLING" };
   it.each<[Partial<ServiceState>, string | null]>([
     [{}, null],
     [{ status: "MISSING" }, "service shop/web does not exist"],
@@ -88,7 +89,25 @@ describe("serviceProblem", () => {
     [{ controller: "CODE_DEPLOY" }, "service shop/web uses the CODE_DEPLOY deployment controller; Stevedore drives ECS-native deployments only"],
     [{ controller: "EXTERNAL" }, "service shop/web uses the EXTERNAL deployment controller; Stevedore drives ECS-native deployments only"],
   ])("%j → %s", (patch, expected) => {
-    expect(serviceProblem({ ...base, ...patch })).toBe(expected);
+    expect(serviceProblem({ ...base, ...patch }, ROLLING)).toBe(expected);
+  });
+
+  // What ECS needs to shift a blue-green, linear or canary deployment's traffic.
+  const complete = { targetGroupArn: "tg-blue", alternateTargetGroupArn: "tg-green", productionListenerRule: "rule/prod", roleArn: "role/ecs-elb" };
+  const fix = ". ECS shifts its traffic between two target groups (the load balancer's advancedConfiguration: alternateTargetGroupArn, productionListenerRule, roleArn) " +
+    "or through Service Connect; add them to the service, or set the environment's strategy to rolling";
+  it.each<[string, Strategy["type"], ServiceState["traffic"], string | null]>([
+    ["rolling needs neither", "ROLLING", { loadBalancers: [], serviceConnect: false }, null],
+    ["blue-green with a complete advanced configuration", "BLUE_GREEN", { loadBalancers: [complete], serviceConnect: false }, null],
+    ["canary through Service Connect", "CANARY", { loadBalancers: [], serviceConnect: true }, null],
+    ["blue-green with nothing to shift traffic with", "BLUE_GREEN", { loadBalancers: [], serviceConnect: false },
+      `service shop/web cannot take a blue-green deployment: it has no load balancer and no Service Connect${fix}`],
+    ["linear behind a load balancer without advanced configuration", "LINEAR", { loadBalancers: [{ targetGroupArn: "tg-blue" }], serviceConnect: false },
+      `service shop/web cannot take a linear deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing${fix}`],
+    ["canary without the role", "CANARY", { loadBalancers: [{ ...complete, roleArn: undefined }], serviceConnect: false },
+      `service shop/web cannot take a canary deployment: its load balancer lacks advanced configuration: a role for ECS to call Elastic Load Balancing${fix}`],
+  ])("%s", (_, type, traffic, expected) => {
+    expect(serviceProblem({ ...base, traffic }, { type })).toBe(expected);
   });
 });
 

@@ -34,6 +34,18 @@ async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?:
   throw new Error("expected the call to fail");
 }
 
+/** A load balancer ECS can shift traffic on: the advancedConfiguration blue-green needs. */
+const READY_LOAD_BALANCER = {
+  targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/0123456789abcdef",
+  containerName: "web",
+  containerPort: 8080,
+  advancedConfiguration: {
+    alternateTargetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/fedcba9876543210",
+    productionListenerRule: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/0123/4567/89ab",
+    roleArn: "arn:aws:iam::123456789012:role/ecs-infrastructure-load-balancers",
+  },
+};
+
 describe("LocalEcs", () => {
   let world: World;
 
@@ -42,6 +54,7 @@ describe("LocalEcs", () => {
     world.ecs.createService({
       cluster: CLUSTER, service: SERVICE, taskDefinition: webDefinition(DIGEST_GOOD), desiredCount: 2,
       deploymentConfiguration: deploymentConfiguration ?? { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      loadBalancers: [READY_LOAD_BALANCER],
     });
     return world;
   }
@@ -122,6 +135,32 @@ describe("LocalEcs", () => {
       }
       const missing = await failure(world.ecsClient.send(new DescribeTaskDefinitionCommand({ taskDefinition: "nope:3" })));
       expect(missing).toBeInstanceOf(ClientException);
+    });
+
+    it("is as strict as ECS on types, Fargate sizes and tags", async () => {
+      await setUp();
+      const send = (input: Record<string, unknown>) => failure(world.ecsClient.send(new RegisterTaskDefinitionCommand(input as never)));
+      const fargate = (cpu: unknown, memory: unknown, container: Record<string, unknown> = {}) => ({
+        family: "x", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu, memory,
+        containerDefinitions: [{ name: "web", image: "nginx", ...container }],
+      });
+      const cases: [string, Record<string, unknown>, string, RegExp][] = [
+        ["cpu as a number", fargate(256, "512"), "SerializationException", /cpu: the model says string/],
+        ["memory as a number", fargate("256", 512), "SerializationException", /memory: the model says string/],
+        ["containerPort as a string", fargate("256", "512", { portMappings: [{ containerPort: "8080" }] }), "SerializationException", /portMappings\[0\]\.containerPort: the model says integer/],
+        ["a Fargate size that does not exist", fargate("256", "4096"), "ClientException", /No Fargate configuration exists for given values: 256 CPU, 4096 memory/],
+        ["memory off Fargate's steps", fargate("1024", "2500"), "ClientException", /No Fargate configuration exists/],
+        ["a tag value with characters ECS refuses", { ...fargate("256", "512"), tags: [{ key: "team", value: "shop & co" }] }, "InvalidParameterException", /Tag value 'shop & co'/],
+      ];
+      for (const [what, input, name, message] of cases) {
+        const error = await send(input);
+        expect([what, error.name]).toEqual([what, name]);
+        expect(error.message).toMatch(message);
+      }
+      // What ECS accepts: sizes on its table, also written with units, and tags within its pattern.
+      for (const [cpu, memory] of [["256", "512"], ["1024", "8192"], ["4096", "30720"], ["0.5 vCPU", "1 GB"], ["8192", "61440"]]) {
+        await world.ecsClient.send(new RegisterTaskDefinitionCommand({ ...fargate(cpu, memory), tags: [{ key: "stevedore:app", value: "shop-web/staging @ 1.0+build=7" }] } as never));
+      }
     });
 
     it("throttles registrations like ECS when a limit is set (real-time token bucket)", async () => {
@@ -235,6 +274,24 @@ describe("LocalEcs", () => {
       });
       // A configuration-only update starts no deployment.
       expect(out.service?.deployments).toHaveLength(1);
+    });
+
+    it("refuses blue-green, linear and canary on a service ECS cannot shift traffic for, as ECS does", async () => {
+      await setUp();
+      const { advancedConfiguration: _, ...plain } = READY_LOAD_BALANCER;
+      world.ecs.createService({ cluster: CLUSTER, service: "plain", taskDefinition: webDefinition(DIGEST_GOOD), loadBalancers: [plain] });
+      world.ecs.createService({ cluster: CLUSTER, service: "meshed", taskDefinition: webDefinition(DIGEST_GOOD), serviceConnect: true });
+      for (const strategy of ["BLUE_GREEN", "LINEAR", "CANARY"] as const) {
+        const error = await failure(world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "plain", deploymentConfiguration: { strategy } })));
+        expect(error.name).toBe("InvalidParameterException");
+        expect(error.message).toContain(`The ${strategy} deployment strategy requires the service to use Service Connect or a load balancer with an advancedConfiguration`);
+        // Service Connect shifts the traffic itself.
+        await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "meshed", deploymentConfiguration: { strategy } }));
+      }
+      // The load balancer as given, and Service Connect in the current deployment, as DescribeServices shows them.
+      const out = await world.ecsClient.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE, "meshed"] }));
+      expect(out.services?.[0]?.loadBalancers).toEqual([READY_LOAD_BALANCER]);
+      expect(out.services?.[1]?.deployments?.[0]?.serviceConnectConfiguration?.enabled).toBe(true);
     });
 
     it("rolls out a new task definition: PRIMARY IN_PROGRESS, then COMPLETED after the rollout, the old one INACTIVE", async () => {
