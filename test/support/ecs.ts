@@ -4,7 +4,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   DescribeServicesCommand, ECSClient, ListTagsForResourceCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand,
-  UpdateServiceCommand, type Deployment, type Service, type Tag,
+  UpdateServiceCommand, type Deployment, type LoadBalancer, type Service, type Tag,
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 
@@ -21,7 +21,21 @@ export interface FakeService {
   status?: string;
   controller?: string;
   deployments?: Deployment[];
+  /** Default: one load balancer with the advanced configuration blue-green needs. */
+  loadBalancers?: LoadBalancer[];
 }
+
+/** A service ready for any strategy: ECS can shift its traffic between two target groups. */
+export const BLUE_GREEN_READY: LoadBalancer = {
+  targetGroupArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/blue/0123456789abcdef`,
+  containerName: "web",
+  containerPort: 8080,
+  advancedConfiguration: {
+    alternateTargetGroupArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/green/fedcba9876543210`,
+    productionListenerRule: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener-rule/app/shop/0123/4567/89ab`,
+    roleArn: `arn:aws:iam::${ACCOUNT}:role/ecs-infrastructure-load-balancers`,
+  },
+};
 
 export function fakeAws(options: { services: FakeService[]; alarms?: Record<string, string> }) {
   const ecs = mockClient(ECSClient);
@@ -36,6 +50,7 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
     status: s.status ?? "ACTIVE",
     taskDefinition: s.taskDefinition,
     deploymentController: { type: (s.controller ?? "ECS") as "ECS" },
+    loadBalancers: s.loadBalancers ?? [BLUE_GREEN_READY],
     deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100 },
     deployments: s.deployments ?? [{ id: "ecs-svc/1000000000000000001", status: "PRIMARY", rolloutState: "COMPLETED", taskDefinition: s.taskDefinition, createdAt: new Date("2026-11-01T00:00:00Z") }],
   });
