@@ -95,9 +95,7 @@ export function requiredPermissions(prefix: string, operation: string, body: Jso
     case "codebuild:ListBuildsForProject":
       return on(arn("codebuild", `project/${String(body.projectName)}`));
     case "cloudwatch:DescribeAlarms":
-      // Composite alarms are returned only to a caller allowed on "*" (AWS documents it): the
-      // stack grants "*", and a caller scoped to alarm ARNs is refused here rather than given a
-      // partial answer that would read a guarding composite alarm as missing.
+      // On "*"; a caller scoped to alarm ARNs gets a partial answer instead (scopedAlarms).
       return on("*");
     case "ssm:GetParameter": {
       const name = String(body.Name);
@@ -126,6 +124,19 @@ export function requiredPermissions(prefix: string, operation: string, body: Jso
     default:
       throw new AwsError("AccessDeniedException", `sandbox IAM: no authorization model for ${action}`);
   }
+}
+
+/**
+ * DescribeAlarms by a role allowed it only on some alarm ARNs: AWS answers with the metric
+ * alarms among those and never a composite alarm (composite alarms need the action on "*"), so a
+ * guarding composite alarm reads as missing. Returns which alarm ARNs such a role may see, or
+ * undefined when the role is allowed on "*" or not at all (then the usual check decides).
+ */
+export function scopedAlarms(statements: Statement[]): ((alarmArn: string) => boolean) | undefined {
+  const action = "cloudwatch:DescribeAlarms";
+  if (allows(statements, { action, resource: "*" })) return undefined;
+  const scoped = statements.some((s) => s.Effect === "Allow" && s.Action.some((a) => glob(a, action)));
+  return scoped ? (alarmArn) => allows(statements, { action, resource: alarmArn }) : undefined;
 }
 
 /** IAM's glob: `*` any run of characters, `?` one character, case-sensitive. */

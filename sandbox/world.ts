@@ -25,7 +25,7 @@ import { Bus } from "./bus";
 import { Clock, SECOND } from "./clock";
 import type { AwsEvent } from "./events";
 import { awsFaults, callDraws, noneInjected, type Faults, type Injected } from "./faults";
-import { deployProblems, refusal, requiredPermissions, rolesOf, type Lookups, type Statement } from "./iam";
+import { deployProblems, refusal, requiredPermissions, rolesOf, scopedAlarms, type Lookups, type Statement } from "./iam";
 import { LambdaRuntime } from "./runtime";
 import { recordsTable, type ResolvedStack, SANDBOX_ACCOUNT } from "./stack";
 import { Timeline } from "./timeline";
@@ -455,17 +455,25 @@ export class World {
   }
 
   /** IAM: a function's call is carried out only if its role allows everything the call needs. */
-  private authorize(request: AwsRequest) {
+  private async authorize(request: AwsRequest) {
     const fn = /Sandbox=([\w-]+)/.exec(String(request.headers["x-amzn-trace-id"] ?? ""))?.[1];
-    if (!fn || !this.roles) return Promise.resolve(undefined);
+    if (!fn || !this.roles) return undefined;
     const role = this.roles[fn];
-    if (!role) return Promise.resolve(awsError("AccessDeniedException", `sandbox IAM: ${fn} has no role in the stack`));
+    if (!role) return awsError("AccessDeniedException", `sandbox IAM: ${fn} has no role in the stack`);
+    const visible = request.operation === "DescribeAlarms" && request.prefix === CLOUDWATCH_PREFIX ? scopedAlarms(role.statements) : undefined;
+    if (visible) {
+      // A role scoped to alarm ARNs: the metric alarms it may see, never a composite alarm.
+      const answer = await this.cloudwatch.handle(request);
+      if (answer.status !== 200) return answer;
+      const body = answer.body as { MetricAlarms?: { AlarmArn: string }[]; CompositeAlarms?: unknown[] };
+      return { ...answer, body: { ...body, MetricAlarms: (body.MetricAlarms ?? []).filter((a) => visible(a.AlarmArn)), CompositeAlarms: [] } };
+    }
     try {
       const denied = refusal(role, fn, requiredPermissions(request.prefix, request.operation, request.body, this.lookups), ACCOUNT);
       if (denied) this.timeline.note(`IAM: ${denied}`);
-      return Promise.resolve(denied ? awsError("AccessDeniedException", denied) : undefined);
+      return denied ? awsError("AccessDeniedException", denied) : undefined;
     } catch (error) {
-      if (error instanceof AwsError) return Promise.resolve(awsError(error.code, error.message));
+      if (error instanceof AwsError) return awsError(error.code, error.message);
       throw error;
     }
   }

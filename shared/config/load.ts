@@ -104,10 +104,11 @@ class Checker {
 
   build(file: z.infer<typeof configSchema>, path: string): PipelineConfig {
     const destinations: Record<string, Destination> = {};
+    const sharedKey = file.kmsKey === undefined ? {} : this.kmsKey("kmsKey", file.kmsKey);
     for (const [name, dest] of Object.entries(file.notifications ?? {})) {
       const at = `notifications.${name}`;
       const url = this.secretRef(`${at}.url`, dest.url);
-      const kms = dest.kmsKey === undefined ? {} : this.kmsKey(`${at}.kmsKey`, dest.kmsKey);
+      const kms = dest.kmsKey === undefined ? sharedKey : this.kmsKey(`${at}.kmsKey`, dest.kmsKey);
       if (dest.type === "slack") {
         if (url && kms) destinations[name] = { name, type: "slack", url, ...kms };
       } else {

@@ -84,6 +84,8 @@ export const appSchema = z.strictObject({
 export const configSchema = z.strictObject({
   version: z.literal(1, "write version: 1"),
   notifications: z.optional(z.record(name("a notification name"), destinationSchema)),
+  /** The customer-managed key every destination's parameters and secrets are encrypted with, unless it names its own. */
+  kmsKey: z.optional(nonEmpty),
   apps: z.record(name("an app name"), appSchema),
 });
 

@@ -195,6 +195,16 @@ describe("loadConfig: the example config", () => {
     expect(parse(doc).destinations.audit).toMatchObject({ kmsKey: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" });
   });
 
+  it("gives every destination without a key of its own the config's kmsKey", () => {
+    const doc = validDoc();
+    doc.kmsKey = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    doc.notifications.audit.kmsKey = "arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef";
+    const { destinations } = parse(doc);
+    expect(Object.values(destinations).map((d) => [d.name, d.kmsKey])).toEqual(Object.keys(doc.notifications).map((name) => [
+      name, name === "audit" ? "arn:aws:kms:eu-west-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef" : "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ]));
+  });
+
   it("lets only main's builds deploy when an app names no branches", () => {
     expect(app("shop-web").branches).toEqual(["main"]);
   });
@@ -365,6 +375,11 @@ const rows: Row[] = [
     what: "a KMS key given by its alias",
     edit: (d) => { d.notifications.audit.kmsKey = "arn:aws:kms:eu-west-1:123456789012:alias/stevedore"; },
     path: "notifications.audit.kmsKey", fix: "an alias cannot be granted kms:Decrypt in IAM; write the key's ARN (aws kms describe-key --key-id alias/stevedore --query KeyMetadata.Arn)",
+  },
+  {
+    what: "a config-wide KMS key given by its alias",
+    edit: (d) => { d.kmsKey = "alias/stevedore"; },
+    path: "kmsKey", fix: "an alias cannot be granted kms:Decrypt in IAM; write the key's ARN",
   },
   {
     what: "a KMS key that is not a key ARN",

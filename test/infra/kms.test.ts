@@ -47,6 +47,13 @@ describe("kms:Decrypt for notification secrets", () => {
     }]);
   });
 
+  it("is granted on the config-wide key, for every destination without its own", () => {
+    const text = example.replace("\napps:\n", `\nkmsKey: ${KEY}\n\napps:\n`);
+    expect(text).toContain(`kmsKey: ${KEY}`);
+    const decrypt = statementsFor(text).NotifyRole!.filter((s) => s.Action.includes("kms:Decrypt"));
+    expect(decrypt.map((s) => s.Resource)).toEqual([[KEY]]);
+  });
+
   it("is not granted at all when no destination names a key", () => {
     const roles = Object.values(statementsFor(example));
     expect(roles).toHaveLength(8);

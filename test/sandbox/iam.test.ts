@@ -1,7 +1,7 @@
 // The sandbox's IAM (sandbox/iam.ts): what each call is authorized against, how a role's
 // statements are evaluated, and the roles of the real stack (as osls resolves serverless.yml)
 // allowing what each function calls and refusing what it must not do.
-import { allows, deployProblems, refusal, requiredPermissions, rolesOf, type Lookups, type Statement } from "../../sandbox/iam";
+import { allows, deployProblems, refusal, requiredPermissions, rolesOf, scopedAlarms, type Lookups, type Statement } from "../../sandbox/iam";
 import { resolveStack } from "../../sandbox/stack";
 
 const ACCOUNT = "123456789012";
@@ -75,6 +75,14 @@ describe("evaluating a role's statements", () => {
     ["no statement at all", [], { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") }, false],
   ])("%s", (_, statements, permission, expected) => {
     expect(allows(statements as Statement[], permission)).toBe(expected);
+  });
+
+  it("lets a role scoped to alarm ARNs see those metric alarms only (composite alarms need \"*\")", () => {
+    const scoped = scopedAlarms([{ Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: [arn("cloudwatch", "alarm:shop-*")] }]);
+    expect(scoped?.(arn("cloudwatch", "alarm:shop-prod-5xx"))).toBe(true);
+    expect(scoped?.(arn("cloudwatch", "alarm:billing-5xx"))).toBe(false);
+    expect(scopedAlarms([{ Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: ["*"] }])).toBeUndefined();
+    expect(scopedAlarms([])).toBeUndefined();
   });
 
   it("words a refusal as AWS does, naming the role, the action and the resource", () => {
