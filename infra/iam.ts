@@ -66,9 +66,11 @@ export function capabilityStatements(inventory: Inventory): Record<Capability, S
   ];
   const rollBack = [
     // UpdateService to the previous revision when ECS cannot stop the deployment itself.
-    ...statement("RollBackConfiguredServices", ["ecs:UpdateService"], services),
-    // StopServiceDeployment authorizes against the service deployment it is given, whose ARN
-    // names its cluster and service: a configured service's deployments, and no others.
+    // StopServiceDeployment on the services as well: it costs an action, not a list, and holds
+    // whether IAM checks the service besides the service deployment.
+    ...statement("RollBackConfiguredServices", ["ecs:StopServiceDeployment", "ecs:UpdateService"], services),
+    // The service deployment it is given, whose ARN names its cluster and service: a configured
+    // service's deployments, and no others.
     ...statement("StopConfiguredDeployments", ["ecs:StopServiceDeployment"], inventory.services.map((s) => ecs(`service-deployment/${s}/*`))),
   ];
   // ListBuildsForProject: the sweeper asks CodeBuild whether the build that pushed an image still

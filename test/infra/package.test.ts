@@ -9,7 +9,7 @@ import { compileConfig, parseCompiledConfig } from "../../shared/config/compiled
 import { loadConfig } from "../../shared/config/load";
 import type { PipelineConfig } from "../../shared/config/model";
 import { renderTarget } from "../../shared/render/task-definition";
-import { IAM_QUOTAS, roleSizes } from "../support/aws-quotas";
+import { EVENT_PATTERN_CHARS, IAM_QUOTAS, patternChars, roleSizes } from "../support/aws-quotas";
 import { osls } from "../support/osls";
 
 const ROOT = process.cwd();
@@ -314,8 +314,10 @@ describe("osls package (example config, offline)", () => {
         const rollsBack = ROLLERS_BACK.includes(name);
         expect(resourcesFor(name, "ecs:UpdateService")).toEqual(deploys || rollsBack ? serviceArns : []);
         expect(resourcesFor(name, "ecs:DescribeServices")).toEqual(deploys ? serviceArns : []);
+        // On the deployments of the configured services, and on the services themselves in case
+        // AWS also authorizes it against the service (a list the role holds anyway).
         expect(resourcesFor(name, "ecs:StopServiceDeployment")).toEqual(rollsBack
-          ? sorted(expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`))
+          ? sorted([...serviceArns, ...expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`)])
           : []);
       }
     });
@@ -466,6 +468,19 @@ describe("osls package with a 27-character stage (osls hashes the longest rule n
     expect(names.some((n) => !n.startsWith(`stevedore-${STAGE}-`))).toBe(true);
     expect(names.every((n) => n.length <= 64)).toBe(true);
     expect(unparkable(resources)).toEqual([]);
+  });
+
+  it("keeps every role's policies and every rule's pattern within AWS's quotas, measured as AWS counts them", () => {
+    const roles = roleSizes(resources, "eu-west-1", STAGE);
+    expect(roles).toHaveLength(FUNCTIONS.length);
+    for (const role of roles) {
+      expect(role.inline).toBeLessThanOrEqual(IAM_QUOTAS.inlineChars);
+      for (const managed of role.managed) expect(managed).toBeLessThanOrEqual(IAM_QUOTAS.managedChars);
+      expect(role.managed.length).toBeLessThanOrEqual(IAM_QUOTAS.managedPerRole);
+    }
+    const patterns = Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern).map((r: Json) => r.Properties.EventPattern);
+    expect(patterns.length).toBeGreaterThanOrEqual(6);
+    for (const pattern of patterns) expect(patternChars(pattern, "eu-west-1")).toBeLessThanOrEqual(EVENT_PATTERN_CHARS);
   });
 });
 
