@@ -67,7 +67,7 @@ export interface FloorSample {
 const FLOOR = "rollback-floor";
 
 export async function rollbackJob(params: JobContext & { cycles: number; world: number; warmUp: boolean }): Promise<{ samples: RollbackSample[]; floor: FloorSample[] }> {
-  const stack = params.warmUp ? params.stack : withoutWarmUp(params.stack);
+  const stack = withFloor(params.warmUp ? params.stack : withoutWarmUp(params.stack));
   const world = await World.create({ stack, bundles: params.bundles });
   const probe = new Probe(world);
   const samples: RollbackSample[] = [];
@@ -119,6 +119,17 @@ function withoutWarmUp(stack: ResolvedStack): ResolvedStack {
   const events = (onAlarm?.events ?? []).filter((e) => !("eventBridge" in e && (e.eventBridge.pattern?.source as string[] | undefined)?.[0] === "aws.ecs"));
   if (!onAlarm || events.length !== (onAlarm.events ?? []).length - 1) throw new Error("serverless.yml gives on-alarm no warm-up rule on ECS's events to leave out");
   return { ...stack, functions: { ...stack.functions, "on-alarm": { ...onAlarm, events } } };
+}
+
+/**
+ * The floor function beside the stack's, with on-alarm's role: the sandbox authorizes its calls
+ * as it authorizes a rollback's, so both pay the same. (Its UpdateService names a service no
+ * role may update; it is timed to the moment the call reaches the local AWS, refused or not.)
+ */
+function withFloor(stack: ResolvedStack): ResolvedStack {
+  const onAlarm = stack.functions["on-alarm"];
+  if (!onAlarm?.role) throw new Error("the stack gives on-alarm no role of its own");
+  return { ...stack, functions: { ...stack.functions, [FLOOR]: { handler: `${FLOOR}.handler`, role: onAlarm.role } } };
 }
 
 async function runFloor(world: World, probe: Probe): Promise<Omit<FloorSample, "world" | "cycle">> {

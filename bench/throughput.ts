@@ -67,6 +67,12 @@ export async function throughputJob(params: JobContext & { burst: number; sustai
       time: new Date(base + (i + 1) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
       detail: { ...template.detail, "image-digest": `sha256:${createHash("sha256").update(`bench-${i}`).digest("hex")}`, "image-tag": (0x1000000 + i).toString(16) },
     }));
+    // Each image is in ECR, pushed a second after the one before: the handler orders images by
+    // ECR's own push time (whole seconds), and an image ECR does not hold is ignored.
+    for (const event of events) {
+      await world.clock.sleep(1000);
+      world.ecr.push("shop/web", { tag: String(event.detail["image-tag"]), digest: String(event.detail["image-digest"]) });
+    }
     const invoke = async (event: AwsEvent) => probe.noteInvocation(await world.runtime.invoke("on-image-pushed", event), event);
     const cold = await invoke(events[0] as AwsEvent);
 

@@ -139,9 +139,16 @@ export function scopedAlarms(statements: Statement[]): ((alarmArn: string) => bo
   return scoped ? (alarmArn) => allows(statements, { action, resource: alarmArn }) : undefined;
 }
 
+const globs = new Map<string, RegExp>();
+
 /** IAM's glob: `*` any run of characters, `?` one character, case-sensitive. */
 function glob(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+  let regex = globs.get(pattern);
+  if (!regex) {
+    // Compiled once per pattern: every call of every function is checked against them.
+    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+    globs.set(pattern, regex);
+  }
   return regex.test(value);
 }
 
