@@ -48,7 +48,7 @@ describe("osls package of a 200-service config (offline)", () => {
   const targets = () => envs().flatMap((env) => env.targets);
   const ruleOf = (fn: string, source: string): Json => rules.find((r) => r.fn === fn && r.pattern.source[0] === source)!.pattern;
   const ecsEvent = (cluster: string, service: string, account = ACCOUNT) => ({
-    ...JSON.parse(readFileSync(join(__dirname, "..", "..", "..", "shared", "events", "ecs-deployment-in-progress.json"), "utf8")),
+    ...JSON.parse(readFileSync(join(__dirname, "..", "events", "ecs-deployment-in-progress.json"), "utf8")),
     account,
     resources: [`arn:aws:ecs:eu-west-1:${account}:service/${cluster}/${service}`],
   });
