@@ -36,6 +36,8 @@ export function partitionOf(region: string): string {
 
 export interface Resolution {
   region: string;
+  /** Default: a 12-digit account, as long as any. */
+  account?: string;
   /** `${LogicalId}` / `${LogicalId.Attribute}` → the longest value it can resolve to. */
   values: Record<string, string>;
 }
@@ -54,7 +56,7 @@ export function resolve(value: unknown, r: Resolution): unknown {
 }
 
 function pseudo(name: string, r: Resolution): string {
-  if (name === "AWS::AccountId") return "123456789012";
+  if (name === "AWS::AccountId") return r.account ?? "123456789012";
   if (name === "AWS::Partition") return partitionOf(r.region);
   if (name === "AWS::Region") return r.region;
   const found = r.values[name];

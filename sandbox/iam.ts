@@ -9,7 +9,15 @@
 // resource types of the action, and for calls that pass a role or tag on creation, the
 // dependent actions (iam:PassRole with iam:PassedToService, ecs:TagResource with
 // ecs:CreateAction). Calls by the scenario itself (a person with admin rights) are not checked.
+import { resolve, type Resolution } from "../infra/template";
+import { CLOUDWATCH_PREFIX } from "./aws/cloudwatch";
+import { CODEBUILD_PREFIX } from "./aws/codebuild";
+import { DYNAMODB_PREFIX } from "./aws/dynamodb";
+import { ECR_PREFIX } from "./aws/ecr";
+import { ECS_PREFIX } from "./aws/ecs";
+import { EVENTBRIDGE_PREFIX } from "./aws/eventbridge";
 import { AwsError } from "./aws/server";
+import { SSM_PREFIX } from "./aws/ssm";
 
 type Json = Record<string, any>; // request bodies and CloudFormation fragments
 
@@ -39,13 +47,13 @@ export interface Lookups {
 
 /** The IAM service prefix of each sandbox API (by its X-Amz-Target prefix). */
 const SERVICE_OF: Record<string, string> = {
-  AmazonEC2ContainerServiceV20141113: "ecs",
-  AmazonEC2ContainerRegistry_V20150921: "ecr",
-  DynamoDB_20120810: "dynamodb",
-  AmazonSSM: "ssm",
-  GraniteServiceVersion20100801: "cloudwatch",
-  CodeBuild_20161006: "codebuild",
-  AWSEvents: "events",
+  [ECS_PREFIX]: "ecs",
+  [ECR_PREFIX]: "ecr",
+  [DYNAMODB_PREFIX]: "dynamodb",
+  [SSM_PREFIX]: "ssm",
+  [CLOUDWATCH_PREFIX]: "cloudwatch",
+  [CODEBUILD_PREFIX]: "codebuild",
+  [EVENTBRIDGE_PREFIX]: "events",
 };
 
 const SECRET_REFERENCE = "/aws/reference/secretsmanager/";
@@ -185,28 +193,16 @@ export function refusal(role: { name: string; statements: Statement[] }, fn: str
 
 /**
  * Each function's role as CloudFormation would create it from the resolved stack: its inline and
- * managed policies, with the intrinsics resolved in the sandbox's account and region.
+ * managed policies, with the intrinsics resolved in the sandbox's account and region (the
+ * stack's own resources by `at.values`: `RecordsTable.Arn`…).
  */
 export function rolesOf(
   functions: Record<string, { role?: unknown }>,
   resources: Record<string, Json>,
-  values: Record<string, string>,
+  at: Resolution,
 ): Record<string, { name: string; statements: Statement[] }> {
-  const resolve = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(resolve);
-    if (v === null || typeof v !== "object") return v;
-    const o = v as Json;
-    const lookup = (name: string) => {
-      if (!(name in values)) throw new Error(`sandbox IAM: cannot resolve \${${name}}`);
-      return values[name] as string;
-    };
-    if (typeof o["Fn::Sub"] === "string") return o["Fn::Sub"].replace(/\$\{(!?)([^}]+)\}/g, (_: string, bang: string, name: string) => (bang ? `\${${name}}` : lookup(name)));
-    if (Array.isArray(o["Fn::GetAtt"])) return lookup(o["Fn::GetAtt"].join("."));
-    if (typeof o.Ref === "string") return lookup(o.Ref);
-    return Object.fromEntries(Object.entries(o).map(([k, inner]) => [k, resolve(inner)]));
-  };
   const statementsOf = (document: Json): Statement[] => (document.Statement as Json[]).map((s) => {
-    const r = resolve(s) as Json;
+    const r = resolve(s, at) as Json;
     return { Effect: r.Effect, Action: [r.Action].flat(), Resource: [r.Resource].flat(), ...(r.Condition ? { Condition: r.Condition } : {}) };
   });
   const roles: Record<string, { name: string; statements: Statement[] }> = {};

@@ -416,7 +416,7 @@ export class World {
 
   private recordCall(request: AwsRequest, status: number, realMs: number): void {
     const trace = String(request.headers["x-amzn-trace-id"] ?? "");
-    const fn = /Sandbox=([\w-]+)/.exec(trace)?.[1];
+    const fn = functionOf(request);
     const call: Call = {
       at: this.clock.now(), function: fn, service: request.prefix, operation: request.operation, status, realMs,
       ...(isWrite(request.operation) ? { body: request.body } : {}),
@@ -450,13 +450,14 @@ export class World {
   /** Each function's role, when the stack has them (a stack resolved by osls always does). */
   private roles?: Record<string, { name: string; statements: Statement[] }>;
 
-  private get lookups(): Lookups {
-    return { account: ACCOUNT, region: REGION, nextRevision: (family) => this.ecs.nextRevision(family), secretArn: (id) => this.ssm.secretArn(id) };
-  }
+  /** What an ARN a call is authorized against depends on (built once: every call uses it). */
+  private readonly lookups: Lookups = {
+    account: ACCOUNT, region: REGION, nextRevision: (family) => this.ecs.nextRevision(family), secretArn: (id) => this.ssm.secretArn(id),
+  };
 
   /** IAM: a function's call is carried out only if its role allows everything the call needs. */
   private async authorize(request: AwsRequest) {
-    const fn = /Sandbox=([\w-]+)/.exec(String(request.headers["x-amzn-trace-id"] ?? ""))?.[1];
+    const fn = functionOf(request);
     if (!fn || !this.roles) return undefined;
     const role = this.roles[fn];
     if (!role) return awsError("AccessDeniedException", `sandbox IAM: ${fn} has no role in the stack`);
@@ -489,7 +490,7 @@ export class World {
   }
 
   private async slowDown(request: AwsRequest, wait: (ms: number) => Promise<void>): Promise<undefined> {
-    const fn = /Sandbox=([\w-]+)/.exec(String(request.headers["x-amzn-trace-id"] ?? ""))?.[1];
+    const fn = functionOf(request);
     const slow = this.slowCalls.find((s) => s.function === fn && s.operation === request.operation);
     if (slow) await wait(slow.ms);
     return undefined;
@@ -529,11 +530,13 @@ function sha256(text: string): string {
 
 export { SECOND };
 
-/** The stack's ARNs in the sandbox, for resolving the roles' statements. */
+/** The function whose invocation made a call (its trace id names it), or undefined for the world's own. */
+function functionOf(request: AwsRequest): string | undefined {
+  return /Sandbox=([\w-]+)/.exec(String(request.headers["x-amzn-trace-id"] ?? ""))?.[1];
+}
+
+/** The stack's own ARNs in the sandbox, for resolving the roles' statements. */
 const STACK_ARNS: Record<string, string> = {
-  "AWS::Partition": "aws",
-  "AWS::AccountId": ACCOUNT,
-  "AWS::Region": REGION,
   "RecordsTable.Arn": `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${RECORDS_TABLE}`,
   "RecordsTable.StreamArn": `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${RECORDS_TABLE}/stream/sandbox`,
   "DeadLetterQueue.Arn": `arn:aws:sqs:${REGION}:${ACCOUNT}:stevedore-sandbox-DeadLetterQueue`,
@@ -546,7 +549,7 @@ const STACK_ARNS: Record<string, string> = {
  */
 function deployedRoles(stack: ResolvedStack): Record<string, { name: string; statements: Statement[] }> | undefined {
   if (!stack.resources || Object.keys(stack.resources).length === 0) return undefined;
-  const roles = rolesOf(stack.functions, stack.resources, STACK_ARNS);
+  const roles = rolesOf(stack.functions, stack.resources, { region: REGION, account: ACCOUNT, values: STACK_ARNS });
   const problems = deployProblems(stack.functions, roles, { stream: STACK_ARNS["RecordsTable.StreamArn"]!, deadLetterQueue: STACK_ARNS["DeadLetterQueue.Arn"]! });
   if (problems.length > 0) throw new Error(`sandbox: the stack would not deploy:\n  ${problems.join("\n  ")}`);
   return roles;

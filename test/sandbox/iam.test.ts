@@ -94,10 +94,9 @@ describe("evaluating a role's statements", () => {
 describe("the stack's own roles (serverless.yml as osls resolves it)", () => {
   const stack = resolveStack("examples/stevedore.yml");
   const values = {
-    "AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": "eu-west-1",
     "RecordsTable.Arn": arn("dynamodb", "table/records"), "RecordsTable.StreamArn": arn("dynamodb", "table/records/stream/x"), "DeadLetterQueue.Arn": arn("sqs", "dlq"),
   };
-  const roles = rolesOf(stack.functions, stack.resources!, values);
+  const roles = rolesOf(stack.functions, stack.resources!, { region: "eu-west-1", account: ACCOUNT, values });
   const may = (fn: string, prefix: string, operation: string, body: Record<string, unknown>) =>
     requiredPermissions(prefix, operation, body, at).every((p) => allows(roles[fn]!.statements, p));
 
