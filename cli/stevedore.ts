@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { userInfo } from "node:os";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { configPath, loadConfig } from "../shared/config/load";
-import { formatDuration } from "../shared/config/duration";
+import { formatConfigDuration } from "../shared/config/duration";
 import type { PipelineConfig } from "../shared/config/model";
 import { ConfigError } from "../shared/errors";
 import { imageOf } from "../shared/deploy/image";
@@ -63,7 +63,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       case "validate": return validate(loadConfig(file), out);
       case "render": return render(loadConfig(file), args, values, out);
       case "approve":
-      case "reject": return await decide(command, args, values, out);
+      case "reject": return await approveOrReject(command, args, values, out);
       case "history": return await history(args, values, out);
       case "redeliver": return await resend(loadConfig(file), args, out);
       default:
@@ -82,11 +82,11 @@ function validate(config: PipelineConfig, out: (line: string) => void): number {
     const tags = app.tags ? `tags matching /${app.tags.source.slice(4, -2)}/` : "every tagged push";
     out(`${app.name}: ${app.repository} (${tags})${app.buildProject ? `, and builds of CodeBuild project ${app.buildProject}` : ""}`);
     for (const env of app.environments) {
-      const feed = env.promote ? `promoted from ${env.promote.from} (${env.promote.approval}${env.promote.approval === "manual" ? `, expires after ${formatDuration(env.promote.expiresAfterSeconds)}` : ""})` : "deployed on push";
+      const feed = env.promote ? `promoted from ${env.promote.from} (${env.promote.approval}${env.promote.approval === "manual" ? `, expires after ${formatConfigDuration(env.promote.expiresAfterSeconds)}` : ""})` : "deployed on push";
       out(`  ${env.name} [${env.region}]: ${feed}`);
       for (const t of env.targets) out(`    ${t.cluster}/${t.service} ← ${t.template.file}`);
       out(`    alarms: ${env.alarms.join(", ") || "none"} (if already firing: ${env.whenAlarmFiring})`);
-      out(`    strategy ${env.strategy.type}, watch ${formatDuration(env.watchSeconds)}, deadline ${formatDuration(env.deadlineSeconds)}, on timeout: ${env.onTimeout}`);
+      out(`    strategy ${env.strategy.type}, watch ${formatConfigDuration(env.watchSeconds)}, deadline ${formatConfigDuration(env.deadlineSeconds)}, on timeout: ${env.onTimeout}`);
       out(`    notify: ${env.notify.join(", ") || "nobody"}`);
     }
     const stripped = [...new Set(app.environments.flatMap((e) => e.targets).filter((t) => t.template.strippedKeys.length > 0).map((t) => `${t.template.file} (${t.template.strippedKeys.join(", ")})`))];
@@ -111,7 +111,7 @@ function render(config: PipelineConfig, args: string[], values: Record<string, u
   return 0;
 }
 
-async function decide(command: "approve" | "reject", args: string[], values: Record<string, unknown>, out: (line: string) => void): Promise<number> {
+async function approveOrReject(command: "approve" | "reject", args: string[], values: Record<string, unknown>, out: (line: string) => void): Promise<number> {
   const [app, promotionId] = args;
   if (!app || !promotionId || !/^p-[0-9a-f]{12}$/.test(promotionId)) {
     throw new Error(`usage: ${command} <app> <promotion-id>, e.g. ${command} shop-worker p-0a1b2c3d4e5f (the id is in the approval message)`);

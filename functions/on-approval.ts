@@ -3,6 +3,6 @@ import { getConfig } from "../shared/config/compiled";
 import { promotionDecision } from "../shared/events/approval";
 import { eventHandler } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";
-import { decide } from "../shared/promote/promote";
+import { applyPromotionDecision } from "../shared/promote/promote";
 
-export const handler = eventHandler("on-approval", promotionDecision, (event, context) => decide(event, getConfig(), leaseOf(context)));
+export const handler = eventHandler("on-approval", promotionDecision, (event, context) => applyPromotionDecision(event, getConfig(), leaseOf(context)));

@@ -1,3 +1,11 @@
+/**
+ * How many services (or records) one invocation works on at once: enough to overlap the calls'
+ * latency, few enough that a fan-out to 200 services does not spend the account's ECS and
+ * DynamoDB request bursts in one go (their throttles are per account and Region, shared by
+ * every invocation).
+ */
+export const CONCURRENCY = 8;
+
 /** Maps with at most `limit` calls in flight: a fan-out to 200 services must not open 200 at once. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -47,7 +47,3 @@ export async function call<T>(operation: string, send: () => Promise<T>): Promis
     throw toAwsError(operation, error);
   }
 }
-
-export function isErrorCode(error: unknown, code: string): boolean {
-  return error instanceof StevedoreError && "code" in error && (error as { code: string }).code === code;
-}

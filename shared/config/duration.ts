@@ -15,7 +15,7 @@ export function parseDuration(text: string): number {
 }
 
 /** 5400 → "1h30m"; 0 → "0s". */
-export function formatDuration(seconds: number): string {
+export function formatConfigDuration(seconds: number): string {
   let rest = Math.max(0, Math.round(seconds));
   let out = "";
   for (const [unit, size] of Object.entries(UNIT_SECONDS)) {

@@ -89,8 +89,6 @@ export const configSchema = z.strictObject({
   apps: z.record(name("an app name"), appSchema),
 });
 
-export type ConfigFile = z.infer<typeof configSchema>;
 export type AppFile = z.infer<typeof appSchema>;
 export type EnvironmentFile = z.infer<typeof environmentSchema>;
-export type TargetFile = z.infer<typeof targetSchema>;
 export type StrategyFile = z.infer<typeof strategySchema>;

@@ -3,18 +3,11 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { clientFor } from "../aws/clients";
 import { call } from "../aws/errors";
-
-export interface AlarmState {
-  name: string;
-  state: string;
-  reason?: string;
-  /** When it entered its state (ISO). */
-  since?: string;
-}
+import type { AlarmReading } from "../records/state";
 
 /** The states of the named alarms, metric and composite. Alarms that do not exist are absent. */
-export async function describeAlarms(region: string, names: string[]): Promise<AlarmState[]> {
-  const states: AlarmState[] = [];
+export async function describeAlarms(region: string, names: string[]): Promise<AlarmReading[]> {
+  const states: AlarmReading[] = [];
   // DescribeAlarms takes at most 100 names a call.
   for (let i = 0; i < names.length; i += 100) {
     let token: string | undefined;

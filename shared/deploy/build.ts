@@ -5,7 +5,7 @@ import { RetryableAwsError, TerminalAwsError } from "../errors";
 import { logger } from "../log";
 import type { BuildRecord, BuildVerdict } from "../records/model";
 import { createBuild, readTarget, recordVerdict } from "../records/store";
-import { mapLimit } from "../limit";
+import { CONCURRENCY, mapLimit } from "../limit";
 import { decideAndRollBack } from "../rollback/rollback";
 import { buildRef, exportedVariables, refDeploys, refReason, rejectionReason } from "./codebuild";
 import { deployImage, type DeployOptions } from "./deploy";
@@ -152,7 +152,7 @@ async function rejectImage(
   }
   const targets = apps.filter((a) => standing.includes(a.repository)).flatMap(pushFed).flatMap((env) => env.targets);
   const decided: string[] = [];
-  await mapLimit(targets, 8, async (target) => {
+  await mapLimit(targets, CONCURRENCY, async (target) => {
     let { record } = await readTarget(target.key);
     // A claim whose lease ran out is not waited for: its invocation died, and the sweeper's
     // resumption of it is refused by the rejection just recorded.

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import type { Environment, Target } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
-import { mapLimit } from "../limit";
+import { CONCURRENCY, mapLimit } from "../limit";
 import { logger } from "../log";
 import { canonical, provenanceTags, renderTarget, type Image } from "../render/task-definition";
 import { advance } from "../records/advance";
@@ -56,8 +56,6 @@ export type TargetOutcome = {
   recordId?: string;
 };
 
-/** How many services one invocation works on at once. */
-const CONCURRENCY = 8;
 /** How long a claim waits for another image's UpdateService to finish before giving up. */
 const LOCK_WAIT_MS = 5000;
 

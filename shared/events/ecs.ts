@@ -1,9 +1,6 @@
 import * as z from "zod/mini";
 import { envelope, timestamp } from "./common";
 
-/** `arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE`: the only place these events name the service. */
-const serviceArn = z.string().check(z.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+$/));
-
 /**
  * "ECS Deployment State Change". `deploymentId` is the `ecs-svc/…` id UpdateService returns.
  * A rollback started by ECS arrives as IN_PROGRESS for a new deployment id whose reason says so.
@@ -27,7 +24,6 @@ export const ecsServiceAction = envelope("ECS Service Action", "aws.ecs", z.loos
 
 export const ecsEvent = z.union([ecsDeploymentStateChange, ecsServiceAction]);
 
-export { serviceArn };
 export type EcsDeploymentStateChange = z.output<typeof ecsDeploymentStateChange>;
 export type EcsServiceAction = z.output<typeof ecsServiceAction>;
 

@@ -90,11 +90,6 @@ export async function deliver(delivery: Delivery, options: DeliveryOptions = {})
   return result;
 }
 
-/** Every delivery at once; resolves when all have been delivered or given up. */
-export function deliverAll(deliveries: Delivery[], options?: DeliveryOptions): Promise<DeliveryResult[]> {
-  return Promise.all(deliveries.map((d) => deliver(d, options)));
-}
-
 async function attempt(delivery: Delivery, timeoutMs: number): Promise<Attempt> {
   try {
     const response = await fetch(delivery.url, {

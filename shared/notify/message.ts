@@ -4,6 +4,7 @@
 //
 // Only the record fields named here reach a message: records never carry template variables,
 // environment values or webhook URLs, and this file must keep it that way.
+import { withoutUndefined } from "../objects";
 import {
   revisionOf, shortDigest,
   type BuildRecord, type DeploymentRecord, type DeploymentStatus, type PromotionRecord, type PromotionStatus,
@@ -115,7 +116,7 @@ export type Notification = DeploymentNotification | BuildNotification | Promotio
 
 type KindOf<K extends StoredRecord["kind"]> = Extract<StoredRecord, { kind: K }>;
 
-/** One entry per record kind; a kind not listed here (promotions, heads) says nothing. */
+/** One entry per record kind; items that are not records (heads, verdicts) say nothing. */
 const RULES: { [K in StoredRecord["kind"]]: (oldImage: KindOf<K> | undefined, newImage: KindOf<K>) => Notification[] } = {
   deployment: deploymentChanges,
   build: buildChanges,
@@ -201,7 +202,7 @@ function warningNotification(record: DeploymentRecord, message: string, at: stri
     deliveryId: `${record.id}:warning:${index}`,
     severity: "warning",
     title: `${record.app} → ${record.env}: warning`,
-    summary: withReason(`Deploying ${imageOf(record)} to ${targetOf(record)} needs attention.`, message),
+    summary: withReason(`Deploying ${imageLabel(record)} to ${targetOf(record)} needs attention.`, message),
     at,
     deployment: deploymentFacts(record, { reason: message }),
     links: deploymentLinks(record),
@@ -209,7 +210,7 @@ function warningNotification(record: DeploymentRecord, message: string, at: stri
 }
 
 function statusSentence(r: DeploymentRecord, status: NotifiedStatus): string {
-  const image = imageOf(r);
+  const image = imageLabel(r);
   const target = targetOf(r);
   switch (status) {
     case "started": return `ECS started deploying ${image} to ${target}.`;
@@ -228,7 +229,7 @@ function deploymentFacts(
   r: DeploymentRecord,
   extra: { reason?: string | undefined; durationSeconds?: number | undefined; watchUntil?: string | undefined },
 ): DeploymentFacts {
-  return compact({
+  return withoutUndefined({
     id: r.id,
     app: r.app,
     env: r.env,
@@ -246,7 +247,7 @@ function deploymentFacts(
     promotedFrom: r.trigger === "promotion" ? r.promotedFrom?.env : undefined,
     triggeredBy: triggerText(r),
     durationSeconds: extra.durationSeconds,
-    duration: extra.durationSeconds === undefined ? undefined : formatDuration(extra.durationSeconds),
+    duration: extra.durationSeconds === undefined ? undefined : formatElapsed(extra.durationSeconds),
     reason: extra.reason,
     watchUntil: extra.watchUntil,
   });
@@ -254,7 +255,7 @@ function deploymentFacts(
 
 function deploymentLinks(r: DeploymentRecord): Links {
   const region = encodeURIComponent(r.region);
-  return compact({
+  return withoutUndefined({
     ecsConsole: `https://${region}.console.aws.amazon.com/ecs/v2/clusters/${encodeURIComponent(r.cluster)}`
       + `/services/${encodeURIComponent(r.service)}/deployments?region=${region}`,
     buildLogs: r.buildUrl,
@@ -262,7 +263,7 @@ function deploymentLinks(r: DeploymentRecord): Links {
 }
 
 /** `shop/web:3f9c2a1 (sha256:4b1d09c2e8aa)`; by digest alone when the push had no tag. */
-export function imageOf(r: Pick<DeploymentRecord, "repository" | "tag" | "digest">): string {
+export function imageLabel(r: Pick<DeploymentRecord, "repository" | "tag" | "digest">): string {
   return r.tag ? `${r.repository}:${r.tag} (${shortDigest(r.digest)})` : `${r.repository}@sha256:${shortDigest(r.digest)}`;
 }
 
@@ -306,7 +307,7 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
       ? `it had pushed image ${shortDigest(record.digest)}, which Stevedore deploys nowhere and rolls back wherever its push already started it.`
       : "Stevedore deploys nothing from this build."}`, record.phaseContext),
     at: record.at,
-    build: compact({
+    build: withoutUndefined({
       app: record.app,
       project: record.project,
       buildId: record.buildId,
@@ -318,7 +319,7 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
       repository: record.repository,
       digest: record.digest,
     }),
-    links: compact({ buildLogs: record.logsUrl }),
+    links: withoutUndefined({ buildLogs: record.logsUrl }),
   };
   return [notification];
 }
@@ -336,7 +337,7 @@ function promotionChanges(oldImage: PromotionRecord | undefined, record: Promoti
   if (record.status === oldImage?.status) return [];
   const change = [...(record.history ?? [])].reverse().find((h) => h.status === record.status);
   const waiting = record.status === "awaiting_approval";
-  const image = imageOf(record);
+  const image = imageLabel(record);
   const sentence = waiting
     ? `${image} is verified in ${record.from} and waits for approval to go to ${record.to} (until ${record.expiresAt.slice(0, 16).replace("T", " ")} UTC).`
     : `${image}: promotion from ${record.from} to ${record.to} ${PROMOTION[record.status].label}${change?.by ? ` by ${change.by}` : ""}.`;
@@ -348,7 +349,7 @@ function promotionChanges(oldImage: PromotionRecord | undefined, record: Promoti
     title: `${record.app} → ${record.to}: ${PROMOTION[record.status].label}`,
     summary: withReason(sentence, change?.reason ?? record.reason),
     at: change?.at ?? record.requestedAt,
-    promotion: compact({
+    promotion: withoutUndefined({
       id: record.id,
       app: record.app,
       from: record.from,
@@ -382,14 +383,10 @@ function secondsBetween(from: string, to: string): number | undefined {
 }
 
 /** 45 → "45s", 252 → "4m 12s", 3780 → "1h 3m" */
-export function formatDuration(seconds: number): string {
+export function formatElapsed(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
-/** Drops undefined fields, so payloads only carry facts that exist. */
-function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}

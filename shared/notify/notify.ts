@@ -8,6 +8,7 @@
 // deadline either: an invocation that ran out of time has ended for Lambda, which retries the
 // record, while its own code resumes whenever the container runs again — alongside that retry.
 import { getConfig } from "../config/compiled";
+import type { StreamImage } from "../events/stream";
 import type { Destination, PipelineConfig } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
 import { logger } from "../log";
@@ -18,9 +19,6 @@ import { changesToNotify, type Notification } from "./message";
 import { resolveSecret } from "./secrets";
 import { toSlack } from "./slack";
 import { toWebhook } from "./webhook";
-
-/** A stream image as DynamoDB sends it (attribute-value JSON). */
-export type StreamImage = Record<string, unknown>;
 
 export interface NotifyOptions {
   config?: PipelineConfig;
@@ -55,7 +53,7 @@ export interface NotifyResult {
 
 const NOTHING: NotifyResult = { notifications: [], skipped: [], deliveries: [] };
 
-export async function notifyChange(oldImage: StreamImage | undefined, newImage: StreamImage | undefined, options: NotifyOptions = {}): Promise<NotifyResult> {
+export async function notifyChange(oldImage: StreamImage, newImage: StreamImage, options: NotifyOptions = {}): Promise<NotifyResult> {
   const record = recordFromImage(newImage);
   const notifications = changesToNotify(recordFromImage(oldImage), record);
   if (!record || notifications.length === 0) return NOTHING;
@@ -150,7 +148,7 @@ async function keepUnreachable(
 }
 
 /** The table keys of the stream image's item. */
-function itemKeys(image: StreamImage | undefined): Undelivered["item"] {
+function itemKeys(image: StreamImage): Undelivered["item"] {
   const key = (name: string) => String(((image ?? {})[name] as { S?: string } | undefined)?.S ?? "");
   return { pk: key("pk"), sk: key("sk") };
 }

@@ -52,7 +52,7 @@ export async function promoteVerified(record: DeploymentRecord, config: Pipeline
 }
 
 /** Called for a person's decision on a waiting promotion. */
-export async function decide(event: PromotionDecision, config: PipelineConfig, options: DeployOptions): Promise<PromoteResult> {
+export async function applyPromotionDecision(event: PromotionDecision, config: PipelineConfig, options: DeployOptions): Promise<PromoteResult> {
   const { app: appName, promotionId, decision, by, reason } = event.detail;
   let promotion = await getPromotion(appName, promotionId);
   if (!promotion) return ignored(`no promotion ${promotionId} for ${appName}`);

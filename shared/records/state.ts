@@ -14,13 +14,16 @@
 // A rollback Stevedore decides is written (rolling_back, with the request and a lease) before
 // ECS is asked: the writer acts, a concurrent alarm only adds its name, and if the writer dies
 // before ECS confirmed, the next alarm or sweep after the lease acts again.
+import { withoutUndefined } from "../objects";
 import { isFinal, type BuildVerdict, type DeploymentRecord, type DeploymentStatus } from "./model";
 
 /** A guarding alarm's state, as read with DescribeAlarms. */
 export interface AlarmReading {
   name: string;
   state: string;
-  /** When it entered that state. */
+  /** CloudWatch's reason for that state. */
+  reason?: string;
+  /** When it entered that state (ISO). */
   since?: string;
 }
 
@@ -359,10 +362,6 @@ function noted(record: DeploymentRecord, at: string, patch: Partial<DeploymentRe
 function mention(reason: string | undefined, more: string): string {
   if (reason?.includes(more)) return reason;
   return reason ? `${reason}; ${more}` : more;
-}
-
-function withoutUndefined<T extends object>(patch: T): Partial<T> {
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function addSeconds(iso: string, seconds: number): string {

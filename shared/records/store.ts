@@ -425,15 +425,6 @@ export async function queryApp(app: string, limit = 50): Promise<DeploymentRecor
   }, limit) as Promise<DeploymentRecord[]>;
 }
 
-/** A target's deployments, newest push first. */
-export async function queryTarget(targetKey: string, limit = 50): Promise<DeploymentRecord[]> {
-  const records = await queryAll({
-    KeyConditionExpression: "pk = :pk AND begins_with(sk, :deploy)",
-    ExpressionAttributeValues: { ":pk": { S: keys.target(targetKey) }, ":deploy": { S: "DEPLOY#" } },
-    ScanIndexForward: false,
-  }, limit);
-  return records as DeploymentRecord[];
-}
 
 export async function createBuild(record: BuildRecord): Promise<boolean> {
   return create(record);

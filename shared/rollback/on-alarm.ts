@@ -3,7 +3,7 @@
 import type { PipelineConfig } from "../config/model";
 import type { DeployOptions } from "../deploy/deploy";
 import type { AlarmStateChange } from "../events/alarm";
-import { mapLimit } from "../limit";
+import { CONCURRENCY, mapLimit } from "../limit";
 import { logger } from "../log";
 import { readTarget } from "../records/store";
 import { decideAndRollBack } from "./rollback";
@@ -21,7 +21,7 @@ export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineC
     .flatMap((env) => env.targets);
   if (targets.length === 0) return ignored(`${alarmName} guards no configured environment in ${event.region}`, alarmName);
 
-  const checked = await mapLimit(targets, 8, async (target) => {
+  const checked = await mapLimit(targets, CONCURRENCY, async (target) => {
     const { record } = await readTarget(target.key);
     if (!record) return { target: target.key, rolledBack: false };
     // The alarm's own timestamp, not the delivery time: a late event still lands in (or out of) the window.

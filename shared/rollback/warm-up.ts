@@ -3,7 +3,7 @@
 // wait for a cold start. So these two ECS events also wake on-alarm: it loads its code and config
 // and primes the calls a rollback makes (shared/aws/prime.ts), with no AWS call of its own.
 // Lambda keeps an idle container for some minutes, so the alarm that follows finds it ready;
-// an alarm long after meets a cold container, as every alarm did before.
+// an alarm long after meets a cold container.
 import { DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { ECSClient, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { prime } from "../aws/prime";

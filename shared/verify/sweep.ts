@@ -13,7 +13,7 @@ import { buildsOfImage, refDeploys, refReason, rejectionReason } from "../deploy
 import { TerminalAwsError } from "../errors";
 import { deployImage, type DeployOptions } from "../deploy/deploy";
 import type { ScheduledEvent } from "../events/schedule";
-import { mapLimit } from "../limit";
+import { CONCURRENCY, mapLimit } from "../limit";
 import { logger } from "../log";
 import { expire } from "../promote/promote";
 import { advance } from "../records/advance";
@@ -45,7 +45,7 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
     if (!words.has(key)) words.set(key, buildWord(record, app, project, now));
     return words.get(key);
   };
-  await mapLimit(due, 8, async (item) => {
+  await mapLimit(due, CONCURRENCY, async (item) => {
     // One record's failure stays its own: the others are still swept, and the next sweep (a
     // minute later) tries it again; a rollback interrupted so has given its lease back.
     try {

@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration } from "../../shared/config/duration";
+import { formatConfigDuration, parseDuration } from "../../shared/config/duration";
 
 describe("parseDuration", () => {
   it.each<[string, number]>([
@@ -45,7 +45,7 @@ describe("parseDuration", () => {
   });
 });
 
-describe("formatDuration", () => {
+describe("formatConfigDuration", () => {
   it.each<[number, string]>([
     [0, "0s"],
     [1, "1s"],
@@ -63,13 +63,13 @@ describe("formatDuration", () => {
     [-5, "0s"],
     [Number.NaN, "0s"],
   ])("writes %d seconds as %s", (seconds, text) => {
-    expect(formatDuration(seconds)).toBe(text);
+    expect(formatConfigDuration(seconds)).toBe(text);
   });
 
   it("is read back by parseDuration to the same whole number of seconds", () => {
     // Every second of the first two days, then a spread of larger values.
     const samples = [...Array.from({ length: 2 * 86400 + 1 }, (_, i) => i), 10 ** 6, 10 ** 7 + 13, 2 ** 31 - 1];
-    const wrong = samples.filter((seconds) => parseDuration(formatDuration(seconds)) !== seconds);
+    const wrong = samples.filter((seconds) => parseDuration(formatConfigDuration(seconds)) !== seconds);
     expect(wrong).toEqual([]);
   });
 });

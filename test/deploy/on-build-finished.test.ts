@@ -8,11 +8,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import { readFileSync } from "node:fs";
 import { handler } from "../../functions/on-build-finished";
 import { handler as onImagePushed } from "../../functions/on-image-pushed";
-import { fromItem, queryTarget } from "../../shared/records/store";
+import { fromItem } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { fakeEcr } from "../support/ecr";
 import { lambdaContext } from "../support/lambda";
-import { acceptStops } from "../support/records";
+import { acceptStops, targetRecords } from "../support/records";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 
 const succeeded = JSON.parse(readFileSync("test/events/codebuild-build-succeeded.json", "utf8"));
@@ -63,7 +63,7 @@ describe("on-build-finished", () => {
       { key: "stevedore:trigger", value: "build" },
     ]));
     expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
-    expect((await queryTarget(WEB))[0]).toMatchObject({
+    expect((await targetRecords(WEB))[0]).toMatchObject({
       status: "started",
       trigger: "build",
       triggerRef: succeeded.detail["build-id"],
@@ -94,7 +94,7 @@ describe("on-build-finished", () => {
 
     expect(older).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
     expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
-    const byDigest = new Map((await queryTarget(WEB)).map((r) => [r.digest, r]));
+    const byDigest = new Map((await targetRecords(WEB)).map((r) => [r.digest, r]));
     expect(byDigest.get(NEWER)).toMatchObject({ status: "started", pushedAt: "2026-11-20T09:20:00.000Z" });
     expect(byDigest.get(DIGEST)).toMatchObject({ status: "superseded", pushedAt: "2026-11-20T09:14:05.000Z" });
   });
@@ -103,7 +103,7 @@ describe("on-build-finished", () => {
     await run(succeeded);
     await onImagePushed({ ...push, time: "2026-11-20T09:14:09Z" }, lambdaContext());
 
-    const records = await queryTarget(WEB);
+    const records = await targetRecords(WEB);
     expect(records).toEqual([expect.objectContaining({ trigger: "build", pushedAt: "2026-11-20T09:14:05.000Z" })]);
   });
 
@@ -114,7 +114,7 @@ describe("on-build-finished", () => {
 
     expect(result).toEqual({ ignored: expect.stringContaining("ECR no longer has the image shop/web@sha256:") });
     expect(aws.ecsWrites()).toEqual([]);
-    expect(await queryTarget(WEB)).toEqual([]);
+    expect(await targetRecords(WEB)).toEqual([]);
   });
 
   describe("only builds of the branches an app names deploy (shop-web: main)", () => {
@@ -152,7 +152,7 @@ describe("on-build-finished", () => {
 
       expect(result).toEqual({ refused: expect.stringContaining("pull request #7"), rolledBack: [expect.any(String)] });
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
-      expect((await queryTarget(WEB))[0]).toMatchObject({ status: "rolling_back", reason: expect.stringContaining("was of pull request #7") });
+      expect((await targetRecords(WEB))[0]).toMatchObject({ status: "rolling_back", reason: expect.stringContaining("was of pull request #7") });
     });
   });
 
@@ -195,14 +195,14 @@ describe("on-build-finished", () => {
     it.each([["FAILED", "failed"], ["STOPPED", "was stopped"]])("rolls back the deployment its push started when the build %s, saying why", async (status, said) => {
       acceptStops(aws);
       await onImagePushed(push, lambdaContext());
-      expect((await queryTarget(WEB))[0]?.status).toBe("started");
+      expect((await targetRecords(WEB))[0]?.status).toBe("started");
 
       const result = await run(failedAfterPush(status));
 
       expect(result).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
       expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"] }]);
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
-      expect((await queryTarget(WEB)).find((r) => r.digest === DIGEST)).toMatchObject({
+      expect((await targetRecords(WEB)).find((r) => r.digest === DIGEST)).toMatchObject({
         status: "rolling_back",
         reason: `its build shop-web #129 ${said} in POST_BUILD after pushing this image`,
       });
@@ -216,7 +216,7 @@ describe("on-build-finished", () => {
       const reason = "refused: its build shop-web #129 failed in POST_BUILD after pushing this image";
       expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "refused", reason })] });
       expect(aws.ecsWrites()).toEqual([]);
-      expect(await queryTarget(WEB)).toEqual([expect.objectContaining({ status: "refused", reason, digest: DIGEST })]);
+      expect(await targetRecords(WEB)).toEqual([expect.objectContaining({ status: "refused", reason, digest: DIGEST })]);
     });
 
     it("names the image it pushed in the build's record, for the message", async () => {
@@ -239,7 +239,7 @@ describe("on-build-finished", () => {
 
       expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
-      expect((await queryTarget(WEB))[0]?.status).toBe("started");
+      expect((await targetRecords(WEB))[0]?.status).toBe("started");
     });
 
     it("waits for a deployment of the image that is being started when the failure comes, then rolls it back", async () => {
@@ -252,7 +252,7 @@ describe("on-build-finished", () => {
       });
       const pushing = onImagePushed(push, lambdaContext());
       while (!registered) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect((await queryTarget(WEB))[0]?.status).toBe("pending");
+      expect((await targetRecords(WEB))[0]?.status).toBe("pending");
 
       const failing = run(failedAfterPush());
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -261,7 +261,7 @@ describe("on-build-finished", () => {
 
       expect(await failing).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
-      expect((await queryTarget(WEB))[0]?.status).toBe("rolling_back");
+      expect((await targetRecords(WEB))[0]?.status).toBe("rolling_back");
     });
 
     it("rolls back nothing when the image it pushed is not what runs", async () => {
@@ -270,7 +270,7 @@ describe("on-build-finished", () => {
 
       expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
       expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
-      expect((await queryTarget(WEB))[0]?.status).toBe("started");
+      expect((await targetRecords(WEB))[0]?.status).toBe("started");
     });
   });
 

@@ -4,7 +4,8 @@
 import { DescribeServicesCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { readFileSync } from "node:fs";
 import { handler } from "../../functions/on-image-pushed";
-import { queryTarget, readTarget } from "../../shared/records/store";
+import { readTarget } from "../../shared/records/store";
+import { targetRecords } from "../support/records";
 import { fakeAws, taskDefinitionArn, type FakeService } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
@@ -73,7 +74,7 @@ async function whereFiringRefuses(body: () => Promise<void>): Promise<void> {
     useConfig("examples/stevedore.yml");
   }
 }
-const records = async (key = WEB) => queryTarget(key);
+const records = async (key = WEB) => targetRecords(key);
 
 describe("on-image-pushed", () => {
   it("deploys a tagged push to the staging service by digest, with the circuit breaker and the alarms", async () => {
@@ -291,9 +292,9 @@ describe("on-image-pushed", () => {
     await Promise.all([run(b), run(a)]);
 
     const updates = aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition);
-    const imageOf = new Map(aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]));
+    const imageByRevision = new Map(aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]));
     // Whatever interleaving happened, the last UpdateService is the newer image.
-    expect(imageOf.get(updates[updates.length - 1] as string)).toContain(digest(2));
+    expect(imageByRevision.get(updates[updates.length - 1] as string)).toContain(digest(2));
     expect((await readTarget(WEB)).head?.digest).toBe(digest(2));
     const byDigest = Object.fromEntries((await records()).map((r) => [r.digest, r.status]));
     expect(byDigest).toEqual({ [digest(2)]: "started", [digest(1)]: "superseded" });

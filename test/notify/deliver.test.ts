@@ -1,4 +1,4 @@
-import { deliver, deliverAll, type Delivery } from "../../shared/notify/deliver";
+import { deliver, type Delivery } from "../../shared/notify/deliver";
 import { captureLogs, closedPortUrl, hang, reply, startReceiver, type Receiver } from "./receiver";
 
 // Fast but real: short timeouts and no waiting between attempts.
@@ -140,31 +140,5 @@ describe("deliver", () => {
     const result = await deliver(to(receiver.url("/hook")), FAST);
     expect(result).toMatchObject({ delivered: false, attempts: 1, status: 302 });
     expect(receiver.received.map((r) => r.path)).toEqual(["/hook"]);
-  });
-});
-
-describe("deliverAll", () => {
-  it("delivers to every destination at once", async () => {
-    // The first receiver only answers once the second request has arrived: one at a time, it
-    // would time out.
-    let answerFirst: () => void = () => undefined;
-    receiver.script.push((res) => { answerFirst = () => res.writeHead(200).end("ok"); }, (res) => { res.writeHead(200).end("ok"); answerFirst(); });
-    const results = await deliverAll([
-      { ...to(receiver.url("/one")), destination: "one" },
-      { ...to(receiver.url("/two")), destination: "two" },
-    ], { ...FAST, attempts: 1, timeoutMs: 1000 });
-    expect(results.map((r) => [r.destination, r.delivered])).toEqual([["one", true], ["two", true]]);
-  });
-
-  it("reports each destination's own outcome", async () => {
-    receiver.script.push(reply(400), reply(200));
-    const results = await deliverAll([
-      { ...to(receiver.url("/a")), destination: "a" },
-      { ...to(receiver.url("/b")), destination: "b" },
-    ], { ...FAST, attempts: 1 });
-    expect(results).toEqual([
-      { destination: "a", delivered: false, attempts: 1, status: 400, error: "HTTP 400", permanent: true },
-      { destination: "b", delivered: true, attempts: 1, status: 200 },
-    ]);
   });
 });

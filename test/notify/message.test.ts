@@ -1,4 +1,4 @@
-import { changesToNotify, formatDuration, type DeploymentNotification, type Notification } from "../../shared/notify/message";
+import { changesToNotify, formatElapsed, type DeploymentNotification, type Notification } from "../../shared/notify/message";
 import type { DeploymentStatus, PromotionRecord, StoredRecord } from "../../shared/records/model";
 import { build, deployment, DIGEST, moved } from "./records";
 
@@ -259,8 +259,8 @@ describe("changesToNotify: other items", () => {
   });
 });
 
-describe("formatDuration", () => {
+describe("formatElapsed", () => {
   it.each([[0, "0s"], [45, "45s"], [252, "4m 12s"], [3600, "1h 0m"], [3780, "1h 3m"]])("formats %i s as %s", (s, text) => {
-    expect(formatDuration(s)).toBe(text);
+    expect(formatElapsed(s)).toBe(text);
   });
 });

@@ -6,14 +6,13 @@ import { DynamoDBClient, PutItemCommand, type AttributeValue } from "@aws-sdk/cl
 import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import type { StreamRecord } from "../../sandbox/aws/dynamodb";
 import type { DeploymentRecord, PromotionRecord } from "../../shared/records/model";
-import { createBuild, getPromotion, queryTarget } from "../../shared/records/store";
+import { createBuild, getPromotion } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  awsError, completeWorkerStaging, decisionEvent, deploymentEvent, headRecord, imageOf, lambda, promotionsIn,
-  PUSH_DIGEST, PUSHED_AT, pushWebToStaging, QUIET_ALARMS, serviceAction, refillRegistrationBudget, SERVICES, statusChanges, streamReader,
-  verifyWebStaging, WEB_PRODUCTION, WEB_STAGING, WEB_URI, WORKER_PRODUCTION, WORKER_STAGING, WORKER_URI, workerPush,
-  writesIn,
+  awsError, completeWorkerStaging, decisionEvent, deploymentEvent, headRecord, storedIn, lambda, promotionsIn, PUSH_DIGEST, PUSHED_AT,
+  pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, serviceAction, SERVICES, statusChanges, streamReader, targetRecords,
+  verifyWebStaging, WEB_PRODUCTION, WEB_STAGING, WEB_URI, WORKER_PRODUCTION, WORKER_STAGING, WORKER_URI, workerPush, writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
@@ -35,9 +34,9 @@ const VERIFIED_AT = "2026-11-20T09:23:00.000Z"; // the sweep that verifies shop-
 /** The stream record of `recordId` becoming verified, out of a batch. */
 function verifiedTransition(batch: { Records: StreamRecord[] }, recordId: string): StreamRecord {
   const found = batch.Records.find((r) => {
-    const after = imageOf(r);
-    return after?.kind === "deployment" && after.id === recordId && after.status === "verified" && imageOf(r, "OldImage")?.kind === "deployment"
-      && (imageOf(r, "OldImage") as DeploymentRecord).status !== "verified";
+    const after = storedIn(r);
+    return after?.kind === "deployment" && after.id === recordId && after.status === "verified" && storedIn(r, "OldImage")?.kind === "deployment"
+      && (storedIn(r, "OldImage") as DeploymentRecord).status !== "verified";
   });
   if (!found) throw new Error(`no verified transition of ${recordId} in the batch`);
   return found;
@@ -105,7 +104,7 @@ describe("promote (records stream)", () => {
 
       expect(productionUpdates("web")).toHaveLength(1);
       expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(2);
-      expect(await queryTarget(WEB_PRODUCTION)).toHaveLength(1);
+      expect(await targetRecords(WEB_PRODUCTION)).toHaveLength(1);
     });
 
     it("counts the verification the stream carries even when the app index has not caught up with it", async () => {
@@ -146,7 +145,7 @@ describe("promote (records stream)", () => {
       expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[0]?.dynamodb.SequenceNumber }] });
       expect(productionUpdates("web")).toEqual([]);
       // The claim came before the registration: it is given back for the retry to resume.
-      expect((await queryTarget(WEB_PRODUCTION)).map((r) => [r.status, r.leaseUntil])).toEqual([["pending", 0]]);
+      expect((await targetRecords(WEB_PRODUCTION)).map((r) => [r.status, r.leaseUntil])).toEqual([["pending", 0]]);
       expect(promotionsIn(db.stream)).toEqual([]); // the worker records after it were not handled
 
       // Lambda hands the batch over again from the failed record on.
@@ -154,7 +153,7 @@ describe("promote (records stream)", () => {
 
       expect(retried).toEqual(NO_FAILURES);
       expect(productionUpdates("web")).toHaveLength(1);
-      expect(await queryTarget(WEB_PRODUCTION)).toHaveLength(1);
+      expect(await targetRecords(WEB_PRODUCTION)).toHaveLength(1);
       expect(promotionsIn(db.stream)).toEqual([expect.objectContaining({ app: "shop-worker", status: "awaiting_approval" })]);
       expect(productionUpdates("worker")).toEqual([]);
     });
@@ -182,16 +181,16 @@ describe("promote (records stream)", () => {
         { ...verified, dynamodb: { ...verified.dynamodb, NewImage: Object.fromEntries(Object.entries(verified.dynamodb.NewImage ?? {}).filter(([k]) => k !== "digest")) } },
       ];
       expect(rollout.Records.map((r) => r.eventName)).toEqual(expect.arrayContaining(["INSERT", "MODIFY"]));
-      expect(rollout.Records.some((r) => (imageOf(r) as DeploymentRecord | undefined)?.status === "completed"
-        && (imageOf(r, "OldImage") as DeploymentRecord | undefined)?.status === "completed")).toBe(true);
-      expect(rollout.Records.some((r) => imageOf(r)?.kind === "build")).toBe(true);
+      expect(rollout.Records.some((r) => (storedIn(r) as DeploymentRecord | undefined)?.status === "completed"
+        && (storedIn(r, "OldImage") as DeploymentRecord | undefined)?.status === "completed")).toBe(true);
+      expect(rollout.Records.some((r) => storedIn(r)?.kind === "build")).toBe(true);
       const calls = aws.ecs.calls().length;
 
       await expect(lambda.promote(rollout)).resolves.toEqual(NO_FAILURES);
       await expect(lambda.promote(JSON.parse(JSON.stringify({ Records: oddities })))).resolves.toEqual(NO_FAILURES);
 
       expect(aws.ecs.calls()).toHaveLength(calls);
-      expect(await queryTarget(WEB_PRODUCTION)).toEqual([]);
+      expect(await targetRecords(WEB_PRODUCTION)).toEqual([]);
     });
 
     it("promotes nothing from production, which feeds no environment", async () => {
@@ -267,7 +266,7 @@ describe("promote (records stream)", () => {
       await lambda.promote(batch);
 
       expect(promotionsIn(db.stream)).toHaveLength(1);
-      expect(db.stream.filter((r) => imageOf(r)?.kind === "promotion")).toHaveLength(1);
+      expect(db.stream.filter((r) => storedIn(r)?.kind === "promotion")).toHaveLength(1);
     });
 
     it("deploys the approved image to production by digest, as a promotion, and records who approved it", async () => {
@@ -306,7 +305,7 @@ describe("promote (records stream)", () => {
 
       expect(again).toEqual({ promoted: [expect.objectContaining({ deployed: [expect.objectContaining({ outcome: "duplicate" })] })] });
       expect(productionUpdates("worker")).toHaveLength(1);
-      expect(await queryTarget(WORKER_PRODUCTION)).toHaveLength(1);
+      expect(await targetRecords(WORKER_PRODUCTION)).toHaveLength(1);
       expect((await getPromotion("shop-worker", promotion.id))?.history.map((h) => h.status)).toEqual(["awaiting_approval", "approved"]);
     });
 
@@ -320,7 +319,7 @@ describe("promote (records stream)", () => {
       expect(late).toEqual({ ignored: `promotion ${promotion.id} is rejected` });
       expect(await getPromotion("shop-worker", promotion.id)).toMatchObject({ status: "rejected", decidedBy: "carol@example.com", reason: "breaks the reports" });
       expect(productionUpdates("worker")).toEqual([]);
-      expect(await queryTarget(WORKER_PRODUCTION)).toEqual([]);
+      expect(await targetRecords(WORKER_PRODUCTION)).toEqual([]);
     });
 
     it("deploys nothing on a decision after the promotion expired, and records it expired", async () => {

@@ -335,10 +335,11 @@ describe("on-alarm", () => {
   });
 });
 
-// Known design bugs, failing until the state machine (shared/records/state.ts) and the sweeper
-// change: see the report that came with these tests. Each states the behaviour that is right.
-describe("on-alarm races (at-least-once, out-of-order delivery) — known design bugs", () => {
-  it("rolls back once when two guarding alarms of the environment fire at the same moment [today: two UpdateService rollbacks, nothing is recorded before the ECS call]", async () => {
+// At-least-once, out-of-order delivery: the decision is recorded before ECS is asked, so one
+// rollback is made whoever asks; ECS's events for it are followed whenever they come; and the
+// sweeper reads the alarms before it verifies.
+describe("on-alarm races (at-least-once, out-of-order delivery)", () => {
+  it("rolls back once when two guarding alarms of the environment fire at the same moment", async () => {
     await production("completed");
 
     await Promise.all([
@@ -350,7 +351,7 @@ describe("on-alarm races (at-least-once, out-of-order delivery) — known design
     expect((await headRecord(WEB_PRODUCTION)).status).toBe("rolling_back");
   });
 
-  it("follows its own rollback when ECS reports it before the rollback is recorded [today: the record ends superseded]", async () => {
+  it("follows its own rollback when ECS reports it before the rollback is recorded", async () => {
     await production("completed");
     // ECS's IN_PROGRESS for the rollback deployment reaches on-deployment-changed while the
     // alarm's invocation is still between UpdateService's answer and its write.
@@ -375,7 +376,7 @@ describe("on-alarm races (at-least-once, out-of-order delivery) — known design
     expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ status: "rolled_back", reason: expect.stringContaining(ALARM_REASON) });
   });
 
-  it("never verifies a deployment whose guarding alarm fired inside the watch window, even when the sweeper runs before the alarm event is handled [today: verified, never rolled back]", async () => {
+  it("never verifies a deployment whose guarding alarm fired inside the watch window, even when the sweeper runs before the alarm event is handled", async () => {
     await production("completed");
     // The alarm went to ALARM at 09:27:00 (inside the window, which ends 09:27:51.903); its
     // event is retried by Lambda and handled only after the 09:28 sweep.

@@ -4,12 +4,11 @@
 // records a local DynamoDB. shop-web staging (examples/stevedore.yml) watches 5 minutes.
 import { UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import type { DeploymentRecord } from "../../shared/records/model";
-import { queryTarget } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
   acceptStops, alarmEvent, deploymentEvent, digestOf, headRecord, lambda, pushEvent, pushWebToStaging, QUIET_ALARMS,
-  refillRegistrationBudget, SERVICES, statusChanges, WEB_STAGING,
+  refillRegistrationBudget, SERVICES, statusChanges, targetRecords, WEB_STAGING,
 } from "../support/records";
 
 let db: TestDynamo;
@@ -38,7 +37,7 @@ async function completedStaging(): Promise<DeploymentRecord> {
 }
 
 const alarm = () => lambda.alarm(alarmEvent({ alarmName: "shop-staging-web-5xx", timestamp: "2026-11-20T09:20:00.000Z" }));
-const recordOf = async (id: string) => (await queryTarget(WEB_STAGING)).find((r) => r.id === id) as DeploymentRecord;
+const recordOf = async (id: string) => (await targetRecords(WEB_STAGING)).find((r) => r.id === id) as DeploymentRecord;
 const finals = (id: string) => statusChanges(db.stream, id).filter((c) => FINAL.includes(c.to)).map((c) => c.to);
 
 describe("a newer image pushed while Stevedore rolls back", () => {

@@ -7,7 +7,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { StopServiceDeploymentCommand } from "@aws-sdk/client-ecs";
 import { BatchGetBuildsCommand, CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { StreamRecord } from "../../sandbox/aws/dynamodb";
 import { handler as onAlarm } from "../../functions/on-alarm";
 import { handler as onApproval } from "../../functions/on-approval";
@@ -20,8 +20,9 @@ import { getConfig } from "../../shared/config/compiled";
 import { buildIdOf } from "../../shared/deploy/codebuild";
 import { deployImage, type ImageArrival } from "../../shared/deploy/deploy";
 import type { DeploymentRecord, DeploymentStatus, PromotionRecord, StoredRecord } from "../../shared/records/model";
-import { pushKeyOf } from "../../shared/records/model";
-import { readTarget } from "../../shared/records/store";
+import { clientFor } from "../../shared/aws/clients";
+import { keys, pushKeyOf } from "../../shared/records/model";
+import { fromItem, readTarget } from "../../shared/records/store";
 import type { SweepResult } from "../../shared/verify/sweep";
 import { ACCOUNT, REGION, taskDefinitionArn, type fakeAws, type FakeService } from "./ecs";
 import { fakeEcr } from "./ecr";
@@ -251,6 +252,18 @@ export async function headRecord(target: string): Promise<DeploymentRecord> {
   return record;
 }
 
+/** Every deployment record of a target, newest push first, read straight from the table. */
+export async function targetRecords(target: string, limit = 50): Promise<DeploymentRecord[]> {
+  const out = await clientFor(DynamoDBClient).send(new QueryCommand({
+    TableName: process.env.RECORDS_TABLE,
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :deploy)",
+    ExpressionAttributeValues: { ":pk": { S: keys.target(target) }, ":deploy": { S: keys.deployment("") } },
+    ScanIndexForward: false,
+    Limit: limit,
+  }));
+  return (out.Items ?? []).map((item) => fromItem(item) as DeploymentRecord);
+}
+
 /** Pushes the fixture's shop/web image: shop-web staging is started; returns its record. */
 export async function pushWebToStaging(event: Json = pushEvent()): Promise<DeploymentRecord> {
   await lambda.push(event);
@@ -335,7 +348,7 @@ export function streamReader(db: TestDynamo) {
 }
 
 /** The item a stream record carries after (or before) the write, as our record type. */
-export function imageOf(record: StreamRecord, which: "NewImage" | "OldImage" = "NewImage"): StoredRecord | undefined {
+export function storedIn(record: StreamRecord, which: "NewImage" | "OldImage" = "NewImage"): StoredRecord | undefined {
   const image = record.dynamodb[which];
   return image ? (unmarshall(image as Record<string, AttributeValue>) as StoredRecord) : undefined;
 }
@@ -343,8 +356,8 @@ export function imageOf(record: StreamRecord, which: "NewImage" | "OldImage" = "
 /** Every change of a deployment's status the stream carried, in order. */
 export function statusChanges(stream: StreamRecord[], recordId?: string): { id: string; from?: DeploymentStatus; to: DeploymentStatus }[] {
   return stream.flatMap((r) => {
-    const after = imageOf(r);
-    const before = imageOf(r, "OldImage");
+    const after = storedIn(r);
+    const before = storedIn(r, "OldImage");
     if (after?.kind !== "deployment" || (recordId && after.id !== recordId)) return [];
     const from = before?.kind === "deployment" ? before.status : undefined;
     return from === after.status ? [] : [{ id: after.id, from, to: after.status }];
@@ -355,7 +368,7 @@ export function statusChanges(stream: StreamRecord[], recordId?: string): { id: 
 export function promotionsIn(stream: StreamRecord[]): PromotionRecord[] {
   const byId = new Map<string, PromotionRecord>();
   for (const r of stream) {
-    const after = imageOf(r);
+    const after = storedIn(r);
     if (after?.kind === "promotion") byId.set(after.id, after);
   }
   return [...byId.values()];

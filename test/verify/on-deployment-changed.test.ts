@@ -2,13 +2,12 @@
 // real-shaped ECS events (test/events/ecs-*.json, retargeted to the deployment a real push
 // started) with the records in a local DynamoDB. Assertions are on what the table holds, what
 // the stream carried and which DynamoDB calls were made.
-import { queryTarget } from "../../shared/records/store";
 import type { DeploymentRecord } from "../../shared/records/model";
 import { fakeAws } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
   deploymentEvent, digestOf, headRecord, lambda, pushEvent, pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, rollbackEvent,
-  serviceAction, serviceArn, SERVICES, statusChanges, WEB_STAGING, writesIn,
+  serviceAction, serviceArn, SERVICES, statusChanges, targetRecords, WEB_STAGING, writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
@@ -149,7 +148,7 @@ describe("on-deployment-changed", () => {
     for (const event of late) await expect(lambda.ecs(event)).resolves.toEqual({ recordId: newer.id, status: "started", changed: false });
 
     expect(after.writes()).toEqual([]);
-    const [newest, superseded] = await queryTarget(WEB_STAGING);
+    const [newest, superseded] = await targetRecords(WEB_STAGING);
     expect(newest).toMatchObject({ id: newer.id, status: "started" });
     expect(superseded).toMatchObject({ id: older.id, status: "superseded" });
   });
