@@ -306,7 +306,7 @@ export function rollbackTable(r: RollbackBench): string {
     notes([r.method,
       "warmed up: the rollout's SERVICE_DEPLOYMENT_IN_PROGRESS and _COMPLETED events woke on-alarm, which loaded its bundle and config and primed its calls without sending any (shared/rollback/warm-up.ts). "
         + "In AWS an idle container lives for some minutes, not guaranteed: an alarm long after the rollout can still meet a cold one, the third row. The verdict is judged on the first two rows, the pipeline as deployed.",
-      "SDK-only floor: bench/rollback-floor.ts, bundled like our functions, makes on-alarm's three calls (Query, conditional PutItem, UpdateService) with no Stevedore code, in the same worlds after each cycle; timed from its invocation to the local AWS starting to read its UpdateService. \"Above the floor\" pairs each on-alarm sample with the floor's of the same world and cycle.",
+      "SDK-only floor: bench/rollback-floor.ts, bundled like our functions, makes on-alarm's three calls (Query, the decision and the lock in one conditional TransactWriteItems, UpdateService) with no Stevedore code, in the same worlds after each cycle; timed from its invocation to the local AWS starting to read its UpdateService. \"Above the floor\" pairs each on-alarm sample with the floor's of the same world and cycle.",
       `garbage collection: the world's young generation is collected before each alarm and each floor run (the sandbox's garbage, not on-alarm's; see the header of bench/rollback.ts). Pauses still inside a window, counted in its figure: ${gcSummary(r.samples)}.`,
       `every sample rolled back: ${r.samples.every((x) => x.outcome === "rolled_back") ? "yes" : r.samples.map((x) => x.outcome).join(", ")}`]),
   ].join("\n");

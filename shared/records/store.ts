@@ -237,6 +237,20 @@ export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: n
 }
 
 /**
+ * Saves a rollback decision (from `expectedVersion`) and locks the head for its ECS call, in one
+ * transaction. "conflict": somebody changed the record since (read it again and decide again);
+ * "head": the record was as decided on, but it no longer owns the service or the head is locked
+ * (nothing was written).
+ */
+export async function saveAndLock(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<"locked" | "conflict" | "head"> {
+  const failed = await transactFailures("saveAndLock", [
+    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
+    lockOwnHead(record, lockUntil, wallNow),
+  ]);
+  return failed.length === 0 ? "locked" : failed.includes(0) ? "conflict" : "head";
+}
+
+/**
  * Locks the head for this record's own rollback, if the record still owns the service and nobody
  * holds the lock: a newer image's claim then waits, so the rollback's ECS call can never land
  * after the newer image's UpdateService. False when the head moved on or is locked.

@@ -12,8 +12,8 @@ import { RetryableAwsError, StevedoreError, TerminalAwsError } from "../errors";
 import { logger } from "../log";
 import { advance } from "../records/advance";
 import { shortDigest, type DeploymentRecord } from "../records/model";
-import { lockHead, readTarget, unlock } from "../records/store";
-import type { Action, Fact } from "../records/state";
+import { lockHead, readTarget, saveAndLock, unlock } from "../records/store";
+import { decide, type Action, type Fact } from "../records/state";
 import { stopServiceDeployment, updateService } from "../deploy/ecs";
 
 export type RollbackAction = Exclude<Action, { type: "resume" }>;
@@ -24,15 +24,27 @@ export type RollbackAction = Exclude<Action, { type: "resume" }>;
  * second reason does not. `decided`: this call decided (and asked ECS for) a rollback.
  */
 export async function decideAndRollBack(record: DeploymentRecord, fact: Fact, at: string): Promise<{ record: DeploymentRecord; decided: boolean }> {
-  const outcome = await advance(record, fact);
-  let after = outcome.record;
-  if (outcome.written) for (const action of outcome.actions as RollbackAction[]) after = await rollBack(after, action, at);
-  return { record: after, decided: outcome.written && outcome.actions.length > 0 };
+  // Usually the decision and the head's lock are written together: one write less between the
+  // alarm and ECS. When that transaction fails, the record or the head moved: decide again from
+  // a fresh read, then lock (or find out why not) as the sweeper's rollbacks do.
+  const outcome = decide(record, fact);
+  const [action, ...more] = outcome.actions as RollbackAction[];
+  if (outcome.record !== record && action && more.length === 0) {
+    const lockUntil = lockUntilFor(outcome.record);
+    if ((await saveAndLock(outcome.record, record.version, lockUntil, Date.now())) === "locked") {
+      return { record: await rollBack(outcome.record, action, at, { locked: true }), decided: true };
+    }
+  }
+  const applied = await advance(record, fact);
+  let after = applied.record;
+  if (applied.written) for (const next of applied.actions as RollbackAction[]) after = await rollBack(after, next, at);
+  return { record: after, decided: applied.written && applied.actions.length > 0 };
 }
 
-export async function rollBack(record: DeploymentRecord, action: RollbackAction, at: string): Promise<DeploymentRecord> {
+/** `locked`: the head's lock was taken with the decision (decideAndRollBack). */
+export async function rollBack(record: DeploymentRecord, action: RollbackAction, at: string, options: { locked?: boolean } = {}): Promise<DeploymentRecord> {
   try {
-    return await askEcs(record, action, at);
+    return await askEcs(record, action, at, options.locked ?? false);
   } catch (error) {
     // Throttled or unavailable: the decision stays; its lease is given back so the retried
     // event (or the next sweep) acts at once instead of waiting for this invocation's deadline.
@@ -41,12 +53,11 @@ export async function rollBack(record: DeploymentRecord, action: RollbackAction,
   }
 }
 
-async function askEcs(record: DeploymentRecord, action: RollbackAction, at: string): Promise<DeploymentRecord> {
+async function askEcs(record: DeploymentRecord, action: RollbackAction, at: string, locked: boolean): Promise<DeploymentRecord> {
   logger.warn(`rolling back ${record.targetKey}: ${action.reason}`, { recordId: record.id, digest: record.digest });
   // The head's lock orders this rollback against a newer image's UpdateService: a rollback
   // landing after it would replace the very fix being pushed.
-  const lockUntil = Math.max(record.rollback?.leaseUntil ?? 0, Date.now() + ROLLBACK_LOCK_MS);
-  if (!(await lockHead(record, lockUntil, Date.now()))) {
+  if (!locked && !(await lockHead(record, lockUntilFor(record), Date.now()))) {
     const { head } = await readTarget(record.targetKey);
     if (head && head.recordId !== record.id) {
       const by = `a newer image (${shortDigest(head.digest)}, record ${head.recordId}) took the service before the rollback was made, and replaces this one`;
@@ -96,6 +107,11 @@ async function rollBackNow(record: DeploymentRecord, action: RollbackAction, at:
 
 /** How long a rollback may hold the head's lock at least (wall-clock ms): its ECS calls, retried. */
 const ROLLBACK_LOCK_MS = 30_000;
+
+/** Until when a rollback of `record` holds the head: its decision's lease, or ROLLBACK_LOCK_MS from now. */
+function lockUntilFor(record: DeploymentRecord): number {
+  return Math.max(record.rollback?.leaseUntil ?? 0, Date.now() + ROLLBACK_LOCK_MS);
+}
 
 /**
  * ECS rolls a failed deployment back to the last COMPLETED one, which for this rollback is the

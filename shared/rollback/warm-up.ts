@@ -4,7 +4,7 @@
 // and primes the calls a rollback makes (shared/aws/prime.ts), with no AWS call of its own.
 // Lambda keeps an idle container for some minutes, so the alarm that follows finds it ready;
 // an alarm long after meets a cold container.
-import { DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, PutItemCommand, QueryCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { ECSClient, StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import { prime } from "../aws/prime";
 import type { PipelineConfig } from "../config/model";
@@ -37,10 +37,17 @@ export async function warmUp(event: EcsDeploymentStateChange, config: PipelineCo
     return { warmedUpFor: key, alreadyWarm: true };
   }
 
-  // The same calls, in the same order, as a rollback: read the target, write the decision, ask ECS.
+  // The same calls, in the same order, as a rollback: read the target, write the decision with
+  // the head's lock, ask ECS, record ECS's answer.
   const records = await prime(DynamoDBClient, {
     Query: new QueryCommand({
       TableName: "priming", KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: key } }, ConsistentRead: true, Limit: 2,
+    }),
+    TransactWriteItems: new TransactWriteItemsCommand({
+      TransactItems: [
+        { Put: { TableName: "priming", Item: { pk: { S: key } }, ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: "1" } } } },
+        { Update: { TableName: "priming", Key: { pk: { S: key } }, UpdateExpression: "SET lockUntil = :lock", ConditionExpression: "recordId = :id", ExpressionAttributeValues: { ":lock": { N: "1" }, ":id": { S: key } } } },
+      ],
     }),
     PutItem: new PutItemCommand({ TableName: "priming", Item: { pk: { S: key } }, ConditionExpression: "attribute_not_exists(pk)" }),
   });

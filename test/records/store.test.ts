@@ -7,7 +7,7 @@ import type { BuildVerdict, DeploymentRecord, PromotionRecord } from "../../shar
 import { keys, pushKeyOf } from "../../shared/records/model";
 import {
   claim, create, fromItem, getPromotion, getRecord, queryApp, queryDue, queryImage, readTarget, readVerdict, recordVerdict,
-  retake, save, saveAndUnlock, toItem, unlock, type Head,
+  retake, save, saveAndLock, saveAndUnlock, toItem, unlock, type Head,
 } from "../../shared/records/store";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { deploymentRecord, digestOf, promotionRecord, targetRecords, WEB_STAGING, writesIn } from "../support/records";
@@ -176,7 +176,7 @@ describe("records store", () => {
     });
   });
 
-  describe("save, create, saveAndUnlock, unlock", () => {
+  describe("save, create, saveAndUnlock, saveAndLock, unlock", () => {
     it("saves only from the version it was read at: a wrong version writes nothing", async () => {
       const record = image(1, { status: "refused" });
       await create(record);
@@ -241,6 +241,29 @@ describe("records store", () => {
 
       expect((await rawHead())).toMatchObject({ recordId: second.id, lockUntil: LOCK });
       expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ status: "pending", version: 1 });
+    });
+
+    it.each([
+      ["the stored version, head free", "locked", { version: 1, lockedUntil: NOW - 1, owner: "self" }],
+      ["a stale version", "conflict", { version: 2, lockedUntil: NOW - 1, owner: "self" }],
+      ["the head locked by someone else", "head", { version: 1, lockedUntil: LOCK, owner: "self" }],
+      ["the head owned by a newer image", "head", { version: 1, lockedUntil: NOW - 1, owner: "newer" }],
+    ] as const)("saveAndLock with %s answers %s", async (_, expected, given) => {
+      const [first, second] = [image(1), image(2)];
+      await claim(first, undefined, given.lockedUntil, NOW);
+      if (given.owner === "newer") await claim(second, headOf(first), NOW - 1, NOW);
+      if (given.version === 2) await save({ ...first, reason: "changed meanwhile", version: 2 }, 1);
+      const before = { record: await getRecord(WEB_STAGING, first.pushKey), head: await rawHead() };
+
+      await expect(saveAndLock({ ...first, status: "rolling_back", version: given.version + 1 }, 1, LOCK + 1, NOW)).resolves.toBe(expected);
+
+      if (expected === "locked") {
+        expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ status: "rolling_back", version: 2 });
+        expect(await rawHead()).toMatchObject({ recordId: first.id, lockUntil: LOCK + 1 });
+      } else {
+        // Nothing written: neither the record nor the head.
+        expect({ record: await getRecord(WEB_STAGING, first.pushKey), head: await rawHead() }).toEqual(before);
+      }
     });
 
     it("unlock releases the lock of the head's own record", async () => {

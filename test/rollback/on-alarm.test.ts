@@ -4,8 +4,11 @@
 // real deploy path; ECS and CloudWatch are aws-sdk-client-mock fakes, the records a local
 // DynamoDB. Assertions are on the exact ECS commands and on what the table holds.
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
-import type { DeploymentRecord } from "../../shared/records/model";
+import { clientFor } from "../../shared/aws/clients";
+import { keys, type DeploymentRecord } from "../../shared/records/model";
+import { readTarget } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
@@ -27,6 +30,16 @@ beforeEach(async () => {
 afterEach(() => aws.restore());
 
 const PREVIOUS = taskDefinitionArn("shop-web-production", 41);
+
+/** Sets the head's lock of `target` as another image's UpdateService would hold it (0: none). */
+async function lockHeadFor(target: string, until: number): Promise<void> {
+  await clientFor(DynamoDBClient).send(new UpdateItemCommand({
+    TableName: process.env.RECORDS_TABLE,
+    Key: { pk: { S: keys.target(target) }, sk: { S: keys.head } },
+    UpdateExpression: "SET lockUntil = :until",
+    ExpressionAttributeValues: { ":until": { N: String(until) } },
+  }));
+}
 /**
  * Stevedore's own rollback: the replaced revision, with ECS's alarm and circuit-breaker rollbacks
  * off for it (they would roll it back to the image it rejects).
@@ -160,6 +173,41 @@ describe("on-alarm", () => {
         rollbackDeploymentId: "ecs-svc/2000000000000000002",
         replacesTaskDefinition: PREVIOUS,
       });
+    });
+
+    it("writes the decision and the head's lock in one transaction, and only then asks ECS", async () => {
+      const record = await production("completed");
+      const after = watch();
+      let atEcs: { writes: string[]; status?: string; lockUntil?: number } | undefined;
+      aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string }) => {
+        const { head, record: now } = await readTarget(WEB_PRODUCTION);
+        atEcs = { writes: after.writes(), status: now?.status, lockUntil: head?.lockUntil };
+        return { service: { serviceName: input.service, deployments: [{ id: "ecs-svc/2000000000000000002", status: "PRIMARY", createdAt: new Date(ALARM_AT) }] } };
+      });
+
+      await lambda.alarm(alarmEvent());
+
+      expect(atEcs).toEqual({ writes: ["TransactWriteItems"], status: "rolling_back", lockUntil: expect.any(Number) });
+      expect(atEcs?.lockUntil).toBeGreaterThan(Date.now());
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ id: record.id, status: "rolling_back", rollbackDeploymentId: "ecs-svc/2000000000000000002" });
+      expect((await readTarget(WEB_PRODUCTION)).head?.lockUntil).toBeUndefined(); // released after ECS answered
+    });
+
+    it("writes the decision alone and asks ECS nothing while another UpdateService holds the head; the retried event then rolls back", async () => {
+      const record = await production("completed");
+      await lockHeadFor(WEB_PRODUCTION, Date.now() + 60_000);
+
+      await expect(lambda.alarm(alarmEvent())).rejects.toThrow(/locked by another UpdateService/);
+
+      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ id: record.id, status: "rolling_back", reason: expect.stringContaining(ALARM_REASON) });
+      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment only
+
+      // The lock is gone and the decision's lease has passed (the rollback request gave it back):
+      // the retried event acts on the decision it finds.
+      await lockHeadFor(WEB_PRODUCTION, 0);
+      await lambda.alarm(alarmEvent());
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
     });
 
     it("ends rolled_back when that rollback completes, and never becomes success", async () => {

@@ -32,7 +32,7 @@ afterAll(async () => {
 beforeEach(() => { requests = []; });
 
 const fixture = (file: string): unknown => JSON.parse(readFileSync(`test/events/${file}`, "utf8"));
-const ALL_PRIMED = ["Query", "PutItem", "StopServiceDeployment", "UpdateService"];
+const ALL_PRIMED = ["Query", "TransactWriteItems", "PutItem", "StopServiceDeployment", "UpdateService"];
 
 /** The IN_PROGRESS fixture (shop-prod/web, guarded by two alarms) with `changes` applied. */
 function deploymentEvent(changes: { eventName?: string; service?: string; resources?: string[] } = {}) {
