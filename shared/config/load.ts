@@ -14,7 +14,7 @@ import { parseDuration } from "./duration";
 import type { App, Destination, Environment, PipelineConfig, SecretRef, Strategy, Target } from "./model";
 import { configSchema, type AppFile, type EnvironmentFile, type StrategyFile } from "./schema";
 import { branchTrouble, DEFAULT_BRANCH, NODEPLOY_SAMPLE_TAG } from "./branches";
-import { closest } from "./closest";
+import { describeIssue } from "./issues";
 import { checkTaskDefinitionShape } from "./task-definition-shape";
 
 /** Where the config is read from when STEVEDORE_CONFIG is not set. */
@@ -50,7 +50,7 @@ export function parseConfig(text: string, file: string, readText: (path: string)
   }
   const parsed = z.safeParse(configSchema, raw);
   if (!parsed.success) {
-    throw new ConfigError(shown, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw)));
+    throw new ConfigError(shown, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, configSchema)));
   }
   const checker = new Checker(dirname(file), readText);
   const config = checker.build(parsed.data, file);
@@ -408,103 +408,6 @@ class Checker {
       }
     });
   }
-}
-
-// ── turning schema issues into sentences ──────────────────────────────────────────────────
-
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
-  const path = formatPath(issue.path);
-  if (issue.code === "unrecognized_keys") {
-    const allowed = allowedKeysAt(configSchema, issue.path);
-    // One problem per key: each names its own path.
-    return issue.keys.map((key) => {
-      const guess = closest(key, allowed);
-      const where = formatPath([...issue.path, key]);
-      return `${where}: unknown key${guess ? `; did you mean "${guess}"?` : allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
-    });
-  }
-  const value = valueAt(raw, issue.path);
-  if (issue.code === "invalid_type" && value === undefined) {
-    return [`${path || "(file)"}: required`];
-  }
-  if (issue.code === "invalid_union" && "discriminator" in issue) {
-    return [`${path}: type must be slack or webhook`];
-  }
-  return [`${path || "(file)"}: ${explain(issue, value)}`];
-}
-
-// zod/mini carries no locale: every issue without a message of ours says only "Invalid input",
-// which names no fix. Say what is expected instead.
-function explain(issue: z.core.$ZodIssue, value: unknown): string {
-  if (issue.message !== "Invalid input") return issue.message;
-  switch (issue.code) {
-    case "invalid_key":
-      return issue.issues.map((inner) => explain(inner, undefined)).join("; ");
-    case "invalid_value":
-      return `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
-    case "invalid_type":
-      return `must be ${kindName(issue.expected)}, not ${kindOf(value)}`;
-    case "invalid_union": {
-      const expected = [...new Set(issue.errors.flatMap((errors) => errors.flatMap((e) => (e.code === "invalid_type" ? [e.expected] : []))))];
-      return expected.length > 0 ? `must be ${listed(expected.map(kindName))}, not ${kindOf(value)}` : issue.message;
-    }
-    case "too_big":
-      return issue.origin === "array" ? `list at most ${issue.maximum}` : `must be ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}`;
-    case "too_small":
-      return issue.origin === "array" ? `list at least ${issue.minimum}` : `must be ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}`;
-    default:
-      return issue.message;
-  }
-}
-
-function kindName(type: string): string {
-  return ({ object: "a mapping (key: value)", record: "a mapping (key: value)", array: "a list", string: "a string", number: "a number", boolean: "true/false" } as Record<string, string>)[type] ?? type;
-}
-
-function kindOf(value: unknown): string {
-  if (value === null || value === undefined) return "empty";
-  if (Array.isArray(value)) return "a list";
-  if (value instanceof Date) return "a date (quote it)";
-  if (typeof value === "object") return "a mapping";
-  if (typeof value === "number" && !Number.isFinite(value)) return `${value}, which is not a finite number`;
-  return `${typeof value === "string" ? "a string" : typeof value === "number" ? "a number" : "true/false"} (${typeof value === "string" ? JSON.stringify(value) : String(value)})`;
-}
-
-function listed(items: string[]): string {
-  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items[items.length - 1]}`;
-}
-
-/** `apps.web.environments[0]`; a key with other characters is quoted, so a problem stays one readable line. */
-function formatPath(path: PropertyKey[]): string {
-  return path.reduce<string>((out, key) => {
-    if (typeof key === "number") return `${out}[${key}]`;
-    const name = String(key).length > 60 ? `${String(key).slice(0, 60)}…` : String(key);
-    // JSON.stringify escapes control characters but not U+2028/U+2029, which also end a line.
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) return `${out}[${JSON.stringify(name).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`)}]`;
-    return out ? `${out}.${name}` : name;
-  }, "");
-}
-
-function valueAt(value: unknown, path: PropertyKey[]): unknown {
-  return path.reduce<unknown>((v, key) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
-}
-
-type AnyDef = { type: string; shape?: Record<string, { _zod: { def: AnyDef } }>; element?: { _zod: { def: AnyDef } }; valueType?: { _zod: { def: AnyDef } }; innerType?: { _zod: { def: AnyDef } }; options?: { _zod: { def: AnyDef } }[] };
-
-/** The keys a strict object at `path` accepts, found by walking the schema (for suggestions). */
-function allowedKeysAt(schema: { _zod: { def: unknown } }, path: PropertyKey[]): string[] {
-  let defs: AnyDef[] = [schema._zod.def as AnyDef];
-  const unwrap = (def: AnyDef): AnyDef[] =>
-    def.innerType ? unwrap(def.innerType._zod.def) : def.options ? def.options.flatMap((o) => unwrap(o._zod.def)) : [def];
-  for (const key of path) {
-    defs = defs.flatMap(unwrap).flatMap((def): AnyDef[] => {
-      if (def.type === "object" && def.shape && typeof key === "string" && def.shape[key]) return [def.shape[key]._zod.def];
-      if (def.type === "array" && def.element) return [def.element._zod.def];
-      if (def.type === "record" && def.valueType) return [def.valueType._zod.def];
-      return [];
-    });
-  }
-  return [...new Set(defs.flatMap(unwrap).flatMap((def) => (def.type === "object" && def.shape ? Object.keys(def.shape) : [])))];
 }
 
 /** Seconds a strategy bakes before ECS can complete a rollout (the ECS documentation's steps). */

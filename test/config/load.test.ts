@@ -401,6 +401,11 @@ const rows: Row[] = [
     edit: (d) => { d.notifications.audit.secrett = d.notifications.audit.secret; },
     path: "notifications.audit.secrett", fix: 'did you mean "secret"?',
   },
+  {
+    what: "an unknown key in a list item inside an optional mapping",
+    edit: (d) => { env0(d).strategy = { type: "rolling", hooks: [{ target: "arn:aws:lambda:eu-west-1:123456789012:function:check", role: "arn:aws:iam::123456789012:role/hooks", stage: ["PRE_SCALE_UP"] }] }; },
+    path: "apps.web.environments[0].strategy.hooks[0].stage", count: 2, fix: 'did you mean "stages"?', // and "stages: required"
+  },
   { what: "a missing repository", edit: (d) => { delete d.apps.web.repository; }, path: "apps.web.repository", fix: "required" },
   { what: "a missing service", edit: (d) => { delete env0(d).targets[0].service; }, path: "apps.web.environments[0].targets[0].service", fix: "required" },
   { what: "a missing region", edit: (d) => { delete env1(d).region; }, path: "apps.web.environments[1].region", fix: "required" },
