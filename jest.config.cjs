@@ -6,10 +6,13 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: {
-    "^.+\\.(t|j|mj)s$": ["@swc/jest", {
-      jsc: { parser: { syntax: "typescript" }, target: "es2022" },
-      module: { type: "commonjs" },
-    }],
+    "^.+\\.(t|j|mj)s$": [
+      "@swc/jest",
+      {
+        jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+        module: { type: "commonjs" },
+      },
+    ],
   },
   transformIgnorePatterns: ["/node_modules/(?!(@middy)/)"],
   moduleFileExtensions: ["ts", "js", "mjs", "cjs", "json"],

@@ -28,9 +28,7 @@ const { esbuildOptions } = require("../build/esbuild.cjs") as { esbuildOptions: 
 const ROOT = resolve(import.meta.dirname, "..");
 
 /** Every function of serverless.yml: functions/<name>.ts exporting `handler`. */
-const FUNCTIONS = [
-  "on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval",
-] as const;
+const FUNCTIONS = ["on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval"] as const;
 
 export const TARGETS = { bytesRatio: 1.3, importRatio: 1.2 } as const;
 const RUNS = 15;
@@ -73,14 +71,17 @@ interface Built {
 }
 
 /** Bundles `entry` to `outdir/name.mjs`, by default exactly as `osls package` bundles a function. */
-export async function build(name: string, outdir: string, entry: { file: string } | { source: string }, options: BuildOptions = esbuildOptions): Promise<Built> {
+export async function build(
+  name: string,
+  outdir: string,
+  entry: { file: string } | { source: string },
+  options: BuildOptions = esbuildOptions,
+): Promise<Built> {
   const file = join(outdir, `${name}.mjs`);
   const { outExtension: _ignored, ...rest } = options;
   const result = await esbuild.build({
     ...rest,
-    ...("file" in entry
-      ? { entryPoints: [entry.file] }
-      : { stdin: { contents: entry.source, resolveDir: ROOT, sourcefile: `${name}.mjs`, loader: "js" } }),
+    ...("file" in entry ? { entryPoints: [entry.file] } : { stdin: { contents: entry.source, resolveDir: ROOT, sourcefile: `${name}.mjs`, loader: "js" } }),
     absWorkingDir: ROOT,
     outfile: file,
     metafile: true,
@@ -128,10 +129,12 @@ function heaviest(metafile: Metafile, count = 5): string[] {
   const byPackage = new Map<string, number>();
   for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-    const key = m ? m[1] as string : path.split("/").slice(0, 2).join("/");
+    const key = m ? (m[1] as string) : path.split("/").slice(0, 2).join("/");
     byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
   }
-  return [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, count)
+  return [...byPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
     .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} kB`);
 }
 
@@ -155,11 +158,12 @@ export async function benchDetails(): Promise<BenchDetails> {
       build("baseline", outdir, { source: BASELINE_SOURCE }, plainSdk),
       build("baseline-shimmed", outdir, { source: BASELINE_SOURCE }, esbuildOptions),
       // A function mid-edit by someone else may not build: report it, measure the rest.
-      ...present.map((name) => build(name, outdir, { file: join(ROOT, "functions", `${name}.ts`) }, esbuildOptions)
-        .catch((error: unknown) => {
+      ...present.map((name) =>
+        build(name, outdir, { file: join(ROOT, "functions", `${name}.ts`) }, esbuildOptions).catch((error: unknown) => {
           failed[name] = String((error as Error).message ?? error).split("\n")[0] ?? "build failed";
           return null;
-        })),
+        }),
+      ),
     ]);
     const built = attempts.filter((b): b is Built => b !== null);
 
@@ -215,11 +219,17 @@ export function bundleTable(details: BenchDetails): string {
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
   const rows: string[][] = [["bundle", "bytes", "size ×", "import ms", "import ×", "process ms", "verdict", "× shimmed baseline"]];
   // Import ratios are the paired ones the figures hold; none is paired between the two baselines.
-  const row = (name: string, f: BundleFigures, verdict: string, importRatio?: number, importRatioShimmed?: number) => rows.push([
-    name, `${f.bytes} (${kb(f.bytes)})`, (f.bytes / baseline.bytes).toFixed(2),
-    f.importMs.toFixed(1), importRatio?.toFixed(2) ?? "—", f.processMs.toFixed(1), verdict,
-    `${(f.bytes / baselineShimmed.bytes).toFixed(2)} / ${importRatioShimmed?.toFixed(2) ?? "—"}`,
-  ]);
+  const row = (name: string, f: BundleFigures, verdict: string, importRatio?: number, importRatioShimmed?: number) =>
+    rows.push([
+      name,
+      `${f.bytes} (${kb(f.bytes)})`,
+      (f.bytes / baseline.bytes).toFixed(2),
+      f.importMs.toFixed(1),
+      importRatio?.toFixed(2) ?? "—",
+      f.processMs.toFixed(1),
+      verdict,
+      `${(f.bytes / baselineShimmed.bytes).toFixed(2)} / ${importRatioShimmed?.toFixed(2) ?? "—"}`,
+    ]);
   row("baseline (judged against)", baseline, "—", 1);
   row("baseline + our credential chain", baselineShimmed, "info only", undefined, 1);
   for (const name of FUNCTIONS) {
@@ -229,7 +239,9 @@ export function bundleTable(details: BenchDetails): string {
     const why = [
       f.bytesRatio > TARGETS.bytesRatio ? `size ${f.bytesRatio.toFixed(2)}× > ${TARGETS.bytesRatio}×` : "",
       f.importRatio > TARGETS.importRatio ? `import ${f.importRatio.toFixed(2)}× > ${TARGETS.importRatio}×` : "",
-    ].filter(Boolean).join(", ");
+    ]
+      .filter(Boolean)
+      .join(", ");
     row(name, f, ok ? "PASS" : `FAIL (${why})`, f.importRatio, f.importRatioShimmed);
   }
   for (const name of missing) rows.push([name, "missing", "", "", "", "", `functions/${name}.ts does not exist`, ""]);

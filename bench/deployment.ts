@@ -99,7 +99,15 @@ export interface DeploymentFigures {
 export interface StevedoreRun {
   rolloutMs: number;
   deployments: DeploymentFigures[];
-  sweeper: { minutes: number; sweeps: number; calls: number; callsPerMinute: number; callsByApi: Record<string, number>; billedMsPerSweep: number; cpuMsPerSweep: number };
+  sweeper: {
+    minutes: number;
+    sweeps: number;
+    calls: number;
+    callsPerMinute: number;
+    callsByApi: Record<string, number>;
+    billedMsPerSweep: number;
+    cpuMsPerSweep: number;
+  };
   promotion: { calls: number; callsByApi: Record<string, number> };
   profile: { intervalUs: number; busyMs: number; gcMs: number; inBundlesMs: number; byFunction: Record<string, number> };
   realMs: number;
@@ -109,7 +117,12 @@ export interface StevedoreRun {
 
 export async function stevedoreJob(params: JobContext & { rolloutMs: number }): Promise<StevedoreRun> {
   const started = now();
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs }, faults: { latencyMs: CALL_LATENCY_MS } });
+  const world = await World.create({
+    stack: params.stack,
+    bundles: params.bundles,
+    ecsTiming: { rollout: params.rolloutMs },
+    faults: { latencyMs: CALL_LATENCY_MS },
+  });
   const probe = new Probe(world);
   const virtualStart = world.clock.now();
   await probe.startProfiler();
@@ -132,7 +145,9 @@ export async function stevedoreJob(params: JobContext & { rolloutMs: number }): 
 
   const sweeps = probe.invocations.filter((i) => i.fn === "sweep" && changedBy(i).length === 0);
   const sweepCalls = sweeps.flatMap((i) => probe.callsOf(i));
-  const idleSweep = Object.fromEntries(Object.entries(countBy(sweepCalls, (c) => c.operation)).map(([op, n]) => [op, Math.round(n / Math.max(1, sweeps.length))]));
+  const idleSweep = Object.fromEntries(
+    Object.entries(countBy(sweepCalls, (c) => c.operation)).map(([op, n]) => [op, Math.round(n / Math.max(1, sweeps.length))]),
+  );
   /** What a call-making invocation would have made anyway: an idle sweep's calls, a cold container's secret reads. */
   const fixedCalls = (i: InvocationStamp) => {
     const byApi = countBy(probe.callsOf(i), (c) => c.operation);
@@ -160,11 +175,23 @@ export async function stevedoreJob(params: JobContext & { rolloutMs: number }): 
       callsByFunction: countBy(calls, (c) => c.fn ?? "?"),
       invocations: countBy(mine, (i) => i.fn),
       coldStarts: mine.filter((i) => i.coldStart).length,
-      cpuMs: round(sum(mine, (i) => cpu.get(i) ?? 0), 1),
+      cpuMs: round(
+        sum(mine, (i) => cpu.get(i) ?? 0),
+        1,
+      ),
       cpuMsByFunction: cpuByFn,
-      activeMs: round(sum(mine, (i) => probe.activeMs(i)), 1),
-      billedMs: round(sum(mine, (i) => i.endedAt - i.startedAt), 0),
-      initMs: round(sum(mine, (i) => i.initMs ?? 0), 1),
+      activeMs: round(
+        sum(mine, (i) => probe.activeMs(i)),
+        1,
+      ),
+      billedMs: round(
+        sum(mine, (i) => i.endedAt - i.startedAt),
+        0,
+      ),
+      initMs: round(
+        sum(mine, (i) => i.initMs ?? 0),
+        1,
+      ),
       ...(answered ? { notice: answered } : {}),
       ...(completed && verifiedHeard ? { verifiedAfterCompletedMinutes: round((verifiedHeard.virtualAt - completed.virtualAt) / MINUTE, 2) } : {}),
     };
@@ -190,7 +217,10 @@ export async function stevedoreJob(params: JobContext & { rolloutMs: number }): 
       intervalUs: profile.intervalUs,
       busyMs: round(profile.busyMs, 0),
       gcMs: round(profile.gcMs, 0),
-      inBundlesMs: round(Object.values(profile.byFunction).reduce((a, b) => a + b, 0), 0),
+      inBundlesMs: round(
+        Object.values(profile.byFunction).reduce((a, b) => a + b, 0),
+        0,
+      ),
       byFunction: Object.fromEntries(Object.entries(profile.byFunction).map(([k, v]) => [k, round(v, 0)])),
     },
     realMs: round(now() - started, 0),
@@ -210,7 +240,8 @@ export async function stevedoreJob(params: JobContext & { rolloutMs: number }): 
         return streamIds(i.payload).includes(w.recordId);
       case "on-alarm":
         // Warm-ups, woken by the rollout's own ECS events (shared/rollback/warm-up.ts): no AWS call, but billed.
-        if ((i.result as { warmedUpFor?: string } | undefined)?.warmedUpFor) return inWindow && (i.payload as { resources?: string[] }).resources?.[0] === STAGING_ARN;
+        if ((i.result as { warmedUpFor?: string } | undefined)?.warmedUpFor)
+          return inWindow && (i.payload as { resources?: string[] }).resources?.[0] === STAGING_ARN;
         return changedBy(i).includes(w.recordId);
       case "sweep":
         return changedBy(i).includes(w.recordId);
@@ -223,10 +254,7 @@ export async function stevedoreJob(params: JobContext & { rolloutMs: number }): 
 /** Record ids a sweep (changed) or on-alarm (rolled back) invocation acted on. */
 function changedBy(i: InvocationStamp): string[] {
   const result = i.result as { changed?: { id: string }[]; checked?: { recordId?: string; rolledBack?: boolean }[] } | undefined;
-  return [
-    ...(result?.changed ?? []).map((c) => c.id),
-    ...(result?.checked ?? []).filter((c) => c.rolledBack && c.recordId).map((c) => c.recordId as string),
-  ];
+  return [...(result?.changed ?? []).map((c) => c.id), ...(result?.checked ?? []).filter((c) => c.rolledBack && c.recordId).map((c) => c.recordId as string)];
 }
 
 function streamIds(payload: unknown): string[] {
@@ -253,18 +281,30 @@ async function deploy(world: World, probe: Probe, label: string, tag: string, ba
   // Its final messages, collected as they arrive: each check looks only at the messages heard since the last.
   const finals: Heard[] = [];
   let seen = 0;
-  await world.waitFor(`the final message of ${tag} at every destination`, () => {
-    for (const h of probe.heard.slice(seen)) if (isFinal(statusOfSlackTitle(h.message.title)) && mentions(h, r.id)) finals.push(h);
-    seen = probe.heard.length;
-    return finals.length >= destinations;
-  }, 10 * MINUTE);
+  await world.waitFor(
+    `the final message of ${tag} at every destination`,
+    () => {
+      for (const h of probe.heard.slice(seen)) if (isFinal(statusOfSlackTitle(h.message.title)) && mentions(h, r.id)) finals.push(h);
+      seen = probe.heard.length;
+      return finals.length >= destinations;
+    },
+    10 * MINUTE,
+  );
   const last = finals.at(-1);
   // Let the stream consumers and the sweep that wrote it finish before the next push.
   await world.pass(10_000);
   return {
-    label, digest, recordId: r.id, status: r.status, ...(r.reason ? { reason: r.reason } : {}),
+    label,
+    digest,
+    recordId: r.id,
+    status: r.status,
+    ...(r.reason ? { reason: r.reason } : {}),
     ...(r.ecsDeploymentId ? { ecsDeploymentId: r.ecsDeploymentId } : {}),
-    bad, from, to: last?.at ?? now(), virtualFrom, virtualTo: last?.virtualAt ?? world.clock.now(),
+    bad,
+    from,
+    to: last?.at ?? now(),
+    virtualFrom,
+    virtualTo: last?.virtualAt ?? world.clock.now(),
   };
 }
 
@@ -339,10 +379,12 @@ export async function benchDeployment(ctx: Prepared): Promise<DeploymentBench> {
     method: {
       calls: DEFINITION,
       cpu: "V8's sampling profiler on the world's thread (250 µs): samples whose stack holds a frame of the function's bundle, assigned to the invocation of that function running at the sample's time (shared when several ran at once). Not counted: V8 compiling a bundle at a cold start, GC, Node's HTTP parsing before it calls back into the SDK.",
-      active: "Σ per invocation of wall time minus the union of its own AWS calls (as the local AWS saw them) and webhook posts: includes whatever else the shared thread ran meanwhile (the local AWS, other functions), so an upper bound.",
+      active:
+        "Σ per invocation of wall time minus the union of its own AWS calls (as the local AWS saw them) and webhook posts: includes whatever else the shared thread ran meanwhile (the local AWS, other functions), so an upper bound.",
       billed: "Σ wall ms of the invocations (Lambda's billed duration at 1 ms granularity; cold-start imports included).",
       notice: `wall ms from ECS's event being put on the sandbox bus to the webhook receiver accepting the message, at the first and at the last destination (Slack, signed webhook). Sandbox time stands still while work runs, so against the pollers (whose delays are sandbox time) Stevedore's delay counts as its wall ms plus the sandbox time it waited; in both worlds every AWS call takes ${CALL_LATENCY_MS} ms of sandbox time. The sandbox delivers events and stream records at once: EventBridge and DynamoDB Streams add their own delivery latency in AWS.`,
-      pollers: "bench/pollers.ts: the real SDK against the same local ECS; calls from the first DescribeServices to the check that saw the service stable; notice delay on the sandbox clock from ECS's COMPLETED to that check.",
+      pollers:
+        "bench/pollers.ts: the real SDK against the same local ECS; calls from the first DescribeServices to the check that saw the service stable; notice delay on the sandbox clock from ECS's COMPLETED to that check.",
     },
     rolloutMinutes: ROLLOUT_MS / MINUTE,
     callsPerDeployment: Math.max(cold.marginalCalls, warm.marginalCalls),
@@ -394,11 +436,32 @@ export function deploymentTable(d: DeploymentBench): string {
   const rows: (string | number)[][] = [
     ["deployer (5-min rollout, sandbox)", "AWS calls (marginal)", "by API", "CPU ms", "active ms", "billed ms", "notice after ECS's final event"],
     ...[cold, warm, bad].map((f) => [
-      `Stevedore: ${f.label} → ${f.outcome}`, `${f.calls} (${f.marginalCalls})`, byName(f.callsByApi), f.cpuMs.toFixed(1), f.activeMs.toFixed(1), `${f.billedMs} (init ${f.initMs.toFixed(0)})`,
+      `Stevedore: ${f.label} → ${f.outcome}`,
+      `${f.calls} (${f.marginalCalls})`,
+      byName(f.callsByApi),
+      f.cpuMs.toFixed(1),
+      f.activeMs.toFixed(1),
+      `${f.billedMs} (init ${f.initMs.toFixed(0)})`,
       f.notice ? `${ms(f.notice.allMs)} real + ${sec(f.notice.sandboxMs)} sandbox: ${slackLabel(f.notice.message)}` : "—",
     ]),
-    [`poller every 1 s, 2 calls a check (${e.checks} checks)`, e.calls, byName(e.callsByApi), "—", "—", `runner busy ${(e.runMs / MINUTE).toFixed(1)} min`, `${sec(e.noticeDelayMs)} sandbox`],
-    [`poller on the SDK waiter's schedule (${w.checks} checks)`, w.calls, byName(w.callsByApi), "—", "—", `runner busy ${(w.runMs / MINUTE).toFixed(1)} min`, `${sec(w.noticeDelayMs)} sandbox`],
+    [
+      `poller every 1 s, 2 calls a check (${e.checks} checks)`,
+      e.calls,
+      byName(e.callsByApi),
+      "—",
+      "—",
+      `runner busy ${(e.runMs / MINUTE).toFixed(1)} min`,
+      `${sec(e.noticeDelayMs)} sandbox`,
+    ],
+    [
+      `poller on the SDK waiter's schedule (${w.checks} checks)`,
+      w.calls,
+      byName(w.callsByApi),
+      "—",
+      "—",
+      `runner busy ${(w.runMs / MINUTE).toFixed(1)} min`,
+      `${sec(w.noticeDelayMs)} sandbox`,
+    ],
   ];
   const [w120, w600] = d.pollers.sdkWaiterSchedule as [WaiterDistribution, WaiterDistribution];
   const targetRows = [["target", "measured", "verdict"], ...Object.values(d.targets).map((t) => [t.target, t.measured, t.verdict])];

@@ -102,8 +102,12 @@ interface FanoutParams extends JobContext {
 export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
   const started = now();
   const world = await World.create({
-    stack: params.stack, bundles: params.bundles, configFile: params.configFile,
-    faults: { latencyMs: LATENCY_MS }, timeoutMs: 900_000, registrationLimit: REGISTRATION_LIMIT,
+    stack: params.stack,
+    bundles: params.bundles,
+    configFile: params.configFile,
+    faults: { latencyMs: LATENCY_MS },
+    timeoutMs: 900_000,
+    registrationLimit: REGISTRATION_LIMIT,
   });
   const probe = new Probe(world);
   try {
@@ -114,20 +118,31 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
     const done = (status: string) => ["completed", "verified"].includes(status);
     let lastReport = now();
     // Give up once the deadline (30 min) and a sweep after it have passed on the sandbox clock.
-    await world.waitFor(`${params.services} deployments completed`, () => {
-      const list = records();
-      if (now() - lastReport > 15_000) {
-        lastReport = now();
-        const updates = probe.calls.filter((c) => c.operation === "UpdateService" && c.status < 300).length;
-        progress(`fan-out ${params.services}: ${updates} started, ${list.filter((r) => done(r.status)).length} completed, ${probe.calls.filter((c) => c.error === "ThrottlingException").length} throttled`);
-      }
-      return list.length === params.services && list.every((r) => r.status === "completed" || isFinal(r.status));
-    }, 40 * MINUTE).catch((error: unknown) => progress(`fan-out ${params.services}: ${(error as Error).message}`));
+    await world
+      .waitFor(
+        `${params.services} deployments completed`,
+        () => {
+          const list = records();
+          if (now() - lastReport > 15_000) {
+            lastReport = now();
+            const updates = probe.calls.filter((c) => c.operation === "UpdateService" && c.status < 300).length;
+            progress(
+              `fan-out ${params.services}: ${updates} started, ${list.filter((r) => done(r.status)).length} completed, ${probe.calls.filter((c) => c.error === "ThrottlingException").length} throttled`,
+            );
+          }
+          return list.length === params.services && list.every((r) => r.status === "completed" || isFinal(r.status));
+        },
+        40 * MINUTE,
+      )
+      .catch((error: unknown) => progress(`fan-out ${params.services}: ${(error as Error).message}`));
     const completedAt = now();
     const virtualDone = world.clock.now();
     const list = records();
-    const ecsCompleted = new Set(Array.from({ length: params.services }, (_, i) => serviceName(i))
-      .filter((s) => world.ecs.completedHistory("fan", s).some((c) => c.images.some((image) => image.includes(digest)))));
+    const ecsCompleted = new Set(
+      Array.from({ length: params.services }, (_, i) => serviceName(i)).filter((s) =>
+        world.ecs.completedHistory("fan", s).some((c) => c.images.some((image) => image.includes(digest))),
+      ),
+    );
     const completed = list.filter((r) => done(r.status) && ecsCompleted.has(r.service)).length;
     const updates = probe.calls.filter((c) => c.operation === "UpdateService" && c.status < 300 && c.fn);
     const lastUpdateAt = world.calls.filter((c) => c.operation === "UpdateService" && c.status < 300 && c.function).at(-1)?.at ?? NaN;
@@ -147,7 +162,11 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
       registrations: probe.calls.filter((c) => c.operation === "RegisterTaskDefinition" && c.status < 300).length,
       notCompleted: params.services - completed,
       statuses: countBy(list, (r) => r.status),
-      onImagePushed: { invocations: pushes.length, failed: pushes.filter((i) => !i.ok).length, errors: [...new Set(pushes.filter((i) => !i.ok).map((i) => i.error ?? "?"))] },
+      onImagePushed: {
+        invocations: pushes.length,
+        failed: pushes.filter((i) => !i.ok).length,
+        errors: [...new Set(pushes.filter((i) => !i.ok).map((i) => i.error ?? "?"))],
+      },
       deadLetters: world.bus.deadLetters.length,
       realSeconds: round((now() - started) / 1000, 1),
     };
@@ -178,11 +197,12 @@ export async function benchFanout(ctx: Prepared, sizes: readonly number[] = SIZE
   }
   const biggest = rows.find((r) => r.services === 200) ?? rows.at(-1);
   return {
-    method: `one push; a generated config per size (${"`"}.build/bench/fanout-N/stevedore.yml${"`"}: one cluster, one task definition family per service); `
-      + `every AWS call +${LATENCY_MS} ms (sandbox fault latencyMs), RegisterTaskDefinition throttled at ${REGISTRATION_LIMIT.perSecond}/s with burst ${REGISTRATION_LIMIT.burst} (sandbox time), `
-      + "Lambda timeout 900 s as serverless.yml gives the deploy paths. A span is its sandbox time (what was waited) plus its wall time (the work, on one thread where Lambda runs invocations side by side: pessimistic). "
-      + "started = the last successful UpdateService; completed = ECS's completed history holds the pushed image on the service and Stevedore's record says completed (or verified); "
-      + "calls = every AWS call in the world during the run (all functions, the sweeper included); throttled = ThrottlingException answers of the local AWS (the SDK retries them).",
+    method:
+      `one push; a generated config per size (${"`"}.build/bench/fanout-N/stevedore.yml${"`"}: one cluster, one task definition family per service); ` +
+      `every AWS call +${LATENCY_MS} ms (sandbox fault latencyMs), RegisterTaskDefinition throttled at ${REGISTRATION_LIMIT.perSecond}/s with burst ${REGISTRATION_LIMIT.burst} (sandbox time), ` +
+      "Lambda timeout 900 s as serverless.yml gives the deploy paths. A span is its sandbox time (what was waited) plus its wall time (the work, on one thread where Lambda runs invocations side by side: pessimistic). " +
+      "started = the last successful UpdateService; completed = ECS's completed history holds the pushed image on the service and Stevedore's record says completed (or verified); " +
+      "calls = every AWS call in the world during the run (all functions, the sweeper included); throttled = ThrottlingException answers of the local AWS (the SDK retries them).",
     latencyMs: LATENCY_MS,
     registrationLimit: REGISTRATION_LIMIT,
     rows,
@@ -195,19 +215,40 @@ export async function benchFanout(ctx: Prepared, sizes: readonly number[] = SIZE
 }
 
 export function fanoutTable(f: FanoutBench): string {
-  const rows: (string | number)[][] = [["services", "all started", "all completed", "AWS calls", "RegisterTaskDefinition", "throttling errors", "not completed", "on-image-pushed", "calls by API"]];
+  const rows: (string | number)[][] = [
+    [
+      "services",
+      "all started",
+      "all completed",
+      "AWS calls",
+      "RegisterTaskDefinition",
+      "throttling errors",
+      "not completed",
+      "on-image-pushed",
+      "calls by API",
+    ],
+  ];
   for (const r of f.rows) {
     rows.push([
-      r.services, `${r.startedSeconds.toFixed(1)} s (${r.startedSandboxSeconds} sandbox)`, `${r.completedSeconds.toFixed(1)} s (${r.completedSandboxMinutes} sandbox min)`, r.calls, r.registrations,
-      r.throttled ? `${r.throttled} (${byName(r.throttledByApi)})` : "0", r.notCompleted,
-      `${r.onImagePushed.invocations} invocation(s)${r.onImagePushed.failed ? `, ${r.onImagePushed.failed} failed` : ""}`, byName(r.callsByApi),
+      r.services,
+      `${r.startedSeconds.toFixed(1)} s (${r.startedSandboxSeconds} sandbox)`,
+      `${r.completedSeconds.toFixed(1)} s (${r.completedSandboxMinutes} sandbox min)`,
+      r.calls,
+      r.registrations,
+      r.throttled ? `${r.throttled} (${byName(r.throttledByApi)})` : "0",
+      r.notCompleted,
+      `${r.onImagePushed.invocations} invocation(s)${r.onImagePushed.failed ? `, ${r.onImagePushed.failed} failed` : ""}`,
+      byName(r.callsByApi),
     ]);
   }
   const errors = f.rows.flatMap((r) => r.onImagePushed.errors.map((e) => `${r.services} services: ${e}`));
   return [
     table(rows),
     "",
-    table([["target", "measured", "verdict"], [f.target.target, f.target.measured, f.target.verdict]]),
+    table([
+      ["target", "measured", "verdict"],
+      [f.target.target, f.target.measured, f.target.verdict],
+    ]),
     "",
     notes([f.method, ...(errors.length ? [`on-image-pushed errors: ${errors.join("; ")}`] : [])]),
   ].join("\n");

@@ -22,8 +22,13 @@
 // own (cluster bench-poller), so Stevedore's rules, which match only configured services, never
 // see its events; the sweeper still runs in their world and its calls are not theirs.
 import {
-  DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand,
-  type RegisterTaskDefinitionCommandInput, type Service,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type Service,
 } from "@aws-sdk/client-ecs";
 import { random } from "../sandbox/random";
 import { World } from "../sandbox/world";
@@ -84,7 +89,12 @@ function stable(service: Service | undefined, taskDefinition: string): "stable" 
 
 export async function pollerJob(params: PollerParams): Promise<PollerRun> {
   const started = now();
-  const world = await World.create({ stack: params.stack, bundles: params.bundles, ecsTiming: { rollout: params.rolloutMs }, faults: { latencyMs: CALL_LATENCY_MS } });
+  const world = await World.create({
+    stack: params.stack,
+    bundles: params.bundles,
+    ecsTiming: { rollout: params.rolloutMs },
+    faults: { latencyMs: CALL_LATENCY_MS },
+  });
   const probe = new Probe(world);
   try {
     // A service of its own, running what shop-web staging runs, under a family of its own.
@@ -95,7 +105,9 @@ export async function pollerJob(params: PollerParams): Promise<PollerRun> {
     world.ecs.createService({ cluster: CLUSTER, service: SERVICE, taskDefinition: body, desiredCount: 2 });
 
     const ecs = new ECSClient({
-      endpoint: world.endpoint, region: "eu-west-1", maxAttempts: 1,
+      endpoint: world.endpoint,
+      region: "eu-west-1",
+      maxAttempts: 1,
       credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" },
     });
     const describe = async () => (await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: [SERVICE] }))).services?.[0];
@@ -105,7 +117,9 @@ export async function pollerJob(params: PollerParams): Promise<PollerRun> {
     const input = { ...td } as Record<string, unknown>;
     for (const key of READ_ONLY_KEYS) delete input[key];
     const containers = (td?.containerDefinitions ?? []).map((c) => ({ ...c, image: `${String(c.image).split("@")[0]}@sha256:${"b".repeat(64)}` }));
-    const registered = await ecs.send(new RegisterTaskDefinitionCommand({ ...(input as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers }));
+    const registered = await ecs.send(
+      new RegisterTaskDefinitionCommand({ ...(input as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers }),
+    );
     const arn = registered.taskDefinition?.taskDefinitionArn as string;
     await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, taskDefinition: arn }));
     const updatedAt = world.clock.now();
@@ -121,7 +135,10 @@ export async function pollerJob(params: PollerParams): Promise<PollerRun> {
       if (everySecond) await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
       checks++;
       const state = stable(service, arn);
-      if (state) { outcome = state; break; }
+      if (state) {
+        outcome = state;
+        break;
+      }
     }
     const noticedAt = world.clock.now();
     const completed = world.ecs.completedHistory(CLUSTER, SERVICE).find((c) => c.taskDefinition === arn);

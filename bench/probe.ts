@@ -235,7 +235,7 @@ export class Probe {
     let t = profile.startTime;
     for (let i = 0; i < ids.length; i++) {
       t += deltas[i] ?? 0;
-      const ms = ((deltas[i + 1] ?? this.intervalUs)) / 1000;
+      const ms = (deltas[i + 1] ?? this.intervalUs) / 1000;
       const id = ids[i] as number;
       const name = nodes.get(id)?.callFrame.functionName;
       if (name === "(idle)") continue;

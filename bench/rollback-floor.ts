@@ -22,35 +22,40 @@ export interface FloorEvent {
 
 export async function handler(event: FloorEvent): Promise<void> {
   const db = clientFor(DynamoDBClient);
-  await db.send(new QueryCommand({
-    TableName: event.table,
-    KeyConditionExpression: "pk = :pk",
-    ExpressionAttributeValues: { ":pk": { S: event.targetPk } },
-    ScanIndexForward: false,
-    Limit: 2,
-    ConsistentRead: true,
-  }));
+  await db.send(
+    new QueryCommand({
+      TableName: event.table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": { S: event.targetPk } },
+      ScanIndexForward: false,
+      Limit: 2,
+      ConsistentRead: true,
+    }),
+  );
   const id = `${Date.now()}-${Math.random().toString(16).slice(2)}`;
-  await db.send(new TransactWriteItemsCommand({
-    TransactItems: [
-      {
-        Put: {
-          TableName: event.table,
-          Item: { pk: { S: `BENCH-FLOOR#${id}` }, sk: { S: "DECISION" }, decidedAt: { S: new Date().toISOString() } },
-          ConditionExpression: "attribute_not_exists(pk)",
+  await db.send(
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: event.table,
+            Item: { pk: { S: `BENCH-FLOOR#${id}` }, sk: { S: "DECISION" }, decidedAt: { S: new Date().toISOString() } },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
         },
-      },
-      {
-        Update: {
-          TableName: event.table,
-          Key: { pk: { S: `BENCH-FLOOR#${id}` }, sk: { S: "HEAD" } },
-          UpdateExpression: "SET lockUntil = :lock",
-          ConditionExpression: "attribute_not_exists(lockUntil)",
-          ExpressionAttributeValues: { ":lock": { N: String(Date.now() + 30_000) } },
+        {
+          Update: {
+            TableName: event.table,
+            Key: { pk: { S: `BENCH-FLOOR#${id}` }, sk: { S: "HEAD" } },
+            UpdateExpression: "SET lockUntil = :lock",
+            ConditionExpression: "attribute_not_exists(lockUntil)",
+            ExpressionAttributeValues: { ":lock": { N: String(Date.now() + 30_000) } },
+          },
         },
-      },
-    ],
-  }));
-  await clientFor(ECSClient, event.region).send(new UpdateServiceCommand({ cluster: event.cluster, service: "bench-floor-no-such-service", taskDefinition: "bench-floor:1" }))
+      ],
+    }),
+  );
+  await clientFor(ECSClient, event.region)
+    .send(new UpdateServiceCommand({ cluster: event.cluster, service: "bench-floor-no-such-service", taskDefinition: "bench-floor:1" }))
     .catch(() => undefined);
 }

@@ -79,7 +79,9 @@ export interface FloorSample {
 
 const FLOOR = "rollback-floor";
 
-export async function rollbackJob(params: JobContext & { cycles: number; world: number; warmUp: boolean }): Promise<{ samples: RollbackSample[]; floor: FloorSample[] }> {
+export async function rollbackJob(
+  params: JobContext & { cycles: number; world: number; warmUp: boolean },
+): Promise<{ samples: RollbackSample[]; floor: FloorSample[] }> {
   const stack = withFloor(params.warmUp ? params.stack : withoutWarmUp(params.stack));
   const world = await World.create({ stack, bundles: params.bundles });
   const probe = new Probe(world);
@@ -100,7 +102,9 @@ export async function rollbackJob(params: JobContext & { cycles: number; world: 
       await world.setAlarm(ALARM, "ALARM", "Threshold Crossed: 2 out of the last 2 datapoints were greater than the threshold (10.0).");
       await world.waitFor(`${tag} rolled back`, () => ["rolled_back", "failed", "timed_out"].includes(record()?.status ?? ""), 30 * MINUTE);
       const alarm = probe.published.slice(published).find((p) => p.event["detail-type"] === "CloudWatch Alarm State Change");
-      const rollback = probe.calls.slice(calls).find((c) => c.fn === "on-alarm" && /^(UpdateService|StopServiceDeployment)$/.test(c.operation) && c.status < 300);
+      const rollback = probe.calls
+        .slice(calls)
+        .find((c) => c.fn === "on-alarm" && /^(UpdateService|StopServiceDeployment)$/.test(c.operation) && c.status < 300);
       const invocation = probe.invocations.find((i) => i.traceId === rollback?.trace);
       if (!alarm || !rollback || !invocation) throw new Error(`cycle ${cycle}: no alarm event, rollback call or on-alarm invocation seen`);
       const container: Container = invocation.coldStart ? "cold" : cycle === 0 ? "warmed up" : "warm";
@@ -116,14 +120,17 @@ export async function rollbackJob(params: JobContext & { cycles: number; world: 
         deliveryMs: round(invocation.startedAt - alarm.at, 1),
         gcPausesMs: pauses.within(alarm.at, rollback.start),
         ...(invocation.initMs !== undefined ? { initMs: round(invocation.initMs, 1) } : {}),
-        before: probe.callsOf(invocation).filter((c) => c.start < rollback.start).map((c) => ({ operation: c.operation, ms: round(c.end - c.start, 2) })),
+        before: probe
+          .callsOf(invocation)
+          .filter((c) => c.start < rollback.start)
+          .map((c) => ({ operation: c.operation, ms: round(c.end - c.start, 2) })),
         outcome: record()?.status ?? "?",
       });
       progress(`rollback world ${params.world + 1} cycle ${cycle + 1}: ${samples.at(-1)?.ms} ms (${container})`);
       await world.setAlarm(ALARM, "OK", "Threshold no longer crossed.");
       await world.pass(10 * SECOND);
       collectYoungGeneration();
-      floor.push({ world: params.world, cycle, ...await runFloor(world, probe) });
+      floor.push({ world: params.world, cycle, ...(await runFloor(world, probe)) });
     }
   } finally {
     pauses.stop();
@@ -157,7 +164,8 @@ function gcPauses(): { within(from: number, to: number): number[]; stop(): void 
 function withoutWarmUp(stack: ResolvedStack): ResolvedStack {
   const onAlarm = stack.functions["on-alarm"];
   const events = (onAlarm?.events ?? []).filter((e) => !("eventBridge" in e && (e.eventBridge.pattern?.source as string[] | undefined)?.[0] === "aws.ecs"));
-  if (!onAlarm || events.length !== (onAlarm.events ?? []).length - 1) throw new Error("serverless.yml gives on-alarm no warm-up rule on ECS's events to leave out");
+  if (!onAlarm || events.length !== (onAlarm.events ?? []).length - 1)
+    throw new Error("serverless.yml gives on-alarm no warm-up rule on ECS's events to leave out");
   return { ...stack, functions: { ...stack.functions, "on-alarm": { ...onAlarm, events } } };
 }
 
@@ -178,7 +186,11 @@ async function runFloor(world: World, probe: Probe): Promise<Omit<FloorSample, "
   const invocation = probe.noteInvocation(await world.runtime.invoke(FLOOR, event), event);
   const update = probe.callsOf(invocation).find((c) => c.operation === "UpdateService");
   if (!invocation.ok || !update) throw new Error(`the floor function did not reach UpdateService: ${invocation.error ?? "no call seen"}`);
-  return { cold: invocation.coldStart, ms: round(update.start - invoked, 2), ...(invocation.initMs !== undefined ? { initMs: round(invocation.initMs, 1) } : {}) };
+  return {
+    cold: invocation.coldStart,
+    ms: round(update.start - invoked, 2),
+    ...(invocation.initMs !== undefined ? { initMs: round(invocation.initMs, 1) } : {}),
+  };
 }
 
 /** The floor function bundled like every Lambda. Main side only: the worker never builds. */
@@ -221,31 +233,50 @@ export async function benchRollback(ctx: Prepared): Promise<RollbackBench> {
   const bundles = { ...ctx.bundles, [FLOOR]: await buildFloor() };
   // Alternating the two kinds spreads any drift of the machine over both alike.
   for (let w = 0; w < 2 * WORLDS; w++) {
-    const result = await inWorker<JobContext & { cycles: number; world: number; warmUp: boolean }, Awaited<ReturnType<typeof rollbackJob>>>(
-      ctx, "rollback", { stack: ctx.stack, bundles, cycles: CYCLES, world: w, warmUp: w % 2 === 0 });
+    const result = await inWorker<JobContext & { cycles: number; world: number; warmUp: boolean }, Awaited<ReturnType<typeof rollbackJob>>>(ctx, "rollback", {
+      stack: ctx.stack,
+      bundles,
+      cycles: CYCLES,
+      world: w,
+      warmUp: w % 2 === 0,
+    });
     samples.push(...result.samples);
     floor.push(...result.floor);
   }
-  const stats = (list: { ms: number }[]): Stats => ({ n: list.length, medianMs: round(median(list.map((x) => x.ms)), 2), maxMs: round(Math.max(...list.map((x) => x.ms)), 2) });
+  const stats = (list: { ms: number }[]): Stats => ({
+    n: list.length,
+    medianMs: round(median(list.map((x) => x.ms)), 2),
+    maxMs: round(Math.max(...list.map((x) => x.ms)), 2),
+  });
   const warmedUp = stats(samplesOf(samples, "warmed up"));
   const warm = stats(samplesOf(samples, "warm"));
   const cold = stats(samplesOf(samples, "cold"));
   const deployed = stats(samples.filter((x) => x.warmUp));
   const within = (group: Stats) => verdict(group.maxMs <= TARGET_MS);
   return {
-    method: "wall ms from the alarm's event being put on the sandbox bus (bus observer, same thread) to the local AWS starting to read on-alarm's rollback call (its call observer: answer time minus handling time). "
-      + `${2 * WORLDS} fresh worlds × ${CYCLES} cycles, alternating ${WORLDS} as deployed and ${WORLDS} without on-alarm's warm-up rule: each cycle deploys a new image to shop-web staging, waits for "completed", 20 sandbox s later sets the alarm to ALARM. `
-      + "The sandbox's local DynamoDB (dynalite) and bus delivery are part of the figure; EventBridge adds its own delivery latency in AWS.",
-    samples, warmedUp, warm, cold, medianMs: deployed.medianMs, maxMs: deployed.maxMs,
+    method:
+      "wall ms from the alarm's event being put on the sandbox bus (bus observer, same thread) to the local AWS starting to read on-alarm's rollback call (its call observer: answer time minus handling time). " +
+      `${2 * WORLDS} fresh worlds × ${CYCLES} cycles, alternating ${WORLDS} as deployed and ${WORLDS} without on-alarm's warm-up rule: each cycle deploys a new image to shop-web staging, waits for "completed", 20 sandbox s later sets the alarm to ALARM. ` +
+      "The sandbox's local DynamoDB (dynalite) and bus delivery are part of the figure; EventBridge adds its own delivery latency in AWS.",
+    samples,
+    warmedUp,
+    warm,
+    cold,
+    medianMs: deployed.medianMs,
+    maxMs: deployed.maxMs,
     floor: {
-      samples: floor, cold: stats(floor.filter((x) => x.cold)), warm: stats(floor.filter((x) => !x.cold)),
-      aboveColdMs: pairedAbove(samples, floor, true), aboveWarmMs: pairedAbove(samples, floor, false),
+      samples: floor,
+      cold: stats(floor.filter((x) => x.cold)),
+      warm: stats(floor.filter((x) => !x.cold)),
+      aboveColdMs: pairedAbove(samples, floor, true),
+      aboveWarmMs: pairedAbove(samples, floor, false),
     },
     target: {
       target: `rollback call ≤ ${TARGET_MS} ms after the alarm event (sandbox)`,
-      measured: `as deployed: first alarm after a rollout (warmed up) median ${ms(warmedUp.medianMs)}, max ${ms(warmedUp.maxMs)}; `
-        + `later alarms (warm) median ${ms(warm.medianMs)}, max ${ms(warm.maxMs)}. `
-        + `Not covered: a container Lambda reclaimed (cold) median ${ms(cold.medianMs)}, max ${ms(cold.maxMs)} (${within(cold)})`,
+      measured:
+        `as deployed: first alarm after a rollout (warmed up) median ${ms(warmedUp.medianMs)}, max ${ms(warmedUp.maxMs)}; ` +
+        `later alarms (warm) median ${ms(warm.medianMs)}, max ${ms(warm.maxMs)}. ` +
+        `Not covered: a container Lambda reclaimed (cold) median ${ms(cold.medianMs)}, max ${ms(cold.maxMs)} (${within(cold)})`,
       verdict: verdict(deployed.maxMs <= TARGET_MS),
       warmedUp: within(warmedUp),
       warm: within(warm),
@@ -256,12 +287,14 @@ export async function benchRollback(ctx: Prepared): Promise<RollbackBench> {
 
 /** "warmed up 1 of 8 windows (6.1 ms), warm 0 of 32, cold …": GC pauses left inside the measured windows. */
 function gcSummary(samples: RollbackSample[]): string {
-  return (["warmed up", "warm", "cold"] as const).map((container) => {
-    const list = samplesOf(samples, container);
-    const paused = list.filter((x) => x.gcPausesMs.length > 0);
-    const total = paused.reduce((sum, x) => sum + x.gcPausesMs.reduce((a, b) => a + b, 0), 0);
-    return `${container} ${paused.length} of ${list.length} windows${paused.length > 0 ? ` (${ms(round(total, 1))} in all)` : ""}`;
-  }).join(", ");
+  return (["warmed up", "warm", "cold"] as const)
+    .map((container) => {
+      const list = samplesOf(samples, container);
+      const paused = list.filter((x) => x.gcPausesMs.length > 0);
+      const total = paused.reduce((sum, x) => sum + x.gcPausesMs.reduce((a, b) => a + b, 0), 0);
+      return `${container} ${paused.length} of ${list.length} windows${paused.length > 0 ? ` (${ms(round(total, 1))} in all)` : ""}`;
+    })
+    .join(", ");
 }
 
 function samplesOf(samples: RollbackSample[], container: Container): RollbackSample[] {
@@ -278,7 +311,9 @@ function pairedAbove(samples: RollbackSample[], floor: FloorSample[], cold: bool
 }
 
 export function rollbackTable(r: RollbackBench): string {
-  const rows: (string | number)[][] = [["alarm met on-alarm's container", "n", "median", "max", `≤ ${TARGET_MS} ms`, "what on-alarm did first (local AWS ms, median sample)"]];
+  const rows: (string | number)[][] = [
+    ["alarm met on-alarm's container", "n", "median", "max", `≤ ${TARGET_MS} ms`, "what on-alarm did first (local AWS ms, median sample)"],
+  ];
   const groups = [
     ["warmed up by the rollout (as deployed)", "warmedUp", "warmed up"],
     ["warm, after a rollback", "warm", "warm"],
@@ -289,11 +324,24 @@ export function rollbackTable(r: RollbackBench): string {
     const list = samplesOf(r.samples, container).sort((a, b) => a.ms - b.ms);
     const mid = list[Math.floor(list.length / 2)];
     const init = container === "cold" ? ` (import ${ms(median(list.map((x) => x.initMs ?? 0)))})` : "";
-    rows.push([label, group.n, ms(group.medianMs), ms(group.maxMs), r.target[key],
-      mid ? `${mid.before.map((b) => `${b.operation} ${b.ms.toFixed(1)}`).join(" → ")} → ${mid.operation}; delivery ${mid.deliveryMs < 1 ? "< 1 ms" : ms(mid.deliveryMs)}${init}` : "—"]);
+    rows.push([
+      label,
+      group.n,
+      ms(group.medianMs),
+      ms(group.maxMs),
+      r.target[key],
+      mid
+        ? `${mid.before.map((b) => `${b.operation} ${b.ms.toFixed(1)}`).join(" → ")} → ${mid.operation}; delivery ${mid.deliveryMs < 1 ? "< 1 ms" : ms(mid.deliveryMs)}${init}`
+        : "—",
+    ]);
   }
-  const floorRows: (string | number)[][] = [["container", "on-alarm median", "SDK-only floor median (n)", "floor max", "on-alarm above the floor (paired median)"]];
-  for (const [label, ours, floor, above] of [["cold", r.cold, r.floor.cold, r.floor.aboveColdMs], ["warm", r.warm, r.floor.warm, r.floor.aboveWarmMs]] as const) {
+  const floorRows: (string | number)[][] = [
+    ["container", "on-alarm median", "SDK-only floor median (n)", "floor max", "on-alarm above the floor (paired median)"],
+  ];
+  for (const [label, ours, floor, above] of [
+    ["cold", r.cold, r.floor.cold, r.floor.aboveColdMs],
+    ["warm", r.warm, r.floor.warm, r.floor.aboveWarmMs],
+  ] as const) {
     floorRows.push([label, ms(ours.medianMs), `${ms(floor.medianMs)} (${floor.n})`, ms(floor.maxMs), ms(above)]);
   }
   return [
@@ -301,13 +349,18 @@ export function rollbackTable(r: RollbackBench): string {
     "",
     table(floorRows),
     "",
-    table([["target", "measured", "verdict"], [r.target.target, r.target.measured, r.target.verdict]]),
+    table([
+      ["target", "measured", "verdict"],
+      [r.target.target, r.target.measured, r.target.verdict],
+    ]),
     "",
-    notes([r.method,
-      "warmed up: the rollout's SERVICE_DEPLOYMENT_IN_PROGRESS and _COMPLETED events woke on-alarm, which loaded its bundle and config and primed its calls without sending any (shared/rollback/warm-up.ts). "
-        + "In AWS an idle container lives for some minutes, not guaranteed: an alarm long after the rollout can still meet a cold one, the third row. The verdict is judged on the first two rows, the pipeline as deployed.",
+    notes([
+      r.method,
+      "warmed up: the rollout's SERVICE_DEPLOYMENT_IN_PROGRESS and _COMPLETED events woke on-alarm, which loaded its bundle and config and primed its calls without sending any (shared/rollback/warm-up.ts). " +
+        "In AWS an idle container lives for some minutes, not guaranteed: an alarm long after the rollout can still meet a cold one, the third row. The verdict is judged on the first two rows, the pipeline as deployed.",
       "SDK-only floor: bench/rollback-floor.ts, bundled like our functions, makes on-alarm's three calls (Query, the decision and the lock in one conditional TransactWriteItems, UpdateService) with no Stevedore code, in the same worlds after each cycle; timed from its invocation to the local AWS starting to read its UpdateService. \"Above the floor\" pairs each on-alarm sample with the floor's of the same world and cycle.",
       `garbage collection: the world's young generation is collected before each alarm and each floor run (the sandbox's garbage, not on-alarm's; see the header of bench/rollback.ts). Pauses still inside a window, counted in its figure: ${gcSummary(r.samples)}.`,
-      `every sample rolled back: ${r.samples.every((x) => x.outcome === "rolled_back") ? "yes" : r.samples.map((x) => x.outcome).join(", ")}`]),
+      `every sample rolled back: ${r.samples.every((x) => x.outcome === "rolled_back") ? "yes" : r.samples.map((x) => x.outcome).join(", ")}`,
+    ]),
   ].join("\n");
 }

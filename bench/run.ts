@@ -87,7 +87,9 @@ async function main(): Promise<number> {
   const chosen = ORDER.filter((s) => only.length === 0 || only.includes(s));
 
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memoryBytes: totalmem(), platform: `${process.platform}-${process.arch}` };
-  console.log(`Stevedore benchmarks: node ${process.version}, ${machine.cpus}× ${machine.model}, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB; sections: ${chosen.join(", ")}`);
+  console.log(
+    `Stevedore benchmarks: node ${process.version}, ${machine.cpus}× ${machine.model}, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB; sections: ${chosen.join(", ")}`,
+  );
   // Other processes on the machine skew wall-clock figures: the load average says whether there were any.
   const load: Record<string, number[]> = { before: loadavg().map((l) => Number(l.toFixed(2))) };
   console.log(`load average before: ${load.before?.join(", ")} (1, 5, 15 min; ${machine.cpus} cores)`);
@@ -126,7 +128,9 @@ async function main(): Promise<number> {
   const file = partial ? join(BUILD_DIR, `results-${chosen.join("-")}.json`) : join(ROOT, "bench", "results.json");
   mkdirSync(BUILD_DIR, { recursive: true });
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`\nwrote ${relative(ROOT, file)}${partial ? " (a partial run: bench/results.json is written only by a full run)" : ""} after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `\nwrote ${relative(ROOT, file)}${partial ? " (a partial run: bench/results.json is written only by a full run)" : ""} after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   return failed ? 1 : 0;
 }
 
@@ -135,18 +139,28 @@ function summary(results: Record<string, unknown>): string {
   const rows: string[][] = [["section", "target", "measured", "verdict"]];
   const bundle = results.bundle as { bundleRatioMax?: number; importRatioMax?: number } | undefined;
   if (bundle?.bundleRatioMax !== undefined && bundle.importRatioMax !== undefined) {
-    rows.push(["bundle", `size ≤ ${BUNDLE_TARGETS.bytesRatio}×, import ≤ ${BUNDLE_TARGETS.importRatio}× the baseline (worst function)`,
+    rows.push([
+      "bundle",
+      `size ≤ ${BUNDLE_TARGETS.bytesRatio}×, import ≤ ${BUNDLE_TARGETS.importRatio}× the baseline (worst function)`,
       `${bundle.bundleRatioMax}× size, ${bundle.importRatioMax}× import`,
-      verdict(bundle.bundleRatioMax <= BUNDLE_TARGETS.bytesRatio && bundle.importRatioMax <= BUNDLE_TARGETS.importRatio)]);
+      verdict(bundle.bundleRatioMax <= BUNDLE_TARGETS.bytesRatio && bundle.importRatioMax <= BUNDLE_TARGETS.importRatio),
+    ]);
   }
   const targets = (key: string): { target: string; measured: string; verdict: string }[] => {
-    const value = results[key] as { targets?: Record<string, { target: string; measured: string; verdict: string }>; target?: { target: string; measured: string; verdict: string } } | undefined;
+    const value = results[key] as
+      | { targets?: Record<string, { target: string; measured: string; verdict: string }>; target?: { target: string; measured: string; verdict: string } }
+      | undefined;
     return value?.targets ? Object.values(value.targets) : value?.target ? [value.target] : [];
   };
   for (const key of ["deployment", "rollback", "fanout"]) for (const t of targets(key)) rows.push([key, t.target, t.measured, t.verdict]);
   const throughput = results.throughput as { eventsPerSecond?: number; burst?: { eventsPerSecond: number } } | undefined;
   if (throughput?.eventsPerSecond !== undefined) {
-    rows.push(["throughput", "(no target) push events/s, one process", `${throughput.eventsPerSecond}/s sustained, ${throughput.burst?.eventsPerSecond}/s burst`, "—"]);
+    rows.push([
+      "throughput",
+      "(no target) push events/s, one process",
+      `${throughput.eventsPerSecond}/s sustained, ${throughput.burst?.eventsPerSecond}/s burst`,
+      "—",
+    ]);
   }
   for (const [key, value] of Object.entries(results)) {
     if ((value as { error?: string }).error) rows.push([key, "—", `failed: ${(value as { error: string }).error.split("\n")[0]}`, "ERROR"]);
@@ -154,7 +168,10 @@ function summary(results: Record<string, unknown>): string {
   return table(rows);
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

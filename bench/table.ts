@@ -3,7 +3,11 @@
 export function table(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map(String));
   const widths = (cells[0] ?? []).map((_, i) => Math.max(...cells.map((r) => [...(r[i] ?? "")].length)));
-  const line = (r: string[]) => r.map((c, i) => c + " ".repeat(Math.max(0, (widths[i] ?? 0) - [...c].length))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c + " ".repeat(Math.max(0, (widths[i] ?? 0) - [...c].length)))
+      .join("  ")
+      .trimEnd();
   const [header, ...body] = cells;
   return [line(header ?? []), widths.map((w) => "─".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
@@ -14,7 +18,11 @@ export function verdict(ok: boolean): "PASS" | "MISS" {
 
 /** "DescribeServices 3, Query 2". */
 export function byName(counts: Record<string, number>): string {
-  return Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
+  return (
+    Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ") || "—"
+  );
 }
 
 export function section(title: string): string {

@@ -61,12 +61,19 @@ export async function throughputJob(params: JobContext & { burst: number; sustai
     if (!template) throw new Error("no ECR event captured");
     const base = Date.parse(template.time);
     // Distinct digests and tags, a second apart: each is newer than the one before, so each deploys.
-    const events = Array.from({ length: 1 + params.burst + params.sustained }, (_, i): AwsEvent => ({
-      ...template,
-      id: randomUUID(),
-      time: new Date(base + (i + 1) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
-      detail: { ...template.detail, "image-digest": `sha256:${createHash("sha256").update(`bench-${i}`).digest("hex")}`, "image-tag": (0x1000000 + i).toString(16) },
-    }));
+    const events = Array.from(
+      { length: 1 + params.burst + params.sustained },
+      (_, i): AwsEvent => ({
+        ...template,
+        id: randomUUID(),
+        time: new Date(base + (i + 1) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+        detail: {
+          ...template.detail,
+          "image-digest": `sha256:${createHash("sha256").update(`bench-${i}`).digest("hex")}`,
+          "image-tag": (0x1000000 + i).toString(16),
+        },
+      }),
+    );
     // Each image is in ECR, pushed a second after the one before: the handler orders images by
     // ECR's own push time (whole seconds), and an image ECR does not hold is ignored.
     for (const event of events) {
@@ -86,7 +93,15 @@ export async function throughputJob(params: JobContext & { burst: number; sustai
       const stamps: InvocationStamp[] = [];
       for (const event of list) stamps.push(await invoke(event));
       const seconds = (now() - t0 + world.clock.now() - v0) / 1000;
-      return [{ events: list.length, seconds: round(seconds, 2), eventsPerSecond: round(list.length / seconds, 2), wallMsMedian: round(median(stamps.map((x) => x.endedAt - x.startedAt)), 1) }, stamps];
+      return [
+        {
+          events: list.length,
+          seconds: round(seconds, 2),
+          eventsPerSecond: round(list.length / seconds, 2),
+          wallMsMedian: round(median(stamps.map((x) => x.endedAt - x.startedAt)), 1),
+        },
+        stamps,
+      ];
     };
     const [burst, burstStamps] = await phase(events.slice(1, 1 + params.burst));
     progress(`throughput: burst ${burst.eventsPerSecond} events/s`);
@@ -133,7 +148,12 @@ export async function throughputJob(params: JobContext & { burst: number; sustai
 // ── main side ──────────────────────────────────────────────────────────────────────────────
 
 export function benchThroughput(ctx: Prepared): Promise<ThroughputBench> {
-  return inWorker<JobContext & { burst: number; sustained: number }, ThroughputBench>(ctx, "throughput", { stack: ctx.stack, bundles: ctx.bundles, burst: BURST, sustained: SUSTAINED });
+  return inWorker<JobContext & { burst: number; sustained: number }, ThroughputBench>(ctx, "throughput", {
+    stack: ctx.stack,
+    bundles: ctx.bundles,
+    burst: BURST,
+    sustained: SUSTAINED,
+  });
 }
 
 export function throughputTable(t: ThroughputBench): string {

@@ -60,12 +60,17 @@ export async function main(argv: string[], out: (line: string) => void = console
   const file = values.config ?? configPath();
   try {
     switch (command) {
-      case "validate": return validate(loadConfig(file), out);
-      case "render": return render(loadConfig(file), args, values, out);
+      case "validate":
+        return validate(loadConfig(file), out);
+      case "render":
+        return render(loadConfig(file), args, values, out);
       case "approve":
-      case "reject": return await approveOrReject(command, args, values, out);
-      case "history": return await history(args, values, out);
-      case "redeliver": return await resend(loadConfig(file), args, out);
+      case "reject":
+        return await approveOrReject(command, args, values, out);
+      case "history":
+        return await history(args, values, out);
+      case "redeliver":
+        return await resend(loadConfig(file), args, out);
       default:
         out(`Unknown command "${command}".\n\n${USAGE}`);
         return 2;
@@ -82,14 +87,25 @@ function validate(config: PipelineConfig, out: (line: string) => void): number {
     const tags = app.tags ? `tags matching /${app.tags.source.slice(4, -2)}/` : "every tagged push";
     out(`${app.name}: ${app.repository} (${tags})${app.buildProject ? `, and builds of CodeBuild project ${app.buildProject}` : ""}`);
     for (const env of app.environments) {
-      const feed = env.promote ? `promoted from ${env.promote.from} (${env.promote.approval}${env.promote.approval === "manual" ? `, expires after ${formatConfigDuration(env.promote.expiresAfterSeconds)}` : ""})` : "deployed on push";
+      const feed = env.promote
+        ? `promoted from ${env.promote.from} (${env.promote.approval}${env.promote.approval === "manual" ? `, expires after ${formatConfigDuration(env.promote.expiresAfterSeconds)}` : ""})`
+        : "deployed on push";
       out(`  ${env.name} [${env.region}]: ${feed}`);
       for (const t of env.targets) out(`    ${t.cluster}/${t.service} ← ${t.template.file}`);
       out(`    alarms: ${env.alarms.join(", ") || "none"} (if already firing: ${env.whenAlarmFiring})`);
-      out(`    strategy ${env.strategy.type}, watch ${formatConfigDuration(env.watchSeconds)}, deadline ${formatConfigDuration(env.deadlineSeconds)}, on timeout: ${env.onTimeout}`);
+      out(
+        `    strategy ${env.strategy.type}, watch ${formatConfigDuration(env.watchSeconds)}, deadline ${formatConfigDuration(env.deadlineSeconds)}, on timeout: ${env.onTimeout}`,
+      );
       out(`    notify: ${env.notify.join(", ") || "nobody"}`);
     }
-    const stripped = [...new Set(app.environments.flatMap((e) => e.targets).filter((t) => t.template.strippedKeys.length > 0).map((t) => `${t.template.file} (${t.template.strippedKeys.join(", ")})`))];
+    const stripped = [
+      ...new Set(
+        app.environments
+          .flatMap((e) => e.targets)
+          .filter((t) => t.template.strippedKeys.length > 0)
+          .map((t) => `${t.template.file} (${t.template.strippedKeys.join(", ")})`),
+      ),
+    ];
     for (const s of stripped) out(`  note: read-only keys are stripped from ${s}`);
   }
   return 0;
@@ -105,7 +121,10 @@ function render(config: PipelineConfig, args: string[], values: Record<string, u
   const uri = typeof values.image === "string" ? values.image : `123456789012.dkr.ecr.${env.region}.amazonaws.com/${app?.repository}@sha256:${"0".repeat(64)}`;
   const m = /^(.+)@(sha256:[a-f0-9]{64})$/.exec(uri);
   if (!m) throw new Error("--image must be pinned by digest: <repository URI>@sha256:<64 hex>");
-  const rendered = renderTarget(target, imageOf(app?.repository ?? "", m[1] as string, m[2] as string, values.tag as string | undefined, values.commit as string | undefined));
+  const rendered = renderTarget(
+    target,
+    imageOf(app?.repository ?? "", m[1] as string, m[2] as string, values.tag as string | undefined, values.commit as string | undefined),
+  );
   if (!rendered.ok) throw new Error(rendered.problems.join("\n"));
   out(JSON.stringify(rendered.input, null, 2));
   return 0;
@@ -118,9 +137,11 @@ async function approveOrReject(command: "approve" | "reject", args: string[], va
   }
   if (command === "reject" && !values.reason) throw new Error("reject needs --reason: the team reads it in the message");
   const detail = { app, promotionId, decision: command, by: (values.by as string | undefined) ?? userInfo().username, reason: values.reason };
-  const result = await new EventBridgeClient({}).send(new PutEventsCommand({
-    Entries: [{ Source: "stevedore", DetailType: "Stevedore Promotion Decision", Detail: JSON.stringify(detail) }],
-  }));
+  const result = await new EventBridgeClient({}).send(
+    new PutEventsCommand({
+      Entries: [{ Source: "stevedore", DetailType: "Stevedore Promotion Decision", Detail: JSON.stringify(detail) }],
+    }),
+  );
   const failure = result.Entries?.find((e) => e.ErrorCode);
   if ((result.FailedEntryCount ?? 0) > 0 || failure) throw new Error(`EventBridge refused the decision: ${failure?.ErrorCode}: ${failure?.ErrorMessage}`);
   out(`${command === "approve" ? "Approved" : "Rejected"} ${app} ${promotionId} as ${detail.by}; the outcome arrives as a notification.`);
@@ -139,7 +160,9 @@ async function history(args: string[], values: Record<string, unknown>, out: (li
   if (records.length === 0) out(`no deployments of ${app} yet`);
   const undelivered = await queryUndelivered(app);
   for (const r of records) {
-    out(`${r.createdAt.slice(0, 19).replace("T", " ")}  ${r.env.padEnd(12)} ${`${r.cluster}/${r.service}`.padEnd(28)} ${(r.tag ?? "-").padEnd(12)} ${shortDigest(r.digest)}  ${r.status.padEnd(12)} ${r.id}${r.reason ? `  ${r.reason}` : ""}`);
+    out(
+      `${r.createdAt.slice(0, 19).replace("T", " ")}  ${r.env.padEnd(12)} ${`${r.cluster}/${r.service}`.padEnd(28)} ${(r.tag ?? "-").padEnd(12)} ${shortDigest(r.digest)}  ${r.status.padEnd(12)} ${r.id}${r.reason ? `  ${r.reason}` : ""}`,
+    );
     for (const u of undelivered.filter((x) => x.recordId === r.id)) out(`${" ".repeat(21)}⚠ ${u.event} not delivered to ${u.destination}: ${u.reason}`);
   }
   const others = undelivered.filter((u) => !records.some((r) => r.id === u.recordId));
@@ -154,11 +177,14 @@ async function resend(config: PipelineConfig, args: string[], out: (line: string
   if (!process.env.RECORDS_TABLE) throw new Error("set RECORDS_TABLE to the records table's name (the stack output RecordsTableName)");
   const results = await redeliver(app, recordId, { config });
   if (results.length === 0) out(`nothing of ${app}${recordId ? ` ${recordId}` : ""} is kept as undelivered`);
-  for (const r of results) out(`${r.delivered ? "✓ delivered" : "✗ still not delivered"}: ${r.recordId} ${r.event} to ${r.destination}${r.error ? ` (${r.error})` : ""}`);
+  for (const r of results)
+    out(`${r.delivered ? "✓ delivered" : "✗ still not delivered"}: ${r.recordId} ${r.event} to ${r.destination}${r.error ? ` (${r.error})` : ""}`);
   return results.every((r) => r.delivered) ? 0 : 1;
 }
 
 // Run when executed, not when imported by a test.
 if (process.argv[1] && /stevedore\.[cm]?[tj]s$/.test(process.argv[1])) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -5,4 +5,5 @@ import { notifyChange } from "../shared/notify/notify";
 
 // A final message may be retried until a second before this invocation's deadline.
 export const handler = streamConsumer("notify", (oldImage, newImage, context, writtenAt) =>
-  notifyChange(oldImage, newImage, { deadline: Date.now() + context.getRemainingTimeInMillis() - 1000, writtenAt }));
+  notifyChange(oldImage, newImage, { deadline: Date.now() + context.getRemainingTimeInMillis() - 1000, writtenAt }),
+);

@@ -9,9 +9,11 @@ import { leaseOf } from "../shared/lambda";
 import { rollBackOnAlarm, type AlarmResult } from "../shared/rollback/on-alarm";
 import { warmUp, type WarmUpResult } from "../shared/rollback/warm-up";
 
-const isAlarm = (event: AlarmStateChange | EcsDeploymentStateChange): event is AlarmStateChange =>
-  event["detail-type"] === "CloudWatch Alarm State Change";
+const isAlarm = (event: AlarmStateChange | EcsDeploymentStateChange): event is AlarmStateChange => event["detail-type"] === "CloudWatch Alarm State Change";
 
-export const handler = eventHandler("on-alarm", z.discriminatedUnion("detail-type", [alarmStateChange, ecsDeploymentStateChange]),
+export const handler = eventHandler(
+  "on-alarm",
+  z.discriminatedUnion("detail-type", [alarmStateChange, ecsDeploymentStateChange]),
   (event, context): Promise<AlarmResult | WarmUpResult> =>
-    isAlarm(event) ? rollBackOnAlarm(event, getConfig(), leaseOf(context)) : warmUp(event, getConfig()));
+    isAlarm(event) ? rollBackOnAlarm(event, getConfig(), leaseOf(context)) : warmUp(event, getConfig()),
+);

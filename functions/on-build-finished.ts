@@ -5,5 +5,4 @@ import { codebuildStateChange } from "../shared/events/codebuild";
 import { eventHandler } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";
 
-export const handler = eventHandler("on-build-finished", codebuildStateChange, (event, context) =>
-  onBuildFinished(event, getConfig(), leaseOf(context)));
+export const handler = eventHandler("on-build-finished", codebuildStateChange, (event, context) => onBuildFinished(event, getConfig(), leaseOf(context)));

@@ -5,5 +5,4 @@ import { ecrImageAction } from "../shared/events/ecr";
 import { eventHandler } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";
 
-export const handler = eventHandler("on-image-pushed", ecrImageAction, (event, context) =>
-  deployPushedImage(event, getConfig(), leaseOf(context)));
+export const handler = eventHandler("on-image-pushed", ecrImageAction, (event, context) => deployPushedImage(event, getConfig(), leaseOf(context)));

@@ -4,5 +4,4 @@ import { streamConsumer } from "../shared/handler";
 import { leaseOf } from "../shared/lambda";
 import { onRecordChange } from "../shared/promote/on-verified";
 
-export const handler = streamConsumer("promote", (oldImage, newImage, context) =>
-  onRecordChange(oldImage, newImage, getConfig(), leaseOf(context)));
+export const handler = streamConsumer("promote", (oldImage, newImage, context) => onRecordChange(oldImage, newImage, getConfig(), leaseOf(context)));

@@ -25,7 +25,10 @@ export interface StackFunction {
 
 const fn = (name: string, capabilities: Capability[]): StackFunction => ({
   name,
-  role: `${name.split("-").map((part) => part[0]!.toUpperCase() + part.slice(1)).join("")}Role`,
+  role: `${name
+    .split("-")
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join("")}Role`,
   capabilities,
 });
 

@@ -62,7 +62,11 @@ export function capabilityStatements(inventory: Inventory): Record<Capability, S
     // (and never as firing). It is a read of alarm names and states, nothing more.
     ...(inventory.alarms.length > 0 ? statement("ReadGuardingAlarms", ["cloudwatch:DescribeAlarms"], ["*"]) : []),
     // An image's push time (and its tags now), which orders images whichever trigger brings one.
-    ...statement("ReadConfiguredImages", ["ecr:DescribeImages"], inventory.repositories.map((r) => arn("ecr", region, `repository/${r}`))),
+    ...statement(
+      "ReadConfiguredImages",
+      ["ecr:DescribeImages"],
+      inventory.repositories.map((r) => arn("ecr", region, `repository/${r}`)),
+    ),
   ];
   const rollBack = [
     // UpdateService to the previous revision when ECS cannot stop the deployment itself.
@@ -71,12 +75,19 @@ export function capabilityStatements(inventory: Inventory): Record<Capability, S
     ...statement("RollBackConfiguredServices", ["ecs:StopServiceDeployment", "ecs:UpdateService"], services),
     // The service deployment it is given, whose ARN names its cluster and service: a configured
     // service's deployments, and no others.
-    ...statement("StopConfiguredDeployments", ["ecs:StopServiceDeployment"], inventory.services.map((s) => ecs(`service-deployment/${s}/*`))),
+    ...statement(
+      "StopConfiguredDeployments",
+      ["ecs:StopServiceDeployment"],
+      inventory.services.map((s) => ecs(`service-deployment/${s}/*`)),
+    ),
   ];
   // ListBuildsForProject: the sweeper asks CodeBuild whether the build that pushed an image still
   // runs or failed, when the build's own event has not come (late, lost, or a push by hand).
-  const readBuilds = statement("ReadConfiguredBuilds", ["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"],
-    inventory.buildProjects.map((p) => arn("codebuild", region, `project/${p}`)));
+  const readBuilds = statement(
+    "ReadConfiguredBuilds",
+    ["codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject"],
+    inventory.buildProjects.map((p) => arn("codebuild", region, `project/${p}`)),
+  );
   return { deploy, rollBack, readBuilds, readSecrets: secretStatements(inventory.destinations, region), readStream: [] };
 }
 
@@ -122,7 +133,11 @@ function ownStatements(fn: StackFunction, functionName: string, region: string):
     // queue: Lambda sends them with the function's role.
     ...statement("ParkFailures", ["sqs:SendMessage"], [getAtt(DEAD_LETTER_QUEUE, "Arn")]),
     ...(fn.capabilities.includes("readStream")
-      ? statement("ReadRecordsStream", ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [getAtt(RECORDS_TABLE, "StreamArn")])
+      ? statement(
+          "ReadRecordsStream",
+          ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+          [getAtt(RECORDS_TABLE, "StreamArn")],
+        )
       : []),
   ];
 }

@@ -42,29 +42,74 @@ export function patternsOf(inventory: Inventory): Patterns {
 
   return {
     patterns: {
-      imagePushed: fit(inventory.repositories, "prefix", (list) => ({
-        account, source: ["aws.ecr"], "detail-type": ["ECR Image Action"],
-        detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": list },
-      }), "repositories"),
-      buildFinished: fit(inventory.buildProjects, "prefix", (list) => ({
-        account, source: ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"],
-        detail: { "project-name": list, "build-status": FINAL_BUILD_STATUSES },
-      }), "build projects"),
-      deploymentChanged: fit(serviceArns(inventory.services), "wildcard", (list) => ({
-        account, source: ["aws.ecs"], "detail-type": ["ECS Deployment State Change", "ECS Service Action"], resources: list,
-      }), "services"),
-      alarm: fit(inventory.alarms, "prefix", (list) => ({
-        account, source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
-        detail: { alarmName: list, state: { value: ["ALARM"] } },
-      }), "alarms"),
+      imagePushed: fit(
+        inventory.repositories,
+        "prefix",
+        (list) => ({
+          account,
+          source: ["aws.ecr"],
+          "detail-type": ["ECR Image Action"],
+          detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": list },
+        }),
+        "repositories",
+      ),
+      buildFinished: fit(
+        inventory.buildProjects,
+        "prefix",
+        (list) => ({
+          account,
+          source: ["aws.codebuild"],
+          "detail-type": ["CodeBuild Build State Change"],
+          detail: { "project-name": list, "build-status": FINAL_BUILD_STATUSES },
+        }),
+        "build projects",
+      ),
+      deploymentChanged: fit(
+        serviceArns(inventory.services),
+        "wildcard",
+        (list) => ({
+          account,
+          source: ["aws.ecs"],
+          "detail-type": ["ECS Deployment State Change", "ECS Service Action"],
+          resources: list,
+        }),
+        "services",
+      ),
+      alarm: fit(
+        inventory.alarms,
+        "prefix",
+        (list) => ({
+          account,
+          source: ["aws.cloudwatch"],
+          "detail-type": ["CloudWatch Alarm State Change"],
+          detail: { alarmName: list, state: { value: ["ALARM"] } },
+        }),
+        "alarms",
+      ),
       // A rollout of a guarded service starting or ending wakes on-alarm (shared/rollback/warm-up.ts).
-      alarmWarmUp: fit(serviceArns(inventory.guardedServices), "wildcard", (list) => ({
-        account, source: ["aws.ecs"], "detail-type": ["ECS Deployment State Change"],
-        detail: { eventName: WARM_UP_EVENTS }, resources: list,
-      }), "guarded services"),
-      promotionDecision: fit(inventory.approvalApps, "prefix", (list) => ({
-        account, source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: list },
-      }), "apps with manual approval"),
+      alarmWarmUp: fit(
+        serviceArns(inventory.guardedServices),
+        "wildcard",
+        (list) => ({
+          account,
+          source: ["aws.ecs"],
+          "detail-type": ["ECS Deployment State Change"],
+          detail: { eventName: WARM_UP_EVENTS },
+          resources: list,
+        }),
+        "guarded services",
+      ),
+      promotionDecision: fit(
+        inventory.approvalApps,
+        "prefix",
+        (list) => ({
+          account,
+          source: ["stevedore"],
+          "detail-type": ["Stevedore Promotion Decision"],
+          detail: { app: list },
+        }),
+        "apps with manual approval",
+      ),
     },
     enabled: {
       buildFinished: inventory.buildProjects.length > 0,
@@ -82,7 +127,12 @@ export function patternsOf(inventory: Inventory): Patterns {
  */
 export function fitted(values: string[], kind: "prefix" | "wildcard", pattern: (list: Match[]) => Pattern, what: string, region: string): Pattern {
   let groups = [...new Set(values)].sort().map((key) => ({ key, exact: true }));
-  const render = () => pattern(groups.map(({ key, exact }) => (exact ? (kind === "wildcard" ? { wildcard: key } : key) : kind === "wildcard" ? { wildcard: `${key}*` } : { prefix: key })));
+  const render = () =>
+    pattern(
+      groups.map(({ key, exact }) =>
+        exact ? (kind === "wildcard" ? { wildcard: key } : key) : kind === "wildcard" ? { wildcard: `${key}*` } : { prefix: key },
+      ),
+    );
   const size = () => patternLength(resolve(render(), { region, values: {} }));
   while (size() > PATTERN_BUDGET) {
     let best = "";

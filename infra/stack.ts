@@ -81,7 +81,9 @@ export function computeStack(options: StackOptions = {}): Stack {
 
   // Functions read the config compiled from what was just validated: the templates are inside
   // it, so the package carries that one file.
-  const compiledFile = relative(SERVICE_DIR, writeCompiledConfig(config, COMPILED_DIR, SERVICE_DIR)).split(sep).join("/");
+  const compiledFile = relative(SERVICE_DIR, writeCompiledConfig(config, COMPILED_DIR, SERVICE_DIR))
+    .split(sep)
+    .join("/");
   const { patterns, enabled } = patternsOf(inventory);
   const roles = rolesOf(inventory, stage);
 

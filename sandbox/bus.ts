@@ -18,8 +18,16 @@ import { contentDigest, keyed, madeUpId, Occurrences } from "./random";
 import type { Invocation, LambdaRuntime } from "./runtime";
 import type { ResolvedStack } from "./stack";
 
-interface Rule { function: string; pattern: Record<string, unknown>; maxRetries: number }
-interface Schedule { function: string; everyMs: number; maxRetries: number }
+interface Rule {
+  function: string;
+  pattern: Record<string, unknown>;
+  maxRetries: number;
+}
+interface Schedule {
+  function: string;
+  everyMs: number;
+  maxRetries: number;
+}
 interface StreamMapping {
   function: string;
   filters: Record<string, unknown>[];
@@ -166,8 +174,10 @@ export class Bus {
   /** Applies EventBridge's delivery faults (duplicates, reordering, lateness) to the delivery named `key`. */
   private deliver(key: string, send: () => void, heldMs = 0): void {
     const draw = keyed(this.seed, this.deliveries.name(key));
-    const delay = heldMs + (this.faults.reorderMs ? draw() * this.faults.reorderMs : 0)
-      + (this.faults.lateEvents && draw() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
+    const delay =
+      heldMs +
+      (this.faults.reorderMs ? draw() * this.faults.reorderMs : 0) +
+      (this.faults.lateEvents && draw() < this.faults.lateEvents.share ? this.faults.lateEvents.lateMs : 0);
     if (delay > 0) this.injected.delayed++;
     this.later(delay, send);
     if (this.faults.duplicateEvents) {
@@ -189,17 +199,20 @@ export class Bus {
 
   private asyncInvoke(name: string, event: unknown, maxRetries: number, attempt: number): void {
     this.track(+1);
-    void this.runtime.invoke(name, event).then((invocation) => {
-      for (const observer of this.observers) observer.invoked?.(invocation, event);
-      if (invocation.outcome?.ok === false && !this.stopped) {
-        if (attempt < maxRetries) {
-          // Lambda's asynchronous retries: about one minute, then two minutes later.
-          this.later((attempt + 1) * MINUTE, () => this.asyncInvoke(name, event, maxRetries, attempt + 1));
-        } else {
-          this.deadLetters.push({ function: name, error: invocation.outcome.error, payload: event });
+    void this.runtime
+      .invoke(name, event)
+      .then((invocation) => {
+        for (const observer of this.observers) observer.invoked?.(invocation, event);
+        if (invocation.outcome?.ok === false && !this.stopped) {
+          if (attempt < maxRetries) {
+            // Lambda's asynchronous retries: about one minute, then two minutes later.
+            this.later((attempt + 1) * MINUTE, () => this.asyncInvoke(name, event, maxRetries, attempt + 1));
+          } else {
+            this.deadLetters.push({ function: name, error: invocation.outcome.error, payload: event });
+          }
         }
-      }
-    }).finally(() => this.track(-1));
+      })
+      .finally(() => this.track(-1));
   }
 
   private async pump(mapping: StreamMapping): Promise<void> {

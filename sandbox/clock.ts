@@ -36,7 +36,8 @@ const realSetImmediate = globalThis.setImmediate;
 export const wallNow = (): number => realDateNow();
 
 /** Resources that mean the thread still has work of its own in flight (not timers, not idle sockets). */
-const BUSY_RESOURCE = /^(Immediate|FSReqCallback|FSReqPromise|CloseReq|FileHandleCloseReq|GetAddrInfoReqWrap|GetNameInfoReqWrap|QueryReqWrap|TCPConnectWrap|PipeConnectWrap|WriteWrap|ShutdownWrap)$/;
+const BUSY_RESOURCE =
+  /^(Immediate|FSReqCallback|FSReqPromise|CloseReq|FileHandleCloseReq|GetAddrInfoReqWrap|GetNameInfoReqWrap|QueryReqWrap|TCPConnectWrap|PipeConnectWrap|WriteWrap|ShutdownWrap)$/;
 
 export interface ClockOptions {
   /** Sandbox epoch ms at creation. Fixed by default, so that two runs of one seed agree. */
@@ -276,7 +277,7 @@ export class Clock {
   private push(timer: Timer): void {
     const heap = this.timers;
     heap.push(timer);
-    for (let i = heap.length - 1; i > 0;) {
+    for (let i = heap.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
       if (!before(heap[i] as Timer, heap[parent] as Timer)) break;
       [heap[i], heap[parent]] = [heap[parent] as Timer, heap[i] as Timer];
@@ -290,7 +291,7 @@ export class Clock {
     const last = heap.pop();
     if (heap.length > 0 && last) {
       heap[0] = last;
-      for (let i = 0; ;) {
+      for (let i = 0; ; ) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

@@ -50,7 +50,9 @@ async function main(): Promise<number> {
     console.error(`Unknown scenario or fault: ${[...new Set(unknown)].join(", ")}.\n${USAGE}`);
     return 2;
   }
-  const say = (line: string) => { if (!values.json) console.log(line); };
+  const say = (line: string) => {
+    if (!values.json) console.log(line);
+  };
 
   const started = Date.now();
   say("Stevedore sandbox: a local AWS on 127.0.0.1, the functions as bundled for Lambda, a webhook receiver.");
@@ -58,24 +60,43 @@ async function main(): Promise<number> {
   const prepared = await prepare();
   say(`Playing ${runs.length} world${runs.length > 1 ? "s" : ""} side by side; sandbox time skips what nobody waits for.\n`);
 
-  const results = await Promise.all(runs.map(async ({ scenario, fault }) => {
-    const faults: Faults | undefined = fault === "none" ? undefined : FAULTS[fault];
-    const result = await runWorld({
-      scenario,
-      faults,
-      logLevel: values.verbose ? "INFO" : undefined,
-      slackUrl: values["slack-url"],
-    }, prepared).catch((error: unknown): RunResult => ({
-      scenario, title: scenario, faults: fault, ok: false, error: String((error as Error).message ?? error),
-      checks: [], invariants: [], timeline: [], states: [], messages: [], stats: { realMs: 0, virtualMinutes: 0, calls: {}, invocations: 0, deadLetters: 0 },
-    }));
-    say(report(result));
-    return result;
-  }));
+  const results = await Promise.all(
+    runs.map(async ({ scenario, fault }) => {
+      const faults: Faults | undefined = fault === "none" ? undefined : FAULTS[fault];
+      const result = await runWorld(
+        {
+          scenario,
+          faults,
+          logLevel: values.verbose ? "INFO" : undefined,
+          slackUrl: values["slack-url"],
+        },
+        prepared,
+      ).catch(
+        (error: unknown): RunResult => ({
+          scenario,
+          title: scenario,
+          faults: fault,
+          ok: false,
+          error: String((error as Error).message ?? error),
+          checks: [],
+          invariants: [],
+          timeline: [],
+          states: [],
+          messages: [],
+          stats: { realMs: 0, virtualMinutes: 0, calls: {}, invocations: 0, deadLetters: 0 },
+        }),
+      );
+      say(report(result));
+      return result;
+    }),
+  );
 
   const good = results.filter((r) => r.ok).length;
   if (values.json) console.log(JSON.stringify(results, null, 2));
-  else console.log(`${results.length} scenario${results.length > 1 ? "s" : ""}: ${good} as expected, ${results.length - good} not (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  else
+    console.log(
+      `${results.length} scenario${results.length > 1 ? "s" : ""}: ${good} as expected, ${results.length - good} not (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   return good === results.length ? 0 : 1;
 }
 
@@ -88,7 +109,10 @@ function report(r: RunResult): string {
     ...(r.messages.length ? r.messages.flatMap((m) => m.split("\n").map((l) => `    ${l}`)) : ["    (nothing)"]),
     "",
     ...r.checks.map((c) => `  ${c.ok ? "✓" : "✗"} ${c.name}${!c.ok && c.detail ? ` — got: ${c.detail}` : ""}`),
-    `  ${r.invariants.every((v) => v.held) ? "✓" : "✗"} invariants: ${r.invariants.filter((v) => v.held).length} of ${r.invariants.length} held${r.invariants.filter((v) => !v.held).map((v) => `\n    ✗ ${v.invariant}. ${v.name}: ${v.detail}`).join("")}`,
+    `  ${r.invariants.every((v) => v.held) ? "✓" : "✗"} invariants: ${r.invariants.filter((v) => v.held).length} of ${r.invariants.length} held${r.invariants
+      .filter((v) => !v.held)
+      .map((v) => `\n    ✗ ${v.invariant}. ${v.name}: ${v.detail}`)
+      .join("")}`,
     ...(r.error ? [`  ✗ ${r.error}`] : []),
     `  (${r.stats.virtualMinutes} min of sandbox time in ${(r.stats.realMs / 1000).toFixed(1)} s; ${r.stats.invocations} invocations; ${Object.values(r.stats.calls).reduce((a, b) => a + b, 0)} AWS calls${r.stats.deadLetters ? `; ${r.stats.deadLetters} in the dead-letter queue` : ""})`,
     "",
@@ -96,7 +120,12 @@ function report(r: RunResult): string {
   return lines.join("\n");
 }
 
-main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

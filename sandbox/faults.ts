@@ -52,7 +52,18 @@ export interface Injected {
 }
 
 export function noneInjected(): Injected {
-  return { slowedCalls: 0, throttled: 0, serverErrors: 0, conflicts: 0, transactionConflicts: 0, duplicated: 0, delayed: 0, crashes: 0, webhookRefused: 0, webhookSlowed: 0 };
+  return {
+    slowedCalls: 0,
+    throttled: 0,
+    serverErrors: 0,
+    conflicts: 0,
+    transactionConflicts: 0,
+    duplicated: 0,
+    delayed: 0,
+    crashes: 0,
+    webhookRefused: 0,
+    webhookSlowed: 0,
+  };
 }
 
 /** The counters a world under these faults must see move: otherwise the fault never struck. */
@@ -98,7 +109,12 @@ export function callDraws(seed: number, callerOf: (request: AwsRequest) => strin
  * draws from its own generator and a throttling burst is its caller's, so concurrent invocations
  * reaching the sandbox in another order still meet the same faults.
  */
-export function awsFaults(faults: Faults, drawsFor: CallDraws, injected: Injected, wait: RequestWait): (request: AwsRequest) => Promise<AwsResponse | undefined> {
+export function awsFaults(
+  faults: Faults,
+  drawsFor: CallDraws,
+  injected: Injected,
+  wait: RequestWait,
+): (request: AwsRequest) => Promise<AwsResponse | undefined> {
   const throttledInBurst = new Map<string, number>();
   let conflicts = faults.conditionalConflicts ?? 0;
   return async (request) => {
@@ -123,23 +139,38 @@ export function awsFaults(faults: Faults, drawsFor: CallDraws, injected: Injecte
         ? awsError("InternalFailure", "We encountered an internal error. Please try again.", 500)
         : awsError("ServiceUnavailable", "Service is temporarily unavailable.", 503);
     }
-    if (faults.transactionConflicts && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && draw() < faults.transactionConflicts) {
+    if (
+      faults.transactionConflicts &&
+      request.prefix.startsWith("DynamoDB") &&
+      CONDITIONAL_WRITES.has(request.operation) &&
+      draw() < faults.transactionConflicts
+    ) {
       injected.transactionConflicts++;
       return request.operation === "TransactWriteItems"
-        ? awsError("com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]", 400, {
-          CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) => (i === 0
-            ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" }
-            : { Code: "None" })),
-        })
+        ? awsError(
+            "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+            400,
+            {
+              CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) =>
+                i === 0 ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" },
+              ),
+            },
+          )
         : awsError("com.amazonaws.dynamodb.v20120810#TransactionConflictException", "Transaction is ongoing for the item");
     }
     if (conflicts > 0 && request.prefix.startsWith("DynamoDB") && CONDITIONAL_WRITES.has(request.operation) && optimistic(request)) {
       conflicts--;
       injected.conflicts++;
       return request.operation === "TransactWriteItems"
-        ? awsError("com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]", 400, {
-          CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) => ({ Code: i === 0 ? "ConditionalCheckFailed" : "None" })),
-        })
+        ? awsError(
+            "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
+            400,
+            {
+              CancellationReasons: ((request.body.TransactItems as unknown[]) ?? []).map((_, i) => ({ Code: i === 0 ? "ConditionalCheckFailed" : "None" })),
+            },
+          )
         : awsError("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "The conditional request failed");
     }
     return undefined;
@@ -153,9 +184,10 @@ export function awsFaults(faults: Faults, drawsFor: CallDraws, injected: Injecte
  * lock): failing them would invent a state that does not exist.
  */
 function optimistic(request: AwsRequest): boolean {
-  const items = request.operation === "TransactWriteItems"
-    ? ((request.body.TransactItems as Record<string, { ConditionExpression?: string }>[]) ?? []).map((i) => Object.values(i)[0])
-    : [request.body as { ConditionExpression?: string }];
+  const items =
+    request.operation === "TransactWriteItems"
+      ? ((request.body.TransactItems as Record<string, { ConditionExpression?: string }>[]) ?? []).map((i) => Object.values(i)[0])
+      : [request.body as { ConditionExpression?: string }];
   return items.some((i) => /\b(version|pushKey)\b/.test(i?.ConditionExpression ?? ""));
 }
 
@@ -170,7 +202,10 @@ export function describeFaults(faults: Faults): string {
   if (faults.lateEvents) parts.push(`late events (${Math.round(faults.lateEvents.share * 100)}% after ${faults.lateEvents.lateMs / 60000}m)`);
   if (faults.webhookDownMs) parts.push(`webhook down ${faults.webhookDownMs / 60_000}m`);
   if (faults.webhookSlowMs) parts.push(`webhook slow ${faults.webhookSlowMs}ms`);
-  if (faults.crash) parts.push(`${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after ${"afterCalls" in faults.crash ? `call ${faults.crash.afterCalls}` : faults.crash.afterOperation}`);
+  if (faults.crash)
+    parts.push(
+      `${faults.crash.function === "*" ? "every function" : faults.crash.function} crashes after ${"afterCalls" in faults.crash ? `call ${faults.crash.afterCalls}` : faults.crash.afterOperation}`,
+    );
   if (faults.conditionalConflicts) parts.push(`${faults.conditionalConflicts} conditional-write conflicts`);
   if (faults.transactionConflicts) parts.push(`transaction conflicts (${Math.round(faults.transactionConflicts * 100)}% of DynamoDB writes)`);
   return parts.join(" + ") || "no faults";

@@ -65,7 +65,10 @@ export function requiredPermissions(prefix: string, operation: string, body: Jso
   const action = `${service}:${operation}`;
   const arn = (svc: string, resource: string) => `arn:aws:${svc}:${at.region}:${at.account}:${resource}`;
   const on = (...resources: string[]): Permission[] => resources.map((resource) => ({ action, resource }));
-  const clusterOf = (value: unknown) => String(value ?? "default").split("/").pop()!;
+  const clusterOf = (value: unknown) =>
+    String(value ?? "default")
+      .split("/")
+      .pop()!;
   const serviceName = (value: unknown) => String(value).split("/").pop()!;
 
   switch (action) {
@@ -116,7 +119,10 @@ export function requiredPermissions(prefix: string, operation: string, body: Jso
       }
       return permissions;
     }
-    case "dynamodb:GetItem": case "dynamodb:PutItem": case "dynamodb:UpdateItem": case "dynamodb:DeleteItem":
+    case "dynamodb:GetItem":
+    case "dynamodb:PutItem":
+    case "dynamodb:UpdateItem":
+    case "dynamodb:DeleteItem":
       return on(arn("dynamodb", `table/${String(body.TableName)}`));
     case "dynamodb:Query":
       return on(arn("dynamodb", `table/${String(body.TableName)}${body.IndexName ? `/index/${String(body.IndexName)}` : ""}`));
@@ -154,7 +160,13 @@ function glob(pattern: string, value: string): boolean {
   let regex = globs.get(pattern);
   if (!regex) {
     // Compiled once per pattern: every call of every function is checked against them.
-    regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+    regex = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+      "s",
+    );
     globs.set(pattern, regex);
   }
   return regex.test(value);
@@ -187,8 +199,10 @@ export function allows(statements: Statement[], permission: Permission): boolean
 export function refusal(role: { name: string; statements: Statement[] }, fn: string, permissions: Permission[], account: string): string | undefined {
   const denied = permissions.find((p) => !allows(role.statements, p));
   if (!denied) return undefined;
-  return `User: arn:aws:sts::${account}:assumed-role/${role.name}/${fn} is not authorized to perform: ${denied.action} on resource: ${denied.resource} ` +
-    `because no identity-based policy allows the ${denied.action} action`;
+  return (
+    `User: arn:aws:sts::${account}:assumed-role/${role.name}/${fn} is not authorized to perform: ${denied.action} on resource: ${denied.resource} ` +
+    `because no identity-based policy allows the ${denied.action} action`
+  );
 }
 
 /**
@@ -201,10 +215,11 @@ export function rolesOf(
   resources: Record<string, Json>,
   at: Resolution,
 ): Record<string, { name: string; statements: Statement[] }> {
-  const statementsOf = (document: Json): Statement[] => (document.Statement as Json[]).map((s) => {
-    const r = resolve(s, at) as Json;
-    return { Effect: r.Effect, Action: [r.Action].flat(), Resource: [r.Resource].flat(), ...(r.Condition ? { Condition: r.Condition } : {}) };
-  });
+  const statementsOf = (document: Json): Statement[] =>
+    (document.Statement as Json[]).map((s) => {
+      const r = resolve(s, at) as Json;
+      return { Effect: r.Effect, Action: [r.Action].flat(), Resource: [r.Resource].flat(), ...(r.Condition ? { Condition: r.Condition } : {}) };
+    });
   const roles: Record<string, { name: string; statements: Statement[] }> = {};
   for (const [fn, definition] of Object.entries(functions)) {
     const id = typeof definition.role === "string" ? definition.role : undefined;

@@ -156,7 +156,9 @@ function oneTruthfulFinalWord(o: Observation): Verdict {
       // A signed webhook's receiver deduplicates by delivery id; Slack shows every post.
       const finals = destination.kind === "webhook" ? [...new Map(about.map((m) => [m.deliveryId, m])).values()] : about;
       if (finals.length !== 1) {
-        problems.push(`${d.id} (${d.key}) got ${finals.length} final messages at ${destination.name}${finals.length ? `: ${finals.map((m) => m.status).join(", ")}` : ""}`);
+        problems.push(
+          `${d.id} (${d.key}) got ${finals.length} final messages at ${destination.name}${finals.length ? `: ${finals.map((m) => m.status).join(", ")}` : ""}`,
+        );
         continue;
       }
       const said = finals[0]?.status as string;
@@ -170,7 +172,8 @@ function oneTruthfulFinalWord(o: Observation): Verdict {
 /** Why a final word contradicts what ECS did and what was pushed, or undefined when it matches. */
 function untrue(said: string, d: ObservedDeployment, service: ObservedService, o: Observation): string | undefined {
   const wasRollingBack = o.messages.some((m) => m.deploymentId === d.id && m.status === "rolling_back");
-  if (wasRollingBack && !["rolled_back", "failed", "timed_out"].includes(said)) return "it was being rolled back, and a rollback ends rolled back, failed or timed out";
+  if (wasRollingBack && !["rolled_back", "failed", "timed_out"].includes(said))
+    return "it was being rolled back, and a rollback ends rolled back, failed or timed out";
   if (said === "verified") {
     if (!service.completed.includes(d.digest)) return "ECS never completed rolling it out";
     if (rolledBackFrom(o, service, d.digest)) return "ECS rolled it back (a rollback reported as success)";
@@ -196,7 +199,10 @@ function rolledBackFrom(o: Observation, service: ObservedService, digest: string
 
 function nothingLeftOpen(o: Observation): Verdict {
   const open = o.deployments.filter((d) => !isFinal(d.status) && d.deadline < o.sweptTo);
-  return verdict(4, open.map((d) => `${d.id} (${d.key}) is still ${d.status}, past its deadline ${d.deadline}`));
+  return verdict(
+    4,
+    open.map((d) => `${d.id} (${d.key}) is still ${d.status}, past its deadline ${d.deadline}`),
+  );
 }
 
 function badInputWritesNothing(o: Observation): Verdict {
@@ -206,7 +212,10 @@ function badInputWritesNothing(o: Observation): Verdict {
 /** A revision no record names is one nobody can trace, and may become its family's newest. */
 function noOrphanRevision(o: Observation): Verdict {
   const named = new Set(o.deployments.map((d) => d.taskDefinition));
-  return verdict(6, o.registered.filter((arn) => !named.has(arn)).map((arn) => `${arn.replace(/^.*task-definition\//, "")} is named by no deployment record`));
+  return verdict(
+    6,
+    o.registered.filter((arn) => !named.has(arn)).map((arn) => `${arn.replace(/^.*task-definition\//, "")} is named by no deployment record`),
+  );
 }
 
 function short(digest: string | undefined): string {

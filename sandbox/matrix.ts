@@ -63,10 +63,16 @@ export interface Cell {
   injected?: Injected;
 }
 
-export async function runMatrix(scenarios = MATRIX_SCENARIOS, faults = Object.keys(MATRIX_FAULTS), concurrency = defaultConcurrency(), onCell?: (cell: Cell) => void): Promise<Cell[]> {
+export async function runMatrix(
+  scenarios = MATRIX_SCENARIOS,
+  faults = Object.keys(MATRIX_FAULTS),
+  concurrency = defaultConcurrency(),
+  onCell?: (cell: Cell) => void,
+): Promise<Cell[]> {
   const prepared = await prepare();
   // Longest first, so the run does not end on one long cell.
-  const queue = scenarios.flatMap((scenario) => faults.map((fault) => ({ scenario, fault })))
+  const queue = scenarios
+    .flatMap((scenario) => faults.map((fault) => ({ scenario, fault })))
     .sort((a, b) => Number(LONG.includes(b.scenario)) - Number(LONG.includes(a.scenario)));
   const cells: Cell[] = [];
   const worker = async () => {
@@ -76,8 +82,17 @@ export async function runMatrix(scenarios = MATRIX_SCENARIOS, faults = Object.ke
       const column = MATRIX_FAULTS[fault] as Column;
       // The functions' own logs stay quiet: a broken cell says what broke, and the bad-input
       // scenarios log errors by design. `npm run demo -- --run S:F --verbose` shows them.
-      const result = await runWorld({ scenario, faults: column.faults, timeoutMs: column.timeoutMs, logLevel: "SILENT" }, prepared).catch((error: unknown) => ({ error: String((error as Error).message ?? error) }) as RunResult);
-      const cell: Cell = { scenario, fault, held: result.ok === true, realSeconds: Math.round((Date.now() - started) / 100) / 10, broken: brokenParts(result), injected: result.stats?.injected };
+      const result = await runWorld({ scenario, faults: column.faults, timeoutMs: column.timeoutMs, logLevel: "SILENT" }, prepared).catch(
+        (error: unknown) => ({ error: String((error as Error).message ?? error) }) as RunResult,
+      );
+      const cell: Cell = {
+        scenario,
+        fault,
+        held: result.ok === true,
+        realSeconds: Math.round((Date.now() - started) / 100) / 10,
+        broken: brokenParts(result),
+        injected: result.stats?.injected,
+      };
       cells.push(cell);
       onCell?.(cell);
     }
@@ -95,7 +110,9 @@ function withStrikesChecked(cells: Cell[]): Cell[] {
   for (const fault of Object.keys(MATRIX_FAULTS)) {
     const mine = cells.filter((c) => c.fault === fault);
     if (mine.length < MATRIX_SCENARIOS.length) continue;
-    const missed = Object.entries(strikesIn(cells, fault)).filter(([, n]) => n === 0).map(([counter]) => counter);
+    const missed = Object.entries(strikesIn(cells, fault))
+      .filter(([, n]) => n === 0)
+      .map(([counter]) => counter);
     if (missed.length === 0) continue;
     for (const cell of mine) {
       cell.held = false;
@@ -108,8 +125,9 @@ function withStrikesChecked(cells: Cell[]): Cell[] {
 /** How often each counter of a column's fault moved, summed over the column's cells. */
 function strikesIn(cells: Cell[], fault: string): Record<string, number> {
   const mine = cells.filter((c) => c.fault === fault);
-  return Object.fromEntries(strikesOf(MATRIX_FAULTS[fault]?.faults ?? {})
-    .map((counter) => [counter, mine.reduce((n, c) => n + (c.injected?.[counter] ?? 0), 0)]));
+  return Object.fromEntries(
+    strikesOf(MATRIX_FAULTS[fault]?.faults ?? {}).map((counter) => [counter, mine.reduce((n, c) => n + (c.injected?.[counter] ?? 0), 0)]),
+  );
 }
 
 function brokenParts(r: RunResult): string[] {
@@ -128,10 +146,15 @@ function defaultConcurrency(): number {
 export function renderMatrix(cells: Cell[], scenarios: string[], faults: string[]): string {
   const width = Math.max(...scenarios.map((s) => s.length));
   const header = `${"".padEnd(width)}  ${faults.map((f, i) => String(i + 1).padStart(2)).join(" ")}`;
-  const rows = scenarios.map((s) => `${s.padEnd(width)}  ${faults.map((f) => {
-    const cell = cells.find((c) => c.scenario === s && c.fault === f);
-    return (cell ? (cell.held ? "✓" : "✗") : "·").padStart(2);
-  }).join(" ")}`);
+  const rows = scenarios.map(
+    (s) =>
+      `${s.padEnd(width)}  ${faults
+        .map((f) => {
+          const cell = cells.find((c) => c.scenario === s && c.fault === f);
+          return (cell ? (cell.held ? "✓" : "✗") : "·").padStart(2);
+        })
+        .join(" ")}`,
+  );
   // Beside each fault, how often it struck over its column: a fault that never struck proves nothing.
   const struck = (f: string) => {
     const strikes = Object.values(strikesIn(cells, f));
@@ -141,8 +164,12 @@ export function renderMatrix(cells: Cell[], scenarios: string[], faults: string[
   const held = cells.filter((c) => c.held).length;
   const broken = cells.filter((c) => !c.held);
   return [
-    header, ...rows, "",
-    "Faults (how often each struck over its column):", ...chunk(legend, 3).map((l) => `  ${l.map((x) => x.padEnd(36)).join("")}`), "",
+    header,
+    ...rows,
+    "",
+    "Faults (how often each struck over its column):",
+    ...chunk(legend, 3).map((l) => `  ${l.map((x) => x.padEnd(36)).join("")}`),
+    "",
     `${cells.length} cells: ${held} held, ${broken.length} broken`,
     ...broken.flatMap((c) => [`✗ ${c.scenario} × ${c.fault}:`, ...c.broken.map((b) => `    ${b}`)]),
   ].join("\n");
@@ -176,7 +203,9 @@ async function main(): Promise<number> {
   }
   const started = Date.now();
   const say = values.json ? console.error : console.log; // under --json, stdout is the result
-  say(`The fault matrix: ${scenarios.length} scenarios × ${faults.length} faults, each cell its own sandbox world${load ? `, beside ${load} CPU-bound process${load > 1 ? "es" : ""}` : ""}…`);
+  say(
+    `The fault matrix: ${scenarios.length} scenarios × ${faults.length} faults, each cell its own sandbox world${load ? `, beside ${load} CPU-bound process${load > 1 ? "es" : ""}` : ""}…`,
+  );
   const burners = startLoad(load);
   let cells: Cell[];
   try {
@@ -196,8 +225,7 @@ async function main(): Promise<number> {
  * stopLoad or the end of this process.
  */
 export function startLoad(count: number): ChildProcess[] {
-  const burners = Array.from({ length: count }, () =>
-    spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
+  const burners = Array.from({ length: count }, () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
   process.once("exit", () => stopLoad(burners));
   return burners;
 }
@@ -207,8 +235,13 @@ export function stopLoad(burners: ChildProcess[]): void {
 }
 
 if (process.argv[1]?.endsWith("matrix.ts")) {
-  main().then((code) => { process.exitCode = code; }, (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -15,13 +15,17 @@ export const slackLabel = (title: string): string => title.replace(/^.*?: /, "")
 export const statusOfSlackTitle = (title: string): string | undefined => STATUS_OF_LABEL.get(slackLabel(title));
 
 export function observe(world: World, expected: Record<string, string>, badInput: boolean): Observation {
-  const services: ObservedService[] = world.config.apps.flatMap((app) => app.environments.flatMap((env) => env.targets.map((t) => ({
-    key: `${t.cluster}/${t.service}`,
-    seed: world.seedDigests.get(app.repository) ?? "",
-    alarms: env.alarms,
-    primaries: world.ecs.primaryHistory(t.cluster, t.service).map((p) => ({ at: p.at, images: p.images.map(digestOf), cause: p.cause })),
-    completed: world.ecs.completedHistory(t.cluster, t.service).flatMap((c) => c.images.map(digestOf)),
-  }))));
+  const services: ObservedService[] = world.config.apps.flatMap((app) =>
+    app.environments.flatMap((env) =>
+      env.targets.map((t) => ({
+        key: `${t.cluster}/${t.service}`,
+        seed: world.seedDigests.get(app.repository) ?? "",
+        alarms: env.alarms,
+        primaries: world.ecs.primaryHistory(t.cluster, t.service).map((p) => ({ at: p.at, images: p.images.map(digestOf), cause: p.cause })),
+        completed: world.ecs.completedHistory(t.cluster, t.service).flatMap((c) => c.images.map(digestOf)),
+      })),
+    ),
+  );
   return {
     // Every image ECR holds, whoever pushed it (a person or a build), in ECR's own push order.
     pushes: world.ecr.pushes().map(({ repository, image }) => ({ digest: image.digest, repository, bad: world.ecs.isBadImage(image.digest) })),
@@ -30,7 +34,10 @@ export function observe(world: World, expected: Record<string, string>, badInput
     expected,
     ...observeNotifications(world),
     writes: world.calls.filter((c) => c.function && c.status < 300 && isWrite(c.operation)).map((c) => c.operation),
-    registered: world.ecs.revisions().filter((r) => r.tags.some((t) => t.key === "stevedore:digest")).map((r) => r.arn),
+    registered: world.ecs
+      .revisions()
+      .filter((r) => r.tags.some((t) => t.key === "stevedore:digest"))
+      .map((r) => r.arn),
     badInput,
     sweptTo: world.clock.iso(),
   };
@@ -40,7 +47,13 @@ export function observe(world: World, expected: Record<string, string>, badInput
 export function observeNotifications(world: World): Notifications {
   return {
     deployments: world.deployments().map((d) => ({
-      id: d.id, key: `${d.cluster}/${d.service}`, app: d.app, env: d.env, digest: d.digest, status: d.status, deadline: d.deadline,
+      id: d.id,
+      key: `${d.cluster}/${d.service}`,
+      app: d.app,
+      env: d.env,
+      digest: d.digest,
+      status: d.status,
+      deadline: d.deadline,
       taskDefinition: d.taskDefinitionArn,
     })),
     messages: world.webhook.messages.map((m): ObservedMessage => {
@@ -54,10 +67,14 @@ export function observeNotifications(world: World): Notifications {
         status: statusOfSlackTitle(m.title),
       };
     }),
-    destinations: Object.fromEntries(world.config.apps.flatMap((app) => app.environments.map((env) => [
-      `${app.name}/${env.name}`,
-      env.notify.map((name) => ({ name, kind: world.config.destinations[name]?.type === "webhook" ? "webhook" as const : "slack" as const })),
-    ]))),
+    destinations: Object.fromEntries(
+      world.config.apps.flatMap((app) =>
+        app.environments.map((env) => [
+          `${app.name}/${env.name}`,
+          env.notify.map((name) => ({ name, kind: world.config.destinations[name]?.type === "webhook" ? ("webhook" as const) : ("slack" as const) })),
+        ]),
+      ),
+    ),
   };
 }
 

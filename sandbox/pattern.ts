@@ -140,11 +140,16 @@ function anythingBut(operand: unknown, leaf: Leaf): boolean {
     const values = (Array.isArray(value) ? value : [value]) as string[];
     if (typeof leaf !== "string") return true;
     switch (inner) {
-      case "prefix": return !values.some((v) => leaf.startsWith(v));
-      case "suffix": return !values.some((v) => leaf.endsWith(v));
-      case "equals-ignore-case": return !values.some((v) => lower(v) === lower(leaf));
-      case "wildcard": return !values.some((v) => wildcardRegExp(v).test(leaf));
-      default: return false;
+      case "prefix":
+        return !values.some((v) => leaf.startsWith(v));
+      case "suffix":
+        return !values.some((v) => leaf.endsWith(v));
+      case "equals-ignore-case":
+        return !values.some((v) => lower(v) === lower(leaf));
+      case "wildcard":
+        return !values.some((v) => wildcardRegExp(v).test(leaf));
+      default:
+        return false;
     }
   }
   const values = Array.isArray(operand) ? operand : [operand];
@@ -156,12 +161,23 @@ function numericHolds(terms: unknown[], value: number): boolean {
   for (let i = 0; i < terms.length; i += 2) {
     const limit = terms[i + 1] as number;
     switch (terms[i]) {
-      case "=": if (!(value === limit)) return false; break;
-      case "<": if (!(value < limit)) return false; break;
-      case "<=": if (!(value <= limit)) return false; break;
-      case ">": if (!(value > limit)) return false; break;
-      case ">=": if (!(value >= limit)) return false; break;
-      default: return false;
+      case "=":
+        if (!(value === limit)) return false;
+        break;
+      case "<":
+        if (!(value < limit)) return false;
+        break;
+      case "<=":
+        if (!(value <= limit)) return false;
+        break;
+      case ">":
+        if (!(value > limit)) return false;
+        break;
+      case ">=":
+        if (!(value >= limit)) return false;
+        break;
+      default:
+        return false;
     }
   }
   return true;
@@ -200,7 +216,9 @@ function escapeRegExp(text: string): string {
 
 // ── IP addresses ──────────────────────────────────────────────────────────────────────────
 
-interface Ip { bytes: number[] }
+interface Ip {
+  bytes: number[];
+}
 
 function parseIp(text: string): Ip | undefined {
   return parseIpv4(text) ?? parseIpv6(text);
@@ -224,7 +242,7 @@ function parseIpv6(text: string): Ip | undefined {
       if (i === parts.length - 1 && part.includes(".")) {
         const v4 = parseIpv4(part);
         if (!v4) return undefined;
-        out.push((v4.bytes[0] as number) << 8 | (v4.bytes[1] as number), (v4.bytes[2] as number) << 8 | (v4.bytes[3] as number));
+        out.push(((v4.bytes[0] as number) << 8) | (v4.bytes[1] as number), ((v4.bytes[2] as number) << 8) | (v4.bytes[3] as number));
       } else if (/^[0-9a-fA-F]{1,4}$/.test(part)) {
         out.push(parseInt(part, 16));
       } else {

@@ -34,7 +34,10 @@ export function contentDigest(value: unknown): string {
   const json = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
     return RANDOM_MEMBERS.has(key) || (key === "id" && this === value) ? undefined : v;
   });
-  return createHash("sha256").update(json ?? "").digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(json ?? "")
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** Names each occurrence of a key ("k#0", "k#1", …): identical things still get draws of their own. */
@@ -55,6 +58,8 @@ const madeUp = new Occurrences();
  * bodies, whose content names each call's fault draws, so a replay must make the same ones.
  */
 export function madeUpId(content: unknown): string {
-  const hex = createHash("sha256").update(madeUp.name(contentDigest(content))).digest("hex");
+  const hex = createHash("sha256")
+    .update(madeUp.name(contentDigest(content)))
+    .digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16] as string, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -66,8 +66,15 @@ export async function prepare(
     esbuild.build({ ...esbuildOptions, entryPoints: entries, outdir: join(outdir, "functions"), absWorkingDir: ROOT, logLevel: "error" }),
     esbuild.build({
       entryPoints: { [threadName]: join(ROOT, threadEntry) },
-      outdir, outExtension: { ".js": ".mjs" }, bundle: true, format: "esm", platform: "node", target: "node20",
-      packages: "external", absWorkingDir: ROOT, logLevel: "error",
+      outdir,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      packages: "external",
+      absWorkingDir: ROOT,
+      logLevel: "error",
     }),
   ]);
   return {

@@ -132,7 +132,9 @@ export class LambdaRuntime {
         const started = performance.now();
         const release = clock.hold(`loading ${name}`);
         try {
-          const module = (await import(`${pathToFileURL(file).href}?runtime=${this.id}&container=${name}-${container.id}-${container.generation}`)) as { handler: Handler };
+          const module = (await import(`${pathToFileURL(file).href}?runtime=${this.id}&container=${name}-${container.id}-${container.generation}`)) as {
+            handler: Handler;
+          };
           container.handler = module.handler;
         } finally {
           release();
@@ -160,9 +162,7 @@ export class LambdaRuntime {
         this.running.set(traceId, { invocation, random: keyed(this.options.seed ?? 1, key), kill });
         const cancel = clock.after(timeout, () => kill("timeout", `Task timed out after ${(timeout / 1000).toFixed(2)} seconds`));
         const run = () => handler(event, context);
-        (this.store ? this.store.run({ [TRACE_KEY]: traceId, [REQUEST_KEY]: requestId }, run) : run())
-          .then(resolve, reject)
-          .finally(cancel);
+        (this.store ? this.store.run({ [TRACE_KEY]: traceId, [REQUEST_KEY]: requestId }, run) : run()).then(resolve, reject).finally(cancel);
       });
       invocation.outcome = { ok: true, result };
     } catch (error) {

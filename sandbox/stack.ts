@@ -10,16 +10,38 @@ import { loadConfig } from "../shared/config/load";
 
 // CloudFormation's short-form tags (!Ref, !GetAtt, …) as their long forms.
 const intrinsic = (tag: string, kinds: ("scalar" | "sequence" | "mapping")[]) =>
-  kinds.map((kind) => new Type(`!${tag}`, {
-    kind,
-    construct: (data: unknown) => {
-      const name = tag === "Ref" || tag === "Condition" ? tag : `Fn::${tag}`;
-      return { [name]: tag === "GetAtt" && typeof data === "string" ? data.split(".") : data };
-    },
-  }));
+  kinds.map(
+    (kind) =>
+      new Type(`!${tag}`, {
+        kind,
+        construct: (data: unknown) => {
+          const name = tag === "Ref" || tag === "Condition" ? tag : `Fn::${tag}`;
+          return { [name]: tag === "GetAtt" && typeof data === "string" ? data.split(".") : data };
+        },
+      }),
+  );
 
-const CLOUDFORMATION = new Schema(["Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or", "FindInMap", "ImportValue", "Base64", "Cidr", "GetAZs", "Condition"]
-  .flatMap((tag) => intrinsic(tag, ["scalar", "sequence", "mapping"])));
+const CLOUDFORMATION = new Schema(
+  [
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "Select",
+    "Split",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "FindInMap",
+    "ImportValue",
+    "Base64",
+    "Cidr",
+    "GetAZs",
+    "Condition",
+  ].flatMap((tag) => intrinsic(tag, ["scalar", "sequence", "mapping"])),
+);
 
 export interface ServerlessFile {
   service: string;
@@ -37,7 +59,10 @@ export function readServerless(path = "serverless.yml"): ServerlessFile {
 
 /** The records table as serverless.yml declares it, as a CreateTable request. */
 export function recordsTable(tableName: string, file: ServerlessFile = readServerless()): CreateTableCommandInput {
-  const resource = [file.resources].flat().flatMap((part) => (typeof part === "string" ? [] : [part.Resources.RecordsTable])).find(Boolean);
+  const resource = [file.resources]
+    .flat()
+    .flatMap((part) => (typeof part === "string" ? [] : [part.Resources.RecordsTable]))
+    .find(Boolean);
   if (resource?.Type !== "AWS::DynamoDB::Table") throw new Error("serverless.yml declares no RecordsTable of type AWS::DynamoDB::Table");
   // CloudFormation-only properties (recovery, encryption, retention) mean nothing locally.
   const { PointInTimeRecoverySpecification: _pitr, SSESpecification: _sse, StreamSpecification: stream, ...properties } = resource.Properties;
@@ -76,7 +101,14 @@ export interface ResolvedStack {
  * seconds, so the result is cached under .build/ by a hash of every input it depends on.
  */
 export function resolveStack(configFile: string): ResolvedStack {
-  const inputs = ["serverless.yml", ...readdirSync("infra").sort().map((f) => join("infra", f)), configFile, ...templateFiles(configFile)];
+  const inputs = [
+    "serverless.yml",
+    ...readdirSync("infra")
+      .sort()
+      .map((f) => join("infra", f)),
+    configFile,
+    ...templateFiles(configFile),
+  ];
   const hash = createHash("sha256").update("resolved-stack/2");
   for (const file of inputs) hash.update(file).update(readFileSync(file));
   const cache = join(".build", "sandbox", `stack-${hash.digest("hex").slice(0, 16)}.json`);

@@ -59,16 +59,23 @@ export class Timeline {
 
   invocation(invocation: Invocation): void {
     if (invocation.outcome?.ok === false) {
-      this.add("failed", `${invocation.function} ${invocation.outcome.kind === "error" ? "failed" : invocation.outcome.kind === "crash" ? "crashed" : "timed out"}: ${invocation.outcome.error.split("\n")[0]} (Lambda retries it)`);
+      this.add(
+        "failed",
+        `${invocation.function} ${invocation.outcome.kind === "error" ? "failed" : invocation.outcome.kind === "crash" ? "crashed" : "timed out"}: ${invocation.outcome.error.split("\n")[0]} (Lambda retries it)`,
+      );
     }
   }
 
   did(call: Call): void {
     const b = call.body ?? {};
-    const what = call.operation === "RegisterTaskDefinition" ? `register ${String(b.family)}`
-      : call.operation === "UpdateService" ? `UpdateService ${String(b.cluster)}/${String(b.service)} → ${String(b.taskDefinition).replace(/^.*\//, "")}`
-      : call.operation === "StopServiceDeployment" ? `StopServiceDeployment (roll back) ${String(b.serviceDeploymentArn).replace(/^.*service-deployment\//, "")}`
-      : call.operation;
+    const what =
+      call.operation === "RegisterTaskDefinition"
+        ? `register ${String(b.family)}`
+        : call.operation === "UpdateService"
+          ? `UpdateService ${String(b.cluster)}/${String(b.service)} → ${String(b.taskDefinition).replace(/^.*\//, "")}`
+          : call.operation === "StopServiceDeployment"
+            ? `StopServiceDeployment (roll back) ${String(b.serviceDeploymentArn).replace(/^.*service-deployment\//, "")}`
+            : call.operation;
     this.add("did", `${call.function ?? "stevedore"}: ${what}`);
   }
 

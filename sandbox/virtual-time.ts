@@ -52,7 +52,11 @@ export function useClock(next: Clock, seed: number, perInvocation: () => (() => 
 /** A Node-like Timeout handle on the sandbox clock (clearTimeout, refresh, unref all work). */
 class VirtualTimeout {
   private cancel: () => void = () => undefined;
-  constructor(private readonly fn: () => void, private readonly ms: number, private readonly repeat: boolean) {
+  constructor(
+    private readonly fn: () => void,
+    private readonly ms: number,
+    private readonly repeat: boolean,
+  ) {
     this.start();
   }
   private start(): void {
@@ -141,10 +145,14 @@ function install(): void {
         const signal = options?.signal;
         if (signal?.aborted) return reject(signal.reason);
         const cancel = (clock as Clock).after(Number(ms) || 0, () => resolve(value));
-        signal?.addEventListener("abort", () => {
-          cancel();
-          reject(signal.reason);
-        }, { once: true });
+        signal?.addEventListener(
+          "abort",
+          () => {
+            cancel();
+            reject(signal.reason);
+          },
+          { once: true },
+        );
       });
     },
   });

@@ -316,8 +316,16 @@ export class WebhookReceiver {
 
 // ── Slack's payload, loosely ─────────────────────────────────────────────────────────────
 
-interface SlackText { type?: string; text?: string }
-interface SlackBlock { type?: string; text?: SlackText; fields?: SlackText[]; elements?: (SlackText & { url?: string })[] }
+interface SlackText {
+  type?: string;
+  text?: string;
+}
+interface SlackBlock {
+  type?: string;
+  text?: SlackText;
+  fields?: SlackText[];
+  elements?: (SlackText & { url?: string })[];
+}
 
 const BLOCK_TYPES = new Set(["header", "section", "context", "actions", "divider", "image", "rich_text", "input", "file", "video"]);
 
@@ -345,7 +353,9 @@ function validBlocks(blocks: unknown): boolean {
     if (b.type === "header") return block.text?.type === "plain_text" && typeof block.text.text === "string" && block.text.text.length <= 150;
     if (b.type === "section") {
       const fields = block.fields ?? [];
-      return (block.text !== undefined || fields.length > 0) && fields.length <= 10 && (block.text === undefined || validText(block.text)) && fields.every(validText);
+      return (
+        (block.text !== undefined || fields.length > 0) && fields.length <= 10 && (block.text === undefined || validText(block.text)) && fields.every(validText)
+      );
     }
     if (b.type === "context") return Array.isArray(block.elements) && block.elements.length > 0 && block.elements.length <= 10;
     if (b.type === "actions") return Array.isArray(block.elements) && block.elements.length > 0 && block.elements.length <= 25;
@@ -389,7 +399,10 @@ function slackFacts(message: ReceivedMessage): Fact[] {
   }
   const summary = blocks.find((b) => b.type === "section" && b.text?.text)?.text?.text ?? message.text;
   const reason = /Reason: ([\s\S]*)$/.exec(unescape(summary))?.[1];
-  const context = blocks.filter((b) => b.type === "context").flatMap((b) => b.elements ?? []).map((e) => unescape(e.text ?? ""));
+  const context = blocks
+    .filter((b) => b.type === "context")
+    .flatMap((b) => b.elements ?? [])
+    .map((e) => unescape(e.text ?? ""));
   return [
     ["app", fields.get("app") ?? ""],
     ["env", fields.get("environment") ?? fields.get("promotion") ?? ""],

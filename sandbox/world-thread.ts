@@ -18,8 +18,12 @@ async function main(): Promise<RunResult> {
   if (!scenario) throw new Error(`no scenario ${request.scenario}`);
   const started = wallNow();
   const world = await World.create({
-    stack, bundles,
-    faults: request.faults, logLevel: request.logLevel, slackUrl: request.slackUrl, timeoutMs: request.timeoutMs,
+    stack,
+    bundles,
+    faults: request.faults,
+    logLevel: request.logLevel,
+    slackUrl: request.slackUrl,
+    timeoutMs: request.timeoutMs,
   });
   const virtualStart = world.clock.now();
   world.timeline.restart();
@@ -79,8 +83,9 @@ async function main(): Promise<RunResult> {
 /** Whether every finished deployment's final message reached each of its destinations. */
 function finalWordsIn(world: World): boolean {
   const o = observeNotifications(world);
-  return o.deployments.filter((d) => isFinal(d.status)).every((d) =>
-    (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) => finalMessages(o, d, dest.name).length > 0));
+  return o.deployments
+    .filter((d) => isFinal(d.status))
+    .every((d) => (o.destinations[`${d.app}/${d.env}`] ?? []).every((dest) => finalMessages(o, d, dest.name).length > 0));
 }
 
 /**
@@ -90,7 +95,11 @@ function finalWordsIn(world: World): boolean {
 function withinWallTime<T>(work: Promise<T>, world: World, what: string, ms = WALL_LIMIT_MS): Promise<T> {
   let timer: ReturnType<typeof realGlobals.setTimeout> | undefined;
   const limit = new Promise<never>((_, reject) => {
-    timer = realGlobals.setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s of wall time; sandbox time stood at ${world.clock.iso()}: ${world.clock.describeActivity()}`)), ms);
+    timer = realGlobals.setTimeout(
+      () =>
+        reject(new Error(`${what} took more than ${ms / 1000} s of wall time; sandbox time stood at ${world.clock.iso()}: ${world.clock.describeActivity()}`)),
+      ms,
+    );
   });
   return Promise.race([work, limit]).finally(() => realGlobals.clearTimeout(timer));
 }

@@ -174,11 +174,13 @@ export class World {
       // Lambda's timeouts, capped: a claim's lease is its invocation's deadline, and an abandoned
       // claim must be resumed well within a deployment's deadline. Stream consumers hold no
       // lease; they keep their whole timeout for slow webhooks.
-      timeouts: Object.fromEntries(Object.entries(options.stack.functions).map(([name, fn]) => {
-        const stream = (fn.events ?? []).some((e) => "stream" in e);
-        const timeout = (fn.timeout ?? 6) * SECOND;
-        return [name, stream ? timeout : Math.min(timeout, options.timeoutMs ?? 10 * 60 * SECOND)];
-      })),
+      timeouts: Object.fromEntries(
+        Object.entries(options.stack.functions).map(([name, fn]) => {
+          const stream = (fn.events ?? []).some((e) => "stream" in e);
+          const timeout = (fn.timeout ?? 6) * SECOND;
+          return [name, stream ? timeout : Math.min(timeout, options.timeoutMs ?? 10 * 60 * SECOND)];
+        }),
+      ),
     });
     bus = new Bus(options.stack, runtime, clock, faults, seed, injected);
     const world = new World(options, dynamo, ecs, cloudwatch, ecr, codebuild, ssm, eventbridge, webhook, runtime, bus, clock, injected);
@@ -195,7 +197,14 @@ export class World {
       .intercept(async (request) => world.refuseTheDead(request))
       .intercept(async (request) => world.authorize(request))
       .intercept(async (request) => world.slowDown(request, (ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
-      .intercept(awsFaults(faults, callDraws(seed, (request) => world.callerOf(request)), injected, (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms)))
+      .intercept(
+        awsFaults(
+          faults,
+          callDraws(seed, (request) => world.callerOf(request)),
+          injected,
+          (request, ms) => clock.parkedFor(exchangeOf(request.headers), ms),
+        ),
+      )
       .observe((request, response, realMs) => world.recordCall(request, response.status, realMs));
     world.endpoint = await world.server.listen();
 
@@ -239,7 +248,10 @@ export class World {
     await this.dynamo.handle(request(DYNAMODB_PREFIX, "CreateTable", recordsTable(RECORDS_TABLE) as unknown as Record<string, unknown>));
     // dynalite makes a table ACTIVE on a timer, which runs on sandbox time: the table is ready
     // before anything is deployed, as it is in AWS.
-    while ((await this.dynamo.handle(request(DYNAMODB_PREFIX, "DescribeTable", { TableName: RECORDS_TABLE })) as { body: { Table?: { TableStatus?: string } } }).body.Table?.TableStatus !== "ACTIVE") {
+    while (
+      ((await this.dynamo.handle(request(DYNAMODB_PREFIX, "DescribeTable", { TableName: RECORDS_TABLE }))) as { body: { Table?: { TableStatus?: string } } })
+        .body.Table?.TableStatus !== "ACTIVE"
+    ) {
       await this.clock.sleep(100);
     }
     await this.webhook.start();
@@ -292,12 +304,17 @@ export class World {
 
   /** `docker push`: a new image in ECR, announced by ECR's event. */
   push(
-    repository: string, tag: string,
+    repository: string,
+    tag: string,
     /** `delivery`: ECR's event comes `lateMs` late, or goes to the dead-letter queue ("dead-letter"). */
     options: { bad?: boolean; platforms?: number; delivery?: { lateMs: number } | "dead-letter" } = {},
   ): { digest: string; uri: string } {
-    const held = options.delivery === "dead-letter" ? "; its event goes to the dead-letter queue"
-      : options.delivery ? `; its event comes ${Math.round(options.delivery.lateMs / 60_000)} minutes late` : "";
+    const held =
+      options.delivery === "dead-letter"
+        ? "; its event goes to the dead-letter queue"
+        : options.delivery
+          ? `; its event comes ${Math.round(options.delivery.lateMs / 60_000)} minutes late`
+          : "";
     this.timeline.note(`docker push ${repository}:${tag}${options.bad ? " (an image whose tasks fail to start)" : ""}${held}`);
     const digest = `sha256:${sha256(`${repository}:${tag}:${this.clock.now()}`)}`;
     if (options.delivery) {
@@ -326,16 +343,25 @@ export class World {
    * started it for (default a push to main); `tag`: the tag an edited buildspec pushes under.
    */
   build(
-    project: string, commit: string, outcome: "SUCCEEDED" | "FAILED", failIn: FailingPhase = "BUILD",
+    project: string,
+    commit: string,
+    outcome: "SUCCEEDED" | "FAILED",
+    failIn: FailingPhase = "BUILD",
     options: { durations?: BuildDurations; trigger?: string; tag?: string } = {},
   ): string {
     const slow = options.durations?.postBuild ? `; its post-build step takes ${Math.round(options.durations.postBuild / 60_000)} minutes` : "";
     const of = options.trigger && options.trigger !== "branch/main" ? ` for ${options.trigger}` : "";
     const tagged = options.tag ? `; its buildspec, edited, pushes it as :${options.tag}` : "";
-    this.timeline.note(`CodeBuild ${project} builds ${commit.slice(0, 7)}${of} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"}${slow}${tagged})`);
+    this.timeline.note(
+      `CodeBuild ${project} builds ${commit.slice(0, 7)}${of} (${outcome === "FAILED" ? `it will fail in ${failIn}` : "it will pass"}${slow}${tagged})`,
+    );
     return this.codebuild.build(project, {
-      commit, outcome, ...(outcome === "FAILED" ? { failIn } : {}),
-      ...(options.durations ? { durations: options.durations } : {}), ...(options.trigger ? { trigger: options.trigger } : {}), ...(options.tag ? { tag: options.tag } : {}),
+      commit,
+      outcome,
+      ...(outcome === "FAILED" ? { failIn } : {}),
+      ...(options.durations ? { durations: options.durations } : {}),
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      ...(options.tag ? { tag: options.tag } : {}),
     });
   }
 
@@ -418,7 +444,12 @@ export class World {
     const trace = String(request.headers["x-amzn-trace-id"] ?? "");
     const fn = functionOf(request);
     const call: Call = {
-      at: this.clock.now(), function: fn, service: request.prefix, operation: request.operation, status, realMs,
+      at: this.clock.now(),
+      function: fn,
+      service: request.prefix,
+      operation: request.operation,
+      status,
+      realMs,
       ...(isWrite(request.operation) ? { body: request.body } : {}),
     };
     this.calls.push(call);
@@ -452,7 +483,10 @@ export class World {
 
   /** What an ARN a call is authorized against depends on (built once: every call uses it). */
   private readonly lookups: Lookups = {
-    account: ACCOUNT, region: REGION, nextRevision: (family) => this.ecs.nextRevision(family), secretArn: (id) => this.ssm.secretArn(id),
+    account: ACCOUNT,
+    region: REGION,
+    nextRevision: (family) => this.ecs.nextRevision(family),
+    secretArn: (id) => this.ssm.secretArn(id),
   };
 
   /** IAM: a function's call is carried out only if its role allows everything the call needs. */
@@ -550,7 +584,10 @@ const STACK_ARNS: Record<string, string> = {
 function deployedRoles(stack: ResolvedStack): Record<string, { name: string; statements: Statement[] }> | undefined {
   if (!stack.resources || Object.keys(stack.resources).length === 0) return undefined;
   const roles = rolesOf(stack.functions, stack.resources, { region: REGION, account: ACCOUNT, values: STACK_ARNS });
-  const problems = deployProblems(stack.functions, roles, { stream: STACK_ARNS["RecordsTable.StreamArn"]!, deadLetterQueue: STACK_ARNS["DeadLetterQueue.Arn"]! });
+  const problems = deployProblems(stack.functions, roles, {
+    stream: STACK_ARNS["RecordsTable.StreamArn"]!,
+    deadLetterQueue: STACK_ARNS["DeadLetterQueue.Arn"]!,
+  });
   if (problems.length > 0) throw new Error(`sandbox: the stack would not deploy:\n  ${problems.join("\n  ")}`);
   return roles;
 }

@@ -12,7 +12,10 @@ export abstract class StevedoreError extends Error {
 export class ConfigError extends StevedoreError {
   override readonly name = "ConfigError";
   readonly retryable = false;
-  constructor(readonly file: string, readonly problems: string[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
     super(`${file} is not a valid Stevedore config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
 }
@@ -21,7 +24,12 @@ export class ConfigError extends StevedoreError {
 export class TerminalAwsError extends StevedoreError {
   override readonly name = "TerminalAwsError";
   readonly retryable = false;
-  constructor(readonly operation: string, readonly code: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly operation: string,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${operation} failed: ${code}: ${message}`, options);
   }
 }
@@ -30,7 +38,12 @@ export class TerminalAwsError extends StevedoreError {
 export class RetryableAwsError extends StevedoreError {
   override readonly name = "RetryableAwsError";
   readonly retryable = true;
-  constructor(readonly operation: string, readonly code: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly operation: string,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${operation} failed: ${code}: ${message}`, options);
   }
 }

@@ -20,11 +20,7 @@ export interface Ignored {
  *   dead-letter queue, where it waits to be replayed once the cause (a missing table, a denied
  *   permission, a bug) is fixed. Nothing is silently dropped.
  */
-export function eventHandler<S extends z.ZodMiniType, R>(
-  name: string,
-  schema: S,
-  run: (event: z.output<S>, context: Context) => Promise<R>,
-) {
+export function eventHandler<S extends z.ZodMiniType, R>(name: string, schema: S, run: (event: z.output<S>, context: Context) => Promise<R>) {
   return middy(async (event: unknown, context: Context): Promise<R | Ignored> => {
     const parsed = z.safeParse(schema, event);
     if (!parsed.success) {
@@ -75,7 +71,9 @@ export function streamConsumer(
         await onChange(record.dynamodb.OldImage, record.dynamodb.NewImage, context, written === undefined ? undefined : written * 1000);
       } catch (error) {
         logger.error(`${name}: failed on a stream record; it and the rest of the batch will be retried`, {
-          eventID: record.eventID, sequenceNumber, error: String(error),
+          eventID: record.eventID,
+          sequenceNumber,
+          error: String(error),
         });
         return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
       }

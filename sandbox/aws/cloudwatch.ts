@@ -63,8 +63,13 @@ interface Alarm {
 
 const MAX_RECORDS = 100;
 const COMPARISONS = [
-  "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold",
-  "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold",
+  "GreaterThanOrEqualToThreshold",
+  "GreaterThanThreshold",
+  "LessThanThreshold",
+  "LessThanOrEqualToThreshold",
+  "LessThanLowerOrGreaterThanUpperThreshold",
+  "LessThanLowerThreshold",
+  "GreaterThanUpperThreshold",
 ];
 const STATISTICS = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
 
@@ -93,11 +98,16 @@ export class LocalCloudWatch {
     try {
       const body = request.body ?? {};
       switch (request.operation) {
-        case "PutMetricAlarm": return ok(this.putMetricAlarm(body));
-        case "PutCompositeAlarm": return ok(this.putCompositeAlarm(body));
-        case "DescribeAlarms": return ok(this.describeAlarms(body));
-        case "SetAlarmState": return ok(this.setAlarmStateCall(body));
-        case "DeleteAlarms": return ok(this.deleteAlarms(body));
+        case "PutMetricAlarm":
+          return ok(this.putMetricAlarm(body));
+        case "PutCompositeAlarm":
+          return ok(this.putCompositeAlarm(body));
+        case "DescribeAlarms":
+          return ok(this.describeAlarms(body));
+        case "SetAlarmState":
+          return ok(this.setAlarmStateCall(body));
+        case "DeleteAlarms":
+          return ok(this.deleteAlarms(body));
         default:
           return cwError("UnknownOperationException", "UnknownOperationException", `${request.operation} is not implemented by the sandbox`, 400);
       }
@@ -122,18 +132,19 @@ export class LocalCloudWatch {
     checkName(name);
     const now = this.clock.now();
     const metric = options.metric ?? { namespace: "Sandbox", name: "Errors" };
-    const config: Json = options.composite !== undefined
-      ? { AlarmRule: options.composite }
-      : {
-        Namespace: metric.namespace,
-        MetricName: metric.name,
-        Dimensions: Object.entries(metric.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
-        Statistic: metric.stat ?? "Sum",
-        Period: metric.period ?? 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: "GreaterThanOrEqualToThreshold",
-      };
+    const config: Json =
+      options.composite !== undefined
+        ? { AlarmRule: options.composite }
+        : {
+            Namespace: metric.namespace,
+            MetricName: metric.name,
+            Dimensions: Object.entries(metric.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
+            Statistic: metric.stat ?? "Sum",
+            Period: metric.period ?? 60,
+            EvaluationPeriods: 1,
+            Threshold: 1,
+            ComparisonOperator: "GreaterThanOrEqualToThreshold",
+          };
     config.AlarmDescription = options.description ?? `${name} (sandbox alarm)`;
     const alarm: Alarm = {
       type: options.composite !== undefined ? "CompositeAlarm" : "MetricAlarm",
@@ -175,8 +186,11 @@ export class LocalCloudWatch {
   private putMetricAlarm(body: Json): Json {
     const name = checkName(body.AlarmName);
     if (body.Metrics !== undefined && (body.MetricName !== undefined || body.Namespace !== undefined || body.Statistic !== undefined)) {
-      throw new CloudWatchError("InvalidParameterCombinationException", "InvalidParameterCombination",
-        "Metrics list cannot be used with MetricName, Namespace or Statistic.");
+      throw new CloudWatchError(
+        "InvalidParameterCombinationException",
+        "InvalidParameterCombination",
+        "Metrics list cannot be used with MetricName, Namespace or Statistic.",
+      );
     }
     if (body.ComparisonOperator !== undefined && !COMPARISONS.includes(String(body.ComparisonOperator))) {
       throw validation(body.ComparisonOperator, "comparisonOperator", `Member must satisfy enum value set: [${COMPARISONS.join(", ")}]`);
@@ -234,7 +248,11 @@ export class LocalCloudWatch {
       return existing;
     }
     const alarm: Alarm = {
-      type, name, arn: this.arn(name), config, rule,
+      type,
+      name,
+      arn: this.arn(name),
+      config,
+      rule,
       state: { value: "INSUFFICIENT_DATA", reason: "Unchecked: Initial alarm creation", timestamp: now },
       configUpdatedAt: now,
       transitionedAt: now,
@@ -251,12 +269,18 @@ export class LocalCloudWatch {
       throw validation(names, "alarmNames", "Member must have length less than or equal to 100");
     }
     if (names !== undefined && body.AlarmNamePrefix !== undefined) {
-      throw new CloudWatchError("InvalidParameterCombinationException", "InvalidParameterCombination",
-        "AlarmNamePrefix and AlarmNames cannot be used together.");
+      throw new CloudWatchError(
+        "InvalidParameterCombinationException",
+        "InvalidParameterCombination",
+        "AlarmNamePrefix and AlarmNames cannot be used together.",
+      );
     }
     if (body.ChildrenOfAlarmName !== undefined || body.ParentsOfAlarmName !== undefined) {
-      throw new CloudWatchError("InvalidParameterValueException", "InvalidParameterValue",
-        "ChildrenOfAlarmName and ParentsOfAlarmName are not implemented by the sandbox");
+      throw new CloudWatchError(
+        "InvalidParameterValueException",
+        "InvalidParameterValue",
+        "ChildrenOfAlarmName and ParentsOfAlarmName are not implemented by the sandbox",
+      );
     }
     // Without AlarmTypes, DescribeAlarms returns metric alarms only, like AWS.
     const types = body.AlarmTypes === undefined ? ["MetricAlarm"] : body.AlarmTypes;
@@ -348,12 +372,20 @@ export class LocalCloudWatch {
     const previous = alarm.state;
     alarm.state = next;
     alarm.transitionedAt = next.timestamp;
-    this.emitEvent(awsEvent(this.origin, "aws.cloudwatch", "CloudWatch Alarm State Change", {
-      alarmName: alarm.name,
-      configuration: this.eventConfiguration(alarm),
-      previousState: eventState(previous),
-      state: eventState(next),
-    }, [alarm.arn]));
+    this.emitEvent(
+      awsEvent(
+        this.origin,
+        "aws.cloudwatch",
+        "CloudWatch Alarm State Change",
+        {
+          alarmName: alarm.name,
+          configuration: this.eventConfiguration(alarm),
+          previousState: eventState(previous),
+          state: eventState(next),
+        },
+        [alarm.arn],
+      ),
+    );
     this.notify(alarm);
     this.reevaluateParents(alarm.name);
     return true;
@@ -379,9 +411,10 @@ export class LocalCloudWatch {
       .map((a) => a.arn);
     this.transition(alarm, {
       value,
-      reason: value === "ALARM"
-        ? `${culprits[0] ?? "A child alarm"} transitioned to ALARM at ${new Date(this.clock.now()).toUTCString()}`
-        : "The alarm rule no longer evaluates to true",
+      reason:
+        value === "ALARM"
+          ? `${culprits[0] ?? "A child alarm"} transitioned to ALARM at ${new Date(this.clock.now()).toUTCString()}`
+          : "The alarm rule no longer evaluates to true",
       reasonData: JSON.stringify({ triggeringAlarms: culprits.map((arn) => ({ arn, state: { value: "ALARM" } })) }),
       timestamp: this.clock.now(),
     });
@@ -402,11 +435,16 @@ export class LocalCloudWatch {
     const state = (name: string) => this.alarms.get(name)?.state.value ?? "INSUFFICIENT_DATA";
     const truth = (r: Rule): boolean => {
       switch (r.kind) {
-        case "const": return r.value;
-        case "state": return state(r.alarm) === r.state;
-        case "not": return !truth(r.of);
-        case "and": return truth(r.left) && truth(r.right);
-        case "or": return truth(r.left) || truth(r.right);
+        case "const":
+          return r.value;
+        case "state":
+          return state(r.alarm) === r.state;
+        case "not":
+          return !truth(r.of);
+        case "and":
+          return truth(r.left) && truth(r.right);
+        case "or":
+          return truth(r.left) || truth(r.right);
       }
     };
     return truth(rule) ? "ALARM" : "OK";
@@ -444,9 +482,20 @@ export class LocalCloudWatch {
     return {
       ...common,
       ...pick(alarm.config, [
-        "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Unit", "EvaluationPeriods",
-        "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "EvaluateLowSampleCountPercentile",
-        "Metrics", "ThresholdMetricId",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "ExtendedStatistic",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "EvaluateLowSampleCountPercentile",
+        "Metrics",
+        "ThresholdMetricId",
       ]),
       Dimensions: alarm.config.Dimensions ?? [],
     };
@@ -459,22 +508,24 @@ export class LocalCloudWatch {
     if (alarm.type === "CompositeAlarm") {
       return {
         alarmRule: c.AlarmRule,
-        ...(c.ActionsSuppressor !== undefined ? {
-          actionsSuppressor: c.ActionsSuppressor,
-          actionsSuppressorWaitPeriod: c.ActionsSuppressorWaitPeriod,
-          actionsSuppressorExtensionPeriod: c.ActionsSuppressorExtensionPeriod,
-        } : {}),
+        ...(c.ActionsSuppressor !== undefined
+          ? {
+              actionsSuppressor: c.ActionsSuppressor,
+              actionsSuppressorWaitPeriod: c.ActionsSuppressorWaitPeriod,
+              actionsSuppressorExtensionPeriod: c.ActionsSuppressorExtensionPeriod,
+            }
+          : {}),
         ...description,
       };
     }
     const metrics = Array.isArray(c.Metrics)
       ? (c.Metrics as Json[]).map((q) => ({
-        id: q.Id,
-        ...(q.Expression !== undefined ? { expression: q.Expression } : {}),
-        ...(q.Label !== undefined ? { label: q.Label } : {}),
-        ...(isObject(q.MetricStat) ? { metricStat: metricStat(q.MetricStat.Metric, q.MetricStat.Period, q.MetricStat.Stat) } : {}),
-        returnData: q.ReturnData ?? true,
-      }))
+          id: q.Id,
+          ...(q.Expression !== undefined ? { expression: q.Expression } : {}),
+          ...(q.Label !== undefined ? { label: q.Label } : {}),
+          ...(isObject(q.MetricStat) ? { metricStat: metricStat(q.MetricStat.Metric, q.MetricStat.Period, q.MetricStat.Stat) } : {}),
+          returnData: q.ReturnData ?? true,
+        }))
       : [{ id: "m1", metricStat: metricStat(c, c.Period, c.Statistic ?? c.ExtendedStatistic), returnData: true }];
     return { ...description, metrics };
   }
@@ -558,10 +609,14 @@ export function parseRule(text: string): Rule {
 
 function children(rule: Rule): string[] {
   switch (rule.kind) {
-    case "const": return [];
-    case "state": return [rule.alarm];
-    case "not": return children(rule.of);
-    default: return [...children(rule.left), ...children(rule.right)];
+    case "const":
+      return [];
+    case "state":
+      return [rule.alarm];
+    case "not":
+      return children(rule.of);
+    default:
+      return [...children(rule.left), ...children(rule.right)];
   }
 }
 
@@ -569,7 +624,12 @@ function children(rule: Rule): string[] {
 
 /** An error as CloudWatch sends it: the Smithy shape in __type, the query-era code beside it. */
 class CloudWatchError extends Error {
-  constructor(readonly shape: string, readonly queryCode: string, message: string, readonly status = 400) {
+  constructor(
+    readonly shape: string,
+    readonly queryCode: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -594,8 +654,11 @@ function cwError(shape: string, queryCode: string, message: string, status: numb
 }
 
 function validation(value: unknown, member: string, constraint: string): CloudWatchError {
-  return new CloudWatchError("ValidationException", "ValidationError",
-    `1 validation error detected: Value '${JSON.stringify(value) ?? "null"}' at '${member}' failed to satisfy constraint: ${constraint}`);
+  return new CloudWatchError(
+    "ValidationException",
+    "ValidationError",
+    `1 validation error detected: Value '${JSON.stringify(value) ?? "null"}' at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
 }
 
 function checkName(name: unknown): string {

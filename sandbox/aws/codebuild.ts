@@ -122,9 +122,9 @@ export type BuildView = Record<string, unknown> & {
 const DEFAULTS: Required<BuildDurations> = { queued: 3 * SECOND, preBuild: 4 * SECOND, build: 121 * SECOND, postBuild: 37 * SECOND };
 
 const FAILED_COMMAND: Record<FailingPhase, string> = {
-  PRE_BUILD: "docker login --username AWS --password-stdin \"$REGISTRY\" <<< \"$PASSWORD\" || exit 1",
-  BUILD: "docker buildx build --platform \"$IMAGE_PLATFORM\" --file \"$DOCKERFILE\" --provenance=false --tag \"$IMAGE_URI\" --push \"$DOCKER_CONTEXT\" || exit 1",
-  POST_BUILD: "echo \"exporting IMAGE_URI=$IMAGE_URI\" && ./scripts/smoke.sh",
+  PRE_BUILD: 'docker login --username AWS --password-stdin "$REGISTRY" <<< "$PASSWORD" || exit 1',
+  BUILD: 'docker buildx build --platform "$IMAGE_PLATFORM" --file "$DOCKERFILE" --provenance=false --tag "$IMAGE_URI" --push "$DOCKER_CONTEXT" || exit 1',
+  POST_BUILD: 'echo "exporting IMAGE_URI=$IMAGE_URI" && ./scripts/smoke.sh',
 };
 
 export class LocalCodeBuild {
@@ -217,7 +217,11 @@ export class LocalCodeBuild {
     // As buildspec.yml: GIT_REF is the webhook's trigger, else the version the build was started for.
     const gitRef = request.trigger ?? request.sourceVersion ?? "branch/main";
     const deploys = build.project.deployBranches.some((b) => [`branch/${b}`, `refs/heads/${b}`, b].includes(gitRef));
-    const slug = gitRef.replace(/[^A-Za-z0-9_.-]/g, "-").replace(/-+$/, "").slice(0, 100) || "unknown";
+    const slug =
+      gitRef
+        .replace(/[^A-Za-z0-9_.-]/g, "-")
+        .replace(/-+$/, "")
+        .slice(0, 100) || "unknown";
     const tag = request.tag ?? (deploys ? request.commit.slice(0, 7) : `nodeploy-${slug}-${request.commit.slice(0, 7)}`);
     const repositoryUri = this.ecr.repositoryUri(build.project.repository);
 
@@ -269,9 +273,9 @@ export class LocalCodeBuild {
     phase.endTime = build.cursor;
     phase.phaseStatus = failure ? "FAILED" : "SUCCEEDED";
     const m = failure ? /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(failure) : null;
-    phase.contexts = [failure
-      ? { statusCode: m ? (m[1] as string) : "COMMAND_EXECUTION_ERROR", message: m ? (m[2] as string) : failure }
-      : { statusCode: "", message: "" }];
+    phase.contexts = [
+      failure ? { statusCode: m ? (m[1] as string) : "COMMAND_EXECUTION_ERROR", message: m ? (m[2] as string) : failure } : { statusCode: "", message: "" },
+    ];
     return !failure;
   }
 
@@ -294,35 +298,43 @@ export class LocalCodeBuild {
   private announce(build: Build): void {
     const origin: EventOrigin = { clock: this.clock, account: this.account, region: this.region };
     const complete = build.status !== "IN_PROGRESS";
-    this.emit(awsEvent(origin, "aws.codebuild", "CodeBuild Build State Change", {
-      "build-status": build.status,
-      "project-name": build.project.name,
-      "build-id": build.arn,
-      "current-phase": build.currentPhase,
-      "current-phase-context": complete ? "[: ]" : "[]",
-      version: "1",
-      "additional-information": {
-        cache: { type: "NO_CACHE" },
-        "timeout-in-minutes": 60,
-        "build-complete": complete,
-        "build-number": build.buildNumber,
-        initiator: "GitHub-Hookshot/8a4f2c1",
-        "build-start-time": eventDate(build.startTime),
-        source: { buildspec: "buildspec.yml", location: build.project.sourceLocation, type: "GITHUB" },
-        "source-version": build.sourceVersion,
-        artifact: { location: "" },
-        environment: {
-          image: "aws/codebuild/amazonlinux-aarch64-standard:3.0",
-          "privileged-mode": true,
-          "image-pull-credentials-type": "CODEBUILD",
-          "compute-type": "BUILD_GENERAL1_SMALL",
-          type: "ARM_CONTAINER",
-          "environment-variables": [{ name: "ECR_REPOSITORY", type: "PLAINTEXT", value: build.project.repository }],
+    this.emit(
+      awsEvent(
+        origin,
+        "aws.codebuild",
+        "CodeBuild Build State Change",
+        {
+          "build-status": build.status,
+          "project-name": build.project.name,
+          "build-id": build.arn,
+          "current-phase": build.currentPhase,
+          "current-phase-context": complete ? "[: ]" : "[]",
+          version: "1",
+          "additional-information": {
+            cache: { type: "NO_CACHE" },
+            "timeout-in-minutes": 60,
+            "build-complete": complete,
+            "build-number": build.buildNumber,
+            initiator: "GitHub-Hookshot/8a4f2c1",
+            "build-start-time": eventDate(build.startTime),
+            source: { buildspec: "buildspec.yml", location: build.project.sourceLocation, type: "GITHUB" },
+            "source-version": build.sourceVersion,
+            artifact: { location: "" },
+            environment: {
+              image: "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+              "privileged-mode": true,
+              "image-pull-credentials-type": "CODEBUILD",
+              "compute-type": "BUILD_GENERAL1_SMALL",
+              type: "ARM_CONTAINER",
+              "environment-variables": [{ name: "ECR_REPOSITORY", type: "PLAINTEXT", value: build.project.repository }],
+            },
+            logs: this.logs(build, "event"),
+            ...(complete ? { phases: build.phases.map(eventPhase) } : {}),
+          },
         },
-        logs: this.logs(build, "event"),
-        ...(complete ? { phases: build.phases.map(eventPhase) } : {}),
-      },
-    }, [build.arn]));
+        [build.arn],
+      ),
+    );
   }
 
   // ── API ─────────────────────────────────────────────────────────────────────────────────
@@ -332,7 +344,10 @@ export class LocalCodeBuild {
       case "BatchGetBuilds": {
         const ids = request.body.ids;
         if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100) {
-          throw new AwsError("InvalidInputException", "1 validation error detected: Value at 'ids' failed to satisfy constraint: Member must have length between 1 and 100");
+          throw new AwsError(
+            "InvalidInputException",
+            "1 validation error detected: Value at 'ids' failed to satisfy constraint: Member must have length between 1 and 100",
+          );
         }
         const builds: BuildView[] = [];
         const buildsNotFound: string[] = [];
@@ -346,17 +361,27 @@ export class LocalCodeBuild {
       }
       case "ListBuildsForProject": {
         const name = request.body.projectName;
-        if (typeof name !== "string" || !name) throw new AwsError("InvalidInputException", "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null");
+        if (typeof name !== "string" || !name)
+          throw new AwsError(
+            "InvalidInputException",
+            "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null",
+          );
         const project = this.projects.get(name);
         if (!project) throw new AwsError("ResourceNotFoundException", `The provided project name ${name} does not exist`);
         const order = request.body.sortOrder;
         if (order !== undefined && order !== "ASCENDING" && order !== "DESCENDING") {
-          throw new AwsError("InvalidInputException", `1 validation error detected: Value '${String(order)}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [ASCENDING, DESCENDING]`);
+          throw new AwsError(
+            "InvalidInputException",
+            `1 validation error detected: Value '${String(order)}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [ASCENDING, DESCENDING]`,
+          );
         }
         // As documented: asking for an order fails once a project has more than 100 builds.
-        if (order !== undefined && project.builds > 100) throw new AwsError("InvalidInputException", "Sort order cannot be specified for projects with more than 100 builds");
-        const ids = [...this.builds.values()].filter((b) => b.project.name === name)
-          .sort((a, b) => (order === "ASCENDING" ? a.buildNumber - b.buildNumber : b.buildNumber - a.buildNumber)).map((b) => b.id);
+        if (order !== undefined && project.builds > 100)
+          throw new AwsError("InvalidInputException", "Sort order cannot be specified for projects with more than 100 builds");
+        const ids = [...this.builds.values()]
+          .filter((b) => b.project.name === name)
+          .sort((a, b) => (order === "ASCENDING" ? a.buildNumber - b.buildNumber : b.buildNumber - a.buildNumber))
+          .map((b) => b.id);
         const token = request.body.nextToken;
         const start = token === undefined ? 0 : Number(token);
         if (!Number.isInteger(start) || start < 0 || start > ids.length) throw new AwsError("InvalidInputException", "Invalid next token");
@@ -365,10 +390,17 @@ export class LocalCodeBuild {
       }
       case "StartBuild": {
         const name = request.body.projectName;
-        if (typeof name !== "string" || !name) throw new AwsError("InvalidInputException", "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null");
+        if (typeof name !== "string" || !name)
+          throw new AwsError(
+            "InvalidInputException",
+            "1 validation error detected: Value null at 'projectName' failed to satisfy constraint: Member must not be null",
+          );
         const version = request.body.sourceVersion;
         // A branch or no version resolves to the branch's head: some commit.
-        const commit = typeof version === "string" && /^[0-9a-f]{40}$/.test(version) ? version : madeUpId({ name, version, at: this.clock.now() }).replaceAll("-", "").padEnd(40, "0");
+        const commit =
+          typeof version === "string" && /^[0-9a-f]{40}$/.test(version)
+            ? version
+            : madeUpId({ name, version, at: this.clock.now() }).replaceAll("-", "").padEnd(40, "0");
         const id = this.build(name, { commit, outcome: "SUCCEEDED", ...(typeof version === "string" ? { sourceVersion: version } : {}) });
         return { status: 200, body: { build: this.describe(id) } };
       }

@@ -43,7 +43,12 @@ export class LocalDynamo {
   private readonly listeners: StreamListener[] = [];
   private sequence = 0;
 
-  private constructor(private readonly server: Server, private readonly url: string, readonly region: string, readonly account: string) {}
+  private constructor(
+    private readonly server: Server,
+    private readonly url: string,
+    readonly region: string,
+    readonly account: string,
+  ) {}
 
   static async start(options: { region?: string; account?: string } = {}): Promise<LocalDynamo> {
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -173,9 +178,11 @@ export class LocalDynamo {
         for (const undo of done.reverse()) await this.restore(undo.table, undo.key, undo.before);
         const error = response.body as { __type?: string; message?: string; Item?: Item };
         if (!String(error.__type).endsWith("ConditionalCheckFailedException")) return response;
-        const reasons = steps.map((_, i) => (i === index
-          ? { Code: "ConditionalCheckFailed", Message: "The conditional request failed", ...(error.Item ? { Item: error.Item } : {}) }
-          : { Code: "None" }));
+        const reasons = steps.map((_, i) =>
+          i === index
+            ? { Code: "ConditionalCheckFailed", Message: "The conditional request failed", ...(error.Item ? { Item: error.Item } : {}) }
+            : { Code: "None" },
+        );
         return awsError(
           "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
           `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(", ")}]`,
@@ -196,15 +203,21 @@ export class LocalDynamo {
   /** One transaction item as the single-item request it corresponds to. */
   private apply(kind: string, request: Item, key: Item): Promise<AwsResponse> {
     switch (kind) {
-      case "Put": return this.forward("PutItem", request);
-      case "Update": return this.forward("UpdateItem", request);
-      case "Delete": return this.forward("DeleteItem", request);
+      case "Put":
+        return this.forward("PutItem", request);
+      case "Update":
+        return this.forward("UpdateItem", request);
+      case "Delete":
+        return this.forward("DeleteItem", request);
       default: {
         // A condition alone: probe it with a conditional write of a marker attribute.
         const names = { ...(request.ExpressionAttributeNames as Item | undefined), "#sandboxProbe": "sandboxProbe" };
         return this.forward("UpdateItem", {
-          TableName: request.TableName, Key: key, ConditionExpression: request.ConditionExpression,
-          ExpressionAttributeNames: names, ExpressionAttributeValues: request.ExpressionAttributeValues,
+          TableName: request.TableName,
+          Key: key,
+          ConditionExpression: request.ConditionExpression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: request.ExpressionAttributeValues,
           ReturnValuesOnConditionCheckFailure: request.ReturnValuesOnConditionCheckFailure,
           UpdateExpression: "REMOVE #sandboxProbe",
         });

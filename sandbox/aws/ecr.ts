@@ -114,7 +114,10 @@ export class LocalEcr {
 
   createRepository(name: string, options: RepositoryOptions = {}): string {
     if (!/^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(name)) {
-      throw new AwsError("InvalidParameterException", `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`);
+      throw new AwsError(
+        "InvalidParameterException",
+        `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
+      );
     }
     if (this.repositories.has(name)) {
       throw new AwsError("RepositoryAlreadyExistsException", `The repository with name '${name}' already exists in the registry with id '${this.account}'`);
@@ -145,20 +148,24 @@ export class LocalEcr {
     for (const platform of PLATFORMS.slice(0, platforms)) {
       manifests.push(this.image(imageManifest(MEDIA_TYPES.ociManifest, MEDIA_TYPES.ociConfig, platform), MEDIA_TYPES.ociManifest, MEDIA_TYPES.ociConfig));
     }
-    const top = platforms > 0
-      ? this.image(indexManifest(manifests, PLATFORMS), MEDIA_TYPES.ociIndex, undefined, options.digest)
-      : this.image(
-        imageManifest(options.manifestMediaType ?? MEDIA_TYPES.dockerManifest, options.artifactMediaType ?? MEDIA_TYPES.dockerConfig),
-        options.manifestMediaType ?? MEDIA_TYPES.dockerManifest,
-        options.artifactMediaType ?? MEDIA_TYPES.dockerConfig,
-        options.digest,
-      );
+    const top =
+      platforms > 0
+        ? this.image(indexManifest(manifests, PLATFORMS), MEDIA_TYPES.ociIndex, undefined, options.digest)
+        : this.image(
+            imageManifest(options.manifestMediaType ?? MEDIA_TYPES.dockerManifest, options.artifactMediaType ?? MEDIA_TYPES.dockerConfig),
+            options.manifestMediaType ?? MEDIA_TYPES.dockerManifest,
+            options.artifactMediaType ?? MEDIA_TYPES.dockerConfig,
+            options.digest,
+          );
 
     if (tag !== undefined) {
       const holder = [...repo.images.values()].find((image) => image.tags.includes(tag));
       if (holder && holder.digest !== top.digest) {
         if (repo.mutability === "IMMUTABLE") {
-          throw new AwsError("ImageTagAlreadyExistsException", `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`);
+          throw new AwsError(
+            "ImageTagAlreadyExistsException",
+            `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`,
+          );
         }
         holder.tags = holder.tags.filter((t) => t !== tag); // a mutable tag moves to the new image
       }
@@ -204,9 +211,12 @@ export class LocalEcr {
 
   readonly handle = async (request: AwsRequest): Promise<AwsResponse> => {
     switch (request.operation) {
-      case "DescribeImages": return ok(this.describeImages(request.body));
-      case "BatchGetImage": return ok(this.batchGetImage(request.body));
-      case "DescribeRepositories": return ok(this.describeRepositories(request.body));
+      case "DescribeImages":
+        return ok(this.describeImages(request.body));
+      case "BatchGetImage":
+        return ok(this.batchGetImage(request.body));
+      case "DescribeRepositories":
+        return ok(this.describeRepositories(request.body));
       case "CreateRepository": {
         const name = requiredString(request.body, "repositoryName");
         const mutability = request.body.imageTagMutability === "IMMUTABLE" ? "IMMUTABLE" : "MUTABLE";
@@ -251,9 +261,11 @@ export class LocalEcr {
       const image = this.lookup(repo, id);
       if (!image) {
         const mismatch = id.imageDigest && id.imageTag && repo.images.has(id.imageDigest);
-        failures.push(mismatch
-          ? { imageId: id, failureCode: "ImageTagDoesNotMatchDigest", failureReason: "Invalid request parameters: image tag does not match digest" }
-          : { imageId: id, failureCode: "ImageNotFound", failureReason: "Requested image not found" });
+        failures.push(
+          mismatch
+            ? { imageId: id, failureCode: "ImageTagDoesNotMatchDigest", failureReason: "Invalid request parameters: image tag does not match digest" }
+            : { imageId: id, failureCode: "ImageNotFound", failureReason: "Requested image not found" },
+        );
         continue;
       }
       images.push({
@@ -337,21 +349,32 @@ export class LocalEcr {
 
   private announce(repository: string, image: StoredImage, tag: string | undefined): void {
     const origin: EventOrigin = { clock: this.clock, account: this.account, region: this.region };
-    this.emit(awsEvent(origin, "aws.ecr", "ECR Image Action", {
-      result: "SUCCESS",
-      "repository-name": repository,
-      "image-digest": image.digest,
-      "action-type": "PUSH",
-      ...(image.artifactMediaType ? { "artifact-media-type": image.artifactMediaType } : {}),
-      ...(tag === undefined ? {} : { "image-tag": tag }),
-      "manifest-media-type": image.manifestMediaType,
-    }, []));
+    this.emit(
+      awsEvent(
+        origin,
+        "aws.ecr",
+        "ECR Image Action",
+        {
+          result: "SUCCESS",
+          "repository-name": repository,
+          "image-digest": image.digest,
+          "action-type": "PUSH",
+          ...(image.artifactMediaType ? { "artifact-media-type": image.artifactMediaType } : {}),
+          ...(tag === undefined ? {} : { "image-tag": tag }),
+          "manifest-media-type": image.manifestMediaType,
+        },
+        [],
+      ),
+    );
   }
 }
 
 function imageManifest(mediaType: string, configMediaType: string, platform?: object): string {
   // Made-up blobs, the same in a replay of the run (their digests name the image; see random.ts).
-  const blob = () => `sha256:${createHash("sha256").update(madeUpId({ blob: mediaType, platform })).digest("hex")}`;
+  const blob = () =>
+    `sha256:${createHash("sha256")
+      .update(madeUpId({ blob: mediaType, platform }))
+      .digest("hex")}`;
   return JSON.stringify({
     schemaVersion: 2,
     mediaType,

@@ -260,16 +260,26 @@ export class LocalEcs {
     this.calls[request.operation] = (this.calls[request.operation] ?? 0) + 1;
     const body = request.body ?? {};
     switch (request.operation) {
-      case "RegisterTaskDefinition": return ok(this.registerTaskDefinition(body));
-      case "DescribeTaskDefinition": return ok(this.describeTaskDefinition(body));
-      case "ListTaskDefinitions": return ok(this.listTaskDefinitions(body));
-      case "ListTagsForResource": return ok(this.listTagsForResource(body));
-      case "DescribeServices": return ok(this.describeServices(body));
-      case "UpdateService": return ok(this.updateService(body));
-      case "StopServiceDeployment": return ok(this.stopServiceDeployment(body));
-      case "CreateCluster": return ok(this.createCluster(body));
-      case "CreateService": return ok(this.createServiceCall(body));
-      case "DeleteService": return ok(this.deleteService(body));
+      case "RegisterTaskDefinition":
+        return ok(this.registerTaskDefinition(body));
+      case "DescribeTaskDefinition":
+        return ok(this.describeTaskDefinition(body));
+      case "ListTaskDefinitions":
+        return ok(this.listTaskDefinitions(body));
+      case "ListTagsForResource":
+        return ok(this.listTagsForResource(body));
+      case "DescribeServices":
+        return ok(this.describeServices(body));
+      case "UpdateService":
+        return ok(this.updateService(body));
+      case "StopServiceDeployment":
+        return ok(this.stopServiceDeployment(body));
+      case "CreateCluster":
+        return ok(this.createCluster(body));
+      case "CreateService":
+        return ok(this.createServiceCall(body));
+      case "DeleteService":
+        return ok(this.deleteService(body));
       default:
         throw new AwsError("UnknownOperationException", `${request.operation} is not implemented by the sandbox`);
     }
@@ -325,7 +335,9 @@ export class LocalEcs {
       const cpu = cpuUnits(body.cpu);
       const memory = memoryMiB(body.memory);
       if (cpu === undefined || memory === undefined || !fargateAllows(cpu, memory)) {
-        throw client(`No Fargate configuration exists for given values: ${String(body.cpu)} CPU, ${String(body.memory)} memory. See the Amazon ECS documentation for the valid values.`);
+        throw client(
+          `No Fargate configuration exists for given values: ${String(body.cpu)} CPU, ${String(body.memory)} memory. See the Amazon ECS documentation for the valid values.`,
+        );
       }
     }
     const tags = parseTags(body.tags);
@@ -350,7 +362,11 @@ export class LocalEcs {
       registeredBy: `arn:aws:sts::${this.account}:assumed-role/sandbox/stevedore`,
     };
     const td: TaskDefinition = {
-      arn, family, revision, body: stored, tags,
+      arn,
+      family,
+      revision,
+      body: stored,
+      tags,
       images: (containers as Json[]).map((c) => String(c.image)),
     };
     revisions.push(td);
@@ -375,7 +391,7 @@ export class LocalEcs {
     if (maxResults !== undefined && (!Number.isInteger(maxResults) || (maxResults as number) < 1 || (maxResults as number) > 100)) {
       throw invalid("maxResults must be between 1 and 100.");
     }
-    const all = (familyPrefix ? this.families.get(familyPrefix) ?? [] : [...this.families.values()].flat())
+    const all = (familyPrefix ? (this.families.get(familyPrefix) ?? []) : [...this.families.values()].flat())
       .filter(() => (status ?? "ACTIVE") === "ACTIVE")
       .sort((a, b) => (a.family === b.family ? a.revision - b.revision : a.family < b.family ? -1 : 1));
     if (sort === "DESC") all.reverse();
@@ -424,18 +440,21 @@ export class LocalEcs {
       const td = this.resolveTaskDefinition(body.taskDefinition);
       if (!td) throw client("TaskDefinition not found.");
       if (td.arn !== service.taskDefinition.arn && service.controller !== "ECS") {
-        throw invalid(service.controller === "CODE_DEPLOY"
-          ? "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."
-          : "Unable to update task definition on services with a EXTERNAL deployment controller. Use the task set API to start a new deployment.");
+        throw invalid(
+          service.controller === "CODE_DEPLOY"
+            ? "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."
+            : "Unable to update task definition on services with a EXTERNAL deployment controller. Use the task set API to start a new deployment.",
+        );
       }
       target = td;
     }
     if (body.desiredCount !== undefined) {
       if (!Number.isInteger(body.desiredCount) || (body.desiredCount as number) < 0) throw invalid("desiredCount must be a non-negative integer.");
     }
-    const config = body.deploymentConfiguration === undefined
-      ? service.config
-      : mergeConfiguration(service.config, validateConfiguration(body.deploymentConfiguration, service.config));
+    const config =
+      body.deploymentConfiguration === undefined
+        ? service.config
+        : mergeConfiguration(service.config, validateConfiguration(body.deploymentConfiguration, service.config));
     if (body.forceNewDeployment !== undefined && typeof body.forceNewDeployment !== "boolean") {
       throw invalid("forceNewDeployment must be a boolean.");
     }
@@ -488,7 +507,8 @@ export class LocalEcs {
 
   private createServiceCall(body: Json): Json {
     const cluster = this.clusterOf(body.cluster);
-    if (typeof body.serviceName !== "string" || !NAME.test(body.serviceName)) throw invalid("serviceName must be 1-255 letters, numbers, hyphens and underscores.");
+    if (typeof body.serviceName !== "string" || !NAME.test(body.serviceName))
+      throw invalid("serviceName must be 1-255 letters, numbers, hyphens and underscores.");
     if (typeof body.taskDefinition !== "string") throw invalid("taskDefinition must be specified.");
     const existing = this.services.get(`${cluster}/${body.serviceName}`);
     if (existing && existing.status !== "INACTIVE") throw invalid("Creation of service was not idempotent.");
@@ -552,8 +572,11 @@ export class LocalEcs {
         if (d.cause !== "update" || alarms?.enable !== true) continue;
         if (!(Array.isArray(alarms.alarmNames) && alarms.alarmNames.includes(name)) || d.firingAtStart.has(name)) continue;
         this.fail(
-          service, d, `ECS deployment alarms: alarm ${name} is in ALARM state.`,
-          alarms.rollback === true ? "alarm-rollback" : undefined, "ECS deployment alarms",
+          service,
+          d,
+          `ECS deployment alarms: alarm ${name} is in ALARM state.`,
+          alarms.rollback === true ? "alarm-rollback" : undefined,
+          "ECS deployment alarms",
         );
       }
     }
@@ -596,9 +619,7 @@ export class LocalEcs {
 
   private setUpService(input: CreateServiceInput): Service {
     if (!NAME.test(input.cluster) || !NAME.test(input.service)) throw new Error(`invalid cluster or service name: ${input.cluster}/${input.service}`);
-    const td = typeof input.taskDefinition === "string"
-      ? this.resolveTaskDefinition(input.taskDefinition)
-      : this.register(input.taskDefinition as Json);
+    const td = typeof input.taskDefinition === "string" ? this.resolveTaskDefinition(input.taskDefinition) : this.register(input.taskDefinition as Json);
     if (!td) throw new Error(`task definition ${String(input.taskDefinition)} is not registered`);
     const controller = input.controller ?? "ECS";
     const config = input.deploymentConfiguration
@@ -652,7 +673,7 @@ export class LocalEcs {
     const alarms = service.config.alarms as Json | undefined;
     const names = Array.isArray(alarms?.alarmNames) ? (alarms.alarmNames as string[]) : [];
     return {
-      id: `ecs-svc/${1 + (hash[0] as number) % 9}${Array.from(hash.subarray(1, 19), (b) => b % 10).join("")}`,
+      id: `ecs-svc/${1 + ((hash[0] as number) % 9)}${Array.from(hash.subarray(1, 19), (b) => b % 10).join("")}`,
       arn: `arn:aws:ecs:${this.region}:${this.account}:service-deployment/${service.cluster}/${service.name}/${createHash("sha256").update(hash).digest("base64url").slice(0, 22)}`,
       status: "PRIMARY",
       taskDefinition: td,
@@ -685,9 +706,12 @@ export class LocalEcs {
     service.taskDefinition = td;
     service.primaryHistory.push(change(d, d.createdAt));
 
-    const at = (delay: number, fn: () => void) => d.timers.push(this.clock.after(delay, () => {
-      if (d.live) fn();
-    }));
+    const at = (delay: number, fn: () => void) =>
+      d.timers.push(
+        this.clock.after(delay, () => {
+          if (d.live) fn();
+        }),
+      );
     if (cause === "update") {
       at(this.timing.inProgressAfter, () => this.announce(service, d));
     } else {
@@ -704,7 +728,10 @@ export class LocalEcs {
         clusterArn: service.clusterArn,
         createdAt: this.clock.iso(),
       });
-      this.log(service, `(service ${service.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`);
+      this.log(
+        service,
+        `(service ${service.name}) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`,
+      );
     });
     at(this.timing.circuitBreakerAfter, () => {
       const breaker = d.config.deploymentCircuitBreaker as Json | undefined;
@@ -964,8 +991,10 @@ function shiftsTraffic(service: { loadBalancers: Json[]; serviceConnect: boolean
     return ["alternateTargetGroupArn", "productionListenerRule", "roleArn"].every((key) => typeof advanced[key] === "string");
   });
   if (!complete) {
-    throw invalid(`The ${String(strategy)} deployment strategy requires the service to use Service Connect or a load balancer with an advancedConfiguration ` +
-      "(alternateTargetGroupArn, productionListenerRule and roleArn).");
+    throw invalid(
+      `The ${String(strategy)} deployment strategy requires the service to use Service Connect or a load balancer with an advancedConfiguration ` +
+        "(alternateTargetGroupArn, productionListenerRule and roleArn).",
+    );
   }
 }
 
@@ -1003,8 +1032,13 @@ function validateConfiguration(given: unknown, current: Json): Json {
   }
   if (given.alarms !== undefined) {
     const alarms = given.alarms;
-    if (!isObject(alarms) || typeof alarms.enable !== "boolean" || typeof alarms.rollback !== "boolean" || !Array.isArray(alarms.alarmNames)
-      || !alarms.alarmNames.every((n) => typeof n === "string")) {
+    if (
+      !isObject(alarms) ||
+      typeof alarms.enable !== "boolean" ||
+      typeof alarms.rollback !== "boolean" ||
+      !Array.isArray(alarms.alarmNames) ||
+      !alarms.alarmNames.every((n) => typeof n === "string")
+    ) {
       throw invalid("alarms needs alarmNames (a list of alarm names) and boolean enable and rollback.");
     }
   }
@@ -1065,7 +1099,10 @@ function parseTags(tags: unknown): { key: string; value: string }[] {
       throw invalid("A tag value must be a string of at most 256 characters.");
     }
     // The model's patterns for Tag.key and Tag.value: letters, spaces, numbers and _.:/=+-@.
-    for (const [what, text] of [["key", tag.key], ["value", (tag.value as string | undefined) ?? ""]] as const) {
+    for (const [what, text] of [
+      ["key", tag.key],
+      ["value", (tag.value as string | undefined) ?? ""],
+    ] as const) {
       if (!TAG_TEXT.test(text)) throw invalid(`Tag ${what} '${text}' has characters ECS does not allow: letters, numbers, spaces and _.:/=+-@ only.`);
     }
     return { key: tag.key, value: (tag.value as string | undefined) ?? "" };
@@ -1092,7 +1129,8 @@ function checkWireTypes(body: Json): void {
     }
     for (const [j, mapping] of ((Array.isArray(container?.portMappings) ? container.portMappings : []) as Json[]).entries()) {
       for (const key of ["containerPort", "hostPort"]) {
-        if (mapping?.[key] !== undefined && typeof mapping[key] !== "number") wrong(`containerDefinitions[${i}].portMappings[${j}].${key}`, "integer", mapping[key]);
+        if (mapping?.[key] !== undefined && typeof mapping[key] !== "number")
+          wrong(`containerDefinitions[${i}].portMappings[${j}].${key}`, "integer", mapping[key]);
       }
     }
   }
@@ -1116,14 +1154,22 @@ function memoryMiB(value: unknown): number | undefined {
 function fargateAllows(cpu: number, memory: number): boolean {
   const steps = (from: number, to: number, step: number) => memory >= from && memory <= to && (memory - from) % step === 0;
   switch (cpu) {
-    case 256: return [512, 1024, 2048].includes(memory);
-    case 512: return steps(1024, 4096, 1024);
-    case 1024: return steps(2048, 8192, 1024);
-    case 2048: return steps(4096, 16384, 1024);
-    case 4096: return steps(8192, 30720, 1024);
-    case 8192: return steps(16384, 61440, 4096);
-    case 16384: return steps(32768, 122880, 8192);
-    default: return false;
+    case 256:
+      return [512, 1024, 2048].includes(memory);
+    case 512:
+      return steps(1024, 4096, 1024);
+    case 1024:
+      return steps(2048, 8192, 1024);
+    case 2048:
+      return steps(4096, 16384, 1024);
+    case 4096:
+      return steps(8192, 30720, 1024);
+    case 8192:
+      return steps(16384, 61440, 4096);
+    case 16384:
+      return steps(32768, 122880, 8192);
+    default:
+      return false;
   }
 }
 

@@ -61,7 +61,10 @@ export class LocalEventBridge {
     }
     if (entries.length < 1 || entries.length > MAX_ENTRIES) {
       const bound = entries.length < 1 ? "greater than or equal to 1" : `less than or equal to ${MAX_ENTRIES}`;
-      throw new AwsError("ValidationException", `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${bound}`);
+      throw new AwsError(
+        "ValidationException",
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${bound}`,
+      );
     }
     const size = (entries as Entry[]).reduce((sum, e) => sum + entrySize(e), 0);
     if (size > MAX_BYTES) throw new AwsError("ValidationException", "Total size of the entries in the request is over the limit.");

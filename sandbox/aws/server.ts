@@ -28,7 +28,12 @@ export type Interceptor = (request: AwsRequest) => Promise<AwsResponse | undefin
 export type CallObserver = (request: AwsRequest, response: AwsResponse, ms: number) => void;
 
 export class AwsError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
@@ -94,9 +99,10 @@ export class LocalAwsServer {
         response ??= await this.dispatch(request);
       }
     } catch (error) {
-      response = error instanceof AwsError
-        ? awsError(error.code, error.message, error.status, error.extra)
-        : awsError("InternalFailure", `sandbox error: ${(error as Error).message}`, 500);
+      response =
+        error instanceof AwsError
+          ? awsError(error.code, error.message, error.status, error.extra)
+          : awsError("InternalFailure", `sandbox error: ${(error as Error).message}`, 500);
     }
     for (const observe of this.observers) observe(request, response, performance.now() - started);
     // AWS's JSON protocols carry timestamps as epoch seconds. The replacer must look at the

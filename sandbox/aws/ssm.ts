@@ -66,8 +66,10 @@ export class LocalSsm {
 
   readonly handle = async (request: AwsRequest): Promise<AwsResponse> => {
     switch (request.operation) {
-      case "GetParameter": return { status: 200, body: this.getParameter(request.body) };
-      case "PutParameter": return { status: 200, body: this.apiPutParameter(request.body) };
+      case "GetParameter":
+        return { status: 200, body: this.getParameter(request.body) };
+      case "PutParameter":
+        return { status: 200, body: this.apiPutParameter(request.body) };
       case "DeleteParameter": {
         const name = this.nameOf(required(request.body, "Name"));
         if (!this.parameters.delete(name)) throw notFound(name);
@@ -119,7 +121,10 @@ export class LocalSsm {
     const name = this.nameOf(required(body, "Name"));
     const value = body.Value;
     if (typeof value !== "string" || value.length === 0) {
-      throw new AwsError("ValidationException", "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1");
+      throw new AwsError(
+        "ValidationException",
+        "1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
     }
     if (/^\/?(aws|ssm)/i.test(name)) {
       throw new AwsError("ValidationException", "No access to reserved parameter name: " + name + ".");
@@ -130,7 +135,10 @@ export class LocalSsm {
     }
     const type = (body.Type ?? before?.type ?? "String") as ParameterType;
     if (!["String", "StringList", "SecureString"].includes(type)) {
-      throw new AwsError("ValidationException", `1 validation error detected: Value '${String(type)}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
+      throw new AwsError(
+        "ValidationException",
+        `1 validation error detected: Value '${String(type)}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`,
+      );
     }
     const version = (before?.version ?? 0) + 1;
     this.parameters.set(name, { name, type, value, version, modified: Date.now() });
@@ -167,7 +175,10 @@ export class LocalSsm {
 function required(body: Record<string, unknown>, name: string): string {
   const value = body[name];
   if (typeof value !== "string" || value === "") {
-    throw new AwsError("ValidationException", `1 validation error detected: Value null at '${name[0]?.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`);
+    throw new AwsError(
+      "ValidationException",
+      `1 validation error detected: Value null at '${name[0]?.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }

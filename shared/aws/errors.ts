@@ -2,11 +2,26 @@
 import { RetryableAwsError, StevedoreError, TerminalAwsError } from "../errors";
 
 const RETRYABLE_CODES = new Set([
-  "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-  "ProvisionedThroughputExceededException", "RequestThrottled", "RequestThrottledException",
-  "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError", "InternalFailure",
-  "ServerException", "TransactionConflictException", "TransactionInProgressException", "TimeoutError", "RequestTimeout",
-  "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE",
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "ProvisionedThroughputExceededException",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "InternalServerError",
+  "InternalFailure",
+  "ServerException",
+  "TransactionConflictException",
+  "TransactionInProgressException",
+  "TimeoutError",
+  "RequestTimeout",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
 ]);
 
 /**
@@ -31,12 +46,13 @@ export function toAwsError(operation: string, error: unknown): StevedoreError {
   const code = e.name && e.name !== "Error" ? e.name : (e.code ?? "UnknownError");
   const message = e.message ?? String(error);
   const status = e.$metadata?.httpStatusCode ?? 0;
-  const retryable = RETRYABLE_CODES.has(code) || (e.code !== undefined && RETRYABLE_CODES.has(e.code))
-    || Boolean(e.$retryable) || status >= 500
-    || (code === "TransactionCanceledException" && (e.CancellationReasons ?? []).some((r) => RETRYABLE_CANCELLATIONS.has(r.Code ?? "")));
-  return retryable
-    ? new RetryableAwsError(operation, code, message, { cause: error })
-    : new TerminalAwsError(operation, code, message, { cause: error });
+  const retryable =
+    RETRYABLE_CODES.has(code) ||
+    (e.code !== undefined && RETRYABLE_CODES.has(e.code)) ||
+    Boolean(e.$retryable) ||
+    status >= 500 ||
+    (code === "TransactionCanceledException" && (e.CancellationReasons ?? []).some((r) => RETRYABLE_CANCELLATIONS.has(r.Code ?? "")));
+  return retryable ? new RetryableAwsError(operation, code, message, { cause: error }) : new TerminalAwsError(operation, code, message, { cause: error });
 }
 
 /** Sends one command and maps its failure. `operation` names it in errors and logs. */

@@ -14,4 +14,3 @@ export function branchTrouble(branch: string): string | null {
   if (/[\s~^:\\]|\.\.|@\{|\/\/|^[/.]|[/.]$|\.lock$|[\x00-\x1f\x7f]/.test(branch)) return `"${branch}" is not a valid git branch name`;
   return null;
 }
-

@@ -73,11 +73,15 @@ export function parseCompiledConfig(text: string, file: string): PipelineConfig 
   }
   const from = typeof header.source === "string" ? ` (compiled from ${header.source})` : "";
   if (header.format !== COMPILED_FORMAT) {
-    throw new ConfigError(file, [`compiled in format "${header.format}"${from}, but this function reads "${COMPILED_FORMAT}": it was packaged by another Stevedore version; package again`]);
+    throw new ConfigError(file, [
+      `compiled in format "${header.format}"${from}, but this function reads "${COMPILED_FORMAT}": it was packaged by another Stevedore version; package again`,
+    ]);
   }
   const body = text.slice(newline + 1).replace(/\n$/, "");
   if (sha256(body) !== header.sha256) {
-    throw new ConfigError(file, [`changed or cut off after it was compiled${from}: its checksum does not match; edit the YAML and package again, never the compiled file`]);
+    throw new ConfigError(file, [
+      `changed or cut off after it was compiled${from}: its checksum does not match; edit the YAML and package again, never the compiled file`,
+    ]);
   }
   const serialized = JSON.parse(body) as Serialized;
   return { ...serialized, apps: serialized.apps.map((app) => ({ ...app, tags: app.tags === null ? null : new RegExp(app.tags) })) };
@@ -106,7 +110,10 @@ let cached: { path: string; config: PipelineConfig } | undefined;
 /** The config of this function, read once (at cold start) from STEVEDORE_COMPILED_CONFIG. */
 export function getConfig(): PipelineConfig {
   const path = process.env[COMPILED_CONFIG_VARIABLE];
-  if (!path) throw new ConfigError("environment", [`${COMPILED_CONFIG_VARIABLE} is not set: it names the compiled config \`osls package\` packs (serverless.yml sets it)`]);
+  if (!path)
+    throw new ConfigError("environment", [
+      `${COMPILED_CONFIG_VARIABLE} is not set: it names the compiled config \`osls package\` packs (serverless.yml sets it)`,
+    ]);
   if (cached?.path !== path) cached = { path, config: readCompiledConfig(path) };
   return cached.config;
 }

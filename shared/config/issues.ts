@@ -51,7 +51,18 @@ function explain(issue: z.core.$ZodIssue, value: unknown): string {
 }
 
 function kindName(type: string): string {
-  return ({ object: "a mapping (key: value)", record: "a mapping (key: value)", array: "a list", string: "a string", number: "a number", boolean: "true/false" } as Record<string, string>)[type] ?? type;
+  return (
+    (
+      {
+        object: "a mapping (key: value)",
+        record: "a mapping (key: value)",
+        array: "a list",
+        string: "a string",
+        number: "a number",
+        boolean: "true/false",
+      } as Record<string, string>
+    )[type] ?? type
+  );
 }
 
 function kindOf(value: unknown): string {

@@ -50,7 +50,10 @@ export function parseConfig(text: string, file: string, readText: (path: string)
   }
   const parsed = z.safeParse(configSchema, raw);
   if (!parsed.success) {
-    throw new ConfigError(shown, parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, configSchema)));
+    throw new ConfigError(
+      shown,
+      parsed.error.issues.flatMap((issue) => describeIssue(issue, raw, configSchema)),
+    );
   }
   const checker = new Checker(dirname(file), readText);
   const config = checker.build(parsed.data, file);
@@ -96,7 +99,10 @@ class Checker {
   private readonly templates = new Map<string, TaskDefinitionTemplate | null>();
   private readonly services = new Map<string, string>();
 
-  constructor(private readonly dir: string, private readonly readText: (path: string) => string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly readText: (path: string) => string,
+  ) {}
 
   private problem(path: string, message: string): void {
     this.problems.push(`${path}: ${message}`);
@@ -147,8 +153,11 @@ class Checker {
     // A build of a branch that does not deploy pushes its image under a nodeploy- tag
     // (buildspec.yml): the push event must not deploy it either.
     if (app.build !== undefined && (tags === null || tags.test(NODEPLOY_SAMPLE_TAG))) {
-      this.problem(`${at}.tags`, `${tags === null ? "leaving tags out deploys every tag, including" : "this pattern matches"} the tags buildspec.yml gives builds of branches and pull requests that do not deploy (e.g. ${NODEPLOY_SAMPLE_TAG}); `
-        + `with a build project, write a pattern that excludes them, e.g. "[0-9a-f]{7,40}"`);
+      this.problem(
+        `${at}.tags`,
+        `${tags === null ? "leaving tags out deploys every tag, including" : "this pattern matches"} the tags buildspec.yml gives builds of branches and pull requests that do not deploy (e.g. ${NODEPLOY_SAMPLE_TAG}); ` +
+          `with a build project, write a pattern that excludes them, e.g. "[0-9a-f]{7,40}"`,
+      );
     }
     const notify = app.notify ?? [];
     this.checkNotify(`${at}.notify`, notify, notifications);
@@ -163,41 +172,56 @@ class Checker {
       if (env.notify) this.checkNotify(`${envAt}.notify`, env.notify, notifications);
       this.checkVariableNames(`${envAt}.variables`, env.variables);
       // Names as written, duplicates included, so that a repeated name does not shift "the previous one".
-      return this.environment(envAt, name, app, env, i, app.environments.slice(0, i + 1).map((e) => e.name), notify);
+      return this.environment(
+        envAt,
+        name,
+        app,
+        env,
+        i,
+        app.environments.slice(0, i + 1).map((e) => e.name),
+        notify,
+      );
     });
     return { name, repository: app.repository, tags, buildProject: app.build, branches, environments };
   }
 
-  private environment(
-    at: string, app: string, appFile: AppFile, env: EnvironmentFile, index: number, earlier: string[], appNotify: string[],
-  ): Environment {
-    const targets = env.targets.map((target, i): Target | null => {
-      const targetAt = `${at}.targets[${i}]`;
-      const cluster = this.clusterName(`${targetAt}.cluster`, target.cluster, env.region);
-      if (!/^[A-Za-z0-9_-]{1,255}$/.test(target.service)) {
-        this.problem(`${targetAt}.service`, "must be an ECS service name: letters, digits, hyphens, underscores");
-      }
-      const key = `${env.region}/${cluster}/${target.service}`;
-      const owner = this.services.get(key);
-      if (owner) this.problem(`${targetAt}`, `service ${key} is already deployed by ${owner}; a service can have one owner`);
-      this.services.set(key, targetAt);
+  private environment(at: string, app: string, appFile: AppFile, env: EnvironmentFile, index: number, earlier: string[], appNotify: string[]): Environment {
+    const targets = env.targets
+      .map((target, i): Target | null => {
+        const targetAt = `${at}.targets[${i}]`;
+        const cluster = this.clusterName(`${targetAt}.cluster`, target.cluster, env.region);
+        if (!/^[A-Za-z0-9_-]{1,255}$/.test(target.service)) {
+          this.problem(`${targetAt}.service`, "must be an ECS service name: letters, digits, hyphens, underscores");
+        }
+        const key = `${env.region}/${cluster}/${target.service}`;
+        const owner = this.services.get(key);
+        if (owner) this.problem(`${targetAt}`, `service ${key} is already deployed by ${owner}; a service can have one owner`);
+        this.services.set(key, targetAt);
 
-      const templatePath = target.template ?? env.template ?? appFile.template;
-      if (!templatePath) {
-        this.problem(`${targetAt}.template`, "no template: set template on the target, its environment or its app");
-        return null;
-      }
-      const template = this.template(`${target.template ? targetAt : env.template ? at : `apps.${app}`}.template`, templatePath);
-      this.checkVariableNames(`${targetAt}.variables`, target.variables);
-      const variables = { ...appFile.variables, ...env.variables, ...target.variables };
-      if (!template) return null;
-      const result: Target = {
-        app, env: env.name, region: env.region, cluster, service: target.service, key,
-        templateFile: template.file, template, variables,
-      };
-      this.trialRender(targetAt, result);
-      return result;
-    }).filter((t): t is Target => t !== null);
+        const templatePath = target.template ?? env.template ?? appFile.template;
+        if (!templatePath) {
+          this.problem(`${targetAt}.template`, "no template: set template on the target, its environment or its app");
+          return null;
+        }
+        const template = this.template(`${target.template ? targetAt : env.template ? at : `apps.${app}`}.template`, templatePath);
+        this.checkVariableNames(`${targetAt}.variables`, target.variables);
+        const variables = { ...appFile.variables, ...env.variables, ...target.variables };
+        if (!template) return null;
+        const result: Target = {
+          app,
+          env: env.name,
+          region: env.region,
+          cluster,
+          service: target.service,
+          key,
+          templateFile: template.file,
+          template,
+          variables,
+        };
+        this.trialRender(targetAt, result);
+        return result;
+      })
+      .filter((t): t is Target => t !== null);
 
     let promote: Environment["promote"];
     if (env.promote) {
@@ -220,7 +244,10 @@ class Checker {
     const strategy = this.strategy(`${at}.strategy`, env.strategy);
     const baking = bakeSeconds(strategy);
     if (this.problems.length === before && deadlineSeconds > 0 && baking >= deadlineSeconds) {
-      this.problem(`${at}.deadline`, `${env.deadline ?? "30m"} is not longer than the ${strategy.type} strategy's bake times alone (${baking / 60}m): every rollout would time out; set a deadline above ${baking / 60}m plus the rollout itself`);
+      this.problem(
+        `${at}.deadline`,
+        `${env.deadline ?? "30m"} is not longer than the ${strategy.type} strategy's bake times alone (${baking / 60}m): every rollout would time out; set a deadline above ${baking / 60}m plus the rollout itself`,
+      );
     }
     return {
       app,
@@ -265,7 +292,11 @@ class Checker {
       } catch (error) {
         if (error instanceof TemplateError) error.problems.forEach((p) => this.problem(at, `${path}: ${p}`));
         else if (error instanceof UnreadableFile) this.problem(at, `${path} ${error.message}`);
-        else this.problem(at, `cannot read ${path} (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); paths are relative to the config file`);
+        else
+          this.problem(
+            at,
+            `cannot read ${path} (${(error as NodeJS.ErrnoException | undefined)?.code ?? String(error)}); paths are relative to the config file`,
+          );
       }
       this.templates.set(file, template);
     }
@@ -284,14 +315,20 @@ class Checker {
     const builtins = Object.fromEntries(BUILTIN_VARIABLES.map((name) => [name, name === "image" ? `${sample.repositoryUri}@${sample.digest}` : name]));
     const missing = target.template.placeholders.filter((p) => !Object.hasOwn(builtins, p) && !Object.hasOwn(target.variables, p));
     if (missing.length > 0) {
-      this.problem(at, `${target.template.file} uses ${missing.map((m) => `{{ ${m} }}`).join(", ")} but ${target.env} defines no value; add them under variables`);
+      this.problem(
+        at,
+        `${target.template.file} uses ${missing.map((m) => `{{ ${m} }}`).join(", ")} but ${target.env} defines no value; add them under variables`,
+      );
       return;
     }
     const result = renderWith(target.template, { ...target.variables, ...builtins });
     if (!result.ok) return result.problems.forEach((p) => this.problem(at, p));
     checkTaskDefinitionShape(result.input).forEach((p) => this.problem(at, `${target.template.file}: ${p}`));
     if (target.template.placeholders.includes("image") && !(result.input.containerDefinitions ?? []).some((c) => c.image === builtins.image)) {
-      this.problem(at, `${target.template.file}: no container's "image" is "{{ image }}" (it is used elsewhere only), so the image deployed would not be the one that runs; set the app container's "image" to "{{ image }}"`);
+      this.problem(
+        at,
+        `${target.template.file}: no container's "image" is "{{ image }}" (it is used elsewhere only), so the image deployed would not be the one that runs; set the app container's "image" to "{{ image }}"`,
+      );
     }
   }
 
@@ -361,10 +398,14 @@ class Checker {
 
   /** A key ARN: IAM grants kms:Decrypt on keys, and an alias in a policy controls nothing. */
   private kmsKey(at: string, value: string): { kmsKey: string } | null {
-    if (/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(value)) return { kmsKey: value };
-    this.problem(at, /alias\//.test(value)
-      ? `an alias cannot be granted kms:Decrypt in IAM; write the key's ARN (aws kms describe-key --key-id ${value.replace(/^arn:[^:]+:kms:[^:]+:\d+:/, "")} --query KeyMetadata.Arn)`
-      : "must be the ARN of the KMS key the parameters or secrets are encrypted with, e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    if (/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(value))
+      return { kmsKey: value };
+    this.problem(
+      at,
+      /alias\//.test(value)
+        ? `an alias cannot be granted kms:Decrypt in IAM; write the key's ARN (aws kms describe-key --key-id ${value.replace(/^arn:[^:]+:kms:[^:]+:\d+:/, "")} --query KeyMetadata.Arn)`
+        : "must be the ARN of the KMS key the parameters or secrets are encrypted with, e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    );
     return null;
   }
 
@@ -374,9 +415,12 @@ class Checker {
     if (/^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/.+$/.test(value)) return { store: "ssm", name: value };
     if ((m = /^secretsmanager:([A-Za-z0-9/_+=.@-]{1,512})$/.exec(value))) return { store: "secretsmanager", id: m[1] as string };
     if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(value)) return { store: "secretsmanager", id: value };
-    this.problem(at, /^https?:/i.test(value)
-      ? "never write a webhook URL or secret into the config; store it in SSM Parameter Store (SecureString) or Secrets Manager and write ssm:/path or secretsmanager:name"
-      : "must be ssm:/parameter/name, secretsmanager:secret-name, or the parameter's or secret's ARN");
+    this.problem(
+      at,
+      /^https?:/i.test(value)
+        ? "never write a webhook URL or secret into the config; store it in SSM Parameter Store (SecureString) or Secrets Manager and write ssm:/path or secretsmanager:name"
+        : "must be ssm:/parameter/name, secretsmanager:secret-name, or the parameter's or secret's ARN",
+    );
     return null;
   }
 
@@ -397,7 +441,10 @@ class Checker {
     if (byRegion.size < 2) return;
     const first = this.regions[0]?.region;
     const list = [...byRegion].map(([region, envs]) => `${region} (${envs.join(", ")})`).join("; ");
-    this.problem(this.regions.find((r) => r.region !== first)?.at ?? "apps", `environments span several regions: ${list}. EventBridge only delivers the ECR, CodeBuild, ECS and CloudWatch events of its own region, so one Stevedore stack serves one region; keep one region per config`);
+    this.problem(
+      this.regions.find((r) => r.region !== first)?.at ?? "apps",
+      `environments span several regions: ${list}. EventBridge only delivers the ECR, CodeBuild, ECS and CloudWatch events of its own region, so one Stevedore stack serves one region; keep one region per config`,
+    );
   }
 
   private checkNotify(at: string, names: string[], notifications: Record<string, unknown>): void {
@@ -433,7 +480,7 @@ export function tagPatternTrouble(pattern: string): string | undefined {
     return `this looks like a glob, but tags is a regular expression matched against the whole tag: write "${pattern.replace(/\*/g, ".*")}"`;
   }
   if (nestedQuantifier(pattern)) {
-    return "a quantified group contains a quantifier (like (a+)+): matching a long tag can take exponential time; write it without the nesting, e.g. \"a+b\" for \"(a+)+b\"";
+    return 'a quantified group contains a quantifier (like (a+)+): matching a long tag can take exponential time; write it without the nesting, e.g. "a+b" for "(a+)+b"';
   }
   return undefined;
 }
@@ -445,17 +492,26 @@ export function tagPatternTrouble(pattern: string): string | undefined {
  */
 function nestedQuantifier(pattern: string): boolean {
   // separated: the current alternative has a mandatory literal; open: an earlier alternative had none.
-  interface Group { quantified: boolean; separated: boolean; open: boolean }
+  interface Group {
+    quantified: boolean;
+    separated: boolean;
+    open: boolean;
+  }
   const groups: Group[] = [{ quantified: false, separated: false, open: false }];
   // The quantifier at i (a lazy "?" after it included): how long, unbounded, optional.
   const quantifierAt = (i: number): { length: number; unbounded: boolean; optional: boolean } | undefined => {
     const c = pattern[i];
     const braces = c === "{" ? /^\{(\d*)(,?)(\d*)\}/.exec(pattern.slice(i)) : null;
-    const q = c === "+" ? { length: 1, unbounded: true, optional: false }
-      : c === "*" ? { length: 1, unbounded: true, optional: true }
-      : c === "?" ? { length: 1, unbounded: false, optional: true }
-      : braces ? { length: braces[0].length, unbounded: braces[2] === "," && braces[3] === "", optional: (braces[1] || "0") === "0" }
-      : undefined;
+    const q =
+      c === "+"
+        ? { length: 1, unbounded: true, optional: false }
+        : c === "*"
+          ? { length: 1, unbounded: true, optional: true }
+          : c === "?"
+            ? { length: 1, unbounded: false, optional: true }
+            : braces
+              ? { length: braces[0].length, unbounded: braces[2] === "," && braces[3] === "", optional: (braces[1] || "0") === "0" }
+              : undefined;
     if (q && pattern[i + q.length] === "?") q.length++;
     return q;
   };

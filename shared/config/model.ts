@@ -15,9 +15,7 @@ export interface Strategy {
 }
 
 /** A reference to a secret value that is read at run time, never stored in the config. */
-export type SecretRef =
-  | { store: "ssm"; name: string }
-  | { store: "secretsmanager"; id: string };
+export type SecretRef = { store: "ssm"; name: string } | { store: "secretsmanager"; id: string };
 
 /** `kmsKey`: the customer-managed key the destination's parameters or secrets are encrypted with. */
 export type Destination =

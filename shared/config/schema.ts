@@ -6,8 +6,7 @@ export const DURATION = /^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$/;
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const name = (what: string) =>
-  z.string().check(z.regex(NAME, `${what} must be lowercase letters, digits and dashes, starting with a letter`));
+const name = (what: string) => z.string().check(z.regex(NAME, `${what} must be lowercase letters, digits and dashes, starting with a letter`));
 const DURATION_HINT = "must be a duration like 30s, 10m or 1h30m";
 // The hint for a number too: `watch: 300` needs a unit, not only quotes.
 const duration = z.string({ error: DURATION_HINT }).check(z.regex(DURATION, DURATION_HINT));
@@ -37,14 +36,27 @@ export const strategySchema = z.strictObject({
   stepBakeTime: z.optional(duration),
   canaryPercent: z.optional(percent),
   canaryBakeTime: z.optional(duration),
-  hooks: z.optional(z.array(z.strictObject({
-    target: nonEmpty,
-    role: nonEmpty,
-    stages: z.array(z.enum([
-      "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT",
-      "POST_TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
-    ])).check(z.minLength(1)),
-  }))),
+  hooks: z.optional(
+    z.array(
+      z.strictObject({
+        target: nonEmpty,
+        role: nonEmpty,
+        stages: z
+          .array(
+            z.enum([
+              "RECONCILE_SERVICE",
+              "PRE_SCALE_UP",
+              "POST_SCALE_UP",
+              "TEST_TRAFFIC_SHIFT",
+              "POST_TEST_TRAFFIC_SHIFT",
+              "PRODUCTION_TRAFFIC_SHIFT",
+              "POST_PRODUCTION_TRAFFIC_SHIFT",
+            ]),
+          )
+          .check(z.minLength(1)),
+      }),
+    ),
+  ),
 });
 
 export const environmentSchema = z.strictObject({
@@ -59,19 +71,20 @@ export const environmentSchema = z.strictObject({
   deadline: z.optional(duration),
   onTimeout: z.optional(z.enum(["report", "rollback"])),
   strategy: z.optional(strategySchema),
-  promote: z.optional(z.strictObject({
-    from: z.optional(name("promote.from")),
-    approval: z.optional(z.enum(["auto", "manual"])),
-    expiresAfter: z.optional(duration),
-  })),
+  promote: z.optional(
+    z.strictObject({
+      from: z.optional(name("promote.from")),
+      approval: z.optional(z.enum(["auto", "manual"])),
+      expiresAfter: z.optional(duration),
+    }),
+  ),
   notify: z.optional(z.array(nonEmpty)),
 });
 
 export const appSchema = z.strictObject({
-  repository: z.string().check(z.regex(
-    /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
-    "must be an ECR repository name like shop/web",
-  )),
+  repository: z
+    .string()
+    .check(z.regex(/^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, "must be an ECR repository name like shop/web")),
   tags: z.optional(nonEmpty),
   build: z.optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/, "must be a CodeBuild project name"))),
   branches: z.optional(z.array(nonEmpty).check(z.minLength(1, "list at least one branch, or leave branches out for main"))),

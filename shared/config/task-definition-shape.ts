@@ -104,7 +104,8 @@ function simple(code: number, value: unknown, at: string, enumKey: string, probl
   }
   const expected = code === 0 ? "string" : code === 1 ? "number" : code === 2 ? "boolean" : undefined;
   if (expected && typeof value !== expected) {
-    const hint = expected === "string" ? ` (quote it: "${String(value)}")` : expected === "number" ? " (write it without quotes)" : " (true or false, without quotes)";
+    const hint =
+      expected === "string" ? ` (quote it: "${String(value)}")` : expected === "number" ? " (write it without quotes)" : " (true or false, without quotes)";
     return void problems.push(`${at}: must be a ${expected}, got ${JSON.stringify(value)}${hint}`);
   }
   const allowed = ENUMS[enumKey];

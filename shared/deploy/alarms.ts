@@ -12,14 +12,23 @@ export async function describeAlarms(region: string, names: string[]): Promise<A
   for (let i = 0; i < names.length; i += 100) {
     let token: string | undefined;
     do {
-      const out = await call("DescribeAlarms", () => clientFor(CloudWatchClient, region).send(new DescribeAlarmsCommand({
-        AlarmNames: names.slice(i, i + 100),
-        AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
-        NextToken: token,
-      })));
+      const out = await call("DescribeAlarms", () =>
+        clientFor(CloudWatchClient, region).send(
+          new DescribeAlarmsCommand({
+            AlarmNames: names.slice(i, i + 100),
+            AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+            NextToken: token,
+          }),
+        ),
+      );
       for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
         if (alarm.AlarmName) {
-          states.push({ name: alarm.AlarmName, state: alarm.StateValue ?? "UNKNOWN", reason: alarm.StateReason, since: alarm.StateUpdatedTimestamp?.toISOString() });
+          states.push({
+            name: alarm.AlarmName,
+            state: alarm.StateValue ?? "UNKNOWN",
+            reason: alarm.StateReason,
+            since: alarm.StateUpdatedTimestamp?.toISOString(),
+          });
         }
       }
       token = out.NextToken;

@@ -37,7 +37,8 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
     // The image is pushed in BUILD: a build that fails or is stopped after it may already have
     // had its image deployed by the push event. That image must not stay.
     const pushed = info?.phases?.some((p) => p["phase-type"] === "BUILD" && p["phase-status"] === "SUCCEEDED")
-      ? await exportedImage(event.region, d["build-id"]) : undefined;
+      ? await exportedImage(event.region, d["build-id"])
+      : undefined;
     const reported: string[] = [];
     for (const app of apps) {
       const record: BuildRecord = {
@@ -62,7 +63,12 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
     logger.warn(`build ${status}: ${project}`, { buildId: d["build-id"], phase: failedPhase?.["phase-type"], apps: reported });
     if (!pushed) return { reported };
     const reason = rejectionReason(project, info?.["build-number"], status, failedPhase?.["phase-type"]);
-    const rolledBack = await rejectImage(apps, pushed, { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time }, options);
+    const rolledBack = await rejectImage(
+      apps,
+      pushed,
+      { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time },
+      options,
+    );
     return rolledBack.length > 0 ? { reported, rolledBack } : { reported };
   }
   if (status !== "SUCCEEDED") return ignored(`build status ${status} is not final`);
@@ -77,7 +83,9 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   const uri = parseImageUri(vars.IMAGE_URI ?? "");
   const digest = vars.IMAGE_DIGEST;
   if (!uri || !digest || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    return ignored(`the build did not export IMAGE_URI and IMAGE_DIGEST (got ${JSON.stringify({ IMAGE_URI: vars.IMAGE_URI, IMAGE_DIGEST: vars.IMAGE_DIGEST })}); see buildspec.yml's exported-variables`);
+    return ignored(
+      `the build did not export IMAGE_URI and IMAGE_DIGEST (got ${JSON.stringify({ IMAGE_URI: vars.IMAGE_URI, IMAGE_DIGEST: vars.IMAGE_DIGEST })}); see buildspec.yml's exported-variables`,
+    );
   }
   const deployable = apps.filter((app) => app.repository === uri.repository);
   if (deployable.length === 0) {
@@ -95,28 +103,45 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
   const deploying = matching.filter((app) => refDeploys(ref, app.branches));
   if (deploying.length === 0) {
     const reason = refReason(project, info?.["build-number"], ref, matching[0] as App);
-    const rolledBack = await rejectImage(matching, { digest, repository: uri.repository }, { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time }, options);
+    const rolledBack = await rejectImage(
+      matching,
+      { digest, repository: uri.repository },
+      { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time },
+      options,
+    );
     logger.info(`build not deployed: ${reason}`, { buildId: d["build-id"], digest, rolledBack });
     return rolledBack.length > 0 ? { refused: reason, rolledBack } : { refused: reason };
   }
 
   // This build's success lifts the rejection of an earlier build that pushed the same digest
   // (a retried build, a fully cached one); it cannot lift a later build's.
-  await recordVerdict({ repository: uri.repository, digest, verdict: "accepted", project, buildId: d["build-id"], buildNumber: info?.["build-number"], at: event.time });
+  await recordVerdict({
+    repository: uri.repository,
+    digest,
+    verdict: "accepted",
+    project,
+    buildId: d["build-id"],
+    buildNumber: info?.["build-number"],
+    at: event.time,
+  });
   // ECR's push time, as the push event's path uses: the build's finish time is not when its image
   // was pushed (an older build whose post-build step is slow finishes after a newer one).
   const image = imageOf(uri.repository, `${uri.registry}/${uri.repository}`, digest, tag, vars.GIT_COMMIT || info?.["source-version"]);
   const pushed = await pushedImage(image);
   if (!pushed) return ignored(`ECR no longer has the image ${uri.repository}@${digest} the build exported`);
-  const deployed = await deployImage({
-    image,
-    pushedAt: pushed.pushedAt,
-    tagsNow: pushed.tags,
-    at: event.time,
-    trigger: "build",
-    triggerRef: d["build-id"],
-    buildUrl: info?.logs?.["deep-link"],
-  }, deploying.flatMap(pushFed), options);
+  const deployed = await deployImage(
+    {
+      image,
+      pushedAt: pushed.pushedAt,
+      tagsNow: pushed.tags,
+      at: event.time,
+      trigger: "build",
+      triggerRef: d["build-id"],
+      buildUrl: info?.logs?.["deep-link"],
+    },
+    deploying.flatMap(pushFed),
+    options,
+  );
   return { deployed };
 }
 
@@ -142,7 +167,10 @@ async function exportedImage(region: string, buildId: string): Promise<{ digest:
  * whose rollback this invocation decided.
  */
 async function rejectImage(
-  apps: App[], image: { digest: string; repository?: string }, build: Omit<BuildVerdict, "repository" | "digest" | "verdict">, options: DeployOptions,
+  apps: App[],
+  image: { digest: string; repository?: string },
+  build: Omit<BuildVerdict, "repository" | "digest" | "verdict">,
+  options: DeployOptions,
 ): Promise<string[]> {
   const repositories = [...new Set(apps.map((a) => a.repository))].filter((r) => image.repository === undefined || r === image.repository);
   const standing: string[] = [];
@@ -150,22 +178,31 @@ async function rejectImage(
     // A later build of the project that succeeded with the same digest has the last word.
     if (await recordVerdict({ repository, digest: image.digest, verdict: "rejected", ...build })) standing.push(repository);
   }
-  const targets = apps.filter((a) => standing.includes(a.repository)).flatMap(pushFed).flatMap((env) => env.targets);
+  const targets = apps
+    .filter((a) => standing.includes(a.repository))
+    .flatMap(pushFed)
+    .flatMap((env) => env.targets);
   const decided: string[] = [];
   await mapLimit(targets, CONCURRENCY, async (target) => {
     let { record } = await readTarget(target.key);
     // A claim whose lease ran out is not waited for: its invocation died, and the sweeper's
     // resumption of it is refused by the rejection just recorded.
     const starting = () => !!record && record.digest === image.digest && record.status === "pending" && (record.leaseUntil ?? 0) > Date.now();
-    for (const giveUpAt = Date.now() + STARTING_WAIT_MS; starting();) {
-      if (Date.now() > giveUpAt) throw new RetryableAwsError("reject", "DeploymentStarting", `${target.key} is still being started; the rollback of its deployment waits for it`);
+    for (const giveUpAt = Date.now() + STARTING_WAIT_MS; starting(); ) {
+      if (Date.now() > giveUpAt)
+        throw new RetryableAwsError("reject", "DeploymentStarting", `${target.key} is still being started; the rollback of its deployment waits for it`);
       await new Promise((resolve) => setTimeout(resolve, 250));
       ({ record } = await readTarget(target.key));
     }
     if (!record || record.digest !== image.digest) return;
-    const { record: after, decided: rolledBack } = await decideAndRollBack(record, { kind: "rejected", at: build.at, reason: build.reason as string, wallNow: Date.now(), leaseUntil: options.lease() }, build.at);
+    const { record: after, decided: rolledBack } = await decideAndRollBack(
+      record,
+      { kind: "rejected", at: build.at, reason: build.reason as string, wallNow: Date.now(), leaseUntil: options.lease() },
+      build.at,
+    );
     if (rolledBack) decided.push(after.id);
   });
-  if (decided.length > 0) logger.warn(`rolled back ${decided.length} deployment(s) of ${image.digest}: ${build.reason}`, { digest: image.digest, records: decided });
+  if (decided.length > 0)
+    logger.warn(`rolled back ${decided.length} deployment(s) of ${image.digest}: ${build.reason}`, { digest: image.digest, records: decided });
   return decided;
 }

@@ -69,9 +69,12 @@ export function refDeploys(ref: BuildRef, branches: string[]): boolean {
 /** "its build shop-web #12 was of pull request #7, and apps.shop-web.branches lets only main deploy" */
 export function refReason(project: string, buildNumber: number | undefined, ref: BuildRef, app: { name: string; branches: string[] }): string {
   const build = buildNumber === undefined ? project : `${project} #${buildNumber}`;
-  const of = ref.kind === "pull-request" ? `pull request #${ref.number}`
-    : ref.kind === "unknown" ? `no branch (CodeBuild names none${ref.sourceVersion ? `, only the source version ${ref.sourceVersion}` : ""}; see buildspec.yml's GIT_REF)`
-    : `${ref.kind} ${ref.name}`;
+  const of =
+    ref.kind === "pull-request"
+      ? `pull request #${ref.number}`
+      : ref.kind === "unknown"
+        ? `no branch (CodeBuild names none${ref.sourceVersion ? `, only the source version ${ref.sourceVersion}` : ""}; see buildspec.yml's GIT_REF)`
+        : `${ref.kind} ${ref.name}`;
   return `its build ${build} was of ${of}, and apps.${app.name}.branches lets only ${app.branches.join(", ")} deploy`;
 }
 

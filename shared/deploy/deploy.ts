@@ -22,8 +22,14 @@ import { addSeconds, decide } from "../records/state";
 import { claim, create, getRecord, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
 import { describeAlarms } from "./alarms";
 import {
-  describeServices, registeredEarlier, registerTaskDefinition, updateService,
-  type EcsDeployment, type RegistrationOf, type ServiceState, type StartedDeployment,
+  describeServices,
+  registeredEarlier,
+  registerTaskDefinition,
+  updateService,
+  type EcsDeployment,
+  type RegistrationOf,
+  type ServiceState,
+  type StartedDeployment,
 } from "./ecs";
 import { classifyArrival, deploymentConfiguration, type Arriving, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
 
@@ -64,7 +70,10 @@ export async function deployImage(arrival: ImageArrival, environments: Environme
   const outcomes = perEnvironment.flatMap((p) => p.outcomes);
   for (const o of outcomes) {
     logger.info(`deploy ${o.target}: ${o.outcome}${o.reason ? ` (${o.reason})` : ""}`, {
-      digest: arrival.image.digest, tag: arrival.image.tag, trigger: arrival.trigger, recordId: o.recordId,
+      digest: arrival.image.digest,
+      tag: arrival.image.tag,
+      trigger: arrival.trigger,
+      recordId: o.recordId,
     });
   }
   // Lambda retries the event; the records make the retry resume exactly where this one stopped.
@@ -119,17 +128,23 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
     const missing = env.alarms.filter((n) => !alarms.some((a) => a.name === n));
     // Where a firing alarm refuses a deployment, an alarm that does not exist must too: it
     // would let the deployment run unguarded, the very thing "refuse" is there to prevent.
-    const refusal = env.whenAlarmFiring !== "refuse" ? undefined
-      : firing.length > 0 ? `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)`
-      : missing.length > 0 ? `refused: alarm ${missing.join(", ")} does not exist in ${env.region}, so nothing would guard this deployment (whenAlarmFiring: refuse); create it or correct its name`
-      : undefined;
+    const refusal =
+      env.whenAlarmFiring !== "refuse"
+        ? undefined
+        : firing.length > 0
+          ? `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)`
+          : missing.length > 0
+            ? `refused: alarm ${missing.join(", ")} does not exist in ${env.region}, so nothing would guard this deployment (whenAlarmFiring: refuse); create it or correct its name`
+            : undefined;
     if (refusal) {
       for (const c of candidates) say(c, "refused", refusal, (await notStarted(c, env, arrival, pushKey, options, "refused", refusal)).id);
       return { outcomes };
     }
     for (const name of missing) warnings.push(`alarm ${name} does not exist, so it guards nothing: ${env.name} is unguarded against it`);
     for (const a of firing) {
-      warnings.push(`alarm ${a.name} was already in ALARM when this deployment started; ECS ignores alarms that fire at the start, so it does not guard this one`);
+      warnings.push(
+        `alarm ${a.name} was already in ALARM when this deployment started; ECS ignores alarms that fire at the start, so it does not guard this one`,
+      );
     }
   }
 
@@ -137,14 +152,18 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
   const byCluster = new Map<string, Candidate[]>();
   for (const c of candidates) byCluster.set(c.target.cluster, [...(byCluster.get(c.target.cluster) ?? []), c]);
   for (const [cluster, group] of byCluster) {
-    const services = await describeServices(env.region, cluster, group.map((c) => c.target.service));
+    const services = await describeServices(
+      env.region,
+      cluster,
+      group.map((c) => c.target.service),
+    );
     for (const c of group) c.service = services.get(c.target.service);
   }
   const ready: Candidate[] = [];
   for (const c of candidates) {
     const rendered = renderTarget(c.target, arrival.image);
-    const problem = serviceProblem(c.service as ServiceState, env.strategy)
-      ?? (rendered.ok ? null : `the task definition does not render: ${rendered.problems.join("; ")}`);
+    const problem =
+      serviceProblem(c.service as ServiceState, env.strategy) ?? (rendered.ok ? null : `the task definition does not render: ${rendered.problems.join("; ")}`);
     if (problem) {
       say(c, "failed", problem, (await notStarted(c, env, arrival, pushKey, options, "failed", problem)).id);
       continue;
@@ -152,7 +171,7 @@ async function deployToEnvironment(arrival: ImageArrival, env: Environment, opti
     if (rendered.ok) c.input = rendered.input;
     if (c.arrival.kind === "resume") {
       // The invocation that claimed it may have died between registering and recording the revision.
-      c.taskDefinition = c.state.record?.taskDefinitionArn ?? await registeredEarlier(env.region, registrationOf(c, env, arrival));
+      c.taskDefinition = c.state.record?.taskDefinitionArn ?? (await registeredEarlier(env.region, registrationOf(c, env, arrival)));
     }
     ready.push(c);
   }
@@ -204,7 +223,12 @@ interface Checked {
 }
 
 async function claimAndStart(
-  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, checked: Checked,
+  c: Candidate,
+  env: Environment,
+  arrival: ImageArrival,
+  pushKey: string,
+  options: DeployOptions,
+  checked: Checked,
   register: (c: Candidate) => Promise<string>,
 ): Promise<Omit<TargetOutcome, "target">> {
   const record = await claimOrRetake(c, env, arrival, pushKey, options, checked);
@@ -220,11 +244,11 @@ async function claimAndStart(
     started = landed
       ? adopted(c, landed)
       : await updateService(env.region, {
-        cluster: c.target.cluster,
-        service: c.target.service,
-        taskDefinition: c.taskDefinition as string,
-        deploymentConfiguration: deploymentConfiguration(env, c.service?.deploymentConfiguration),
-      });
+          cluster: c.target.cluster,
+          service: c.target.service,
+          taskDefinition: c.taskDefinition as string,
+          deploymentConfiguration: deploymentConfiguration(env, c.service?.deploymentConfiguration),
+        });
   } catch (error) {
     if (error instanceof StevedoreError && !error.retryable) {
       const { record: failed } = decide(record, { kind: "start-failed", at: arrival.at, reason: error.message, taskDefinitionArn: c.taskDefinition });
@@ -249,7 +273,12 @@ async function claimAndStart(
 }
 
 async function claimOrRetake(
-  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions, checked: Checked,
+  c: Candidate,
+  env: Environment,
+  arrival: ImageArrival,
+  pushKey: string,
+  options: DeployOptions,
+  checked: Checked,
 ): Promise<DeploymentRecord | Omit<TargetOutcome, "target">> {
   let state = c.state;
   let kind = c.arrival.kind;
@@ -276,15 +305,26 @@ async function claimOrRetake(
         // repeated decision): nothing to claim, and nothing to wait for.
         const existing = await getRecord(c.target.key, recordKeyOf(record));
         const said = existing ? `${existing.status}${existing.reason ? `: ${existing.reason}` : ""}` : "written before";
-        return { outcome: "duplicate", reason: `this ${arrival.trigger}'s deployment to this service is already ${said}${arrival.trigger === "promotion" ? "; approve again to try once more" : "; push the image again to try once more"}`, recordId: record.id };
+        return {
+          outcome: "duplicate",
+          reason: `this ${arrival.trigger}'s deployment to this service is already ${said}${arrival.trigger === "promotion" ? "; approve again to try once more" : "; push the image again to try once more"}`,
+          recordId: record.id,
+        };
       }
       if (result === "claimed") {
         const older = state.record;
         if (older) {
           // An abandoned claim may have registered a revision it never recorded: name it in its record.
-          const orphan = older.status === "pending" && !older.taskDefinitionArn
-            ? await registeredEarlier(env.region, { ...registrationOf(c, env, arrival), digest: older.digest, pushedAt: older.pushedAt }) : undefined;
-          await advance(older, { kind: "superseded", at: arrival.at, by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})`, taskDefinitionArn: orphan });
+          const orphan =
+            older.status === "pending" && !older.taskDefinitionArn
+              ? await registeredEarlier(env.region, { ...registrationOf(c, env, arrival), digest: older.digest, pushedAt: older.pushedAt })
+              : undefined;
+          await advance(older, {
+            kind: "superseded",
+            at: arrival.at,
+            by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})`,
+            taskDefinitionArn: orphan,
+          });
         }
         return record;
       }
@@ -303,7 +343,8 @@ async function claimOrRetake(
       await create(record);
       return { outcome: "refused", reason: record.reason, recordId: record.id };
     }
-    if (again.kind === "duplicate") return { outcome: "duplicate", reason: `this image already owns the service (${again.status})`, recordId: state.record?.id };
+    if (again.kind === "duplicate")
+      return { outcome: "duplicate", reason: `this image already owns the service (${again.status})`, recordId: state.record?.id };
     if (Date.now() > giveUpAt) throw new RetryableAwsError("claim", "HeadLocked", `${c.target.key} is locked by another image's UpdateService`);
     if ((state.head?.lockUntil ?? 0) > Date.now()) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
     kind = again.kind;
@@ -321,13 +362,25 @@ function landedDeployment(c: Candidate): EcsDeployment | undefined {
 
 /** The deployment a dead invocation started, as UpdateService would have answered it. */
 function adopted(c: Candidate, landed: EcsDeployment): StartedDeployment {
-  return { ecsDeploymentId: landed.id, serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined, createdAt: landed.createdAt };
+  return {
+    ecsDeploymentId: landed.id,
+    serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined,
+    createdAt: landed.createdAt,
+  };
 }
 
 /** An adopted deployment may have ended already: what ECS says of it stands for the events missed. */
 async function caughtUp(record: DeploymentRecord, landed: EcsDeployment, arrival: ImageArrival): Promise<DeploymentRecord> {
   if (landed.rolloutState !== "COMPLETED" && landed.rolloutState !== "FAILED") return record;
-  return (await advance(record, { kind: "ecs", event: landed.rolloutState, deploymentId: landed.id, at: landed.updatedAt ?? arrival.at, reason: landed.rolloutStateReason })).record;
+  return (
+    await advance(record, {
+      kind: "ecs",
+      event: landed.rolloutState,
+      deploymentId: landed.id,
+      at: landed.updatedAt ?? arrival.at,
+      reason: landed.rolloutStateReason,
+    })
+  ).record;
 }
 
 /**
@@ -335,15 +388,26 @@ async function caughtUp(record: DeploymentRecord, landed: EcsDeployment, arrival
  * A resumed claim whose dead invocation's UpdateService landed runs the rejected image: it is
  * adopted, then rolled back.
  */
-async function rejected(c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions): Promise<Omit<TargetOutcome, "target">> {
+async function rejected(
+  c: Candidate,
+  env: Environment,
+  arrival: ImageArrival,
+  pushKey: string,
+  options: DeployOptions,
+): Promise<Omit<TargetOutcome, "target">> {
   const verdict = await readVerdict(arrival.image.repository, arrival.image.digest);
   const why = verdict?.reason ?? "a build that pushed this image failed";
   const landed = landedDeployment(c);
   if (landed && c.state.record) {
     const { createdAt, ...ids } = adopted(c, landed);
-    const started = (await advance(c.state.record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids })).record;
+    const started = (await advance(c.state.record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids }))
+      .record;
     const current = await caughtUp(started, landed, arrival);
-    const { record } = await decideAndRollBack(current, { kind: "rejected", at: arrival.at, reason: why, wallNow: Date.now(), leaseUntil: options.lease() }, arrival.at);
+    const { record } = await decideAndRollBack(
+      current,
+      { kind: "rejected", at: arrival.at, reason: why, wallNow: Date.now(), leaseUntil: options.lease() },
+      arrival.at,
+    );
     return { outcome: "failed", reason: `${why}; its deployment had started, and is rolled back`, recordId: record.id };
   }
   const reason = `refused: ${why}`;
@@ -352,8 +416,13 @@ async function rejected(c: Candidate, env: Environment, arrival: ImageArrival, p
 
 /** Records a deployment that never reached ECS: as a new record, or on an abandoned claim. */
 async function notStarted(
-  c: Candidate, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions,
-  status: "refused" | "failed", reason: string,
+  c: Candidate,
+  env: Environment,
+  arrival: ImageArrival,
+  pushKey: string,
+  options: DeployOptions,
+  status: "refused" | "failed",
+  reason: string,
 ): Promise<DeploymentRecord> {
   if (c.arrival.kind === "resume" && c.state.record) {
     return (await advance(c.state.record, { kind: "start-failed", at: arrival.at, reason, taskDefinitionArn: c.taskDefinition })).record;
@@ -369,9 +438,11 @@ function arriving(arrival: ImageArrival): Arriving {
 
 function tieReason(arrival: ImageArrival, other: { digest: string; recordId: string }, otherTag: string | undefined): string {
   const named = `${otherTag ?? "untagged"} (${shortDigest(other.digest)}, record ${other.recordId})`;
-  return `refused: this image and ${named}, which owns the service, were pushed in the same second, `
-    + `the finest time ECR records, so nothing tells which is newer and the service keeps ${otherTag ?? shortDigest(other.digest)}; `
-    + `push images of ${arrival.image.repository} at least a second apart, or to one mutable tag`;
+  return (
+    `refused: this image and ${named}, which owns the service, were pushed in the same second, ` +
+    `the finest time ECR records, so nothing tells which is newer and the service keeps ${otherTag ?? shortDigest(other.digest)}; ` +
+    `push images of ${arrival.image.repository} at least a second apart, or to one mutable tag`
+  );
 }
 
 function newerReason(digest: string, recordId: string): string {
@@ -379,8 +450,14 @@ function newerReason(digest: string, recordId: string): string {
 }
 
 function newRecord(
-  target: Target, env: Environment, arrival: ImageArrival, pushKey: string, options: DeployOptions,
-  status: DeploymentRecord["status"], reason?: string, extra: Partial<DeploymentRecord> = {},
+  target: Target,
+  env: Environment,
+  arrival: ImageArrival,
+  pushKey: string,
+  options: DeployOptions,
+  status: DeploymentRecord["status"],
+  reason?: string,
+  extra: Partial<DeploymentRecord> = {},
 ): DeploymentRecord {
   const { image } = arrival;
   return {
@@ -432,7 +509,14 @@ function registrationOf(c: Candidate, env: Environment, arrival: ImageArrival): 
 }
 
 function withTags(input: RegisterTaskDefinitionCommandInput, arrival: ImageArrival, env: Environment, group: Candidate[]): RegisterTaskDefinitionCommandInput {
-  const replaced = [...new Set(group.map((c) => (c.service ? lastStableTaskDefinition(c.service) : undefined)).filter((t): t is string => !!t).map(shortTaskDefinition))];
+  const replaced = [
+    ...new Set(
+      group
+        .map((c) => (c.service ? lastStableTaskDefinition(c.service) : undefined))
+        .filter((t): t is string => !!t)
+        .map(shortTaskDefinition),
+    ),
+  ];
   const replaces = replaced.join(" ");
   return {
     ...input,

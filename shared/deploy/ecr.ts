@@ -22,9 +22,15 @@ export async function pushedImage(image: Pick<Image, "repository" | "repositoryU
   const [registryId, , , region] = (parseImageUri(image.repositoryUri)?.registry ?? "").split(".");
   if (!registryId || !region) return undefined;
   try {
-    const out = await call("DescribeImages", () => clientFor(ECRClient, region).send(new DescribeImagesCommand({
-      registryId, repositoryName: repository, imageIds: [{ imageDigest: digest }],
-    })));
+    const out = await call("DescribeImages", () =>
+      clientFor(ECRClient, region).send(
+        new DescribeImagesCommand({
+          registryId,
+          repositoryName: repository,
+          imageIds: [{ imageDigest: digest }],
+        }),
+      ),
+    );
     const detail = out.imageDetails?.find((d) => d.imageDigest === digest);
     if (!detail?.imagePushedAt) return undefined;
     return { pushedAt: detail.imagePushedAt.toISOString(), tags: detail.imageTags ?? [] };

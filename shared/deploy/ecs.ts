@@ -1,7 +1,14 @@
 // ECS calls. Each function sends one kind of command and returns our own types.
 import {
-  DescribeServicesCommand, ECSClient, ListTagsForResourceCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand, StopServiceDeploymentCommand,
-  UpdateServiceCommand, type DeploymentConfiguration, type RegisterTaskDefinitionCommandInput,
+  DescribeServicesCommand,
+  ECSClient,
+  ListTagsForResourceCommand,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  StopServiceDeploymentCommand,
+  UpdateServiceCommand,
+  type DeploymentConfiguration,
+  type RegisterTaskDefinitionCommandInput,
 } from "@aws-sdk/client-ecs";
 import { clientFor } from "../aws/clients";
 import { call } from "../aws/errors";
@@ -95,7 +102,10 @@ class TokenBucket {
   private tokens: number;
   private last = Date.now();
   private queue: Promise<void> = Promise.resolve();
-  constructor(private readonly capacity: number, private readonly perSecond: number) {
+  constructor(
+    private readonly capacity: number,
+    private readonly perSecond: number,
+  ) {
     this.tokens = capacity;
   }
   take(): Promise<void> {
@@ -145,7 +155,9 @@ const NEWEST_REVISIONS = 3;
  * names it in the record it supersedes. Otherwise no revision would name it.
  */
 export async function registeredEarlier(region: string, of: RegistrationOf): Promise<string | undefined> {
-  const listed = await call("ListTaskDefinitions", () => ecs(region).send(new ListTaskDefinitionsCommand({ familyPrefix: of.family, sort: "DESC", maxResults: NEWEST_REVISIONS })));
+  const listed = await call("ListTaskDefinitions", () =>
+    ecs(region).send(new ListTaskDefinitionsCommand({ familyPrefix: of.family, sort: "DESC", maxResults: NEWEST_REVISIONS })),
+  );
   for (const arn of listed.taskDefinitionArns ?? []) {
     const { tags = [] } = await call("ListTagsForResource", () => ecs(region).send(new ListTagsForResourceCommand({ resourceArn: arn })));
     const tag = (key: string) => tags.find((t) => t.key === `stevedore:${key}`)?.value;
@@ -174,8 +186,12 @@ export async function updateService(
 }
 
 export async function stopServiceDeployment(region: string, serviceDeploymentArn: string): Promise<void> {
-  await call("StopServiceDeployment", () => ecs(region).send(new StopServiceDeploymentCommand({
-    serviceDeploymentArn,
-    stopType: "ROLLBACK",
-  })));
+  await call("StopServiceDeployment", () =>
+    ecs(region).send(
+      new StopServiceDeploymentCommand({
+        serviceDeploymentArn,
+        stopType: "ROLLBACK",
+      }),
+    ),
+  );
 }

@@ -1,7 +1,8 @@
 // Image references: how ECR names an image, and what we can tell from a tag.
 import type { Image } from "../render/task-definition";
 
-const IMAGE_URI = /^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)\/([a-z0-9._\/-]+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
+const IMAGE_URI =
+  /^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)\/([a-z0-9._\/-]+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/;
 
 export function repositoryUri(account: string, region: string, repository: string): string {
   return `${account}.dkr.ecr.${region}.amazonaws.com/${repository}`;

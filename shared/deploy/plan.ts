@@ -116,14 +116,19 @@ const ADVANCED_FIELDS = [
 function trafficProblem(name: string, traffic: Traffic, type: StrategyType): string | null {
   if (traffic.serviceConnect) return null;
   if (traffic.loadBalancers.some((lb) => ADVANCED_FIELDS.every(([field]) => lb[field]))) return null;
-  const lacks = traffic.loadBalancers.length === 0
-    ? "it has no load balancer and no Service Connect"
-    : `its load balancer${traffic.loadBalancers.length > 1 ? "s lack" : " lacks"} advanced configuration: ${
-      ADVANCED_FIELDS.filter(([field]) => !traffic.loadBalancers.some((lb) => lb[field])).map(([, what]) => what).join(", ") || "a complete set on one load balancer"
-    }`;
-  return `service ${name} cannot take a ${STRATEGY_NAMES[type]} deployment: ${lacks}. ECS shifts its traffic between two target groups ` +
+  const lacks =
+    traffic.loadBalancers.length === 0
+      ? "it has no load balancer and no Service Connect"
+      : `its load balancer${traffic.loadBalancers.length > 1 ? "s lack" : " lacks"} advanced configuration: ${
+          ADVANCED_FIELDS.filter(([field]) => !traffic.loadBalancers.some((lb) => lb[field]))
+            .map(([, what]) => what)
+            .join(", ") || "a complete set on one load balancer"
+        }`;
+  return (
+    `service ${name} cannot take a ${STRATEGY_NAMES[type]} deployment: ${lacks}. ECS shifts its traffic between two target groups ` +
     "(the load balancer's advancedConfiguration: alternateTargetGroupArn, productionListenerRule, roleArn) or through Service Connect; " +
-    "add them to the service, or set the environment's strategy to rolling";
+    "add them to the service, or set the environment's strategy to rolling"
+  );
 }
 
 /**

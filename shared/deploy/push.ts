@@ -34,13 +34,17 @@ export async function deployPushedImage(event: EcrImageAction, config: PipelineC
   const pushed = await pushedImage(image);
   if (!pushed) return ignored("ECR no longer has the image (deleted since its push)");
   const environments = match.apps.flatMap((m) => m.environments);
-  const deployed = await deployImage({
-    image,
-    pushedAt: pushed.pushedAt,
-    tagsNow: pushed.tags,
-    at: event.time,
-    trigger: "push",
-    triggerRef: event.id,
-  }, environments, options);
+  const deployed = await deployImage(
+    {
+      image,
+      pushedAt: pushed.pushedAt,
+      tagsNow: pushed.tags,
+      at: event.time,
+      trigger: "push",
+      triggerRef: event.id,
+    },
+    environments,
+    options,
+  );
   return { deployed };
 }

@@ -8,10 +8,14 @@ const state = z.looseObject({
 });
 
 /** "CloudWatch Alarm State Change", metric and composite alarms alike. */
-export const alarmStateChange = envelope("CloudWatch Alarm State Change", "aws.cloudwatch", z.looseObject({
-  alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
-  state,
-  previousState: z.optional(state),
-}));
+export const alarmStateChange = envelope(
+  "CloudWatch Alarm State Change",
+  "aws.cloudwatch",
+  z.looseObject({
+    alarmName: z.string().check(z.minLength(1), z.maxLength(255)),
+    state,
+    previousState: z.optional(state),
+  }),
+);
 
 export type AlarmStateChange = z.output<typeof alarmStateChange>;

@@ -5,22 +5,30 @@ import { envelope, timestamp } from "./common";
  * "ECS Deployment State Change". `deploymentId` is the `ecs-svc/…` id UpdateService returns.
  * A rollback started by ECS arrives as IN_PROGRESS for a new deployment id whose reason says so.
  */
-export const ecsDeploymentStateChange = envelope("ECS Deployment State Change", "aws.ecs", z.looseObject({
-  eventType: z.string(),
-  eventName: z.string(),
-  deploymentId: z.string().check(z.minLength(1), z.maxLength(200)),
-  updatedAt: timestamp,
-  reason: z.optional(z.string()),
-}));
+export const ecsDeploymentStateChange = envelope(
+  "ECS Deployment State Change",
+  "aws.ecs",
+  z.looseObject({
+    eventType: z.string(),
+    eventName: z.string(),
+    deploymentId: z.string().check(z.minLength(1), z.maxLength(200)),
+    updatedAt: timestamp,
+    reason: z.optional(z.string()),
+  }),
+);
 
 /** "ECS Service Action": task start impaired, placement failures and the like. */
-export const ecsServiceAction = envelope("ECS Service Action", "aws.ecs", z.looseObject({
-  eventType: z.string(),
-  eventName: z.string(),
-  clusterArn: z.optional(z.string()),
-  createdAt: z.optional(timestamp),
-  reason: z.optional(z.string()),
-}));
+export const ecsServiceAction = envelope(
+  "ECS Service Action",
+  "aws.ecs",
+  z.looseObject({
+    eventType: z.string(),
+    eventName: z.string(),
+    clusterArn: z.optional(z.string()),
+    createdAt: z.optional(timestamp),
+    reason: z.optional(z.string()),
+  }),
+);
 
 export const ecsEvent = z.union([ecsDeploymentStateChange, ecsServiceAction]);
 

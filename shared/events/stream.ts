@@ -36,25 +36,31 @@ function isAttributeValue(value: unknown, depth = 0): boolean {
 }
 
 function isAttributeMap(value: unknown, depth: number): boolean {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    && Object.values(value).every((item) => isAttributeValue(item, depth));
+  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((item) => isAttributeValue(item, depth));
 }
 
-const image = z.optional(z.record(z.string(), z.custom<unknown>((v) => isAttributeValue(v), "not a DynamoDB attribute value")));
+const image = z.optional(
+  z.record(
+    z.string(),
+    z.custom<unknown>((v) => isAttributeValue(v), "not a DynamoDB attribute value"),
+  ),
+);
 
 /** A DynamoDB stream batch (NEW_AND_OLD_IMAGES) of the records table. */
 export const recordsStream = z.looseObject({
-  Records: z.array(z.looseObject({
-    eventID: z.optional(z.string()),
-    eventName: z.optional(z.string()),
-    dynamodb: z.looseObject({
-      SequenceNumber: z.string(),
-      /** When the change was written, in epoch seconds. */
-      ApproximateCreationDateTime: z.optional(z.number()),
-      OldImage: image,
-      NewImage: image,
+  Records: z.array(
+    z.looseObject({
+      eventID: z.optional(z.string()),
+      eventName: z.optional(z.string()),
+      dynamodb: z.looseObject({
+        SequenceNumber: z.string(),
+        /** When the change was written, in epoch seconds. */
+        ApproximateCreationDateTime: z.optional(z.number()),
+        OldImage: image,
+        NewImage: image,
+      }),
     }),
-  })),
+  ),
 });
 
 export type StreamImage = Record<string, unknown> | undefined;

@@ -67,14 +67,20 @@ export async function deliver(delivery: Delivery, options: DeliveryOptions = {})
     n += 1;
     last = await attempt(delivery, options.timeoutMs ?? 3000);
     if (last.ok) {
-      logger.info(`notify: delivered to ${delivery.destination}`, { destination: delivery.destination, deliveryId: delivery.deliveryId, attempts: n, status: last.status });
+      logger.info(`notify: delivered to ${delivery.destination}`, {
+        destination: delivery.destination,
+        deliveryId: delivery.deliveryId,
+        attempts: n,
+        status: last.status,
+      });
       return { destination: delivery.destination, delivered: true, attempts: n, status: last.status };
     }
     if (!last.retry) break;
     const wait = backoff(n, last.retryAfterMs, options);
     const deadline = options.deadline ?? options.until;
     if (deadline !== undefined && Date.now() + wait + (options.timeoutMs ?? 3000) >= deadline) {
-      if (last.retryAfterMs !== undefined) last.error = `${last.error}, asked to retry after ${Math.ceil(last.retryAfterMs / 1000)} s, past this invocation's deadline`;
+      if (last.retryAfterMs !== undefined)
+        last.error = `${last.error}, asked to retry after ${Math.ceil(last.retryAfterMs / 1000)} s, past this invocation's deadline`;
       break;
     }
     const timeLeft = options.until !== undefined;
@@ -82,10 +88,19 @@ export async function deliver(delivery: Delivery, options: DeliveryOptions = {})
     await sleep(wait);
   }
   const result: DeliveryResult = {
-    destination: delivery.destination, delivered: false, attempts: n, status: last.status, error: last.error, ...(last.permanent ? { permanent: true } : {}),
+    destination: delivery.destination,
+    delivered: false,
+    attempts: n,
+    status: last.status,
+    error: last.error,
+    ...(last.permanent ? { permanent: true } : {}),
   };
   logger.warn(`notify: gave up delivering to ${delivery.destination} after ${n} attempt${n === 1 ? "" : "s"}: ${last.error}`, {
-    destination: delivery.destination, deliveryId: delivery.deliveryId, attempts: n, status: last.status, error: last.error,
+    destination: delivery.destination,
+    deliveryId: delivery.deliveryId,
+    attempts: n,
+    status: last.status,
+    error: last.error,
   });
   return result;
 }

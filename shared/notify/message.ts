@@ -6,16 +6,30 @@
 // environment values or webhook URLs, and this file must keep it that way.
 import { withoutUndefined } from "../objects";
 import {
-  revisionOf, shortDigest,
-  type BuildRecord, type DeploymentRecord, type DeploymentStatus, type PromotionRecord, type PromotionStatus,
-  type StoredRecord, type Trigger,
+  revisionOf,
+  shortDigest,
+  type BuildRecord,
+  type DeploymentRecord,
+  type DeploymentStatus,
+  type PromotionRecord,
+  type PromotionStatus,
+  type StoredRecord,
+  type Trigger,
 } from "../records/model";
 
 export type Severity = "info" | "success" | "warning" | "failure";
 
 /** The statuses people hear about; pending is noise. */
 export const NOTIFIED_STATUSES = [
-  "started", "completed", "rolling_back", "verified", "failed", "rolled_back", "timed_out", "superseded", "refused",
+  "started",
+  "completed",
+  "rolling_back",
+  "verified",
+  "failed",
+  "rolled_back",
+  "timed_out",
+  "superseded",
+  "refused",
 ] as const satisfies readonly DeploymentStatus[];
 export type NotifiedStatus = (typeof NOTIFIED_STATUSES)[number];
 
@@ -213,15 +227,24 @@ function statusSentence(r: DeploymentRecord, status: NotifiedStatus): string {
   const image = imageLabel(r);
   const target = targetOf(r);
   switch (status) {
-    case "started": return `ECS started deploying ${image} to ${target}.`;
-    case "completed": return `ECS finished rolling out ${image} to ${target}; ${watchText(r.watchUntil) ?? "watching its alarms"} before calling it verified.`;
-    case "rolling_back": return `${image} on ${target} is being rolled back.`;
-    case "verified": return `${image} runs on ${target} and no alarm fired in the watch window.`;
-    case "failed": return `${image} could not be deployed to ${target}.`;
-    case "rolled_back": return `${image} was rolled back on ${target}: it is not running there.`;
-    case "timed_out": return `${image} reached no outcome on ${target} before its deadline.`;
-    case "superseded": return `${image} did not finish on ${target}: a newer image took the service first.`;
-    case "refused": return `${image} was not deployed to ${target}.`;
+    case "started":
+      return `ECS started deploying ${image} to ${target}.`;
+    case "completed":
+      return `ECS finished rolling out ${image} to ${target}; ${watchText(r.watchUntil) ?? "watching its alarms"} before calling it verified.`;
+    case "rolling_back":
+      return `${image} on ${target} is being rolled back.`;
+    case "verified":
+      return `${image} runs on ${target} and no alarm fired in the watch window.`;
+    case "failed":
+      return `${image} could not be deployed to ${target}.`;
+    case "rolled_back":
+      return `${image} was rolled back on ${target}: it is not running there.`;
+    case "timed_out":
+      return `${image} reached no outcome on ${target} before its deadline.`;
+    case "superseded":
+      return `${image} did not finish on ${target}: a newer image took the service first.`;
+    case "refused":
+      return `${image} was not deployed to ${target}.`;
   }
 }
 
@@ -256,8 +279,9 @@ function deploymentFacts(
 function deploymentLinks(r: DeploymentRecord): Links {
   const region = encodeURIComponent(r.region);
   return withoutUndefined({
-    ecsConsole: `https://${region}.console.aws.amazon.com/ecs/v2/clusters/${encodeURIComponent(r.cluster)}`
-      + `/services/${encodeURIComponent(r.service)}/deployments?region=${region}`,
+    ecsConsole:
+      `https://${region}.console.aws.amazon.com/ecs/v2/clusters/${encodeURIComponent(r.cluster)}` +
+      `/services/${encodeURIComponent(r.service)}/deployments?region=${region}`,
     buildLogs: r.buildUrl,
   });
 }
@@ -303,9 +327,14 @@ function buildChanges(oldImage: BuildRecord | undefined, record: BuildRecord): N
     deliveryId: `build:${record.buildId}`,
     severity: "failure",
     title: `${record.app}: build ${build} ${BUILD_OUTCOME[record.status]}`,
-    summary: withReason(`CodeBuild ${build} ${BUILD_OUTCOME[record.status]}${phase}; ${record.digest
-      ? `it had pushed image ${shortDigest(record.digest)}, which Stevedore deploys nowhere and rolls back wherever its push already started it.`
-      : "Stevedore deploys nothing from this build."}`, record.phaseContext),
+    summary: withReason(
+      `CodeBuild ${build} ${BUILD_OUTCOME[record.status]}${phase}; ${
+        record.digest
+          ? `it had pushed image ${shortDigest(record.digest)}, which Stevedore deploys nowhere and rolls back wherever its push already started it.`
+          : "Stevedore deploys nothing from this build."
+      }`,
+      record.phaseContext,
+    ),
     at: record.at,
     build: withoutUndefined({
       app: record.app,
@@ -389,4 +418,3 @@ export function formatElapsed(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
-

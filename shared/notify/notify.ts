@@ -76,15 +76,18 @@ export async function notifyChange(oldImage: StreamImage, newImage: StreamImage,
   // cannot be read) is kept once, logged once, and never holds back or repeats the others.
   const unreachable: Omit<Undelivered, "app" | "recordId" | "at" | "item">[] = [];
   const undelivered: string[] = [];
-  const ready = await Promise.all(destinations.map(async (d) => {
-    const got = await withSecrets(d);
-    if ("unreadable" in got) {
-      skipped.push(d.name);
-      for (const n of finals) unreachable.push({ event: n.event, destination: d.name, reason: `its URL or signing secret cannot be read: ${got.unreadable}` });
-      return undefined;
-    }
-    return got;
-  }));
+  const ready = await Promise.all(
+    destinations.map(async (d) => {
+      const got = await withSecrets(d);
+      if ("unreadable" in got) {
+        skipped.push(d.name);
+        for (const n of finals)
+          unreachable.push({ event: n.event, destination: d.name, reason: `its URL or signing secret cannot be read: ${got.unreadable}` });
+        return undefined;
+      }
+      return got;
+    }),
+  );
   if (options.deadline !== undefined && Date.now() >= options.deadline) {
     // Measured in the sandbox: throttled SSM reads under adaptive retry took 34 s of a 30-s
     // invocation, and the timed-out invocation then sent the final message beside its retry.
@@ -99,28 +102,38 @@ export async function notifyChange(oldImage: StreamImage, newImage: StreamImage,
     for (const n of finals) reached.set(n.deliveryId, await deliveredTo(record.app, n.deliveryId));
   }
   // Destinations in parallel; each one receives this record's messages in order.
-  const deliveries = await Promise.all(ready.map(async (dest) => {
-    if (!dest) return [];
-    const results: DeliveryResult[] = [];
-    for (const n of notifications) {
-      const key = `${n.deliveryId}→${dest.destination.name}`;
-      if (delivered.has(key)) continue; // this container already sent it, before a retry of the record
-      if (reached.get(n.deliveryId)?.includes(dest.destination.name)) continue; // another container did
-      const final = isFinalWord(n);
-      // An earlier invocation of this container may still be sending it (it ran out of time):
-      // wait for it rather than send a second message, and send only if it did not get through.
-      if ((await inFlight.get(key))?.delivered) continue;
-      const timing = { ...options.delivery, ...(options.deadline !== undefined ? { deadline: options.deadline, ...(final ? { until: options.deadline } : {}) } : {}) };
-      const result = await tracked(key, deliver(render(n, dest, now), timing));
-      results.push(result);
-      if (final && !result.delivered) {
-        if (result.permanent) unreachable.push({ event: n.event, destination: dest.destination.name, reason: `refused: ${result.error}` });
-        else if (retriedFor >= FINAL_WORD_RETRY_MS) unreachable.push({ event: n.event, destination: dest.destination.name, reason: `still not delivered ${Math.round(retriedFor / 60_000)} minutes after it was written: ${result.error}` });
-        else undelivered.push(`${n.event} to ${dest.destination.name}`);
+  const deliveries = await Promise.all(
+    ready.map(async (dest) => {
+      if (!dest) return [];
+      const results: DeliveryResult[] = [];
+      for (const n of notifications) {
+        const key = `${n.deliveryId}→${dest.destination.name}`;
+        if (delivered.has(key)) continue; // this container already sent it, before a retry of the record
+        if (reached.get(n.deliveryId)?.includes(dest.destination.name)) continue; // another container did
+        const final = isFinalWord(n);
+        // An earlier invocation of this container may still be sending it (it ran out of time):
+        // wait for it rather than send a second message, and send only if it did not get through.
+        if ((await inFlight.get(key))?.delivered) continue;
+        const timing = {
+          ...options.delivery,
+          ...(options.deadline !== undefined ? { deadline: options.deadline, ...(final ? { until: options.deadline } : {}) } : {}),
+        };
+        const result = await tracked(key, deliver(render(n, dest, now), timing));
+        results.push(result);
+        if (final && !result.delivered) {
+          if (result.permanent) unreachable.push({ event: n.event, destination: dest.destination.name, reason: `refused: ${result.error}` });
+          else if (retriedFor >= FINAL_WORD_RETRY_MS)
+            unreachable.push({
+              event: n.event,
+              destination: dest.destination.name,
+              reason: `still not delivered ${Math.round(retriedFor / 60_000)} minutes after it was written: ${result.error}`,
+            });
+          else undelivered.push(`${n.event} to ${dest.destination.name}`);
+        }
       }
-    }
-    return results;
-  }));
+      return results;
+    }),
+  );
   await keepUnreachable(record, itemKeys(newImage), unreachable, now);
   // Otherwise a deployment's final word is never given up: the record goes back to the stream,
   // which retries it until it is kept (FINAL_WORD_RETRY_MS). Other messages are best effort.
@@ -137,12 +150,19 @@ export async function notifyChange(oldImage: StreamImage, newImage: StreamImage,
 
 /** Keeps each final word no retry can deliver, once, where `stevedore history` shows it, with one error log line. */
 async function keepUnreachable(
-  record: StoredRecord, item: Undelivered["item"], unreachable: Omit<Undelivered, "app" | "recordId" | "at" | "item">[], now: Date,
+  record: StoredRecord,
+  item: Undelivered["item"],
+  unreachable: Omit<Undelivered, "app" | "recordId" | "at" | "item">[],
+  now: Date,
 ): Promise<void> {
   const recordId = record.kind === "build" ? record.buildId : record.id;
   for (const u of unreachable) {
     if (await recordUndelivered({ app: record.app, recordId, at: now.toISOString(), item, ...u })) {
-      logger.error(`notify: ${u.event} could not be delivered to ${u.destination} and will not be retried: ${u.reason}`, { ...subjectOf(record), destination: u.destination, event: u.event });
+      logger.error(`notify: ${u.event} could not be delivered to ${u.destination} and will not be retried: ${u.reason}`, {
+        ...subjectOf(record),
+        destination: u.destination,
+        event: u.event,
+      });
     }
   }
 }
@@ -172,7 +192,8 @@ export async function redeliver(app: string, recordId: string | undefined, optio
   const kept = (await queryUndelivered(app)).filter((u) => recordId === undefined || u.recordId === recordId);
   const results: Redelivery[] = [];
   for (const u of kept) {
-    const said = (delivered: boolean, error?: string) => results.push({ recordId: u.recordId, destination: u.destination, event: u.event, delivered, ...(error ? { error } : {}) });
+    const said = (delivered: boolean, error?: string) =>
+      results.push({ recordId: u.recordId, destination: u.destination, event: u.event, delivered, ...(error ? { error } : {}) });
     const record = await getStored(u.item);
     const word = record ? finalWordOf(record).find((n) => n.event === u.event) : undefined;
     const destination = config.destinations[u.destination];
@@ -194,7 +215,7 @@ export async function redeliver(app: string, recordId: string | undefined, optio
 
 /** A record's final word, as the change into its current status announced it. */
 function finalWordOf(record: StoredRecord): Notification[] {
-  const before = record.kind === "build" ? undefined : { ...record, status: "pending" } as StoredRecord;
+  const before = record.kind === "build" ? undefined : ({ ...record, status: "pending" } as StoredRecord);
   return changesToNotify(before, record).filter(isFinalWord);
 }
 
@@ -262,9 +283,10 @@ async function withSecrets(destination: Destination): Promise<ReadyDestination |
 }
 
 function render(n: Notification, dest: ReadyDestination, now: Date): Delivery {
-  const request = dest.destination.type === "slack"
-    ? { body: JSON.stringify(toSlack(n)), headers: { "content-type": "application/json" } }
-    : toWebhook(n, dest.signingSecret ?? "", now);
+  const request =
+    dest.destination.type === "slack"
+      ? { body: JSON.stringify(toSlack(n)), headers: { "content-type": "application/json" } }
+      : toWebhook(n, dest.signingSecret ?? "", now);
   return { destination: dest.destination.name, url: dest.url, deliveryId: n.deliveryId, ...request };
 }
 

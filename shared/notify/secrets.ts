@@ -44,8 +44,7 @@ function regionOfArn(value: string): string | undefined {
 }
 
 async function read(name: string, region: string | undefined): Promise<string> {
-  const output = await call("ssm:GetParameter", () =>
-    clientFor(SSMClient, region).send(new GetParameterCommand({ Name: name, WithDecryption: true })));
+  const output = await call("ssm:GetParameter", () => clientFor(SSMClient, region).send(new GetParameterCommand({ Name: name, WithDecryption: true })));
   const value = output.Parameter?.Value;
   if (!value) throw new TerminalAwsError("ssm:GetParameter", "EmptyParameter", `${name} has no value`);
   return value;

@@ -6,7 +6,11 @@ import { watchText, type Notification, type Severity } from "./message";
 // Slack's documented limits; a payload over them is rejected as a whole (invalid_blocks).
 const LIMIT = { header: 150, sectionText: 3000, field: 2000, fields: 10, contextText: 3000, buttonText: 75, url: 3000, text: 3000 };
 
-export interface SlackText { type: "plain_text" | "mrkdwn"; text: string; emoji?: boolean }
+export interface SlackText {
+  type: "plain_text" | "mrkdwn";
+  text: string;
+  emoji?: boolean;
+}
 export type SlackBlock =
   | { type: "header"; text: SlackText }
   | { type: "section"; text?: SlackText; fields?: SlackText[] }
@@ -50,7 +54,12 @@ export function toSlack(n: Notification): SlackPayload {
   const title = `${emojiOf(n)} ${n.title}`;
   const details: SlackBlock[] = [
     { type: "section", text: mrkdwn(truncate(escape(n.summary), LIMIT.sectionText)) },
-    { type: "section", fields: fieldsOf(n).slice(0, LIMIT.fields).map(([name, value]) => mrkdwn(truncate(`*${name}*\n${escape(value)}`, LIMIT.field))) },
+    {
+      type: "section",
+      fields: fieldsOf(n)
+        .slice(0, LIMIT.fields)
+        .map(([name, value]) => mrkdwn(truncate(`*${name}*\n${escape(value)}`, LIMIT.field))),
+    },
   ];
   const context = contextOf(n);
   if (context.length > 0) details.push({ type: "context", elements: context.map((c) => mrkdwn(truncate(escape(c), LIMIT.contextText))) });
@@ -64,47 +73,47 @@ export function toSlack(n: Notification): SlackPayload {
 }
 
 function fieldsOf(n: Notification): [string, string][] {
-  const fields: [string, string | undefined][] = n.kind === "deployment"
-    ? [
-      ["App", n.deployment.app],
-      ["Environment", n.deployment.env],
-      ["Service", `${n.deployment.cluster}/${n.deployment.service} (${n.deployment.region})`],
-      ["Image", `${n.deployment.repository}${n.deployment.tag ? `:${n.deployment.tag}` : ""} · ${n.deployment.shortDigest}`],
-      ["Commit", shortCommit(n.deployment.commit)],
-      ["Revision", n.deployment.revision === undefined ? undefined : String(n.deployment.revision)],
-      ["Trigger", n.deployment.triggeredBy],
-      ["Duration", n.deployment.duration],
-    ]
-    : n.kind === "promotion"
-    ? [
-      ["App", n.promotion.app],
-      ["Promotion", `${n.promotion.from} → ${n.promotion.to}`],
-      ["Image", `${n.promotion.repository}${n.promotion.tag ? `:${n.promotion.tag}` : ""} · ${n.promotion.shortDigest}`],
-      ["Commit", shortCommit(n.promotion.commit)],
-      ["Decided by", n.promotion.decidedBy],
-    ]
-    : [
-      ["App", n.build.app],
-      ["Project", n.build.project],
-      ["Build", n.build.buildNumber === undefined ? n.build.buildId : `#${n.build.buildNumber}`],
-      ["Phase", n.build.phase],
-      ["Commit", shortCommit(n.build.commit)],
-      ["Repository", n.build.repository],
-    ];
+  const fields: [string, string | undefined][] =
+    n.kind === "deployment"
+      ? [
+          ["App", n.deployment.app],
+          ["Environment", n.deployment.env],
+          ["Service", `${n.deployment.cluster}/${n.deployment.service} (${n.deployment.region})`],
+          ["Image", `${n.deployment.repository}${n.deployment.tag ? `:${n.deployment.tag}` : ""} · ${n.deployment.shortDigest}`],
+          ["Commit", shortCommit(n.deployment.commit)],
+          ["Revision", n.deployment.revision === undefined ? undefined : String(n.deployment.revision)],
+          ["Trigger", n.deployment.triggeredBy],
+          ["Duration", n.deployment.duration],
+        ]
+      : n.kind === "promotion"
+        ? [
+            ["App", n.promotion.app],
+            ["Promotion", `${n.promotion.from} → ${n.promotion.to}`],
+            ["Image", `${n.promotion.repository}${n.promotion.tag ? `:${n.promotion.tag}` : ""} · ${n.promotion.shortDigest}`],
+            ["Commit", shortCommit(n.promotion.commit)],
+            ["Decided by", n.promotion.decidedBy],
+          ]
+        : [
+            ["App", n.build.app],
+            ["Project", n.build.project],
+            ["Build", n.build.buildNumber === undefined ? n.build.buildId : `#${n.build.buildNumber}`],
+            ["Phase", n.build.phase],
+            ["Commit", shortCommit(n.build.commit)],
+            ["Repository", n.build.repository],
+          ];
   return fields.filter((f): f is [string, string] => f[1] !== undefined && f[1] !== "");
 }
 
 function contextOf(n: Notification): string[] {
   if (n.kind === "build") return [`Build ${n.build.buildId}`];
   if (n.kind === "promotion") {
-    return [`Promotion ${n.promotion.id}`, n.promotion.approveCommand && `Approve: ${n.promotion.approveCommand}`, n.promotion.rejectCommand && `Reject: ${n.promotion.rejectCommand}`]
-      .filter((c): c is string => !!c);
+    return [
+      `Promotion ${n.promotion.id}`,
+      n.promotion.approveCommand && `Approve: ${n.promotion.approveCommand}`,
+      n.promotion.rejectCommand && `Reject: ${n.promotion.rejectCommand}`,
+    ].filter((c): c is string => !!c);
   }
-  return [
-    `Deployment ${n.deployment.id}`,
-    `Digest ${n.deployment.digest}`,
-    watchText(n.deployment.watchUntil),
-  ].filter((c): c is string => c !== undefined);
+  return [`Deployment ${n.deployment.id}`, `Digest ${n.deployment.digest}`, watchText(n.deployment.watchUntil)].filter((c): c is string => c !== undefined);
 }
 
 function buttonsOf(n: Notification): Extract<SlackBlock, { type: "actions" }>["elements"] {

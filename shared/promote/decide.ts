@@ -3,9 +3,7 @@
 //                    └─▶ expired                  (nobody did; a late decision changes nothing)
 import type { PromotionRecord, PromotionStatus } from "../records/model";
 
-export type PromotionFact =
-  | { kind: "approve" | "reject"; at: string; by: string; reason?: string }
-  | { kind: "expire"; at: string };
+export type PromotionFact = { kind: "approve" | "reject"; at: string; by: string; reason?: string } | { kind: "expire"; at: string };
 
 export function decidePromotion(record: PromotionRecord, fact: PromotionFact): PromotionRecord {
   if (record.status !== "awaiting_approval") return record;

@@ -5,7 +5,12 @@ import type { StreamImage } from "../events/stream";
 import { recordFromImage } from "../records/store";
 import { promoteVerified, type PromoteResult } from "./promote";
 
-export async function onRecordChange(oldImage: StreamImage, newImage: StreamImage, config: PipelineConfig, options: DeployOptions): Promise<PromoteResult | undefined> {
+export async function onRecordChange(
+  oldImage: StreamImage,
+  newImage: StreamImage,
+  config: PipelineConfig,
+  options: DeployOptions,
+): Promise<PromoteResult | undefined> {
   const before = recordFromImage(oldImage);
   const after = recordFromImage(newImage);
   if (after?.kind !== "deployment" || after.status !== "verified" || before?.status === "verified") return undefined;

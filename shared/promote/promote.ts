@@ -37,17 +37,19 @@ export async function promoteVerified(record: DeploymentRecord, config: Pipeline
   }
   const sources = verified.map((r) => r.id).sort();
   const at = record.finishedAt ?? record.updatedAt;
-  const promoted = await Promise.all(next.map(async (env) => {
-    if (env.promote?.approval === "manual") {
-      const promotion = promotionRecord(app, env, record, sources, at);
-      // Conditional: every service's verification gets here, one request is made.
-      const created = await create(promotion);
-      logger.info(`promotion ${promotion.id} to ${env.name} ${created ? "waits for approval" : "was already requested"}`, { recordId: record.id });
-      return { to: env.name, approval: "manual" as const, promotionId: promotion.id };
-    }
-    const deployed = await deployImage({ ...arrivalOf(record, at, record.id), tagsNow: await tagsNow(record) }, [env], options);
-    return { to: env.name, approval: "auto" as const, deployed };
-  }));
+  const promoted = await Promise.all(
+    next.map(async (env) => {
+      if (env.promote?.approval === "manual") {
+        const promotion = promotionRecord(app, env, record, sources, at);
+        // Conditional: every service's verification gets here, one request is made.
+        const created = await create(promotion);
+        logger.info(`promotion ${promotion.id} to ${env.name} ${created ? "waits for approval" : "was already requested"}`, { recordId: record.id });
+        return { to: env.name, approval: "manual" as const, promotionId: promotion.id };
+      }
+      const deployed = await deployImage({ ...arrivalOf(record, at, record.id), tagsNow: await tagsNow(record) }, [env], options);
+      return { to: env.name, approval: "auto" as const, deployed };
+    }),
+  );
   return { promoted };
 }
 
@@ -67,18 +69,28 @@ export async function applyPromotionDecision(event: PromotionDecision, config: P
   // An approved promotion is (re)deployed even on a repeated decision: if the invocation that
   // approved it died before deploying, this is what finishes the job (deploying is idempotent).
   if (promotion.status !== "approved") return ignored(`promotion ${promotionId} is ${promotion.status}`);
-  const deployed = await deployImage({
-    image: { repository: promotion.repository, repositoryUri: promotion.repositoryUri, digest: promotion.digest, tag: promotion.tag, commit: promotion.commit },
-    pushedAt: promotion.pushedAt,
-    tagsNow: await tagsNow(promotion),
-    at: promotion.decidedAt ?? event.time,
-    trigger: "promotion",
-    triggerRef: promotion.id,
-    // Each decision its own attempt: approving again after a refused deployment (the alarm has
-    // cleared) deploys anew, while a repeated delivery of one decision stays one deployment.
-    attempt: `a${createHash("sha256").update(event.id).digest("hex").slice(0, 8)}`,
-    promotedFrom: { env: promotion.from, deploymentId: promotion.sourceDeploymentIds[0] ?? promotion.id },
-  }, [env], options);
+  const deployed = await deployImage(
+    {
+      image: {
+        repository: promotion.repository,
+        repositoryUri: promotion.repositoryUri,
+        digest: promotion.digest,
+        tag: promotion.tag,
+        commit: promotion.commit,
+      },
+      pushedAt: promotion.pushedAt,
+      tagsNow: await tagsNow(promotion),
+      at: promotion.decidedAt ?? event.time,
+      trigger: "promotion",
+      triggerRef: promotion.id,
+      // Each decision its own attempt: approving again after a refused deployment (the alarm has
+      // cleared) deploys anew, while a repeated delivery of one decision stays one deployment.
+      attempt: `a${createHash("sha256").update(event.id).digest("hex").slice(0, 8)}`,
+      promotedFrom: { env: promotion.from, deploymentId: promotion.sourceDeploymentIds[0] ?? promotion.id },
+    },
+    [env],
+    options,
+  );
   return { promoted: [{ to: env.name, approval: "manual", promotionId, deployed }] };
 }
 

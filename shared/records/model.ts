@@ -13,20 +13,18 @@
 export type Trigger = "push" | "build" | "promotion" | "manual";
 
 export type DeploymentStatus =
-  | "pending"       // claimed; ECS not asked yet
-  | "started"       // UpdateService accepted; ECS deployment id known
-  | "completed"     // ECS completed it; alarms still watched until watchUntil
-  | "rolling_back"  // ECS or Stevedore is rolling it back
-  | "verified"      // final: completed and nothing rolled it back in the watch window
-  | "failed"        // final: it could not be deployed
-  | "rolled_back"   // final: it ran and was rolled back
-  | "timed_out"     // final: no outcome before the deadline
-  | "superseded"    // final: a newer image took the service first
-  | "refused";      // final: not started (a guarding alarm was already firing)
+  | "pending" // claimed; ECS not asked yet
+  | "started" // UpdateService accepted; ECS deployment id known
+  | "completed" // ECS completed it; alarms still watched until watchUntil
+  | "rolling_back" // ECS or Stevedore is rolling it back
+  | "verified" // final: completed and nothing rolled it back in the watch window
+  | "failed" // final: it could not be deployed
+  | "rolled_back" // final: it ran and was rolled back
+  | "timed_out" // final: no outcome before the deadline
+  | "superseded" // final: a newer image took the service first
+  | "refused"; // final: not started (a guarding alarm was already firing)
 
-export const FINAL_STATUSES: readonly DeploymentStatus[] = [
-  "verified", "failed", "rolled_back", "timed_out", "superseded", "refused",
-];
+export const FINAL_STATUSES: readonly DeploymentStatus[] = ["verified", "failed", "rolled_back", "timed_out", "superseded", "refused"];
 
 /** Whether a status is final; anything else (undefined, a word from a message) is not. */
 export function isFinal(status: string | undefined): boolean {

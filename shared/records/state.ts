@@ -80,8 +80,16 @@ export interface Outcome {
 }
 
 const RANK: Record<DeploymentStatus, number> = {
-  pending: 0, started: 1, completed: 2, rolling_back: 3,
-  verified: 9, failed: 9, rolled_back: 9, timed_out: 9, superseded: 9, refused: 9,
+  pending: 0,
+  started: 1,
+  completed: 2,
+  rolling_back: 3,
+  verified: 9,
+  failed: 9,
+  rolled_back: 9,
+  timed_out: 9,
+  superseded: 9,
+  refused: 9,
 };
 
 export function decide(record: DeploymentRecord, fact: Fact): Outcome {
@@ -176,7 +184,8 @@ function onEcsEvent(record: DeploymentRecord, fact: Extract<Fact, { kind: "ecs" 
   if (record.status === "rolling_back") return duringRollback(record, fact);
   if (event === "IN_PROGRESS") {
     if (reason !== undefined && /rolling back/i.test(reason)) {
-      if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
+      if (record.foreignCompletion?.id === deploymentId)
+        return moved(record, "rolled_back", at, reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
       return rollingBack(record, at, reason, { rollbackDeploymentId: deploymentId });
     }
     return moved(record, "superseded", at, `replaced by ECS deployment ${deploymentId}, which Stevedore did not start`);
@@ -202,7 +211,8 @@ function duringRollback(record: DeploymentRecord, fact: Extract<Fact, { kind: "e
   const isTheRollback = record.rollbackDeploymentId === undefined && (saysRollingBack || !record.supersededBy);
   if (event === "IN_PROGRESS") {
     if (isTheRollback) {
-      if (record.foreignCompletion?.id === deploymentId) return moved(record, "rolled_back", at, record.reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
+      if (record.foreignCompletion?.id === deploymentId)
+        return moved(record, "rolled_back", at, record.reason, { finishedAt: at, rollbackDeploymentId: deploymentId });
       return noted(record, at, { rollbackDeploymentId: deploymentId });
     }
     const rollback = record.rollbackDeploymentId ?? "it";
@@ -236,7 +246,13 @@ function onAlarm(record: DeploymentRecord, at: string, alarm: string, alarmReaso
  * was decided and never confirmed past its lease (its decider died): then act again.
  */
 function rollBackImage(
-  record: DeploymentRecord, at: string, reason: string, said: string, wallNow: number, leaseUntil: number, completedCounts: boolean,
+  record: DeploymentRecord,
+  at: string,
+  reason: string,
+  said: string,
+  wallNow: number,
+  leaseUntil: number,
+  completedCounts: boolean,
 ): Outcome {
   const same = { record, actions: [] };
   if (record.status === "rolling_back") {
@@ -257,7 +273,9 @@ function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }
   if (record.status === "completed" && record.watchUntil && fact.at >= record.watchUntil) {
     // An alarm in the window whose own event has not been handled yet still counts: never
     // verify (and promote) an image an alarm fired on.
-    const firing = (fact.alarms ?? []).filter((a) => a.state === "ALARM" && record.alarms.includes(a.name) && a.since !== undefined && a.since >= guardedFrom(record));
+    const firing = (fact.alarms ?? []).filter(
+      (a) => a.state === "ALARM" && record.alarms.includes(a.name) && a.since !== undefined && a.since >= guardedFrom(record),
+    );
     const fired = firing.find((a) => (a.since as string) < (record.watchUntil as string));
     if (fired) return onAlarm(record, fired.since as string, fired.name, "in ALARM when the watch window ended", fact.wallNow, fact.leaseUntil);
     // Never verified (and promoted) while a guarding alarm fires: one that went off since the
@@ -272,7 +290,10 @@ function onSweep(record: DeploymentRecord, fact: Extract<Fact, { kind: "sweep" }
     }
     if (build && !build.verdict && build.running) return same;
     if (build?.unknown) {
-      const warning = { at: fact.at, message: `could not ask CodeBuild whether the build of ${build.project} that pushed this image succeeded (${build.unknown}); verified on its watch window alone` };
+      const warning = {
+        at: fact.at,
+        message: `could not ask CodeBuild whether the build of ${build.project} that pushed this image succeeded (${build.unknown}); verified on its watch window alone`,
+      };
       return moved(record, "verified", fact.at, undefined, { finishedAt: fact.at, warnings: [...record.warnings, warning] });
     }
     return moved(record, "verified", fact.at, undefined, { finishedAt: fact.at });
@@ -334,13 +355,7 @@ function rollingBack(record: DeploymentRecord, at: string, reason: string, patch
   return moved(record, "rolling_back", at, reason, { ...patch, deadline });
 }
 
-function moved(
-  record: DeploymentRecord,
-  status: DeploymentStatus,
-  at: string,
-  reason?: string,
-  patch: Partial<DeploymentRecord> = {},
-): Outcome {
+function moved(record: DeploymentRecord, status: DeploymentStatus, at: string, reason?: string, patch: Partial<DeploymentRecord> = {}): Outcome {
   const next: DeploymentRecord = {
     ...record,
     ...withoutUndefined(patch),

@@ -3,15 +3,31 @@
 // created once. Two Lambdas racing on one service therefore cannot both win; the loser reads
 // again and decides again.
 import {
-  DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
-  type AttributeValue, type TransactWriteItem,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { clientFor } from "../aws/clients";
 import { call, toAwsError } from "../aws/errors";
 import { ConfigError } from "../errors";
 import { logger } from "../log";
-import { isFinal, keys, recordKeyOf, type BuildRecord, type BuildVerdict, type DeploymentRecord, type PromotionRecord, type StoredRecord, type Undelivered } from "./model";
+import {
+  isFinal,
+  keys,
+  recordKeyOf,
+  type BuildRecord,
+  type BuildVerdict,
+  type DeploymentRecord,
+  type PromotionRecord,
+  type StoredRecord,
+  type Undelivered,
+} from "./model";
 
 /** The pointer that says which image a service belongs to now. */
 export interface Head {
@@ -72,9 +88,7 @@ function due(record: DeploymentRecord): { duePk?: string; dueAt?: string } {
   // A claim or a rollback decision whose invocation may have died is looked at every sweep: its
   // lease, kept by the wall clock, says when it may be taken over.
   const abandonable = record.status === "pending" || (record.status === "rolling_back" && record.rollback !== undefined && !record.rollback.confirmedAt);
-  const dueAt = abandonable ? record.createdAt
-    : record.status === "completed" ? (record.watchUntil ?? record.deadline)
-    : record.deadline;
+  const dueAt = abandonable ? record.createdAt : record.status === "completed" ? (record.watchUntil ?? record.deadline) : record.deadline;
   return { duePk: "DUE", dueAt };
 }
 
@@ -107,7 +121,10 @@ export function recordFromImage(image: Record<string, unknown> | undefined): Sto
   const kind = item.kind as StoredRecord["kind"];
   const missing = REQUIRED[kind].filter((field) => typeof item[field] !== "string" || item[field] === "");
   if (missing.length > 0) {
-    logger.error(`a ${kind} item without ${missing.join(", ")} in the records stream is passed over; Stevedore never writes one`, { pk: String(item.pk ?? ""), sk: String(item.sk ?? "") });
+    logger.error(`a ${kind} item without ${missing.join(", ")} in the records stream is passed over; Stevedore never writes one`, {
+      pk: String(item.pk ?? ""),
+      sk: String(item.sk ?? ""),
+    });
     return undefined;
   }
   return withoutKeys(item);
@@ -116,25 +133,33 @@ export function recordFromImage(image: Record<string, unknown> | undefined): Sto
 /** The head of a target and the record it points to: one strongly consistent query. */
 export async function readTarget(targetKey: string): Promise<TargetState> {
   // Sort keys "DEPLOY#…" < "HEAD": read backwards, the head comes first, then the newest record.
-  const out = await call("Query", () => db().send(new QueryCommand({
-    TableName: table(),
-    KeyConditionExpression: "pk = :pk",
-    ExpressionAttributeValues: { ":pk": { S: keys.target(targetKey) } },
-    ScanIndexForward: false,
-    Limit: 2,
-    ConsistentRead: true,
-  })));
+  const out = await call("Query", () =>
+    db().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: keys.target(targetKey) } },
+        ScanIndexForward: false,
+        Limit: 2,
+        ConsistentRead: true,
+      }),
+    ),
+  );
   const [first, second] = out.Items ?? [];
   if (!first || first.sk?.S !== keys.head) return {};
   const head = unmarshall(first) as Head;
   let recordItem = second?.sk?.S === head.recordSk ? second : undefined;
   if (!recordItem) {
     // A newer record that never claimed the service (refused, failed before start) sorts above it.
-    const got = await call("GetItem", () => db().send(new GetItemCommand({
-      TableName: table(),
-      Key: { pk: { S: keys.target(targetKey) }, sk: { S: head.recordSk } },
-      ConsistentRead: true,
-    })));
+    const got = await call("GetItem", () =>
+      db().send(
+        new GetItemCommand({
+          TableName: table(),
+          Key: { pk: { S: keys.target(targetKey) }, sk: { S: head.recordSk } },
+          ConsistentRead: true,
+        }),
+      ),
+    );
     recordItem = got.Item;
   }
   return { head, record: recordItem ? (fromItem(recordItem) as DeploymentRecord) : undefined };
@@ -186,7 +211,14 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
 /** Takes over an abandoned claim: a new lease on the record and the head's lock. */
 export async function retake(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<ClaimResult> {
   const failed = await transactFailures("retake", [
-    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
+    {
+      Put: {
+        TableName: table(),
+        Item: toItem(record),
+        ConditionExpression: "version = :v",
+        ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
+      },
+    },
     lockOwnHead(record, lockUntil, wallNow),
     notRejected(record),
   ]);
@@ -216,8 +248,12 @@ const verdictKey = (repository: string, digest: string) => ({ pk: { S: keys.imag
 export async function recordVerdict(verdict: BuildVerdict): Promise<boolean> {
   const item = toAttributes({ ...verdict, pk: keys.image(verdict.repository, verdict.digest), sk: keys.verdict });
   if (verdict.buildNumber === undefined) return conditionalPut(item);
-  return conditionalPut(item, "attribute_not_exists(pk) OR #project <> :project OR attribute_not_exists(#number) OR #number <= :number",
-    { ":project": { S: verdict.project }, ":number": { N: String(verdict.buildNumber) } }, { "#project": "project", "#number": "buildNumber" });
+  return conditionalPut(
+    item,
+    "attribute_not_exists(pk) OR #project <> :project OR attribute_not_exists(#number) OR #number <= :number",
+    { ":project": { S: verdict.project }, ":number": { N: String(verdict.buildNumber) } },
+    { "#project": "project", "#number": "buildNumber" },
+  );
 }
 
 /** The verdict the builds gave on an image, if any build that pushed it has finished. */
@@ -231,7 +267,14 @@ export async function readVerdict(repository: string, digest: string): Promise<B
 /** Saves the record (from `expectedVersion`) and releases the head's lock, atomically. */
 export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
   return transact("saveAndUnlock", [
-    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
+    {
+      Put: {
+        TableName: table(),
+        Item: toItem(record),
+        ConditionExpression: "version = :v",
+        ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
+      },
+    },
     unlockOwnHead(record),
   ]);
 }
@@ -242,9 +285,21 @@ export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: n
  * "head": the record was as decided on, but it no longer owns the service or the head is locked
  * (nothing was written).
  */
-export async function saveAndLock(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<"locked" | "conflict" | "head"> {
+export async function saveAndLock(
+  record: DeploymentRecord,
+  expectedVersion: number,
+  lockUntil: number,
+  wallNow: number,
+): Promise<"locked" | "conflict" | "head"> {
   const failed = await transactFailures("saveAndLock", [
-    { Put: { TableName: table(), Item: toItem(record), ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } } },
+    {
+      Put: {
+        TableName: table(),
+        Item: toItem(record),
+        ConditionExpression: "version = :v",
+        ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
+      },
+    },
     lockOwnHead(record, lockUntil, wallNow),
   ]);
   return failed.length === 0 ? "locked" : failed.includes(0) ? "conflict" : "head";
@@ -319,16 +374,21 @@ export async function save(record: DeploymentRecord | PromotionRecord, expectedV
 }
 
 async function conditionalPut(
-  item: Record<string, AttributeValue>, condition?: string, values?: Record<string, AttributeValue>, names?: Record<string, string>,
+  item: Record<string, AttributeValue>,
+  condition?: string,
+  values?: Record<string, AttributeValue>,
+  names?: Record<string, string>,
 ): Promise<boolean> {
   try {
-    await db().send(new PutItemCommand({
-      TableName: table(),
-      Item: item,
-      ...(condition ? { ConditionExpression: condition } : {}),
-      ...(values ? { ExpressionAttributeValues: values } : {}),
-      ...(names ? { ExpressionAttributeNames: names } : {}),
-    }));
+    await db().send(
+      new PutItemCommand({
+        TableName: table(),
+        Item: item,
+        ...(condition ? { ConditionExpression: condition } : {}),
+        ...(values ? { ExpressionAttributeValues: values } : {}),
+        ...(names ? { ExpressionAttributeNames: names } : {}),
+      }),
+    );
     return true;
   } catch (error) {
     if (isConditionFailure(error)) return false;
@@ -338,11 +398,15 @@ async function conditionalPut(
 
 /** A target's record by its record key (recordKeyOf). */
 export async function getRecord(targetKey: string, recordKey: string): Promise<DeploymentRecord | undefined> {
-  const out = await call("GetItem", () => db().send(new GetItemCommand({
-    TableName: table(),
-    Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.deployment(recordKey) } },
-    ConsistentRead: true,
-  })));
+  const out = await call("GetItem", () =>
+    db().send(
+      new GetItemCommand({
+        TableName: table(),
+        Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.deployment(recordKey) } },
+        ConsistentRead: true,
+      }),
+    ),
+  );
   return out.Item ? (fromItem(out.Item) as DeploymentRecord) : undefined;
 }
 
@@ -356,11 +420,15 @@ export async function queryDue(now: string): Promise<(DeploymentRecord | Promoti
 }
 
 export async function getPromotion(app: string, id: string): Promise<PromotionRecord | undefined> {
-  const out = await call("GetItem", () => db().send(new GetItemCommand({
-    TableName: table(),
-    Key: { pk: { S: keys.app(app) }, sk: { S: keys.promotion(id) } },
-    ConsistentRead: true,
-  })));
+  const out = await call("GetItem", () =>
+    db().send(
+      new GetItemCommand({
+        TableName: table(),
+        Key: { pk: { S: keys.app(app) }, sk: { S: keys.promotion(id) } },
+        ConsistentRead: true,
+      }),
+    ),
+  );
   return out.Item ? (fromItem(out.Item) as PromotionRecord) : undefined;
 }
 
@@ -382,38 +450,56 @@ export async function noteDelivered(app: string, deliveryId: string, destination
 
 /** The destinations noted as having received `deliveryId` (see noteDelivered). */
 export async function deliveredTo(app: string, deliveryId: string): Promise<string[]> {
-  const out = await call("Query", () => db().send(new QueryCommand({
-    TableName: table(),
-    KeyConditionExpression: "pk = :pk AND begins_with(sk, :id)",
-    ExpressionAttributeValues: { ":pk": { S: keys.delivered(app) }, ":id": { S: `${deliveryId}#` } },
-    ConsistentRead: true,
-  })));
+  const out = await call("Query", () =>
+    db().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :id)",
+        ExpressionAttributeValues: { ":pk": { S: keys.delivered(app) }, ":id": { S: `${deliveryId}#` } },
+        ConsistentRead: true,
+      }),
+    ),
+  );
   return (out.Items ?? []).map((item) => String(item.destination?.S ?? ""));
 }
 
 /** A final word delivered after all: it is no longer kept. */
 export async function forgetUndelivered(u: Undelivered): Promise<void> {
-  await call("DeleteItem", () => db().send(new DeleteItemCommand({
-    TableName: table(),
-    Key: { pk: { S: keys.undelivered(u.app) }, sk: { S: `${u.recordId}#${u.event}#${u.destination}` } },
-  })));
+  await call("DeleteItem", () =>
+    db().send(
+      new DeleteItemCommand({
+        TableName: table(),
+        Key: { pk: { S: keys.undelivered(u.app) }, sk: { S: `${u.recordId}#${u.event}#${u.destination}` } },
+      }),
+    ),
+  );
 }
 
 /** Any record by its item's keys. */
 export async function getStored(item: { pk: string; sk: string }): Promise<StoredRecord | undefined> {
-  const out = await call("GetItem", () => db().send(new GetItemCommand({
-    TableName: table(), Key: { pk: { S: item.pk }, sk: { S: item.sk } }, ConsistentRead: true,
-  })));
+  const out = await call("GetItem", () =>
+    db().send(
+      new GetItemCommand({
+        TableName: table(),
+        Key: { pk: { S: item.pk }, sk: { S: item.sk } },
+        ConsistentRead: true,
+      }),
+    ),
+  );
   return out.Item ? fromItem(out.Item) : undefined;
 }
 
 /** What could not be delivered about an app's records, by record id. */
 export async function queryUndelivered(app: string): Promise<Undelivered[]> {
-  const out = await call("Query", () => db().send(new QueryCommand({
-    TableName: table(),
-    KeyConditionExpression: "pk = :pk",
-    ExpressionAttributeValues: { ":pk": { S: keys.undelivered(app) } },
-  })));
+  const out = await call("Query", () =>
+    db().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": { S: keys.undelivered(app) } },
+      }),
+    ),
+  );
   return (out.Items ?? []).map((item) => {
     const { pk: _pk, sk: _sk, ...u } = unmarshall(item);
     return u as Undelivered;
@@ -431,14 +517,16 @@ export async function queryImage(app: string, env: string, pushKey: string): Pro
 
 /** An app's deployments, newest push first within each environment. */
 export async function queryApp(app: string, limit = 50): Promise<DeploymentRecord[]> {
-  return queryAll({
-    IndexName: "byApp",
-    KeyConditionExpression: "gsi1pk = :app",
-    ExpressionAttributeValues: { ":app": { S: keys.app(app) } },
-    ScanIndexForward: false,
-  }, limit) as Promise<DeploymentRecord[]>;
+  return queryAll(
+    {
+      IndexName: "byApp",
+      KeyConditionExpression: "gsi1pk = :app",
+      ExpressionAttributeValues: { ":app": { S: keys.app(app) } },
+      ScanIndexForward: false,
+    },
+    limit,
+  ) as Promise<DeploymentRecord[]>;
 }
-
 
 export async function createBuild(record: BuildRecord): Promise<boolean> {
   return create(record);
@@ -458,7 +546,9 @@ async function queryAll(input: Omit<ConstructorParameters<typeof QueryCommand>[0
 function isConditionFailure(error: unknown): boolean {
   const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
   if (e?.name === "ConditionalCheckFailedException") return true;
-  return e?.name === "TransactionCanceledException"
-    && (e.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed")
-    && (e.CancellationReasons ?? []).every((r) => !r.Code || r.Code === "None" || r.Code === "ConditionalCheckFailed");
+  return (
+    e?.name === "TransactionCanceledException" &&
+    (e.CancellationReasons ?? []).some((r) => r.Code === "ConditionalCheckFailed") &&
+    (e.CancellationReasons ?? []).every((r) => !r.Code || r.Code === "None" || r.Code === "ConditionalCheckFailed")
+  );
 }

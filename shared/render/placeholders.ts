@@ -19,9 +19,7 @@ export interface TaskDefinitionTemplate {
 /** `{{ name }}` with optional spaces; the name itself is checked when the template is parsed. */
 export const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
-export type RenderResult =
-  | { ok: true; taskDefinition: JsonObject }
-  | { ok: false; missing: string[] };
+export type RenderResult = { ok: true; taskDefinition: JsonObject } | { ok: false; missing: string[] };
 
 /**
  * Substitutes variables into a parsed template. A string that is exactly one placeholder takes

@@ -16,8 +16,7 @@ const FARGATE_MEMORY: Record<number, number[]> = {
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const SECRET_SOURCE =
-  /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
+const SECRET_SOURCE = /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
 
 /** Returns every problem found, each as "path: what is wrong; what to do". Empty means valid. */
 export function checkTaskDefinition(td: JsonObject): string[] {
@@ -112,7 +111,10 @@ export function checkTaskDefinition(td: JsonObject): string[] {
         }
         // ECS: "When networkMode=awsvpc, the host ports and container ports in port mappings must match."
         if (td.networkMode === "awsvpc" && isObject(mapping) && mapping.hostPort !== undefined && mapping.hostPort !== mapping.containerPort) {
-          say(`${at}.portMappings[${j}].hostPort`, `with networkMode "awsvpc" it must equal containerPort (${JSON.stringify(mapping.containerPort)}); leave it out`);
+          say(
+            `${at}.portMappings[${j}].hostPort`,
+            `with networkMode "awsvpc" it must equal containerPort (${JSON.stringify(mapping.containerPort)}); leave it out`,
+          );
         }
       });
     }

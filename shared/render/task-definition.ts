@@ -16,9 +16,7 @@ export interface Image {
 }
 
 /** Variables every template may use without defining them. */
-export const BUILTIN_VARIABLES = [
-  "image", "digest", "tag", "commit", "app", "env", "region", "cluster", "service", "repository",
-] as const;
+export const BUILTIN_VARIABLES = ["image", "digest", "tag", "commit", "app", "env", "region", "cluster", "service", "repository"] as const;
 
 export function pinnedImage(image: Image): string {
   return `${image.repositoryUri}@${image.digest}`;
@@ -39,9 +37,7 @@ export function builtins(target: Target, image: Image): Record<string, string> {
   };
 }
 
-export type RenderedTarget =
-  | { ok: true; input: RegisterTaskDefinitionCommandInput }
-  | { ok: false; problems: string[] };
+export type RenderedTarget = { ok: true; input: RegisterTaskDefinitionCommandInput } | { ok: false; problems: string[] };
 
 /** Renders a target's template for an image and checks it against the rules ECS enforces. */
 export function renderTarget(target: Target, image: Image): RenderedTarget {
@@ -73,7 +69,9 @@ export function provenanceTags(input: RegisterTaskDefinitionCommandInput, values
  * Counted in code points, so that a cut never splits a surrogate pair.
  */
 function tagValue(value: string): string {
-  return Array.from(value.replace(/[^\p{L}\p{Z}\p{N}+\-=._:/@]/gu, "_")).slice(0, 256).join("");
+  return Array.from(value.replace(/[^\p{L}\p{Z}\p{N}+\-=._:/@]/gu, "_"))
+    .slice(0, 256)
+    .join("");
 }
 
 /** A stable text for a rendered definition: equal texts can share one registration. */
@@ -84,7 +82,11 @@ export function canonical(input: RegisterTaskDefinitionCommandInput | JsonObject
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

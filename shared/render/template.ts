@@ -6,7 +6,10 @@ import { load as parseYaml } from "js-yaml";
 import { isObject, PLACEHOLDER, type Json, type JsonObject, type TaskDefinitionTemplate } from "./placeholders";
 
 export class TemplateError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
     super(`${file}: ${problems.join("; ")}`);
     this.name = "TemplateError";
   }
@@ -17,8 +20,14 @@ export class TemplateError extends Error {
  * are removed: never whitelist, or fields ECS adds later would be silently dropped.
  */
 export const READ_ONLY_KEYS = [
-  "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-  "registeredAt", "registeredBy", "deregisteredAt",
+  "taskDefinitionArn",
+  "revision",
+  "status",
+  "requiresAttributes",
+  "compatibilities",
+  "registeredAt",
+  "registeredBy",
+  "deregisteredAt",
 ] as const;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -47,15 +56,20 @@ export function parseTemplate(text: string, file: string): TaskDefinitionTemplat
   const problems: string[] = [];
   notJson(body, "", problems);
   const names = new Set<string>();
-  walk(body, "", (value, path) => {
-    for (const match of value.matchAll(PLACEHOLDER)) {
-      const name = match[1] ?? "";
-      if (NAME.test(name)) names.add(name);
-      else problems.push(`${path}: "${match[0]}" is not a placeholder; names are letters, digits and _`);
-    }
-  }, (key, path) => {
-    if (key.includes("{{")) problems.push(`${path}: placeholders are substituted in values only, not in keys`);
-  });
+  walk(
+    body,
+    "",
+    (value, path) => {
+      for (const match of value.matchAll(PLACEHOLDER)) {
+        const name = match[1] ?? "";
+        if (NAME.test(name)) names.add(name);
+        else problems.push(`${path}: "${match[0]}" is not a placeholder; names are letters, digits and _`);
+      }
+    },
+    (key, path) => {
+      if (key.includes("{{")) problems.push(`${path}: placeholders are substituted in values only, not in keys`);
+    },
+  );
   if (problems.length > 0) throw new TemplateError(file, problems);
   return { file, body, placeholders: [...names].sort(), strippedKeys };
 }
@@ -78,19 +92,13 @@ function sizeProblem(doc: unknown): string | null {
       return `more than ${MAX_VALUES} values (YAML aliases count each time they are used); a task definition is at most 64 KiB`;
     }
     if (depth > MAX_DEPTH) return `nested more than ${MAX_DEPTH} levels deep; a task definition is not`;
-    const plain = Array.isArray(value)
-      || (value !== null && typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value)));
+    const plain = Array.isArray(value) || (value !== null && typeof value === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(value)));
     if (plain) for (const child of Object.values(value as object)) stack.push([child, depth + 1]);
   }
   return null;
 }
 
-function walk(
-  value: Json,
-  path: string,
-  onString: (value: string, path: string) => void,
-  onKey: (key: string, path: string) => void,
-): void {
+function walk(value: Json, path: string, onString: (value: string, path: string) => void, onKey: (key: string, path: string) => void): void {
   if (typeof value === "string") onString(value, path || "(root)");
   else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`, onString, onKey));
   else if (isObject(value)) {

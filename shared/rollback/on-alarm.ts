@@ -8,9 +8,7 @@ import { logger } from "../log";
 import { readTarget } from "../records/store";
 import { decideAndRollBack } from "./rollback";
 
-export type AlarmResult =
-  | { ignored: string }
-  | { checked: { target: string; recordId?: string; status?: string; rolledBack: boolean }[] };
+export type AlarmResult = { ignored: string } | { checked: { target: string; recordId?: string; status?: string; rolledBack: boolean }[] };
 
 export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineConfig, options: DeployOptions): Promise<AlarmResult> {
   const { alarmName, state } = event.detail;
@@ -25,10 +23,18 @@ export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineC
     const { record } = await readTarget(target.key);
     if (!record) return { target: target.key, rolledBack: false };
     // The alarm's own timestamp, not the delivery time: a late event still lands in (or out of) the window.
-    const { record: after, decided } = await decideAndRollBack(record, {
-      kind: "alarm", at: state.timestamp, alarm: alarmName, reason: state.reason ?? "no reason given",
-      wallNow: Date.now(), leaseUntil: options.lease(),
-    }, state.timestamp);
+    const { record: after, decided } = await decideAndRollBack(
+      record,
+      {
+        kind: "alarm",
+        at: state.timestamp,
+        alarm: alarmName,
+        reason: state.reason ?? "no reason given",
+        wallNow: Date.now(),
+        leaseUntil: options.lease(),
+      },
+      state.timestamp,
+    );
     return { target: target.key, recordId: after.id, status: after.status, rolledBack: decided };
   });
   logger.info(`alarm ${alarmName}: ${checked.filter((c) => c.rolledBack).length} rollback(s)`, { alarm: alarmName, checked });

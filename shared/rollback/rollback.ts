@@ -96,12 +96,16 @@ async function rollBackNow(record: DeploymentRecord, action: RollbackAction, at:
   }
   try {
     const started = await updateService(record.region, {
-      cluster: record.cluster, service: record.service, taskDefinition: previous, deploymentConfiguration: rollbackConfiguration(record),
+      cluster: record.cluster,
+      service: record.service,
+      taskDefinition: previous,
+      deploymentConfiguration: rollbackConfiguration(record),
     });
     return (await advance(record, { kind: "rollback-started", at, reason: action.reason, rollbackDeploymentId: started.ecsDeploymentId })).record;
   } catch (error) {
     if (!(error instanceof StevedoreError) || error.retryable) throw error;
-    return (await advance(record, { kind: "rollback-impossible", at, reason: `${action.reason}; the rollback to ${previous} failed: ${error.message}` })).record;
+    return (await advance(record, { kind: "rollback-impossible", at, reason: `${action.reason}; the rollback to ${previous} failed: ${error.message}` }))
+      .record;
   }
 }
 

@@ -28,9 +28,7 @@ export async function warmUp(event: EcsDeploymentStateChange, config: PipelineCo
   const service = parseServiceArn(event.resources?.[0] ?? "");
   if (!service) return ignored("the event names no ECS service", event.id);
   const { key } = service;
-  const guarded = config.apps
-    .flatMap((app) => app.environments)
-    .some((env) => env.alarms.length > 0 && env.targets.some((target) => target.key === key));
+  const guarded = config.apps.flatMap((app) => app.environments).some((env) => env.alarms.length > 0 && env.targets.some((target) => target.key === key));
   if (!guarded) return ignored(`no alarm guards ${key}`, event.id);
   if (primedHere) {
     logger.info(`already warm for alarms on ${key} (${eventName})`, { eventId: event.id });
@@ -41,24 +39,41 @@ export async function warmUp(event: EcsDeploymentStateChange, config: PipelineCo
   // the head's lock, ask ECS, record ECS's answer.
   const records = await prime(DynamoDBClient, {
     Query: new QueryCommand({
-      TableName: "priming", KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": { S: key } }, ConsistentRead: true, Limit: 2,
+      TableName: "priming",
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": { S: key } },
+      ConsistentRead: true,
+      Limit: 2,
     }),
     TransactWriteItems: new TransactWriteItemsCommand({
       TransactItems: [
         { Put: { TableName: "priming", Item: { pk: { S: key } }, ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: "1" } } } },
-        { Update: { TableName: "priming", Key: { pk: { S: key } }, UpdateExpression: "SET lockUntil = :lock", ConditionExpression: "recordId = :id", ExpressionAttributeValues: { ":lock": { N: "1" }, ":id": { S: key } } } },
+        {
+          Update: {
+            TableName: "priming",
+            Key: { pk: { S: key } },
+            UpdateExpression: "SET lockUntil = :lock",
+            ConditionExpression: "recordId = :id",
+            ExpressionAttributeValues: { ":lock": { N: "1" }, ":id": { S: key } },
+          },
+        },
       ],
     }),
     PutItem: new PutItemCommand({ TableName: "priming", Item: { pk: { S: key } }, ConditionExpression: "attribute_not_exists(pk)" }),
   });
-  const ecs = await prime(ECSClient, {
-    StopServiceDeployment: new StopServiceDeploymentCommand({ serviceDeploymentArn: "priming", stopType: "ROLLBACK" }),
-    UpdateService: new UpdateServiceCommand({ cluster: service.cluster, service: service.service, taskDefinition: "priming" }),
-  }, service.region);
+  const ecs = await prime(
+    ECSClient,
+    {
+      StopServiceDeployment: new StopServiceDeploymentCommand({ serviceDeploymentArn: "priming", stopType: "ROLLBACK" }),
+      UpdateService: new UpdateServiceCommand({ cluster: service.cluster, service: service.service, taskDefinition: "priming" }),
+    },
+    service.region,
+  );
 
   const result = { warmedUpFor: key, primed: [...records.primed, ...ecs.primed], failed: [...records.failed, ...ecs.failed] };
   primedHere = result.failed.length === 0;
-  if (result.failed.length > 0) logger.warn(`warm-up for ${key}: priming failed, the first rollback will start cold`, { eventId: event.id, failed: result.failed });
+  if (result.failed.length > 0)
+    logger.warn(`warm-up for ${key}: priming failed, the first rollback will start cold`, { eventId: event.id, failed: result.failed });
   else logger.info(`warmed up for alarms on ${key} (${eventName})`, { eventId: event.id, primed: result.primed });
   return result;
 }

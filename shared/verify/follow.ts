@@ -10,7 +10,11 @@ import { getRecord, readTarget } from "../records/store";
 
 export type FollowResult = { ignored: string } | { recordId: string; status: string; changed: boolean };
 
-const DEPLOYMENT_EVENTS = { SERVICE_DEPLOYMENT_IN_PROGRESS: "IN_PROGRESS", SERVICE_DEPLOYMENT_COMPLETED: "COMPLETED", SERVICE_DEPLOYMENT_FAILED: "FAILED" } as const;
+const DEPLOYMENT_EVENTS = {
+  SERVICE_DEPLOYMENT_IN_PROGRESS: "IN_PROGRESS",
+  SERVICE_DEPLOYMENT_COMPLETED: "COMPLETED",
+  SERVICE_DEPLOYMENT_FAILED: "FAILED",
+} as const;
 
 export async function followDeployment(event: EcsDeploymentStateChange | EcsServiceAction): Promise<FollowResult> {
   const target = parseServiceArn(event.resources?.[0] ?? "");
@@ -30,13 +34,20 @@ export async function followDeployment(event: EcsDeploymentStateChange | EcsServ
   const outcome = await advance(record, fact);
   const changed = outcome.written;
   logger.info(`${key}: ${event.detail.eventName} → ${outcome.record.status}${changed ? "" : " (nothing changed)"}`, {
-    recordId: record.id, eventId: event.id, fact: fact.kind === "ecs" ? `${fact.event} ${fact.deploymentId}` : fact.kind,
+    recordId: record.id,
+    eventId: event.id,
+    fact: fact.kind === "ecs" ? `${fact.event} ${fact.deploymentId}` : fact.kind,
   });
   return { recordId: record.id, status: outcome.record.status, changed };
 }
 
 /** A rollback a newer image overtook gets the service's events first, until it has its final word. */
-async function followOvertaken(key: string, recordKey: string, fact: Fact, eventId: string): Promise<{ record: DeploymentRecord; written: boolean } | undefined> {
+async function followOvertaken(
+  key: string,
+  recordKey: string,
+  fact: Fact,
+  eventId: string,
+): Promise<{ record: DeploymentRecord; written: boolean } | undefined> {
   const overtaken = await getRecord(key, recordKey);
   if (!overtaken || isFinal(overtaken.status)) return overtaken && { record: overtaken, written: false };
   const outcome = await advance(overtaken, fact);

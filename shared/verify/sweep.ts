@@ -32,7 +32,9 @@ export interface SweepResult {
 export async function sweep(event: ScheduledEvent, config: PipelineConfig, options: DeployOptions): Promise<SweepResult> {
   const now = event.time;
   const due = await queryDue(now);
-  const readings = await alarmReadings(due.filter((r): r is DeploymentRecord => r.kind === "deployment" && r.status === "completed" && !!r.watchUntil && r.watchUntil <= now));
+  const readings = await alarmReadings(
+    due.filter((r): r is DeploymentRecord => r.kind === "deployment" && r.status === "completed" && !!r.watchUntil && r.watchUntil <= now),
+  );
   const changed: SweepResult["changed"] = [];
   const failed: NonNullable<SweepResult["failed"]> = [];
   // The services of one image verify in the same sweep: its build's word is asked for once.
@@ -62,11 +64,22 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
 
 /** Sweeps one due record; its new status when the sweep changed it. */
 async function sweepOne(
-  item: DeploymentRecord | PromotionRecord, now: string, readings: Map<string, AlarmReading[]>,
-  wordOf: (record: DeploymentRecord) => Promise<BuildWord | undefined>, config: PipelineConfig, options: DeployOptions,
+  item: DeploymentRecord | PromotionRecord,
+  now: string,
+  readings: Map<string, AlarmReading[]>,
+  wordOf: (record: DeploymentRecord) => Promise<BuildWord | undefined>,
+  config: PipelineConfig,
+  options: DeployOptions,
 ): Promise<string | undefined> {
   if (item.kind === "promotion") return (await expire(item, now)) ? "expired" : undefined;
-  const outcome = await advance(item, { kind: "sweep", at: now, wallNow: Date.now(), leaseUntil: options.lease(), alarms: readings.get(item.region), build: await wordOf(item) });
+  const outcome = await advance(item, {
+    kind: "sweep",
+    at: now,
+    wallNow: Date.now(),
+    leaseUntil: options.lease(),
+    alarms: readings.get(item.region),
+    build: await wordOf(item),
+  });
   let record = outcome.record;
   // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
   // through its own claim, so it needs no write here.
@@ -96,13 +109,23 @@ async function buildWord(record: DeploymentRecord, app: App, project: string, no
   const { finished, running } = seen;
   if (!finished) return { project, running };
   // A build that succeeded, but of a ref that does not deploy (a pull request), rejects it too.
-  const reason = finished.status !== "SUCCEEDED" ? rejectionReason(project, finished.buildNumber, finished.status, finished.failedPhase)
-    : !refDeploys(finished.ref, app.branches) ? refReason(project, finished.buildNumber, finished.ref, app) : undefined;
+  const reason =
+    finished.status !== "SUCCEEDED"
+      ? rejectionReason(project, finished.buildNumber, finished.status, finished.failedPhase)
+      : !refDeploys(finished.ref, app.branches)
+        ? refReason(project, finished.buildNumber, finished.ref, app)
+        : undefined;
   return {
     project,
     verdict: {
-      repository: record.repository, digest: record.digest, verdict: reason ? "rejected" : "accepted", project,
-      buildId: finished.id, buildNumber: finished.buildNumber, at: now, ...(reason ? { reason } : {}),
+      repository: record.repository,
+      digest: record.digest,
+      verdict: reason ? "rejected" : "accepted",
+      project,
+      buildId: finished.id,
+      buildNumber: finished.buildNumber,
+      at: now,
+      ...(reason ? { reason } : {}),
     },
   };
 }
@@ -124,15 +147,19 @@ async function resume(record: DeploymentRecord, config: PipelineConfig, options:
     return (await advance(record, { kind: "start-failed", at: record.updatedAt, reason: `${record.targetKey} is no longer configured` })).record;
   }
   logger.warn(`resuming ${record.id} on ${record.targetKey}: the invocation that claimed it stopped before ECS was asked`, { recordId: record.id });
-  await deployImage({
-    image: { repository: record.repository, repositoryUri: record.repositoryUri, digest: record.digest, tag: record.tag, commit: record.commit },
-    pushedAt: record.pushedAt,
-    at: record.createdAt,
-    trigger: record.trigger,
-    triggerRef: record.triggerRef ?? record.id,
-    buildUrl: record.buildUrl,
-    promotedFrom: record.promotedFrom,
-  }, [{ ...env, targets: [target] }], options);
+  await deployImage(
+    {
+      image: { repository: record.repository, repositoryUri: record.repositoryUri, digest: record.digest, tag: record.tag, commit: record.commit },
+      pushedAt: record.pushedAt,
+      at: record.createdAt,
+      trigger: record.trigger,
+      triggerRef: record.triggerRef ?? record.id,
+      buildUrl: record.buildUrl,
+      promotedFrom: record.promotedFrom,
+    },
+    [{ ...env, targets: [target] }],
+    options,
+  );
   // What the resumed rollout made of the record (started, failed, or still pending when busy):
   // the sweep's result and log must show that, not the abandoned claim it found.
   return (await getRecord(record.targetKey, recordKeyOf(record))) ?? record;

@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  COMPILED_CONFIG_VARIABLE, COMPILED_FORMAT, compileConfig, getConfig, parseCompiledConfig, readCompiledConfig, writeCompiledConfig,
+  COMPILED_CONFIG_VARIABLE,
+  COMPILED_FORMAT,
+  compileConfig,
+  getConfig,
+  parseCompiledConfig,
+  readCompiledConfig,
+  writeCompiledConfig,
 } from "../../shared/config/compiled";
 import { loadConfig } from "../../shared/config/load";
 import { ConfigError } from "../../shared/errors";
@@ -38,7 +44,11 @@ describe("compiling a config and reading it back", () => {
 
   it("starts with a header naming the format, the YAML and the checksum", () => {
     const [header] = GOOD.split("\n");
-    expect(JSON.parse(header as string)).toEqual({ format: COMPILED_FORMAT, source: "examples/stevedore.yml", sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.parse(header as string)).toEqual({
+      format: COMPILED_FORMAT,
+      source: "examples/stevedore.yml",
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 });
 
@@ -48,8 +58,16 @@ describe("a compiled config that must not run", () => {
     ["an empty file", "", /not a compiled Stevedore config/],
     ["a JSON header that is not ours", `{"name":"x"}\n{}`, /not a compiled Stevedore config/],
     ["a header that is JSON null", `null\n{}`, /not a compiled Stevedore config/],
-    ["another format", GOOD.replace(COMPILED_FORMAT, "stevedore-compiled-config/0"), /compiled in format "stevedore-compiled-config\/0" \(compiled from examples\/stevedore\.yml\), but this function reads "stevedore-compiled-config\/1"/],
-    ["a file cut off mid-way", GOOD.slice(0, 5000), /changed or cut off after it was compiled \(compiled from examples\/stevedore\.yml\): its checksum does not match/],
+    [
+      "another format",
+      GOOD.replace(COMPILED_FORMAT, "stevedore-compiled-config/0"),
+      /compiled in format "stevedore-compiled-config\/0" \(compiled from examples\/stevedore\.yml\), but this function reads "stevedore-compiled-config\/1"/,
+    ],
+    [
+      "a file cut off mid-way",
+      GOOD.slice(0, 5000),
+      /changed or cut off after it was compiled \(compiled from examples\/stevedore\.yml\): its checksum does not match/,
+    ],
     ["a header alone", GOOD.split("\n")[0] as string, /changed or cut off after it was compiled/],
     ["a value edited by hand", GOOD.replace('"cpu":"512"', '"cpu":"4096"'), /changed or cut off after it was compiled/],
     ["a key edited by hand", GOOD.replace('"containerDefinitions"', '"containerDefinition"'), /changed or cut off after it was compiled/],
@@ -71,7 +89,9 @@ describe("a compiled config that must not run", () => {
   });
 
   it("names a missing file and the variable that points at it", () => {
-    expect(() => readCompiledConfig(join(dir, "missing.json"))).toThrow(/missing\.json is not a valid Stevedore config:\n {2}- cannot read it \(ENOENT\); STEVEDORE_COMPILED_CONFIG must name the compiled config/);
+    expect(() => readCompiledConfig(join(dir, "missing.json"))).toThrow(
+      /missing\.json is not a valid Stevedore config:\n {2}- cannot read it \(ENOENT\); STEVEDORE_COMPILED_CONFIG must name the compiled config/,
+    );
   });
 });
 

@@ -32,13 +32,20 @@ let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
 let ecr: ReturnType<typeof fakeEcr>;
 const codebuild = mockClient(CodeBuildClient);
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   await db.reset();
   codebuild.reset();
-  aws = fakeAws({ services: [{ cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) }], alarms: { "shop-staging-web-5xx": "OK" } });
-  codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" }));
+  aws = fakeAws({
+    services: [{ cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) }],
+    alarms: { "shop-staging-web-5xx": "OK" },
+  });
+  codebuild
+    .on(BatchGetBuildsCommand)
+    .resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" }));
   // The build pushed the image in its BUILD phase (the push event's time).
   ecr = fakeEcr();
   ecr.push("shop/web", DIGEST, push.time, "3f9c2ab");
@@ -58,10 +65,12 @@ describe("on-build-finished", () => {
     // The event names the build by its ARN; BatchGetBuilds takes its id.
     expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"] }]);
     expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/shop/web@${DIGEST}`);
-    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.tags).toEqual(expect.arrayContaining([
-      { key: "stevedore:commit", value: COMMIT },
-      { key: "stevedore:trigger", value: "build" },
-    ]));
+    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.tags).toEqual(
+      expect.arrayContaining([
+        { key: "stevedore:commit", value: COMMIT },
+        { key: "stevedore:trigger", value: "build" },
+      ]),
+    );
     expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     expect((await targetRecords(WEB))[0]).toMatchObject({
       status: "started",
@@ -85,10 +94,21 @@ describe("on-build-finished", () => {
     // and finishes first. Build 128's success comes last and must not replace 129's image.
     const NEWER = `sha256:${"9".repeat(64)}`;
     ecr.push("shop/web", NEWER, "2026-11-20T09:20:00Z", "b2c3d4e");
-    const build = (n: number, time: string) => ({ ...withDetail(succeeded, { "build-id": `${succeeded.detail["build-id"]}-${n}`, "additional-information": { ...succeeded.detail["additional-information"], "build-number": n } }), id: `build-${n}`, time });
-    codebuild.on(BatchGetBuildsCommand).callsFake((input: { ids: string[] }) => (input.ids[0]?.endsWith("-129")
-      ? exported({ IMAGE_URI: `${REGISTRY}/shop/web:b2c3d4e`, IMAGE_DIGEST: NEWER, GIT_COMMIT: "b2c3d4e".padEnd(40, "0"), GIT_REF: "branch/main" })
-      : exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" })));
+    const build = (n: number, time: string) => ({
+      ...withDetail(succeeded, {
+        "build-id": `${succeeded.detail["build-id"]}-${n}`,
+        "additional-information": { ...succeeded.detail["additional-information"], "build-number": n },
+      }),
+      id: `build-${n}`,
+      time,
+    });
+    codebuild
+      .on(BatchGetBuildsCommand)
+      .callsFake((input: { ids: string[] }) =>
+        input.ids[0]?.endsWith("-129")
+          ? exported({ IMAGE_URI: `${REGISTRY}/shop/web:b2c3d4e`, IMAGE_DIGEST: NEWER, GIT_COMMIT: "b2c3d4e".padEnd(40, "0"), GIT_REF: "branch/main" })
+          : exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" }),
+      );
     await run(build(129, "2026-11-20T09:25:00Z"));
     const older = await run(build(128, "2026-11-20T09:40:00Z"));
 
@@ -119,9 +139,14 @@ describe("on-build-finished", () => {
 
   describe("only builds of the branches an app names deploy (shop-web: main)", () => {
     const withRef = (sourceVersion: string, gitRef?: string) => {
-      codebuild.on(BatchGetBuildsCommand).resolves(exported({
-        IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, ...(gitRef ? { GIT_REF: gitRef } : {}),
-      }));
+      codebuild.on(BatchGetBuildsCommand).resolves(
+        exported({
+          IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`,
+          IMAGE_DIGEST: DIGEST,
+          GIT_COMMIT: COMMIT,
+          ...(gitRef ? { GIT_REF: gitRef } : {}),
+        }),
+      );
       return withDetail(succeeded, { "additional-information": { ...succeeded.detail["additional-information"], "source-version": sourceVersion } });
     };
 
@@ -141,7 +166,11 @@ describe("on-build-finished", () => {
       expect(aws.ecsWrites()).toEqual([]);
     });
 
-    it.each([["refs/heads/main", undefined], ["main", undefined], [COMMIT, "branch/main"]])("deploys a build of main (source version %s, GIT_REF %s)", async (sourceVersion, gitRef) => {
+    it.each([
+      ["refs/heads/main", undefined],
+      ["main", undefined],
+      [COMMIT, "branch/main"],
+    ])("deploys a build of main (source version %s, GIT_REF %s)", async (sourceVersion, gitRef) => {
       expect(await run(withRef(sourceVersion, gitRef))).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
     });
 
@@ -165,34 +194,44 @@ describe("on-build-finished", () => {
     expect(codebuild.calls()).toHaveLength(0);
     expect(aws.ecs.calls()).toHaveLength(0);
     const inserts = db.stream.filter((r) => r.eventName === "INSERT").map((r) => fromItem(r.dynamodb.NewImage as never));
-    expect(inserts).toEqual([expect.objectContaining({
-      kind: "build",
-      app: "shop-web",
-      status: "FAILED",
-      phase: "BUILD",
-      phaseContext: "COMMAND_EXECUTION_ERROR: Error while executing command: docker build -t $REPOSITORY_URI:$IMAGE_TAG .. Reason: exit status 1",
-      logsUrl: failed.detail["additional-information"].logs["deep-link"],
-      buildNumber: 129,
-      commit: COMMIT,
-    })]);
+    expect(inserts).toEqual([
+      expect.objectContaining({
+        kind: "build",
+        app: "shop-web",
+        status: "FAILED",
+        phase: "BUILD",
+        phaseContext: "COMMAND_EXECUTION_ERROR: Error while executing command: docker build -t $REPOSITORY_URI:$IMAGE_TAG .. Reason: exit status 1",
+        logsUrl: failed.detail["additional-information"].logs["deep-link"],
+        buildNumber: 129,
+        commit: COMMIT,
+      }),
+    ]);
   });
 
   describe("a build that fails after it pushed its image (POST_BUILD)", () => {
     // The push event has already deployed the image; the build's own event says it failed later.
-    const failedAfterPush = (status = "FAILED") => withDetail(failed, {
-      "build-status": status,
-      "additional-information": {
-        ...failed.detail["additional-information"],
-        phases: [
-          { "phase-type": "SUBMITTED", "phase-status": "SUCCEEDED" },
-          { "phase-type": "BUILD", "phase-status": "SUCCEEDED" },
-          { "phase-type": "POST_BUILD", "phase-status": status === "STOPPED" ? "STOPPED" : "FAILED", "phase-context": ["COMMAND_EXECUTION_ERROR: Error while executing command: ./scan-image.sh. Reason: exit status 1"] },
-          { "phase-type": "COMPLETED" },
-        ],
-      },
-    });
+    const failedAfterPush = (status = "FAILED") =>
+      withDetail(failed, {
+        "build-status": status,
+        "additional-information": {
+          ...failed.detail["additional-information"],
+          phases: [
+            { "phase-type": "SUBMITTED", "phase-status": "SUCCEEDED" },
+            { "phase-type": "BUILD", "phase-status": "SUCCEEDED" },
+            {
+              "phase-type": "POST_BUILD",
+              "phase-status": status === "STOPPED" ? "STOPPED" : "FAILED",
+              "phase-context": ["COMMAND_EXECUTION_ERROR: Error while executing command: ./scan-image.sh. Reason: exit status 1"],
+            },
+            { "phase-type": "COMPLETED" },
+          ],
+        },
+      });
 
-    it.each([["FAILED", "failed"], ["STOPPED", "was stopped"]])("rolls back the deployment its push started when the build %s, saying why", async (status, said) => {
+    it.each([
+      ["FAILED", "failed"],
+      ["STOPPED", "was stopped"],
+    ])("rolls back the deployment its push started when the build %s, saying why", async (status, said) => {
       acceptStops(aws);
       await onImagePushed(push, lambdaContext());
       expect((await targetRecords(WEB))[0]?.status).toBe("started");
@@ -247,7 +286,9 @@ describe("on-build-finished", () => {
       // The push has claimed the service and is still registering when the build's failure comes.
       let registered!: () => void;
       aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
-        await new Promise<void>((resolve) => { registered = resolve; });
+        await new Promise<void>((resolve) => {
+          registered = resolve;
+        });
         return { taskDefinition: { ...input, taskDefinitionArn: taskDefinitionArn(input.family, 42), revision: 42 } };
       });
       const pushing = onImagePushed(push, lambdaContext());
@@ -265,7 +306,9 @@ describe("on-build-finished", () => {
     });
 
     it("rolls back nothing when the image it pushed is not what runs", async () => {
-      codebuild.on(BatchGetBuildsCommand).resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:0000000`, IMAGE_DIGEST: `sha256:${"0".repeat(64)}`, GIT_COMMIT: COMMIT }));
+      codebuild
+        .on(BatchGetBuildsCommand)
+        .resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:0000000`, IMAGE_DIGEST: `sha256:${"0".repeat(64)}`, GIT_COMMIT: COMMIT }));
       await onImagePushed(push, lambdaContext());
 
       expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
@@ -292,7 +335,11 @@ describe("on-build-finished", () => {
   it.each([
     ["no exported variables", {}, "did not export IMAGE_URI and IMAGE_DIGEST"],
     ["a digest that is not sha256", { IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: "latest" }, "did not export IMAGE_URI and IMAGE_DIGEST"],
-    ["an image of another repository", { IMAGE_URI: `${REGISTRY}/shop/admin:3f9c2ab`, IMAGE_DIGEST: DIGEST }, "the build pushed shop/admin, but shop-web deploys shop/web"],
+    [
+      "an image of another repository",
+      { IMAGE_URI: `${REGISTRY}/shop/admin:3f9c2ab`, IMAGE_DIGEST: DIGEST },
+      "the build pushed shop/admin, but shop-web deploys shop/web",
+    ],
     ["a tag the app does not deploy", { IMAGE_URI: `${REGISTRY}/shop/web:latest`, IMAGE_DIGEST: DIGEST }, "tag latest does not match"],
   ])("deploys nothing when the build exported %s, and says why", async (_name, vars, reason) => {
     codebuild.on(BatchGetBuildsCommand).resolves(exported(vars as Record<string, string>));

@@ -35,7 +35,9 @@ const workers: FakeService[] = [
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
 let ecr: ReturnType<typeof fakeEcr>;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   await db.reset();
@@ -53,7 +55,12 @@ afterEach(() => {
  */
 const run = (event: unknown, context = lambdaContext()) => {
   const e = event as Partial<Event>;
-  if (e.source === "aws.ecr" && e.detail?.result === "SUCCESS" && e.detail["action-type"] === "PUSH" && !ecr.has(e.detail["repository-name"], e.detail["image-digest"])) {
+  if (
+    e.source === "aws.ecr" &&
+    e.detail?.result === "SUCCESS" &&
+    e.detail["action-type"] === "PUSH" &&
+    !ecr.has(e.detail["repository-name"], e.detail["image-digest"])
+  ) {
     ecr.push(e.detail["repository-name"], e.detail["image-digest"], e.time as string, e.detail["image-tag"]);
   }
   return handler(event, context);
@@ -86,25 +93,29 @@ describe("on-image-pushed", () => {
     expect(registered?.family).toBe("shop-web-staging");
     expect(registered?.containerDefinitions?.[0]?.image).toBe(IMAGE);
     expect(registered?.containerDefinitions?.[0]?.portMappings?.[0]?.containerPort).toBe(8080);
-    expect(registered?.tags).toEqual(expect.arrayContaining([
-      { key: "stevedore:digest", value: DIGEST },
-      { key: "stevedore:tag", value: "3f9c2ab" },
-      { key: "stevedore:commit", value: "3f9c2ab" },
-      { key: "stevedore:trigger", value: "push" },
-      { key: "stevedore:replaces", value: "shop-web-staging:41" },
-    ]));
-    expect(aws.inputs(UpdateServiceCommand)).toEqual([{
-      cluster: "shop-staging",
-      service: "web",
-      taskDefinition: taskDefinitionArn("shop-web-staging", 42),
-      deploymentConfiguration: {
-        maximumPercent: 200,
-        minimumHealthyPercent: 100,
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        alarms: { alarmNames: ["shop-staging-web-5xx"], enable: true, rollback: true },
-        strategy: "ROLLING",
+    expect(registered?.tags).toEqual(
+      expect.arrayContaining([
+        { key: "stevedore:digest", value: DIGEST },
+        { key: "stevedore:tag", value: "3f9c2ab" },
+        { key: "stevedore:commit", value: "3f9c2ab" },
+        { key: "stevedore:trigger", value: "push" },
+        { key: "stevedore:replaces", value: "shop-web-staging:41" },
+      ]),
+    );
+    expect(aws.inputs(UpdateServiceCommand)).toEqual([
+      {
+        cluster: "shop-staging",
+        service: "web",
+        taskDefinition: taskDefinitionArn("shop-web-staging", 42),
+        deploymentConfiguration: {
+          maximumPercent: 200,
+          minimumHealthyPercent: 100,
+          deploymentCircuitBreaker: { enable: true, rollback: true },
+          alarms: { alarmNames: ["shop-staging-web-5xx"], enable: true, rollback: true },
+          strategy: "ROLLING",
+        },
       },
-    }]);
+    ]);
 
     const [record] = await records();
     expect(record).toMatchObject({
@@ -120,7 +131,10 @@ describe("on-image-pushed", () => {
       taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
       ecsDeploymentId: "ecs-svc/2000000000000000001",
       serviceDeploymentArn: expect.stringMatching(/:service-deployment\/shop-staging\/web\//),
-      history: [{ status: "pending", at: "2026-11-20T09:14:05.000Z" }, { status: "started", at: "2026-11-20T09:14:07.000Z" }],
+      history: [
+        { status: "pending", at: "2026-11-20T09:14:05.000Z" },
+        { status: "started", at: "2026-11-20T09:14:07.000Z" },
+      ],
     });
     // The head is unlocked once UpdateService returned.
     expect((await readTarget(WEB)).head).toMatchObject({ digest: DIGEST, recordId: record?.id });
@@ -140,15 +154,16 @@ describe("on-image-pushed", () => {
 
   it("gives a multi-arch push one deployment: the untagged platform manifests are ignored", async () => {
     const results = [
-      await run(push({ "image-tag": undefined, "image-digest": digest(1), "manifest-media-type": "application/vnd.oci.image.manifest.v1+json" }, { id: "arm64" })),
-      await run(push({ "image-tag": undefined, "image-digest": digest(2), "manifest-media-type": "application/vnd.oci.image.manifest.v1+json" }, { id: "amd64" })),
+      await run(
+        push({ "image-tag": undefined, "image-digest": digest(1), "manifest-media-type": "application/vnd.oci.image.manifest.v1+json" }, { id: "arm64" }),
+      ),
+      await run(
+        push({ "image-tag": undefined, "image-digest": digest(2), "manifest-media-type": "application/vnd.oci.image.manifest.v1+json" }, { id: "amd64" }),
+      ),
       await run(push({ "manifest-media-type": "application/vnd.oci.image.index.v1+json" })),
     ];
 
-    expect(results.slice(0, 2)).toEqual([
-      { ignored: expect.stringContaining("untagged push") },
-      { ignored: expect.stringContaining("untagged push") },
-    ]);
+    expect(results.slice(0, 2)).toEqual([{ ignored: expect.stringContaining("untagged push") }, { ignored: expect.stringContaining("untagged push") }]);
     expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
     expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(IMAGE);
   });
@@ -159,7 +174,11 @@ describe("on-image-pushed", () => {
     ["a tag that does not match the app's pattern", push({ "image-tag": "latest" }), "tag latest does not match apps.shop-web.tags"],
     ["a DELETE", push({ "action-type": "DELETE" }), "only successful pushes deploy"],
     ["a failed push", push({ result: "FAILURE" }), "only successful pushes deploy"],
-    ["a signature pushed as an OCI artifact", push({ "image-tag": "sha256-5b0d3c7.sig", "artifact-media-type": "application/vnd.dev.cosign.artifact.sig.v1+json" }), "is not a container image"],
+    [
+      "a signature pushed as an OCI artifact",
+      push({ "image-tag": "sha256-5b0d3c7.sig", "artifact-media-type": "application/vnd.dev.cosign.artifact.sig.v1+json" }),
+      "is not a container image",
+    ],
   ])("ignores %s with a logged reason and no AWS write", async (_name, event, reason) => {
     const result = await run(event);
 
@@ -171,7 +190,7 @@ describe("on-image-pushed", () => {
   it.each([
     ["without a digest", push({ "image-digest": undefined })],
     ["with a digest that is not sha256", push({ "image-digest": "md5:abc" })],
-    ["with a tag Docker would reject", push({ "image-tag": "v1\n\"}{{ image }}" })],
+    ["with a tag Docker would reject", push({ "image-tag": 'v1\n"}{{ image }}' })],
     ["of another detail-type", push({}, { "detail-type": "ECR Image Scan" })],
     ["with a time that is not a time", push({}, { time: "yesterday" })],
     ["that is not an object at all", "PUSH" as unknown as Event],
@@ -211,24 +230,30 @@ describe("on-image-pushed", () => {
 
   describe("two pushes within one second (ECR's push times are whole seconds)", () => {
     const WORKERS = workers.map((w) => `eu-west-1/${w.cluster}/${w.service}`);
-    const workerPush = (n: number, tag: string, id: string) => push({ "repository-name": "shop/worker", "image-tag": tag, "image-digest": digest(n) }, { id, time: "2026-11-20T10:00:00Z" });
+    const workerPush = (n: number, tag: string, id: string) =>
+      push({ "repository-name": "shop/worker", "image-tag": tag, "image-digest": digest(n) }, { id, time: "2026-11-20T10:00:00Z" });
 
-    it.each([["the earlier push's event first", [1, 2]], ["the later push's event first", [2, 1]]])(
-      "to one mutable tag: the image that holds the tag now wins on every service (%s)", async (_name, order) => {
-        ecr.push("shop/worker", digest(1), "2026-11-20T10:00:00.200Z", "main");
-        ecr.push("shop/worker", digest(2), "2026-11-20T10:00:00.700Z", "main");
-        for (const n of order as number[]) await run(workerPush(n, "main", `push-${n}`));
+    it.each([
+      ["the earlier push's event first", [1, 2]],
+      ["the later push's event first", [2, 1]],
+    ])("to one mutable tag: the image that holds the tag now wins on every service (%s)", async (_name, order) => {
+      ecr.push("shop/worker", digest(1), "2026-11-20T10:00:00.200Z", "main");
+      ecr.push("shop/worker", digest(2), "2026-11-20T10:00:00.700Z", "main");
+      for (const n of order as number[]) await run(workerPush(n, "main", `push-${n}`));
 
-        for (const key of WORKERS) {
-          const byDigest = new Map((await records(key)).map((r) => [r.digest, r.status]));
-          expect(Object.fromEntries(byDigest)).toEqual({ [digest(1)]: "superseded", [digest(2)]: "started" });
-        }
-        // The image that lost never reaches ECS after the winner: the last UpdateServices run digest 2.
-        const last = aws.inputs(UpdateServiceCommand).slice(-WORKERS.length).map((u) => u.taskDefinition);
-        const registered = aws.inputs(RegisterTaskDefinitionCommand).filter((r) => r.containerDefinitions?.[0]?.image?.endsWith(digest(2)));
-        expect(registered.length).toBeGreaterThan(0);
-        expect(last.every((arn) => arn !== undefined)).toBe(true);
-      });
+      for (const key of WORKERS) {
+        const byDigest = new Map((await records(key)).map((r) => [r.digest, r.status]));
+        expect(Object.fromEntries(byDigest)).toEqual({ [digest(1)]: "superseded", [digest(2)]: "started" });
+      }
+      // The image that lost never reaches ECS after the winner: the last UpdateServices run digest 2.
+      const last = aws
+        .inputs(UpdateServiceCommand)
+        .slice(-WORKERS.length)
+        .map((u) => u.taskDefinition);
+      const registered = aws.inputs(RegisterTaskDefinitionCommand).filter((r) => r.containerDefinitions?.[0]?.image?.endsWith(digest(2)));
+      expect(registered.length).toBeGreaterThan(0);
+      expect(last.every((arn) => arn !== undefined)).toBe(true);
+    });
 
     it("to different tags: the second is refused, saying why, and registers nothing (never ordered by digest)", async () => {
       ecr.push("shop/worker", digest(2), "2026-11-20T10:00:00.200Z", "v2");
@@ -237,10 +262,17 @@ describe("on-image-pushed", () => {
       const registeredBefore = aws.inputs(RegisterTaskDefinitionCommand).length;
       const second = await run(workerPush(1, "v1", "push-1"));
 
-      expect(second).toEqual({ deployed: WORKERS.map((target) => expect.objectContaining({ target, outcome: "refused", reason: expect.stringContaining("pushed in the same second") })) });
+      expect(second).toEqual({
+        deployed: WORKERS.map((target) =>
+          expect.objectContaining({ target, outcome: "refused", reason: expect.stringContaining("pushed in the same second") }),
+        ),
+      });
       expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(registeredBefore);
       const refused = (await records(WORKERS[0])).find((r) => r.digest === digest(1));
-      expect(refused).toMatchObject({ status: "refused", reason: expect.stringMatching(/this image and v2 \(0{12}, record d-[0-9a-f]{12}\).*keeps v2; push images of shop\/worker at least a second apart/) });
+      expect(refused).toMatchObject({
+        status: "refused",
+        reason: expect.stringMatching(/this image and v2 \(0{12}, record d-[0-9a-f]{12}\).*keeps v2; push images of shop\/worker at least a second apart/),
+      });
     });
   });
 
@@ -273,7 +305,8 @@ describe("on-image-pushed", () => {
     expect(second).toMatchObject({ digest: digest(2), status: "started" });
     expect(first).toMatchObject({ digest: digest(1), status: "superseded", reason: expect.stringContaining("bbbbbbb") });
     expect(aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition)).toEqual([
-      taskDefinitionArn("shop-web-staging", 42), taskDefinitionArn("shop-web-staging", 43),
+      taskDefinitionArn("shop-web-staging", 42),
+      taskDefinitionArn("shop-web-staging", 43),
     ]);
   });
 
@@ -292,7 +325,9 @@ describe("on-image-pushed", () => {
     await Promise.all([run(b), run(a)]);
 
     const updates = aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition);
-    const imageByRevision = new Map(aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]));
+    const imageByRevision = new Map(
+      aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]),
+    );
     // Whatever interleaving happened, the last UpdateService is the newer image.
     expect(imageByRevision.get(updates[updates.length - 1] as string)).toContain(digest(2));
     expect((await readTarget(WEB)).head?.digest).toBe(digest(2));
@@ -305,7 +340,9 @@ describe("on-image-pushed", () => {
     // arrives while the newer one still holds the service.
     let revision = 41;
     let release!: () => void;
-    const slow = new Promise<void>((resolve) => { release = resolve; });
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
       const arn = taskDefinitionArn(input.family, ++revision);
       await slow;
@@ -327,17 +364,29 @@ describe("on-image-pushed", () => {
   it("fans one image out to every service, registering each distinct definition once", async () => {
     const result = await run(push({ "repository-name": "shop/worker", "image-tag": "v1.4.0" }));
 
-    expect(result).toEqual({ deployed: expect.arrayContaining([
-      expect.objectContaining({ target: "eu-west-1/shop-staging/worker", outcome: "started" }),
-      expect.objectContaining({ target: "eu-west-1/shop-staging/worker-priority", outcome: "started" }),
-      expect.objectContaining({ target: "eu-west-1/shop-batch/worker-reports", outcome: "started" }),
-    ]) });
-    expect(aws.inputs(DescribeServicesCommand)).toEqual(expect.arrayContaining([
-      { cluster: "shop-staging", services: ["worker", "worker-priority"] },
-      { cluster: "shop-batch", services: ["worker-reports"] },
-    ]));
-    expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.family).sort()).toEqual(["shop-worker-reports-staging", "shop-worker-staging"]);
-    const updates = aws.inputs(UpdateServiceCommand).map((u) => [u.service, u.taskDefinition]).sort();
+    expect(result).toEqual({
+      deployed: expect.arrayContaining([
+        expect.objectContaining({ target: "eu-west-1/shop-staging/worker", outcome: "started" }),
+        expect.objectContaining({ target: "eu-west-1/shop-staging/worker-priority", outcome: "started" }),
+        expect.objectContaining({ target: "eu-west-1/shop-batch/worker-reports", outcome: "started" }),
+      ]),
+    });
+    expect(aws.inputs(DescribeServicesCommand)).toEqual(
+      expect.arrayContaining([
+        { cluster: "shop-staging", services: ["worker", "worker-priority"] },
+        { cluster: "shop-batch", services: ["worker-reports"] },
+      ]),
+    );
+    expect(
+      aws
+        .inputs(RegisterTaskDefinitionCommand)
+        .map((r) => r.family)
+        .sort(),
+    ).toEqual(["shop-worker-reports-staging", "shop-worker-staging"]);
+    const updates = aws
+      .inputs(UpdateServiceCommand)
+      .map((u) => [u.service, u.taskDefinition])
+      .sort();
     expect(updates).toEqual([
       ["worker", taskDefinitionArn("shop-worker-staging", 42)],
       ["worker-priority", taskDefinitionArn("shop-worker-staging", 42)],
@@ -349,10 +398,21 @@ describe("on-image-pushed", () => {
     aws.services.delete("shop-batch/worker-reports");
     const result = await run(push({ "repository-name": "shop/worker", "image-tag": "v1.4.0" }));
 
-    expect(result).toEqual({ deployed: expect.arrayContaining([
-      expect.objectContaining({ target: "eu-west-1/shop-batch/worker-reports", outcome: "failed", reason: "service shop-batch/worker-reports does not exist" }),
-    ]) });
-    expect(aws.inputs(UpdateServiceCommand).map((u) => u.service).sort()).toEqual(["worker", "worker-priority"]);
+    expect(result).toEqual({
+      deployed: expect.arrayContaining([
+        expect.objectContaining({
+          target: "eu-west-1/shop-batch/worker-reports",
+          outcome: "failed",
+          reason: "service shop-batch/worker-reports does not exist",
+        }),
+      ]),
+    });
+    expect(
+      aws
+        .inputs(UpdateServiceCommand)
+        .map((u) => u.service)
+        .sort(),
+    ).toEqual(["worker", "worker-priority"]);
     expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.family)).toEqual(["shop-worker-staging"]);
     const [record] = await records("eu-west-1/shop-batch/worker-reports");
     expect(record).toMatchObject({ status: "failed", reason: "service shop-batch/worker-reports does not exist" });
@@ -362,23 +422,37 @@ describe("on-image-pushed", () => {
     aws.services.set("shop-staging/web", { ...webStaging, controller: "CODE_DEPLOY" });
     const result = await run(fixture);
 
-    expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("CODE_DEPLOY deployment controller") })] });
+    expect(result).toEqual({
+      deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("CODE_DEPLOY deployment controller") })],
+    });
     expect(aws.ecsWrites()).toEqual([]);
   });
 
   it("records ECS's refusal of UpdateService as a failed deployment with ECS's reason", async () => {
-    aws.ecs.on(UpdateServiceCommand).rejects(Object.assign(new Error("Task definition does not support launch_type FARGATE."), { name: "InvalidParameterException", $fault: "client", $metadata: { httpStatusCode: 400 } }));
+    aws.ecs.on(UpdateServiceCommand).rejects(
+      Object.assign(new Error("Task definition does not support launch_type FARGATE."), {
+        name: "InvalidParameterException",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const result = await run(fixture);
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("InvalidParameterException") })] });
     const [record] = await records();
     // The revision registered for it is named, though ECS refused to run it.
-    expect(record).toMatchObject({ status: "failed", reason: expect.stringContaining("does not support launch_type FARGATE"), taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
+    expect(record).toMatchObject({
+      status: "failed",
+      reason: expect.stringContaining("does not support launch_type FARGATE"),
+      taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
+    });
     expect((await readTarget(WEB)).head?.lockUntil).toBeUndefined();
   });
 
   it("throws on throttling that outlasted the SDK's retries, and the retried event resumes without registering again", async () => {
-    aws.ecs.on(UpdateServiceCommand).rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $fault: "client", $metadata: { httpStatusCode: 400 } }));
+    aws.ecs
+      .on(UpdateServiceCommand)
+      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $fault: "client", $metadata: { httpStatusCode: 400 } }));
     await expect(run(fixture)).rejects.toThrow(/ThrottlingException/);
     const [pending] = await records();
     expect(pending).toMatchObject({ status: "pending", leaseUntil: 0, taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
@@ -394,10 +468,14 @@ describe("on-image-pushed", () => {
   it("names in the superseded record the revision an abandoned claim registered, when a newer image takes the service", async () => {
     // The older push's invocation registers, then its UpdateService never answers: it is dead
     // once its lease (a second here) is over, before it could record the revision.
-    aws.ecs.on(UpdateServiceCommand)
+    aws.ecs
+      .on(UpdateServiceCommand)
       .callsFakeOnce(() => new Promise(() => undefined))
       .callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
-    void run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }), lambdaContext("stevedore-on-image-pushed", 1_000)).catch(() => undefined);
+    void run(
+      push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }),
+      lambdaContext("stevedore-on-image-pushed", 1_000),
+    ).catch(() => undefined);
     await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
     const abandoned = (await records())[0];
     await waitFor(async () => Date.now() > (abandoned?.leaseUntil as number));
@@ -412,9 +490,12 @@ describe("on-image-pushed", () => {
 
   it("does not resume a claim whose invocation may still be working on it", async () => {
     let answer = () => undefined as void;
-    aws.ecs.on(UpdateServiceCommand).callsFake(() => new Promise((resolve) => {
-      answer = () => resolve({ service: { deployments: [{ id: "ecs-svc/9", status: "PRIMARY" }] } });
-    }));
+    aws.ecs.on(UpdateServiceCommand).callsFake(
+      () =>
+        new Promise((resolve) => {
+          answer = () => resolve({ service: { deployments: [{ id: "ecs-svc/9", status: "PRIMARY" }] } });
+        }),
+    );
     const first = run(fixture); // its UpdateService hangs until answered
     await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
     expect((await records())[0]?.status).toBe("pending");
@@ -441,7 +522,9 @@ describe("on-image-pushed", () => {
     webAlarm("ALARM");
     await whereFiringRefuses(async () => {
       const result = await run(fixture);
-      expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("shop-staging-web-5xx is already in ALARM") })] });
+      expect(result).toEqual({
+        deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("shop-staging-web-5xx is already in ALARM") })],
+      });
     });
     expect(aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
@@ -457,7 +540,14 @@ describe("on-image-pushed", () => {
 
       const again = await run(fixture);
 
-      expect(again).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate", reason: expect.stringMatching(/already refused: refused: alarm shop-staging-web-5xx is already in ALARM.*push the image again/) })] });
+      expect(again).toEqual({
+        deployed: [
+          expect.objectContaining({
+            outcome: "duplicate",
+            reason: expect.stringMatching(/already refused: refused: alarm shop-staging-web-5xx is already in ALARM.*push the image again/),
+          }),
+        ],
+      });
       expect(db.calls.slice(writes).filter((c) => c === "TransactWriteItems")).toHaveLength(1);
     });
     expect(aws.ecsWrites()).toEqual([]);
@@ -467,14 +557,23 @@ describe("on-image-pushed", () => {
     webAlarm();
     await run(fixture);
 
-    expect((await records())[0]?.warnings).toEqual([expect.objectContaining({ message: "alarm shop-staging-web-5xx does not exist, so it guards nothing: staging is unguarded against it" })]);
+    expect((await records())[0]?.warnings).toEqual([
+      expect.objectContaining({ message: "alarm shop-staging-web-5xx does not exist, so it guards nothing: staging is unguarded against it" }),
+    ]);
   });
 
   it("refuses to deploy unguarded where the environment says refuse and a guarding alarm does not exist", async () => {
     webAlarm();
     await whereFiringRefuses(async () => {
       const result = await run(fixture);
-      expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("alarm shop-staging-web-5xx does not exist in eu-west-1, so nothing would guard this deployment") })] });
+      expect(result).toEqual({
+        deployed: [
+          expect.objectContaining({
+            outcome: "refused",
+            reason: expect.stringContaining("alarm shop-staging-web-5xx does not exist in eu-west-1, so nothing would guard this deployment"),
+          }),
+        ],
+      });
     });
     expect(aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
@@ -491,9 +590,14 @@ describe("on-image-pushed", () => {
     };
 
     it("refuses a service ECS cannot shift traffic for, naming what it lacks, before registering anything", async () => {
-      const result = await blueGreen({ ...webStaging, loadBalancers: [{ targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/1", containerName: "web", containerPort: 8080 }] });
+      const result = await blueGreen({
+        ...webStaging,
+        loadBalancers: [{ targetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/1", containerName: "web", containerPort: 8080 }],
+      });
 
-      const reason = expect.stringMatching(/^service shop-staging\/web cannot take a blue-green deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing\. .* or set the environment's strategy to rolling$/);
+      const reason = expect.stringMatching(
+        /^service shop-staging\/web cannot take a blue-green deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing\. .* or set the environment's strategy to rolling$/,
+      );
       expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason })] });
       expect(aws.ecsWrites()).toEqual([]);
       const [record] = await records();
@@ -516,4 +620,3 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
   }
   throw new Error("condition never became true");
 }
-

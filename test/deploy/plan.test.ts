@@ -42,10 +42,30 @@ describe("classifyArrival", () => {
     ["an older image than the head", "stale", { head, record: record("started") }, at("2026-11-20T09:00:00.000Z", "sha256:a")],
     ["pushed a second after the head (whatever the digests)", "new", { head, record: record("started") }, at("2026-11-20T10:00:01.000Z", "sha256:0")],
     ["pushed a second before the head (whatever the digests)", "stale", { head, record: record("started") }, at("2026-11-20T09:59:59.000Z", "sha256:f")],
-    ["a head recorded with EventBridge's time format, the same instant", "tie", { head: { ...head, pushKey: "2026-11-20T10:00:00Z#sha256:b" }, record: record("started", undefined, "x") }, at(sameSecond, "sha256:c", { tag: "y", tagsNow: ["y"] })],
-    ["the same second, the same tag, which it holds now: pushed after the head", "new", { head, record: record("started") }, at(sameSecond, "sha256:a", { tag: "main", tagsNow: ["main"] })],
-    ["the same second, the same tag, which moved on: pushed before the head", "stale", { head, record: record("started") }, at(sameSecond, "sha256:c", { tag: "main", tagsNow: [] })],
-    ["the same second, other tags: nothing tells (never the digest)", "tie", { head, record: record("started") }, at(sameSecond, "sha256:c", { tag: "feature", tagsNow: ["feature"] })],
+    [
+      "a head recorded with EventBridge's time format, the same instant",
+      "tie",
+      { head: { ...head, pushKey: "2026-11-20T10:00:00Z#sha256:b" }, record: record("started", undefined, "x") },
+      at(sameSecond, "sha256:c", { tag: "y", tagsNow: ["y"] }),
+    ],
+    [
+      "the same second, the same tag, which it holds now: pushed after the head",
+      "new",
+      { head, record: record("started") },
+      at(sameSecond, "sha256:a", { tag: "main", tagsNow: ["main"] }),
+    ],
+    [
+      "the same second, the same tag, which moved on: pushed before the head",
+      "stale",
+      { head, record: record("started") },
+      at(sameSecond, "sha256:c", { tag: "main", tagsNow: [] }),
+    ],
+    [
+      "the same second, other tags: nothing tells (never the digest)",
+      "tie",
+      { head, record: record("started") },
+      at(sameSecond, "sha256:c", { tag: "feature", tagsNow: ["feature"] }),
+    ],
     ["the same second, the same tag, its tags unknown (a promotion)", "tie", { head, record: record("started") }, at(sameSecond, "sha256:a", { tag: "main" })],
     ["the head's image again", "duplicate", { head, record: record("verified") }, at("2026-11-20T10:00:00.000Z", "sha256:b")],
     ["the head's image pushed again later (a retag)", "duplicate", { head, record: record("started") }, at("2026-11-20T12:00:00.000Z", "sha256:b")],
@@ -59,20 +79,41 @@ describe("classifyArrival", () => {
 
 describe("lastStableTaskDefinition", () => {
   const td = (n: number) => `arn:aws:ecs:eu-west-1:123456789012:task-definition/web:${n}`;
-  const service = (deployments: ServiceState["deployments"], taskDefinition = td(99)): ServiceState =>
-    ({ cluster: "c", service: "s", status: "ACTIVE", controller: "ECS", taskDefinition, deployments, traffic: { loadBalancers: [], serviceConnect: false } });
+  const service = (deployments: ServiceState["deployments"], taskDefinition = td(99)): ServiceState => ({
+    cluster: "c",
+    service: "s",
+    status: "ACTIVE",
+    controller: "ECS",
+    taskDefinition,
+    deployments,
+    traffic: { loadBalancers: [], serviceConnect: false },
+  });
 
   it.each<[string, ServiceState, string]>([
     ["a settled service: its PRIMARY", service([{ id: "1", status: "PRIMARY", rolloutState: "COMPLETED", taskDefinition: td(41) }], td(41)), td(41)],
-    ["mid-rollout: the COMPLETED one being replaced, not the new PRIMARY", service([
-      { id: "2", status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: td(42), createdAt: "2026-11-20T09:00:00Z" },
-      { id: "1", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(41), createdAt: "2026-11-19T09:00:00Z" },
-    ], td(42)), td(41)],
-    ["the newest of several completed ones", service([
-      { id: "1", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(40), createdAt: "2026-11-18T09:00:00Z" },
-      { id: "2", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(41), createdAt: "2026-11-19T09:00:00Z" },
-      { id: "3", status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: td(42), createdAt: "2026-11-20T09:00:00Z" },
-    ], td(42)), td(41)],
+    [
+      "mid-rollout: the COMPLETED one being replaced, not the new PRIMARY",
+      service(
+        [
+          { id: "2", status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: td(42), createdAt: "2026-11-20T09:00:00Z" },
+          { id: "1", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(41), createdAt: "2026-11-19T09:00:00Z" },
+        ],
+        td(42),
+      ),
+      td(41),
+    ],
+    [
+      "the newest of several completed ones",
+      service(
+        [
+          { id: "1", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(40), createdAt: "2026-11-18T09:00:00Z" },
+          { id: "2", status: "ACTIVE", rolloutState: "COMPLETED", taskDefinition: td(41), createdAt: "2026-11-19T09:00:00Z" },
+          { id: "3", status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: td(42), createdAt: "2026-11-20T09:00:00Z" },
+        ],
+        td(42),
+      ),
+      td(41),
+    ],
     ["no rollout state reported: the service's task definition", service([{ id: "1", status: "PRIMARY", taskDefinition: td(7) }], td(7)), td(7)],
   ])("%s", (_name, state, expected) => {
     expect(lastStableTaskDefinition(state)).toBe(expected);
@@ -80,7 +121,14 @@ describe("lastStableTaskDefinition", () => {
 });
 
 describe("serviceProblem", () => {
-  const base: ServiceState = { cluster: "shop", service: "web", status: "ACTIVE", controller: "ECS", deployments: [], traffic: { loadBalancers: [], serviceConnect: false } };
+  const base: ServiceState = {
+    cluster: "shop",
+    service: "web",
+    status: "ACTIVE",
+    controller: "ECS",
+    deployments: [],
+    traffic: { loadBalancers: [], serviceConnect: false },
+  };
   const ROLLING: Strategy = { type: "ROLLING" };
   it.each<[Partial<ServiceState>, string | null]>([
     [{}, null],
@@ -94,18 +142,31 @@ describe("serviceProblem", () => {
 
   // What ECS needs to shift a blue-green, linear or canary deployment's traffic.
   const complete = { targetGroupArn: "tg-blue", alternateTargetGroupArn: "tg-green", productionListenerRule: "rule/prod", roleArn: "role/ecs-elb" };
-  const fix = ". ECS shifts its traffic between two target groups (the load balancer's advancedConfiguration: alternateTargetGroupArn, productionListenerRule, roleArn) " +
+  const fix =
+    ". ECS shifts its traffic between two target groups (the load balancer's advancedConfiguration: alternateTargetGroupArn, productionListenerRule, roleArn) " +
     "or through Service Connect; add them to the service, or set the environment's strategy to rolling";
   it.each<[string, Strategy["type"], ServiceState["traffic"], string | null]>([
     ["rolling needs neither", "ROLLING", { loadBalancers: [], serviceConnect: false }, null],
     ["blue-green with a complete advanced configuration", "BLUE_GREEN", { loadBalancers: [complete], serviceConnect: false }, null],
     ["canary through Service Connect", "CANARY", { loadBalancers: [], serviceConnect: true }, null],
-    ["blue-green with nothing to shift traffic with", "BLUE_GREEN", { loadBalancers: [], serviceConnect: false },
-      `service shop/web cannot take a blue-green deployment: it has no load balancer and no Service Connect${fix}`],
-    ["linear behind a load balancer without advanced configuration", "LINEAR", { loadBalancers: [{ targetGroupArn: "tg-blue" }], serviceConnect: false },
-      `service shop/web cannot take a linear deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing${fix}`],
-    ["canary without the role", "CANARY", { loadBalancers: [{ ...complete, roleArn: undefined }], serviceConnect: false },
-      `service shop/web cannot take a canary deployment: its load balancer lacks advanced configuration: a role for ECS to call Elastic Load Balancing${fix}`],
+    [
+      "blue-green with nothing to shift traffic with",
+      "BLUE_GREEN",
+      { loadBalancers: [], serviceConnect: false },
+      `service shop/web cannot take a blue-green deployment: it has no load balancer and no Service Connect${fix}`,
+    ],
+    [
+      "linear behind a load balancer without advanced configuration",
+      "LINEAR",
+      { loadBalancers: [{ targetGroupArn: "tg-blue" }], serviceConnect: false },
+      `service shop/web cannot take a linear deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing${fix}`,
+    ],
+    [
+      "canary without the role",
+      "CANARY",
+      { loadBalancers: [{ ...complete, roleArn: undefined }], serviceConnect: false },
+      `service shop/web cannot take a canary deployment: its load balancer lacks advanced configuration: a role for ECS to call Elastic Load Balancing${fix}`,
+    ],
   ])("%s", (_, type, traffic, expected) => {
     expect(serviceProblem({ ...base, traffic }, { type })).toBe(expected);
   });

@@ -39,7 +39,10 @@ describe("refReason", () => {
   it.each<[BuildRef, string]>([
     [{ kind: "pull-request", number: "7" }, "its build shop-web #12 was of pull request #7, and apps.shop-web.branches lets only main deploy"],
     [{ kind: "branch", name: "feature-x" }, "its build shop-web #12 was of branch feature-x, and apps.shop-web.branches lets only main deploy"],
-    [{ kind: "unknown", sourceVersion: COMMIT }, `its build shop-web #12 was of no branch (CodeBuild names none, only the source version ${COMMIT}; see buildspec.yml's GIT_REF), and apps.shop-web.branches lets only main deploy`],
+    [
+      { kind: "unknown", sourceVersion: COMMIT },
+      `its build shop-web #12 was of no branch (CodeBuild names none, only the source version ${COMMIT}; see buildspec.yml's GIT_REF), and apps.shop-web.branches lets only main deploy`,
+    ],
   ])("names the build, the ref and the branches that deploy: %j", (ref, expected) => {
     expect(refReason("shop-web", 12, ref, { name: "shop-web", branches: ["main"] })).toBe(expected);
   });

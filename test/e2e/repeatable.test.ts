@@ -46,7 +46,11 @@ describe("a sandbox run under load", () => {
   });
 
   it("gives the same checks and invariants alone and beside two busy processes", () => {
-    expect({ ok: underLoad.ok, checks: underLoad.checks, invariants: underLoad.invariants }).toEqual({ ok: alone.ok, checks: alone.checks, invariants: alone.invariants });
+    expect({ ok: underLoad.ok, checks: underLoad.checks, invariants: underLoad.invariants }).toEqual({
+      ok: alone.ok,
+      checks: alone.checks,
+      invariants: alone.invariants,
+    });
   });
 
   it("records the same states in the same order at the same sandbox times", () => {

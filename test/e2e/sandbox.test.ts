@@ -5,10 +5,7 @@
 import type { RunResult } from "../../sandbox/run";
 import { playDemo } from "../support/demo";
 
-const RUNS = [
-  "promote", "failed-build", "circuit-breaker", "alarm-rollback", "fan-out", "race",
-  "promote:duplicates", "promote:throttling",
-];
+const RUNS = ["promote", "failed-build", "circuit-breaker", "alarm-rollback", "fan-out", "race", "promote:duplicates", "promote:throttling"];
 
 let results: RunResult[] = [];
 let log = "";

@@ -8,13 +8,23 @@ import { build, deployment, moved } from "../notify/records";
 import { streamEvent, streamRecord } from "../notify/stream";
 import { decisionEvent, digestOf, pushEvent, scheduledEvent } from "../support/records";
 import {
-  between, deeplyNested, hostileString, HOMOGLYPH_REPOSITORIES, huge, mulberry32, NUMBERS, NUMERIC_TEXT, pick, sample,
-  TEMPLATE_LIKE, UNICODE, WRONG_TYPES, type Random,
+  between,
+  deeplyNested,
+  hostileString,
+  HOMOGLYPH_REPOSITORIES,
+  huge,
+  mulberry32,
+  NUMBERS,
+  NUMERIC_TEXT,
+  pick,
+  sample,
+  TEMPLATE_LIKE,
+  UNICODE,
+  WRONG_TYPES,
+  type Random,
 } from "./random";
 
-export const HANDLERS = [
-  "on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval",
-] as const;
+export const HANDLERS = ["on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval"] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 // Plain JSON trees, edited freely.
@@ -51,7 +61,9 @@ const clone = <T>(value: T): T => structuredClone(value);
 /** The events the corpus starts from, each named. */
 function bases(): { name: string; event: Json; note?: string }[] {
   const out: { name: string; event: Json; note?: string }[] = [];
-  for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith(".json")).sort()) {
+  for (const file of readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const event = readJson(file);
     const name = file.replace(/\.json$/, "");
     // A valid push of shop/web or a build of shop-web would deploy or record: those bases are
@@ -92,9 +104,16 @@ const approvalEvent = (): Json => decisionEvent({ promotionId: "p-0123456789ab",
 
 /** Every path to a value below the root: objects' keys and arrays' indexes. */
 export function pathsOf(value: Json, prefix: Path = [], out: Path[] = []): Path[] {
-  if (Array.isArray(value)) value.forEach((item, i) => { out.push([...prefix, i]); pathsOf(item, [...prefix, i], out); });
+  if (Array.isArray(value))
+    value.forEach((item, i) => {
+      out.push([...prefix, i]);
+      pathsOf(item, [...prefix, i], out);
+    });
   else if (value !== null && typeof value === "object") {
-    for (const key of Object.keys(value)) { out.push([...prefix, key]); pathsOf(value[key], [...prefix, key], out); }
+    for (const key of Object.keys(value)) {
+      out.push([...prefix, key]);
+      pathsOf(value[key], [...prefix, key], out);
+    }
   }
   return out;
 }
@@ -118,7 +137,12 @@ function deleteAt(value: Json, path: Path): Json {
 }
 
 export function showPath(path: Path): string {
-  return path.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("").replace(/^\./, "") || "(root)";
+  return (
+    path
+      .map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`))
+      .join("")
+      .replace(/^\./, "") || "(root)"
+  );
 }
 
 const stringPaths = (event: Json) => pathsOf(event).filter((p) => typeof getAt(event, p) === "string");
@@ -186,7 +210,13 @@ export function hostileEvents(seed: number): EventCase[] {
   const cases: EventCase[] = [];
   const add = (c: Omit<EventCase, "id">) => cases.push({ id: `E${String(cases.length + 1).padStart(4, "0")}`, ...c });
   const all = bases();
-  const numbersFor = new Set(sample(random, all.map((b) => b.name), 3));
+  const numbersFor = new Set(
+    sample(
+      random,
+      all.map((b) => b.name),
+      3,
+    ),
+  );
 
   for (const { name, event, note } of all) {
     const label = note ? `${name} (${note})` : name;
@@ -243,11 +273,15 @@ export function hostileEvents(seed: number): EventCase[] {
       }
     } else {
       for (const eventSource of ["aws:kinesis", "aws:sqs", ""]) {
-        add({ category: "unknown source", what: `${label}: eventSource = ${short(eventSource)}`, make: () => {
-          const e = clone(event);
-          e.Records[0].eventSource = eventSource;
-          return e;
-        } });
+        add({
+          category: "unknown source",
+          what: `${label}: eventSource = ${short(eventSource)}`,
+          make: () => {
+            const e = clone(event);
+            e.Records[0].eventSource = eventSource;
+            return e;
+          },
+        });
       }
     }
 
@@ -256,49 +290,90 @@ export function hostileEvents(seed: number): EventCase[] {
       add({ category: "huge", what: `${label}: ${showPath(path)} = 1 MB string`, make: () => setAt(clone(event), path, BIG) });
     }
     const unicodePath = pick(random, strings);
-    add({ category: "huge", what: `${label}: ${showPath(unicodePath)} = 1 MB of emoji, RTL, NUL and {{ image }}`, make: () => setAt(clone(event), unicodePath, BIG_UNICODE) });
+    add({
+      category: "huge",
+      what: `${label}: ${showPath(unicodePath)} = 1 MB of emoji, RTL, NUL and {{ image }}`,
+      make: () => setAt(clone(event), unicodePath, BIG_UNICODE),
+    });
     const listPath: Path = isStream(name) ? ["Records"] : ["resources"];
     // Stream batches are 10 records (serverless.yml batchSize): 1,000 is already a hundred times that.
     const copies = isStream(name) ? 1_000 : 100_000;
-    add({ category: "huge", what: `${label}: ${showPath(listPath)} = ${copies.toLocaleString("en")} copies`, make: () => {
-      const e = clone(event);
-      // A stream record that is valid would be notified that many times (real work, not a
-      // fault): the copies lack their sequence number instead.
-      const item = isStream(name) ? { ...e.Records[0], dynamodb: { ...e.Records[0].dynamodb, SequenceNumber: undefined } }
-        : getAt(e, listPath)?.[0] ?? "arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web";
-      return setAt(e, listPath, Array.from({ length: copies }, () => item));
-    } });
-    if (isStream(name)) {
-      add({ category: "huge", what: `${label}: Records = 100 copies of the valid record`, make: () => {
+    add({
+      category: "huge",
+      what: `${label}: ${showPath(listPath)} = ${copies.toLocaleString("en")} copies`,
+      make: () => {
         const e = clone(event);
-        e.Records = Array.from({ length: 100 }, (_, i) => ({ ...e.Records[0], dynamodb: { ...e.Records[0].dynamodb, SequenceNumber: String(9_000_000 + i) } }));
-        return e;
-      } });
+        // A stream record that is valid would be notified that many times (real work, not a
+        // fault): the copies lack their sequence number instead.
+        const item = isStream(name)
+          ? { ...e.Records[0], dynamodb: { ...e.Records[0].dynamodb, SequenceNumber: undefined } }
+          : (getAt(e, listPath)?.[0] ?? "arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web");
+        return setAt(
+          e,
+          listPath,
+          Array.from({ length: copies }, () => item),
+        );
+      },
+    });
+    if (isStream(name)) {
+      add({
+        category: "huge",
+        what: `${label}: Records = 100 copies of the valid record`,
+        make: () => {
+          const e = clone(event);
+          e.Records = Array.from({ length: 100 }, (_, i) => ({
+            ...e.Records[0],
+            dynamodb: { ...e.Records[0].dynamodb, SequenceNumber: String(9_000_000 + i) },
+          }));
+          return e;
+        },
+      });
     }
     // Each of 100,000 wrong items is one schema issue (about 0.3 s a call): a few bases suffice.
     if (numbersFor.has(name)) {
-      add({ category: "huge", what: `${label}: ${showPath(listPath)} = 100,000 numbers`, make: () => setAt(clone(event), listPath, Array.from({ length: 100_000 }, (_, i) => i)) });
+      add({
+        category: "huge",
+        what: `${label}: ${showPath(listPath)} = 100,000 numbers`,
+        make: () =>
+          setAt(
+            clone(event),
+            listPath,
+            Array.from({ length: 100_000 }, (_, i) => i),
+          ),
+      });
     }
-    add({ category: "huge", what: `${label}: 10,000 extra keys beside the known ones`, make: () => {
-      const e = clone(event);
-      const target = isStream(name) ? e.Records[0].dynamodb : (e.detail ?? e);
-      for (let i = 0; i < 10_000; i++) target[`extra-${i}`] = i;
-      return e;
-    } });
+    add({
+      category: "huge",
+      what: `${label}: 10,000 extra keys beside the known ones`,
+      make: () => {
+        const e = clone(event);
+        const target = isStream(name) ? e.Records[0].dynamodb : (e.detail ?? e);
+        for (let i = 0; i < 10_000; i++) target[`extra-${i}`] = i;
+        return e;
+      },
+    });
     add({ category: "huge", what: `${label}: a 1 MB key name`, make: () => ({ ...clone(event), [BIG]: "key" }) });
     add({ category: "deep nesting", what: `${label}: an extra field nested 100,000 levels`, make: () => ({ ...clone(event), extra: deeplyNested(100_000) }) });
-    add({ category: "deep nesting", what: `${label}: an array nested 100,000 levels inside the payload`, make: () => {
-      const e = clone(event);
-      if (isStream(name)) e.Records[0].dynamodb.NewImage.nested = { L: [deeplyNested(100_000, { S: "x" }, "array")] };
-      else e.detail = { ...e.detail, nested: deeplyNested(100_000, 1, "array") };
-      return e;
-    } });
-    add({ category: "deep nesting", what: `${label}: the payload itself nested 10,000 levels deep`, make: () => {
-      const e = clone(event);
-      if (isStream(name)) e.Records[0].dynamodb.NewImage = deeplyNested(10_000, { S: "deployment" });
-      else e.detail = deeplyNested(10_000, e.detail);
-      return e;
-    } });
+    add({
+      category: "deep nesting",
+      what: `${label}: an array nested 100,000 levels inside the payload`,
+      make: () => {
+        const e = clone(event);
+        if (isStream(name)) e.Records[0].dynamodb.NewImage.nested = { L: [deeplyNested(100_000, { S: "x" }, "array")] };
+        else e.detail = { ...e.detail, nested: deeplyNested(100_000, 1, "array") };
+        return e;
+      },
+    });
+    add({
+      category: "deep nesting",
+      what: `${label}: the payload itself nested 10,000 levels deep`,
+      make: () => {
+        const e = clone(event);
+        if (isStream(name)) e.Records[0].dynamodb.NewImage = deeplyNested(10_000, { S: "deployment" });
+        else e.detail = deeplyNested(10_000, e.detail);
+        return e;
+      },
+    });
 
     // Prototype pollution: the keys as JSON.parse gives them (own properties, not prototypes).
     const payloadPath: Path = isStream(name) ? ["Records", 0, "dynamodb", "NewImage"] : ["detail"];
@@ -318,22 +393,45 @@ export function hostileEvents(seed: number): EventCase[] {
   for (const outer of envelopes) {
     for (const inner of envelopes) {
       if (outer.name === inner.name) continue;
-      add({ category: "mismatched detail", what: `${outer.name} envelope around the detail of ${inner.name}`, make: () => ({ ...clone(outer.event), detail: clone(inner.event.detail) }) });
+      add({
+        category: "mismatched detail",
+        what: `${outer.name} envelope around the detail of ${inner.name}`,
+        make: () => ({ ...clone(outer.event), detail: clone(inner.event.detail) }),
+      });
     }
   }
   // A stream batch under an EventBridge envelope, and the reverse.
-  add({ category: "mismatched detail", what: "EventBridge envelope around a stream batch", make: () => ({ ...scheduledEvent(SCHEDULED_AT), detail: clone(all.find((b) => isStream(b.name))?.event) }) });
+  add({
+    category: "mismatched detail",
+    what: "EventBridge envelope around a stream batch",
+    make: () => ({ ...scheduledEvent(SCHEDULED_AT), detail: clone(all.find((b) => isStream(b.name))?.event) }),
+  });
   add({ category: "mismatched detail", what: "a stream batch whose record is an EventBridge event", make: () => ({ Records: [approvalEvent()] }) });
 
   // Events that are not objects at all.
   const notObjects: [string, unknown][] = [
-    ["undefined", undefined], ["null", null], ["empty string", ""], ["a sentence", "deploy shop/web please"],
-    ["the JSON text of a valid event", JSON.stringify(readJson("ecr-image-push.json"))], ["empty array", []],
-    ["array of events", [readJson("ecs-deployment-completed.json")]], ["0", 0], ["-0", -0], ["NaN", Number.NaN],
-    ["Infinity", Number.POSITIVE_INFINITY], ["true", true], ["false", false], ["{}", {}], ["1 MB string", BIG],
-    ["100,000-element array", Array.from({ length: 100_000 }, (_, i) => i)], ["nested arrays 100,000 deep", deeplyNested(100_000, 0, "array")],
-    ["Object.create(null)", Object.create(null)], ["{ Records: null }", { Records: null }], ["{ Records: {} }", { Records: {} }],
-    ["{ Records: [null] }", { Records: [null] }], ["{ detail: null }", { detail: null }],
+    ["undefined", undefined],
+    ["null", null],
+    ["empty string", ""],
+    ["a sentence", "deploy shop/web please"],
+    ["the JSON text of a valid event", JSON.stringify(readJson("ecr-image-push.json"))],
+    ["empty array", []],
+    ["array of events", [readJson("ecs-deployment-completed.json")]],
+    ["0", 0],
+    ["-0", -0],
+    ["NaN", Number.NaN],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["true", true],
+    ["false", false],
+    ["{}", {}],
+    ["1 MB string", BIG],
+    ["100,000-element array", Array.from({ length: 100_000 }, (_, i) => i)],
+    ["nested arrays 100,000 deep", deeplyNested(100_000, 0, "array")],
+    ["Object.create(null)", Object.create(null)],
+    ["{ Records: null }", { Records: null }],
+    ["{ Records: {} }", { Records: {} }],
+    ["{ Records: [null] }", { Records: [null] }],
+    ["{ detail: null }", { detail: null }],
   ];
   for (const [what, value] of notObjects) add({ category: "not an object", what: `the event is ${what}`, make: () => value });
 
@@ -356,12 +454,32 @@ const FAILED = readJson("codebuild-build-failed.json");
  */
 function pushesOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void): void {
   // apps.shop-web.tags is "[0-9a-f]{7,40}": text that happens to match it (e.g. "9007199254740993") is a real tag.
-  const tags = [...TEMPLATE_LIKE, ...UNICODE, ...NUMERIC_TEXT, "v1.2.3", "3f9c2ab-evil", "3F9C2AB", "3f9c2a", huge(129, "a"), "latest", "-3f9c2ab", ".3f9c2ab"]
-    .filter((tag) => !/^[0-9a-f]{7,40}$/.test(tag));
-  for (const tag of tags) add({ category: "shop/web push, hostile tag", what: `shop/web push: image-tag = ${short(tag)}`, make: () => pushEvent({ "image-tag": tag }) });
-  add({ category: "shop/web push, hostile tag", what: "shop/web push: image-tag missing (untagged manifest)", make: () => pushEvent({ "image-tag": undefined }) });
+  const tags = [
+    ...TEMPLATE_LIKE,
+    ...UNICODE,
+    ...NUMERIC_TEXT,
+    "v1.2.3",
+    "3f9c2ab-evil",
+    "3F9C2AB",
+    "3f9c2a",
+    huge(129, "a"),
+    "latest",
+    "-3f9c2ab",
+    ".3f9c2ab",
+  ].filter((tag) => !/^[0-9a-f]{7,40}$/.test(tag));
+  for (const tag of tags)
+    add({ category: "shop/web push, hostile tag", what: `shop/web push: image-tag = ${short(tag)}`, make: () => pushEvent({ "image-tag": tag }) });
+  add({
+    category: "shop/web push, hostile tag",
+    what: "shop/web push: image-tag missing (untagged manifest)",
+    make: () => pushEvent({ "image-tag": undefined }),
+  });
   for (const repository of HOMOGLYPH_REPOSITORIES) {
-    add({ category: "shop/web push, look-alike repository", what: `push of look-alike repository ${short(repository)}`, make: () => pushEvent({ "repository-name": repository }) });
+    add({
+      category: "shop/web push, look-alike repository",
+      what: `push of look-alike repository ${short(repository)}`,
+      make: () => pushEvent({ "repository-name": repository }),
+    });
   }
   for (const action of ["push", "PUSH ", "DELETE", "PUSH\u0000", "ＰＵＳＨ", "", "{{ image }}"]) {
     add({ category: "shop/web push, hostile action", what: `shop/web push: action-type = ${short(action)}`, make: () => pushEvent({ "action-type": action }) });
@@ -369,13 +487,44 @@ function pushesOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
   for (const result of ["success", "FAILURE", "SUCCESS\n", ""]) {
     add({ category: "shop/web push, hostile action", what: `shop/web push: result = ${short(result)}`, make: () => pushEvent({ result }) });
   }
-  for (const media of ["application/vnd.dev.cosign.simplesigning.v1+json", "application/spdx+json", "", "application/vnd.oci.image.config.v1+json ", "{{ image }}"]) {
-    add({ category: "shop/web push, hostile action", what: `shop/web push: artifact-media-type = ${short(media)}`, make: () => pushEvent({ "artifact-media-type": media }) });
+  for (const media of [
+    "application/vnd.dev.cosign.simplesigning.v1+json",
+    "application/spdx+json",
+    "",
+    "application/vnd.oci.image.config.v1+json ",
+    "{{ image }}",
+  ]) {
+    add({
+      category: "shop/web push, hostile action",
+      what: `shop/web push: artifact-media-type = ${short(media)}`,
+      make: () => pushEvent({ "artifact-media-type": media }),
+    });
   }
-  for (const digest of ["sha256:" + "A".repeat(64), "sha512:" + "a".repeat(128), "sha256:" + "a".repeat(63), "sha256:" + "a".repeat(64) + "\n", `sha256:${"a".repeat(64)}@evil`, "{{ image }}", "sha256:" + huge(ONE_MB, "a")]) {
-    add({ category: "shop/web push, hostile digest", what: `shop/web push: image-digest = ${short(digest)}`, make: () => pushEvent({ "image-digest": digest }) });
+  for (const digest of [
+    "sha256:" + "A".repeat(64),
+    "sha512:" + "a".repeat(128),
+    "sha256:" + "a".repeat(63),
+    "sha256:" + "a".repeat(64) + "\n",
+    `sha256:${"a".repeat(64)}@evil`,
+    "{{ image }}",
+    "sha256:" + huge(ONE_MB, "a"),
+  ]) {
+    add({
+      category: "shop/web push, hostile digest",
+      what: `shop/web push: image-digest = ${short(digest)}`,
+      make: () => pushEvent({ "image-digest": digest }),
+    });
   }
-  for (const [field, value] of [["account", "12345678901"], ["account", "１２３４５６７８９０１２"], ["region", "EU-WEST-1"], ["region", "eu-west-1\n"], ["time", "2026-13-45T99:99:99Z"], ["time", "not a time"], ["id", ""], ["id", huge(201)]] as const) {
+  for (const [field, value] of [
+    ["account", "12345678901"],
+    ["account", "１２３４５６７８９０１２"],
+    ["region", "EU-WEST-1"],
+    ["region", "eu-west-1\n"],
+    ["time", "2026-13-45T99:99:99Z"],
+    ["time", "not a time"],
+    ["id", ""],
+    ["id", huge(201)],
+  ] as const) {
     add({ category: "shop/web push, hostile envelope", what: `shop/web push: ${field} = ${short(value)}`, make: () => pushEvent({}, { [field]: value }) });
   }
 
@@ -384,16 +533,35 @@ function pushesOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
   let n = 0;
   const acting = (what: string, make: (digest: string) => Json) => {
     const digest = digestOf(0xfa017000 + ++n);
-    add({ category: "valid shop/web push, hostile extras", what: `shop/web push with a matching tag (may deploy): ${what}`, mayAct: "a valid push of a configured repository", only: ["on-image-pushed"], make: () => make(digest) });
+    add({
+      category: "valid shop/web push, hostile extras",
+      what: `shop/web push with a matching tag (may deploy): ${what}`,
+      mayAct: "a valid push of a configured repository",
+      only: ["on-image-pushed"],
+      make: () => make(digest),
+    });
   };
   for (const time of ["+275760-09-13T00:00:00.000Z", "-271821-04-20T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "0", "2026-02-30T00:00:00Z"]) {
     acting(`time = ${short(time)}`, (digest) => pushEvent({ "image-digest": digest }, { time }));
   }
   const weirdId = `\u202e${pick(random, UNICODE)}🚀\u0000`;
   acting(`id = ${short(weirdId)}`, (digest) => pushEvent({ "image-digest": digest }, { id: weirdId }));
-  acting("resources = 100,000 hostile strings", (digest) => pushEvent({ "image-digest": digest }, { resources: Array.from({ length: 100_000 }, () => "{{ image }}\n\"") }));
-  acting("an extra field nested 100,000 levels and a 1 MB string", (digest) => ({ ...pushEvent({ "image-digest": digest }), extra: deeplyNested(100_000), blob: BIG }));
-  acting("__proto__ and constructor keys in detail", (digest) => JSON.parse(JSON.stringify(pushEvent({ "image-digest": digest })).replace('"detail":{', '"detail":{"__proto__":{"image-tag":"{{ image }}"},"constructor":{"prototype":{"x":1}},')));
+  acting("resources = 100,000 hostile strings", (digest) =>
+    pushEvent({ "image-digest": digest }, { resources: Array.from({ length: 100_000 }, () => '{{ image }}\n"') }),
+  );
+  acting("an extra field nested 100,000 levels and a 1 MB string", (digest) => ({
+    ...pushEvent({ "image-digest": digest }),
+    extra: deeplyNested(100_000),
+    blob: BIG,
+  }));
+  acting("__proto__ and constructor keys in detail", (digest) =>
+    JSON.parse(
+      JSON.stringify(pushEvent({ "image-digest": digest })).replace(
+        '"detail":{',
+        '"detail":{"__proto__":{"image-tag":"{{ image }}"},"constructor":{"prototype":{"x":1}},',
+      ),
+    ),
+  );
   acting("region = zz-hostile-9 (valid by pattern, unknown to AWS)", (digest) => pushEvent({ "image-digest": digest }, { region: "zz-hostile-9" }));
 }
 
@@ -426,11 +594,20 @@ function buildsOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
   ];
   for (const [what, variables] of refusals) {
     const id = buildId();
-    add({ category: "shop-web build, hostile image", what: `shop-web build SUCCEEDED, exported ${what}`, exported: { buildId: id, variables }, make: () => succeeded(id) });
+    add({
+      category: "shop-web build, hostile image",
+      what: `shop-web build SUCCEEDED, exported ${what}`,
+      exported: { buildId: id, variables },
+      make: () => succeeded(id),
+    });
   }
   for (const status of ["IN_PROGRESS", "succeeded", "SUCCEEDED ", "{{ image }}", "", "\u0000"]) {
     const id = buildId();
-    add({ category: "shop-web build, hostile status", what: `shop-web build: build-status = ${short(status)}`, make: () => ({ ...succeeded(id), detail: { ...succeeded(id).detail, "build-status": status } }) });
+    add({
+      category: "shop-web build, hostile status",
+      what: `shop-web build: build-status = ${short(status)}`,
+      make: () => ({ ...succeeded(id), detail: { ...succeeded(id).detail, "build-status": status } }),
+    });
   }
   // The build id is checked by a pattern: long and colon-heavy ids must not make it backtrack.
   for (const [what, id] of [
@@ -444,11 +621,13 @@ function buildsOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
   // Valid and acting: an image that deploys, with a hostile commit (it lands in the template's
   // GIT_COMMIT value and in a provenance tag), and failed builds with hostile text (recorded).
   let k = 100;
-  for (const commit of ['"}],"family":"evil","x":[{"', "{{ image }}\n${AWS_SECRET}", "\u202e🚀\u0000", huge(200_000, "{}\"\n")]) {
+  for (const commit of ['"}],"family":"evil","x":[{"', "{{ image }}\n${AWS_SECRET}", "\u202e🚀\u0000", huge(200_000, '{}"\n')]) {
     const id = buildId();
     add({
-      category: "valid shop-web build, hostile extras", what: `shop-web build exporting a valid image (may deploy): GIT_COMMIT = ${short(commit)}`,
-      mayAct: "a successful build of a configured project, exporting a valid image", only: ["on-build-finished"],
+      category: "valid shop-web build, hostile extras",
+      what: `shop-web build exporting a valid image (may deploy): GIT_COMMIT = ${short(commit)}`,
+      mayAct: "a successful build of a configured project, exporting a valid image",
+      only: ["on-build-finished"],
       exported: { buildId: id, variables: { IMAGE_URI: `${uri}:${(0x3f9c2ab0 + k).toString(16)}`, IMAGE_DIGEST: digest(++k), GIT_COMMIT: commit } },
       make: () => succeeded(id),
     });
@@ -457,8 +636,10 @@ function buildsOfShopWeb(random: Random, add: (c: Omit<EventCase, "id">) => void
     const id = buildId();
     const link = pick(random, TEMPLATE_LIKE);
     add({
-      category: "valid shop-web build, hostile extras", what: `shop-web build FAILED (may record it): phase-context = ${short(context)}`,
-      mayAct: "a failed build of a configured project is recorded", only: ["on-build-finished"],
+      category: "valid shop-web build, hostile extras",
+      what: `shop-web build FAILED (may record it): phase-context = ${short(context)}`,
+      mayAct: "a failed build of a configured project is recorded",
+      only: ["on-build-finished"],
       make: () => {
         const e = clone(FAILED);
         e.detail["build-id"] = id;

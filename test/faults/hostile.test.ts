@@ -91,7 +91,10 @@ let largestLogLine = 0;
 const realWrite = realProcess.stdout.write.bind(realProcess.stdout);
 
 function commandNames(mock: { calls(): { args: unknown[] }[] }, from: number): string[] {
-  return mock.calls().slice(from).map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ""));
+  return mock
+    .calls()
+    .slice(from)
+    .map((c) => (c.args[0] as object).constructor.name.replace(/Command$/, ""));
 }
 
 function snapshot() {
@@ -126,10 +129,15 @@ type Outcome = { kind: "resolved"; value: unknown } | { kind: "rejected"; error:
 async function settle(fn: () => unknown, boundMs: number): Promise<{ outcome: Outcome; ms: number }> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Outcome>((resolve) => { timer = setTimeout(() => resolve({ kind: "timeout" }), boundMs); });
+  const timeout = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), boundMs);
+  });
   const run = Promise.resolve()
     .then(fn)
-    .then((value): Outcome => ({ kind: "resolved", value }), (error: unknown): Outcome => ({ kind: "rejected", error }));
+    .then(
+      (value): Outcome => ({ kind: "resolved", value }),
+      (error: unknown): Outcome => ({ kind: "rejected", error }),
+    );
   const outcome = await Promise.race([run, timeout]);
   clearTimeout(timer);
   return { outcome, ms: performance.now() - started };
@@ -171,7 +179,11 @@ interface Verdict {
  * Lambda can serialise, or rejects with a StevedoreError whose message is a sentence; logs no
  * programming error; writes nothing unless `mayAct`; leaves Object.prototype alone.
  */
-async function runCase(fn: (event: unknown, context: Context) => unknown, event: unknown, options: { mayAct?: boolean; boundMs?: number; name?: string } = {}): Promise<Verdict> {
+async function runCase(
+  fn: (event: unknown, context: Context) => unknown,
+  event: unknown,
+  options: { mayAct?: boolean; boundMs?: number; name?: string } = {},
+): Promise<Verdict> {
   const bound = options.boundMs ?? BOUND_MS;
   const before = snapshot();
   const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).length;
@@ -251,10 +263,11 @@ afterAll(async () => {
   await db.close();
   realProcess.off("unhandledRejection", onUnhandled);
   realProcess.off("uncaughtException", onUncaught);
-  const line = `fault corpus (seed 0x${SEED.toString(16)}): ${EVENTS.length} hostile events → ${totals.handlerCalls} handler calls `
-    + `(${totals.resolved} resolved, ${totals.rejected} rejected with a clear error, ${totals.acted} valid ones acted), `
-    + `${CONFIGS.length} hostile configs (${configOutcomes.rejected} ConfigErrors with ${configOutcomes.problems} problems, ${configOutcomes.loaded} still-valid truncations or allowed types loaded), `
-    + `${VALUES.length} hostile-value configs rendered end to end; largest log line ${largestLogLine} chars\n`;
+  const line =
+    `fault corpus (seed 0x${SEED.toString(16)}): ${EVENTS.length} hostile events → ${totals.handlerCalls} handler calls ` +
+    `(${totals.resolved} resolved, ${totals.rejected} rejected with a clear error, ${totals.acted} valid ones acted), ` +
+    `${CONFIGS.length} hostile configs (${configOutcomes.rejected} ConfigErrors with ${configOutcomes.problems} problems, ${configOutcomes.loaded} still-valid truncations or allowed types loaded), ` +
+    `${VALUES.length} hostile-value configs rendered end to end; largest log line ${largestLogLine} chars\n`;
   realWrite(line);
   realWrite(`slowest calls: ${slowest.map((s) => `${Math.round(s.ms)} ms ${s.what}`).join("; ")}\n`);
 });
@@ -283,7 +296,11 @@ function batches<C extends { id: string }>(cases: readonly C[], size: number): [
 /** `batches` of each category in turn, named by the category too. */
 function byCategory<C extends { id: string; category: string }>(cases: readonly C[], size = cases.length): [string, C[]][] {
   return [...new Set(cases.map((c) => c.category))].flatMap((category) =>
-    batches(cases.filter((c) => c.category === category), size).map(([range, batch]): [string, C[]] => [`${category} (${range})`, batch]));
+    batches(
+      cases.filter((c) => c.category === category),
+      size,
+    ).map(([range, batch]): [string, C[]] => [`${category} (${range})`, batch]),
+  );
 }
 
 /** Every failure found, the first 25 shown. */
@@ -301,7 +318,13 @@ async function runEventCase(c: EventCase): Promise<string[]> {
     // A fresh event per handler: no handler may see what another one did to it.
     const verdict = await runCase(handlers[name], c.make(), { mayAct: !!c.mayAct, name: `stevedore-${name}` });
     await new Promise((resolve) => setImmediate(resolve));
-    if (escaped.length > unhandledBefore) verdict.problems.push(`${escaped.length - unhandledBefore} unhandled rejection(s) or uncaught exception(s): ${escaped.slice(unhandledBefore).map((e) => describeError(e.error)).join("; ")}`);
+    if (escaped.length > unhandledBefore)
+      verdict.problems.push(
+        `${escaped.length - unhandledBefore} unhandled rejection(s) or uncaught exception(s): ${escaped
+          .slice(unhandledBefore)
+          .map((e) => describeError(e.error))
+          .join("; ")}`,
+      );
     slowest.push({ ms: verdict.ms, what: `${c.id} [${name}] ${c.what.slice(0, 80)}` });
     slowest.sort((a, b) => b.ms - a.ms).splice(5);
     totals.handlerCalls++;
@@ -319,8 +342,20 @@ describe(`hostile events (mulberry32 seed 0x${SEED.toString(16)}): ${EVENTS.leng
   it("the corpus is at least a thousand events, in every category the issue lists", () => {
     expect(EVENTS.length).toBeGreaterThanOrEqual(1000);
     const categories = new Set(EVENTS.map((c) => c.category));
-    for (const category of ["field deleted", "wrong type", "truncated", "unknown source", "unknown detail-type", "huge", "hostile text",
-      "number for string", "prototype keys", "deep nesting", "not an object", "mismatched detail"]) {
+    for (const category of [
+      "field deleted",
+      "wrong type",
+      "truncated",
+      "unknown source",
+      "unknown detail-type",
+      "huge",
+      "hostile text",
+      "number for string",
+      "prototype keys",
+      "deep nesting",
+      "not an object",
+      "mismatched detail",
+    ]) {
       expect(categories).toContain(category);
     }
     // The corpus is the same on every run: ids name the same inputs.
@@ -328,11 +363,15 @@ describe(`hostile events (mulberry32 seed 0x${SEED.toString(16)}): ${EVENTS.leng
   });
 
   // Cases grouped by category, in chunks, so a jest test runs a few hundred handler calls.
-  it.each(byCategory(EVENTS, 300))("%s: settle, write nothing (unless marked valid), never crash", async (_name, cases) => {
-    const failures: string[] = [];
-    for (const c of cases) failures.push(...(await runEventCase(c)));
-    expectNone(failures);
-  }, 120_000);
+  it.each(byCategory(EVENTS, 300))(
+    "%s: settle, write nothing (unless marked valid), never crash",
+    async (_name, cases) => {
+      const failures: string[] = [];
+      for (const c of cases) failures.push(...(await runEventCase(c)));
+      expectNone(failures);
+    },
+    120_000,
+  );
 });
 
 // ── configs ────────────────────────────────────────────────────────────────────────────
@@ -405,28 +444,47 @@ function runConfig(c: ConfigCase): { outcome: ConfigOutcome; failures: string[] 
 describe(`hostile configs (mulberry32 seed 0x${SEED.toString(16)}): ${CONFIGS.length} cases through parseConfig`, () => {
   it("the corpus has a few hundred configs, in every category", () => {
     expect(CONFIGS.length).toBeGreaterThanOrEqual(300);
-    expect(new Set(CONFIGS.map((c) => c.category))).toEqual(new Set(["YAML syntax", "truncated", "wrong type", "unknown key", "duplicate key", "YAML bomb",
-      "huge", "bad regex", "bad name or ARN", "bad variable", "template"]));
+    expect(new Set(CONFIGS.map((c) => c.category))).toEqual(
+      new Set([
+        "YAML syntax",
+        "truncated",
+        "wrong type",
+        "unknown key",
+        "duplicate key",
+        "YAML bomb",
+        "huge",
+        "bad regex",
+        "bad name or ARN",
+        "bad variable",
+        "template",
+      ]),
+    );
     // The base they all start from is valid (BASE_CONFIG loaded it): each case fails for what was done to it.
     expect(BASE_CONFIG.apps.map((a) => a.name)).toEqual(["shop-web", "shop-worker"]);
   });
 
-  it.each(byCategory(CONFIGS))("%s: a ConfigError whose problems each name a path, never another error, never a hang", (_name, cases) => {
-    const failures: string[] = [];
-    for (const c of cases) {
-      const { outcome, failures: found } = runConfig(c);
-      if ("loaded" in outcome) configOutcomes.loaded++;
-      else if (outcome.error instanceof ConfigError) {
-        configOutcomes.rejected++;
-        configOutcomes.problems += outcome.error.problems.length;
+  it.each(byCategory(CONFIGS))(
+    "%s: a ConfigError whose problems each name a path, never another error, never a hang",
+    (_name, cases) => {
+      const failures: string[] = [];
+      for (const c of cases) {
+        const { outcome, failures: found } = runConfig(c);
+        if ("loaded" in outcome) configOutcomes.loaded++;
+        else if (outcome.error instanceof ConfigError) {
+          configOutcomes.rejected++;
+          configOutcomes.problems += outcome.error.problems.length;
+        }
+        failures.push(...found);
       }
-      failures.push(...found);
-    }
-    expectNone(failures);
-  }, 120_000);
+      expectNone(failures);
+    },
+    120_000,
+  );
 
   it("the oracle can fail: a valid config, a TypeError and a multi-line problem are each reported", () => {
-    expect(runConfig({ id: "X1", category: "control", what: "the valid example", text: () => BASE_TEXT }).failures).toEqual([expect.stringMatching(/loaded: a broken config was accepted$/)]);
+    expect(runConfig({ id: "X1", category: "control", what: "the valid example", text: () => BASE_TEXT }).failures).toEqual([
+      expect.stringMatching(/loaded: a broken config was accepted$/),
+    ]);
     expect(badProblem("apps.web.tags: not valid\nsecond line")).toMatch(/spread over lines/);
     expect(badProblem("something is wrong somewhere")).toMatch(/names no path/);
     expect(badProblem("apps.web: TypeError: x is not a function")).toMatch(/programming error/);
@@ -494,21 +552,32 @@ function runValues(c: ValueCase, render = renderAll): string[] {
 }
 
 describe(`hostile template values through parseConfig + renderTarget (mulberry32 seed 0x${SEED.toString(16)}): ${VALUES.length} configs`, () => {
-  it.each(batches(VALUES, 80))("%s: every target renders with the template's shape, each value verbatim where its placeholder was", (_name, cases) => {
-    expectNone(cases.flatMap((c) => runValues(c)));
-  }, 120_000);
+  it.each(batches(VALUES, 80))(
+    "%s: every target renders with the template's shape, each value verbatim where its placeholder was",
+    (_name, cases) => {
+      expectNone(cases.flatMap((c) => runValues(c)));
+    },
+    120_000,
+  );
 
   it("the oracle can fail: a value that changes the shape, through a renderer that splices text, is caught", () => {
     const value = 'info","injected":"yes';
     const c: ValueCase = { id: "X1", what: "control", variables: { LOG_LEVEL: value, QUEUE: "jobs", CONCURRENCY: "4" }, tag: "3f9c2ab", commit: "3f9c2ab" };
     // The value spliced into the JSON text unescaped, as text templating would: it closes its
     // string and adds a key beside it.
-    const splicing: typeof renderAll = (config, image) => new Map([...renderAll(config, image)].map(([key, rendered]): [string, Rendered | string[]] =>
-      [key, Array.isArray(rendered) ? rendered : JSON.parse(JSON.stringify(rendered).replaceAll(JSON.stringify(value).slice(1, -1), value))]));
+    const splicing: typeof renderAll = (config, image) =>
+      new Map(
+        [...renderAll(config, image)].map(([key, rendered]): [string, Rendered | string[]] => [
+          key,
+          Array.isArray(rendered) ? rendered : JSON.parse(JSON.stringify(rendered).replaceAll(JSON.stringify(value).slice(1, -1), value)),
+        ]),
+      );
     expect(runValues(c)).toEqual([]);
     const webTargets = [...baseline.keys()].filter((key) => key.endsWith("/web"));
     expect(webTargets).toHaveLength(2);
-    expect(runValues(c, splicing).filter((f) => f.includes("shape"))).toEqual(webTargets.map((key) => `X1: control → ${key}: the task definition's shape changed`));
+    expect(runValues(c, splicing).filter((f) => f.includes("shape"))).toEqual(
+      webTargets.map((key) => `X1: control → ${key}: the task definition's shape changed`),
+    );
   });
 });
 
@@ -536,7 +605,15 @@ describe("controls: the same runner catches what it is meant to catch", () => {
   });
 
   it("a function that blocks the event loop is reported", async () => {
-    const verdict = await runCase(() => { const until = Date.now() + 80; while (Date.now() < until); return {}; }, {}, { boundMs: 50 });
+    const verdict = await runCase(
+      () => {
+        const until = Date.now() + 80;
+        while (Date.now() < until);
+        return {};
+      },
+      {},
+      { boundMs: 50 },
+    );
     expect(verdict.problems).toEqual([expect.stringMatching(/^took \d+ ms \(bound 50 ms\): it blocked$/)]);
   });
 

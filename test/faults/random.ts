@@ -37,9 +37,29 @@ export const WRONG_TYPES: readonly { name: string; value: unknown }[] = [
 
 /** Unicode that breaks naive code: direction marks, controls, lone surrogates, emoji, joiners. */
 export const UNICODE: readonly string[] = [
-  "\u200fweb\u200e", "\u202eniam\u202c", "web\u0000", "\u0000", "\ud800", "\udc00web", "web\udbff", "🚀", "👩‍👩‍👧‍👦",
-  "🇪🇺🏳️‍🌈", "e\u0301\u0301\u0301", "Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇", "日本語のテキスト", "עברית", "العربية", "𝐀𝐁𝐂",
-  "\ufeff", "\u2028\u2029", "\u00a0\u2003", "\u001b[31mred\u001b[0m", "\r\n\t\v\f", "\uffff\ufffe", "\u{10ffff}",
+  "\u200fweb\u200e",
+  "\u202eniam\u202c",
+  "web\u0000",
+  "\u0000",
+  "\ud800",
+  "\udc00web",
+  "web\udbff",
+  "🚀",
+  "👩‍👩‍👧‍👦",
+  "🇪🇺🏳️‍🌈",
+  "e\u0301\u0301\u0301",
+  "Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇",
+  "日本語のテキスト",
+  "עברית",
+  "العربية",
+  "𝐀𝐁𝐂",
+  "\ufeff",
+  "\u2028\u2029",
+  "\u00a0\u2003",
+  "\u001b[31mred\u001b[0m",
+  "\r\n\t\v\f",
+  "\uffff\ufffe",
+  "\u{10ffff}",
 ];
 
 /** Repository names that look like shop/web and are not: homoglyphs, invisible and fullwidth characters. */
@@ -47,23 +67,86 @@ export const HOMOGLYPH_REPOSITORIES: readonly string[] = [
   "shоp/web", // Cyrillic о
   "ѕhop/web", // Cyrillic ѕ
   "shop/wеb", // Cyrillic е
-  "shop/web\u200b", "\u200bshop/web", "shop/web ", " shop/web", "SHOP/WEB", "Shop/Web", "shop//web", "shop/web/",
-  "./shop/web", "shop\\web", "shop/web\u0000", "ｓｈｏｐ/web", "shop／web", "shop/we\u0301b", "shop/web\n", "shop%2Fweb",
-  "shop/web:latest", "shop/web@sha256", "arn:aws:ecr:eu-west-1:123456789012:repository/shop/web",
+  "shop/web\u200b",
+  "\u200bshop/web",
+  "shop/web ",
+  " shop/web",
+  "SHOP/WEB",
+  "Shop/Web",
+  "shop//web",
+  "shop/web/",
+  "./shop/web",
+  "shop\\web",
+  "shop/web\u0000",
+  "ｓｈｏｐ/web",
+  "shop／web",
+  "shop/we\u0301b",
+  "shop/web\n",
+  "shop%2Fweb",
+  "shop/web:latest",
+  "shop/web@sha256",
+  "arn:aws:ecr:eu-west-1:123456789012:repository/shop/web",
 ];
 
 /** Text that means something to templates, shells, YAML, JSON or String.replace. */
 export const TEMPLATE_LIKE: readonly string[] = [
-  '"', "'", "`", '\\"', "\\", "{", "}", "{{", "}}", "{{ image }}", "{{image}}", "{{ env }}", "{{ TASK_CPU }}", "{{{ x }}}",
-  "}}{{", "{{ }}", "{{ a b }}", "${image}", "${process.env.AWS_SECRET_ACCESS_KEY}", "$(id)", "`id`", "$&", "$1", "$$",
-  "#{x}", "<%= x %>", "%s%n", "\n", "\r\n", "line one\nline two", '","injected":"x', "'; DROP TABLE records; --",
-  '{"__proto__":{"polluted":true}}', "</script><script>alert(1)</script>", "../../../etc/passwd", "- item\n- other",
-  "key: value\nother: 1", "&anchor *alias", "!!js/function", "null", "~", "true",
+  '"',
+  "'",
+  "`",
+  '\\"',
+  "\\",
+  "{",
+  "}",
+  "{{",
+  "}}",
+  "{{ image }}",
+  "{{image}}",
+  "{{ env }}",
+  "{{ TASK_CPU }}",
+  "{{{ x }}}",
+  "}}{{",
+  "{{ }}",
+  "{{ a b }}",
+  "${image}",
+  "${process.env.AWS_SECRET_ACCESS_KEY}",
+  "$(id)",
+  "`id`",
+  "$&",
+  "$1",
+  "$$",
+  "#{x}",
+  "<%= x %>",
+  "%s%n",
+  "\n",
+  "\r\n",
+  "line one\nline two",
+  '","injected":"x',
+  "'; DROP TABLE records; --",
+  '{"__proto__":{"polluted":true}}',
+  "</script><script>alert(1)</script>",
+  "../../../etc/passwd",
+  "- item\n- other",
+  "key: value\nother: 1",
+  "&anchor *alias",
+  "!!js/function",
+  "null",
+  "~",
+  "true",
 ];
 
 /** Numbers, and number-looking text, where strings are expected (and the reverse). */
 export const NUMERIC_TEXT: readonly string[] = ["NaN", "Infinity", "-Infinity", "-0", "1e309", "0x1F", "9007199254740993", "1e-400", "  42  "];
-export const NUMBERS: readonly number[] = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 64, -1, 0.5];
+export const NUMBERS: readonly number[] = [
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -0,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  2 ** 64,
+  -1,
+  0.5,
+];
 
 /** One hostile string drawn from every family above. */
 export function hostileString(random: Random): string {

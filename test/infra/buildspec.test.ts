@@ -13,28 +13,36 @@ const EXISTING = `sha256:${"e".repeat(64)}`;
 const PUSHED = `sha256:${"a".repeat(64)}`;
 
 const spec = load(readFileSync("buildspec.yml", "utf8")) as { phases: Record<string, { commands: string[] }> };
-const script = ["pre_build", "build"].flatMap((phase) => spec.phases[phase]?.commands ?? [])
-  // CodeBuild stops at the first failing command of a phase with on-failure: ABORT.
-  .map((command) => `${command}\n[ $? -eq 0 ] || exit $?`).join("\n")
-  + '\necho "EXPORT IMAGE_URI=$IMAGE_URI IMAGE_DIGEST=$IMAGE_DIGEST GIT_COMMIT=$GIT_COMMIT GIT_REF=$GIT_REF"\n';
+const script =
+  ["pre_build", "build"]
+    .flatMap((phase) => spec.phases[phase]?.commands ?? [])
+    // CodeBuild stops at the first failing command of a phase with on-failure: ABORT.
+    .map((command) => `${command}\n[ $? -eq 0 ] || exit $?`)
+    .join("\n") + '\necho "EXPORT IMAGE_URI=$IMAGE_URI IMAGE_DIGEST=$IMAGE_DIGEST GIT_COMMIT=$GIT_COMMIT GIT_REF=$GIT_REF"\n';
 
 /** `aws` and `docker` as shell scripts that answer from the case's files and log their calls. */
 function stubs(dir: string): void {
-  writeFileSync(join(dir, "aws"), `#!/usr/bin/env bash
+  writeFileSync(
+    join(dir, "aws"),
+    `#!/usr/bin/env bash
 echo "aws $*" >> "$STUB/calls"
 case "$*" in
   *get-login-password*) echo password ;;
   *describe-images*) if [[ -f "$STUB/pushed" ]]; then cat "$STUB/pushed"; elif [[ -f "$STUB/existing" ]]; then cat "$STUB/existing"; else echo "An error occurred (ImageNotFoundException)" >&2; exit 254; fi ;;
 esac
-`);
-  writeFileSync(join(dir, "docker"), `#!/usr/bin/env bash
+`,
+  );
+  writeFileSync(
+    join(dir, "docker"),
+    `#!/usr/bin/env bash
 echo "docker $*" >> "$STUB/calls"
 case "$*" in
   login*) cat > /dev/null ;;
   "buildx imagetools inspect"*) [[ -f "$STUB/revision" ]] && cat "$STUB/revision" ;;
   "buildx build"*) echo "${PUSHED}" > "$STUB/pushed" ;;
 esac
-`);
+`,
+  );
   chmodSync(join(dir, "aws"), 0o755);
   chmodSync(join(dir, "docker"), 0o755);
 }
@@ -49,13 +57,25 @@ function build(setup: { existing?: string; revision?: string; env?: Record<strin
     const run = spawnSync("bash", ["-c", script], {
       encoding: "utf8",
       env: {
-        PATH: `${dir}:${process.env.PATH}`, STUB: dir, ECR_REPOSITORY: "shop/web", AWS_REGION: "eu-west-1",
-        CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT, IMAGE_PLATFORM: "linux/arm64", DOCKERFILE: "Dockerfile", DOCKER_CONTEXT: ".",
+        PATH: `${dir}:${process.env.PATH}`,
+        STUB: dir,
+        ECR_REPOSITORY: "shop/web",
+        AWS_REGION: "eu-west-1",
+        CODEBUILD_RESOLVED_SOURCE_VERSION: COMMIT,
+        IMAGE_PLATFORM: "linux/arm64",
+        DOCKERFILE: "Dockerfile",
+        DOCKER_CONTEXT: ".",
         CODEBUILD_BUILD_ARN: "arn:aws:codebuild:eu-west-1:123456789012:build/shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6",
         ...(setup.env ?? { CODEBUILD_WEBHOOK_TRIGGER: "branch/main", CODEBUILD_SOURCE_VERSION: COMMIT }),
       },
     });
-    const calls = (() => { try { return readFileSync(join(dir, "calls"), "utf8").trim().split("\n"); } catch { return []; } })();
+    const calls = (() => {
+      try {
+        return readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
+      } catch {
+        return [];
+      }
+    })();
     return { status: run.status, stdout: run.stdout, stderr: run.stderr, calls, built: calls.some((c) => c.startsWith("docker buildx build")) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -96,9 +116,19 @@ describe("buildspec.yml", () => {
     it.each([
       ["a webhook push to main", "3f9c2ab", { CODEBUILD_WEBHOOK_TRIGGER: "branch/main", CODEBUILD_SOURCE_VERSION: COMMIT }, "branch/main"],
       ["a build started for main by hand", "3f9c2ab", { CODEBUILD_SOURCE_VERSION: "refs/heads/main" }, "refs/heads/main"],
-      ["a push to a branch DEPLOY_BRANCHES names", "3f9c2ab", { CODEBUILD_WEBHOOK_TRIGGER: "branch/release", DEPLOY_BRANCHES: "main release" }, "branch/release"],
+      [
+        "a push to a branch DEPLOY_BRANCHES names",
+        "3f9c2ab",
+        { CODEBUILD_WEBHOOK_TRIGGER: "branch/release", DEPLOY_BRANCHES: "main release" },
+        "branch/release",
+      ],
       ["a pull request", "nodeploy-pr-12-3f9c2ab", { CODEBUILD_WEBHOOK_TRIGGER: "pr/12", CODEBUILD_SOURCE_VERSION: "pr/12" }, "pr/12"],
-      ["a push to a feature branch", "nodeploy-branch-feature-new-cart-3f9c2ab", { CODEBUILD_WEBHOOK_TRIGGER: "branch/feature/new-cart", CODEBUILD_SOURCE_VERSION: COMMIT }, "branch/feature/new-cart"],
+      [
+        "a push to a feature branch",
+        "nodeploy-branch-feature-new-cart-3f9c2ab",
+        { CODEBUILD_WEBHOOK_TRIGGER: "branch/feature/new-cart", CODEBUILD_SOURCE_VERSION: COMMIT },
+        "branch/feature/new-cart",
+      ],
       ["a tag push", "nodeploy-tag-v1.2.0-3f9c2ab", { CODEBUILD_WEBHOOK_TRIGGER: "tag/v1.2.0" }, "tag/v1.2.0"],
       ["a build that names no ref", "nodeploy-unknown-3f9c2ab", {}, ""],
     ])("%s → tag %s", (_name, tag, env, ref) => {

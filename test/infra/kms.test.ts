@@ -22,10 +22,17 @@ function statementsFor(configText: string): Record<string, Statement[]> {
     writeFileSync(join(dir, "stevedore.yml"), configText);
     const file = join(dir, "stevedore.yml");
     const { resources } = rolesOf(inventoryOf(loadConfig(file), file), "test") as { resources: Record<string, Json> };
-    return Object.fromEntries(Object.entries(resources).filter(([, r]) => r.Type === "AWS::IAM::Role").map(([id, r]) => [id, [
-      ...r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement),
-      ...(r.Properties.ManagedPolicyArns ?? []).flatMap((ref: Json) => resources[ref.Ref].Properties.PolicyDocument.Statement),
-    ]]));
+    return Object.fromEntries(
+      Object.entries(resources)
+        .filter(([, r]) => r.Type === "AWS::IAM::Role")
+        .map(([id, r]) => [
+          id,
+          [
+            ...r.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement),
+            ...(r.Properties.ManagedPolicyArns ?? []).flatMap((ref: Json) => resources[ref.Ref].Properties.PolicyDocument.Statement),
+          ],
+        ]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -35,16 +42,24 @@ const example = readFileSync(join(ROOT, "examples", "stevedore.yml"), "utf8");
 
 describe("kms:Decrypt for notification secrets", () => {
   it("is granted on the key a destination names, only through Parameter Store and Secrets Manager", () => {
-    const text = example.replace("    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n", `    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n    kmsKey: ${KEY}\n`);
+    const text = example.replace(
+      "    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n",
+      `    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n    kmsKey: ${KEY}\n`,
+    );
     expect(text).toContain(`kmsKey: ${KEY}`);
     const roles = statementsFor(text);
     // Only notify reads notification secrets.
     expect(Object.keys(roles).filter((id) => roles[id]!.some((s) => s.Action.includes("kms:Decrypt")))).toEqual(["NotifyRole"]);
     const decrypt = roles.NotifyRole!.filter((s) => s.Action.includes("kms:Decrypt"));
-    expect(decrypt).toEqual([{
-      Sid: "DecryptNotificationSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [KEY],
-      Condition: { StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"] } },
-    }]);
+    expect(decrypt).toEqual([
+      {
+        Sid: "DecryptNotificationSecrets",
+        Effect: "Allow",
+        Action: ["kms:Decrypt"],
+        Resource: [KEY],
+        Condition: { StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"] } },
+      },
+    ]);
   });
 
   it("is granted on the config-wide key, for every destination without its own", () => {

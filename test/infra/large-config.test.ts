@@ -34,10 +34,12 @@ describe("osls package of a 200-service config (offline)", () => {
     const run = osls(["package", "--stage", "test", "--package", join(dir, "out")], { STEVEDORE_CONFIG: file });
     if (run.status !== 0) throw new Error(`osls package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
     resources = JSON.parse(readFileSync(join(dir, "out", "cloudformation-template-update-stack.json"), "utf8")).Resources;
-    rules = Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern).map((r: Json) => ({
-      fn: r.Properties.Targets[0].Arn["Fn::GetAtt"][0] as string,
-      pattern: inAccount(r.Properties.EventPattern, ACCOUNT),
-    }));
+    rules = Object.values(resources)
+      .filter((r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern)
+      .map((r: Json) => ({
+        fn: r.Properties.Targets[0].Arn["Fn::GetAtt"][0] as string,
+        pattern: inAccount(r.Properties.EventPattern, ACCOUNT),
+      }));
   }, 240_000);
 
   afterAll(() => {
@@ -73,11 +75,14 @@ describe("osls package of a 200-service config (offline)", () => {
   });
 
   it("still lists every service, family and task role exactly, with no wildcard", () => {
-    const statements = Object.values(resources).filter((r: Json) => r.Type === "AWS::IAM::ManagedPolicy" || r.Type === "AWS::IAM::Role").flatMap((r: Json) => [
-      ...(r.Properties.Policies ?? []).flatMap((p: Json) => p.PolicyDocument.Statement),
-      ...(r.Properties.PolicyDocument?.Statement ?? []),
-    ]);
-    const granted = (action: string) => sorted(new Set(statements.filter((s: Json) => s.Action.includes(action)).flatMap((s: Json) => s.Resource.map((r: Json) => r["Fn::Sub"] ?? r))));
+    const statements = Object.values(resources)
+      .filter((r: Json) => r.Type === "AWS::IAM::ManagedPolicy" || r.Type === "AWS::IAM::Role")
+      .flatMap((r: Json) => [
+        ...(r.Properties.Policies ?? []).flatMap((p: Json) => p.PolicyDocument.Statement),
+        ...(r.Properties.PolicyDocument?.Statement ?? []),
+      ]);
+    const granted = (action: string) =>
+      sorted(new Set(statements.filter((s: Json) => s.Action.includes(action)).flatMap((s: Json) => s.Resource.map((r: Json) => r["Fn::Sub"] ?? r))));
     const prefix = "arn:${AWS::Partition}:ecs:eu-west-1:${AWS::AccountId}:";
     expect(granted("ecs:UpdateService")).toEqual(sorted(new Set(targets().map((t) => `${prefix}service/${t.cluster}/${t.service}`))));
     expect(granted("ecs:RegisterTaskDefinition")).toHaveLength(LARGE.services);
@@ -112,7 +117,9 @@ describe("osls package of a 200-service config (offline)", () => {
     const event = (source: string, detailType: string, detail: Json, account = ACCOUNT) => ({ source, "detail-type": detailType, account, detail });
     for (const name of envs().flatMap((env) => env.alarms)) {
       expect(matches(alarm, event("aws.cloudwatch", "CloudWatch Alarm State Change", { alarmName: name, state: { value: "ALARM" } }))).toBe(true);
-      expect(matches(alarm, event("aws.cloudwatch", "CloudWatch Alarm State Change", { alarmName: name, state: { value: "ALARM" } }, OTHER_ACCOUNT))).toBe(false);
+      expect(matches(alarm, event("aws.cloudwatch", "CloudWatch Alarm State Change", { alarmName: name, state: { value: "ALARM" } }, OTHER_ACCOUNT))).toBe(
+        false,
+      );
     }
     for (const app of config.apps) {
       expect(matches(pushed, event("aws.ecr", "ECR Image Action", { "action-type": "PUSH", result: "SUCCESS", "repository-name": app.repository }))).toBe(true);

@@ -14,9 +14,7 @@ import { osls } from "../support/osls";
 
 const ROOT = process.cwd();
 const EXAMPLE = "examples/stevedore.yml";
-const FUNCTIONS = [
-  "on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval",
-];
+const FUNCTIONS = ["on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval"];
 /** Invoked asynchronously by EventBridge; notify and promote read the table's stream. */
 const ASYNC_FUNCTIONS = FUNCTIONS.filter((f) => f !== "notify" && f !== "promote");
 const DLQ_ARN = { "Fn::GetAtt": ["DeadLetterQueue", "Arn"] };
@@ -57,7 +55,9 @@ function expectations(config: PipelineConfig) {
   const envs = config.apps.flatMap((a) => a.environments);
   const targets = envs.flatMap((e) => e.targets);
   const image = {
-    repository: "r", repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r", digest: `sha256:${"1".repeat(64)}`,
+    repository: "r",
+    repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r",
+    digest: `sha256:${"1".repeat(64)}`,
   };
   const rendered = targets.map((t) => {
     const r = renderTarget(t, image);
@@ -70,7 +70,14 @@ function expectations(config: PipelineConfig) {
     projects: sorted(new Set(config.apps.flatMap((a) => (a.buildProject ? [a.buildProject] : [])))),
     alarms: sorted(new Set(envs.flatMap((e) => e.alarms))),
     services: sorted(new Set(targets.map((t) => `${t.cluster}/${t.service}`))),
-    guardedServices: sorted(new Set(envs.filter((e) => e.alarms.length > 0).flatMap((e) => e.targets).map((t) => `${t.cluster}/${t.service}`))),
+    guardedServices: sorted(
+      new Set(
+        envs
+          .filter((e) => e.alarms.length > 0)
+          .flatMap((e) => e.targets)
+          .map((t) => `${t.cluster}/${t.service}`),
+      ),
+    ),
     approvalApps: sorted(config.apps.filter((a) => a.environments.some((e) => e.promote?.approval === "manual")).map((a) => a.name)),
     families: sorted(new Set(rendered.map((r) => r.family as string))),
     roles: sorted(new Set(rendered.flatMap((r) => [r.taskRoleArn, r.executionRoleArn].filter((x): x is string => !!x)))),
@@ -86,9 +93,15 @@ describe("osls package (example config, offline)", () => {
   let config: PipelineConfig;
   let compiledText: string;
 
-  const functionId = (name: string) => `${name.split("-").map((p, i) => (i === 0 ? p[0]!.toUpperCase() + p.slice(1) : p)).join("Dash")}LambdaFunction`;
-  const rulesOf = (name: string): Json[] => Object.values(resources).filter((r: Json) =>
-    r.Type === "AWS::Events::Rule" && r.Properties.Targets.some((t: Json) => t.Arn["Fn::GetAtt"]?.[0] === functionId(name)));
+  const functionId = (name: string) =>
+    `${name
+      .split("-")
+      .map((p, i) => (i === 0 ? p[0]!.toUpperCase() + p.slice(1) : p))
+      .join("Dash")}LambdaFunction`;
+  const rulesOf = (name: string): Json[] =>
+    Object.values(resources).filter(
+      (r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.Targets.some((t: Json) => t.Arn["Fn::GetAtt"]?.[0] === functionId(name)),
+    );
   const statementsWith = (action: string): Json[] => statements.filter((s) => [s.Action].flat().includes(action));
 
   beforeAll(() => {
@@ -140,11 +153,15 @@ describe("osls package (example config, offline)", () => {
       for (const name of FUNCTIONS) {
         const fn = resources[functionId(name)].Properties;
         expect(fn).toMatchObject({
-          Handler: `functions/${name}.handler`, Runtime: "nodejs22.x", Architectures: ["arm64"], MemorySize: 512,
+          Handler: `functions/${name}.handler`,
+          Runtime: "nodejs22.x",
+          Architectures: ["arm64"],
+          MemorySize: 512,
         });
         expect(fn.Environment.Variables).toMatchObject({
           STEVEDORE_COMPILED_CONFIG: expect.stringMatching(/^\.build\/config\/stevedore-[0-9a-f]{12}\.json$/),
-          RECORDS_TABLE: { Ref: "RecordsTable" }, LOG_LEVEL: "INFO",
+          RECORDS_TABLE: { Ref: "RecordsTable" },
+          LOG_LEVEL: "INFO",
         });
         expect(fn.Environment.Variables.STEVEDORE_CONFIG).toBeUndefined();
       }
@@ -155,7 +172,9 @@ describe("osls package (example config, offline)", () => {
     it("narrows ECR pushes to the configured repositories", () => {
       const [rule] = rulesOf("on-image-pushed");
       expect(rule.Properties.EventPattern).toEqual({
-        account: [{ Ref: "AWS::AccountId" }], source: ["aws.ecr"], "detail-type": ["ECR Image Action"],
+        account: [{ Ref: "AWS::AccountId" }],
+        source: ["aws.ecr"],
+        "detail-type": ["ECR Image Action"],
         detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": expected.repositories },
       });
       expect(expected.repositories).toEqual(["shop/web", "shop/worker"]);
@@ -172,8 +191,7 @@ describe("osls package (example config, offline)", () => {
       const [rule] = rulesOf("on-deployment-changed");
       const pattern = rule.Properties.EventPattern;
       expect(sorted(pattern["detail-type"])).toEqual(["ECS Deployment State Change", "ECS Service Action"]);
-      expect(sorted(pattern.resources.map((r: Json) => r.wildcard)))
-        .toEqual(expected.services.map((s) => `arn:aws:ecs:${expected.region}:*:service/${s}`));
+      expect(sorted(pattern.resources.map((r: Json) => r.wildcard))).toEqual(expected.services.map((s) => `arn:aws:ecs:${expected.region}:*:service/${s}`));
       expect(expected.services).toHaveLength(6);
     });
 
@@ -200,7 +218,9 @@ describe("osls package (example config, offline)", () => {
     });
 
     it("matches only this account's events, in every rule", () => {
-      const patterns = FUNCTIONS.flatMap((name) => rulesOf(name)).map((r) => r.Properties.EventPattern).filter(Boolean);
+      const patterns = FUNCTIONS.flatMap((name) => rulesOf(name))
+        .map((r) => r.Properties.EventPattern)
+        .filter(Boolean);
       expect(patterns.length).toBeGreaterThanOrEqual(6);
       for (const pattern of patterns) expect(pattern.account).toEqual([{ Ref: "AWS::AccountId" }]);
     });
@@ -213,7 +233,10 @@ describe("osls package (example config, offline)", () => {
       const [rule] = rulesOf("on-approval");
       expect(rule.Properties.State).toBe("ENABLED");
       expect(rule.Properties.EventPattern).toEqual({
-        account: [{ Ref: "AWS::AccountId" }], source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: expected.approvalApps },
+        account: [{ Ref: "AWS::AccountId" }],
+        source: ["stevedore"],
+        "detail-type": ["Stevedore Promotion Decision"],
+        detail: { app: expected.approvalApps },
       });
       expect(expected.approvalApps).toEqual(["shop-worker"]);
     });
@@ -236,7 +259,13 @@ describe("osls package (example config, offline)", () => {
     };
     const actionsOf = (name: string): string[] => sorted(new Set(statementsOf(name).flatMap((s) => [s.Action].flat())));
     const resourcesFor = (name: string, action: string): string[] =>
-      sorted(new Set(statementsOf(name).filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat().map(subText))));
+      sorted(
+        new Set(
+          statementsOf(name)
+            .filter((s) => [s.Action].flat().includes(action))
+            .flatMap((s) => [s.Resource].flat().map(subText)),
+        ),
+      );
     const DEPLOYERS = ["on-image-pushed", "on-build-finished", "sweep", "promote", "on-approval"];
     const ROLLERS_BACK = ["on-build-finished", "on-alarm", "sweep"];
 
@@ -262,7 +291,7 @@ describe("osls package (example config, offline)", () => {
       }
     });
 
-    it("grants on Resource \"*\" only two reads that have no resource type: DescribeAlarms (composite alarms) and ListTaskDefinitions (ARNs only)", () => {
+    it('grants on Resource "*" only two reads that have no resource type: DescribeAlarms (composite alarms) and ListTaskDefinitions (ARNs only)', () => {
       const anywhere = statements.filter((statement) => [statement.Resource].flat().includes("*")).flatMap((statement) => [statement.Action].flat());
       expect(sorted(new Set(anywhere))).toEqual(["cloudwatch:DescribeAlarms", "ecs:ListTaskDefinitions"]);
     });
@@ -283,12 +312,16 @@ describe("osls package (example config, offline)", () => {
         expect(actionsOf(name).includes("dynamodb:GetRecords")).toBe(name === "notify" || name === "promote");
         expect(actionsOf(name).includes("ssm:GetParameter")).toBe(name === "notify");
       }
-      expect(statementsOf("promote").find((s) => [s.Action].flat().includes("dynamodb:GetRecords")).Resource).toEqual([{ "Fn::GetAtt": ["RecordsTable", "StreamArn"] }]);
+      expect(statementsOf("promote").find((s) => [s.Action].flat().includes("dynamodb:GetRecords")).Resource).toEqual([
+        { "Fn::GetAtt": ["RecordsTable", "StreamArn"] },
+      ]);
     });
 
     it("lets every function write its own logs only", () => {
       for (const name of FUNCTIONS) {
-        expect(resourcesFor(name, "logs:PutLogEvents")).toEqual([`arn:\${AWS::Partition}:logs:${expected.region}:\${AWS::AccountId}:log-group:/aws/lambda/stevedore-test-${name}:*`]);
+        expect(resourcesFor(name, "logs:PutLogEvents")).toEqual([
+          `arn:\${AWS::Partition}:logs:${expected.region}:\${AWS::AccountId}:log-group:/aws/lambda/stevedore-test-${name}:*`,
+        ]);
         expect(resources[functionId(name).replace("LambdaFunction", "LogGroup")].Properties.LogGroupName).toBe(`/aws/lambda/stevedore-test-${name}`);
       }
     });
@@ -301,7 +334,9 @@ describe("osls package (example config, offline)", () => {
           continue;
         }
         expect(passes.every((s) => [s.Action].flat().length === 1)).toBe(true);
-        expect(passes.every((s) => JSON.stringify(s.Condition) === JSON.stringify({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }))).toBe(true);
+        expect(
+          passes.every((s) => JSON.stringify(s.Condition) === JSON.stringify({ StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } })),
+        ).toBe(true);
         expect(resourcesFor(name, "iam:PassRole")).toEqual(expected.roles);
       }
       expect(expected.roles).toContain("arn:aws:iam::123456789012:role/shop-web-staging-task");
@@ -316,9 +351,14 @@ describe("osls package (example config, offline)", () => {
         expect(resourcesFor(name, "ecs:DescribeServices")).toEqual(deploys ? serviceArns : []);
         // On the deployments of the configured services, and on the services themselves in case
         // AWS also authorizes it against the service (a list the role holds anyway).
-        expect(resourcesFor(name, "ecs:StopServiceDeployment")).toEqual(rollsBack
-          ? sorted([...serviceArns, ...expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`)])
-          : []);
+        expect(resourcesFor(name, "ecs:StopServiceDeployment")).toEqual(
+          rollsBack
+            ? sorted([
+                ...serviceArns,
+                ...expected.services.map((s) => `arn:\${AWS::Partition}:ecs:${expected.region}:\${AWS::AccountId}:service-deployment/${s}/*`),
+              ])
+            : [],
+        );
       }
     });
 
@@ -359,9 +399,9 @@ describe("osls package (example config, offline)", () => {
         }
       }
       for (const name of FUNCTIONS) {
-        expect(statementsOf(name).find((s) => [s.Action].flat().includes("dynamodb:Query")).Resource).toEqual(expect.arrayContaining([
-          { "Fn::Sub": "${RecordsTable.Arn}/index/byApp" }, { "Fn::Sub": "${RecordsTable.Arn}/index/due" },
-        ]));
+        expect(statementsOf(name).find((s) => [s.Action].flat().includes("dynamodb:Query")).Resource).toEqual(
+          expect.arrayContaining([{ "Fn::Sub": "${RecordsTable.Arn}/index/byApp" }, { "Fn::Sub": "${RecordsTable.Arn}/index/due" }]),
+        );
       }
     });
 
@@ -382,13 +422,22 @@ describe("osls package (example config, offline)", () => {
       expect(table.Type).toBe("AWS::DynamoDB::Table");
       const p = table.Properties;
       expect(p.BillingMode).toBe("PAY_PER_REQUEST");
-      expect(p.KeySchema).toEqual([{ AttributeName: "pk", KeyType: "HASH" }, { AttributeName: "sk", KeyType: "RANGE" }]);
+      expect(p.KeySchema).toEqual([
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ]);
       expect(p.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
       expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
       expect(p.SSESpecification).toEqual({ SSEEnabled: true });
       const indexes = Object.fromEntries(p.GlobalSecondaryIndexes.map((i: Json) => [i.IndexName, i]));
-      expect(indexes.byApp.KeySchema).toEqual([{ AttributeName: "gsi1pk", KeyType: "HASH" }, { AttributeName: "gsi1sk", KeyType: "RANGE" }]);
-      expect(indexes.due.KeySchema).toEqual([{ AttributeName: "duePk", KeyType: "HASH" }, { AttributeName: "dueAt", KeyType: "RANGE" }]);
+      expect(indexes.byApp.KeySchema).toEqual([
+        { AttributeName: "gsi1pk", KeyType: "HASH" },
+        { AttributeName: "gsi1sk", KeyType: "RANGE" },
+      ]);
+      expect(indexes.due.KeySchema).toEqual([
+        { AttributeName: "duePk", KeyType: "HASH" },
+        { AttributeName: "dueAt", KeyType: "RANGE" },
+      ]);
       for (const index of Object.values(indexes) as Json[]) expect(index.Projection).toEqual({ ProjectionType: "ALL" });
     });
   });
@@ -404,8 +453,9 @@ describe("osls package (example config, offline)", () => {
 
     it("sends failed async invocations to it after two retries (none for the sweeper)", () => {
       for (const name of ASYNC_FUNCTIONS) {
-        const config = Object.values(resources).find((r: Json) =>
-          r.Type === "AWS::Lambda::EventInvokeConfig" && r.Properties.FunctionName.Ref === functionId(name)) as Json;
+        const config = Object.values(resources).find(
+          (r: Json) => r.Type === "AWS::Lambda::EventInvokeConfig" && r.Properties.FunctionName.Ref === functionId(name),
+        ) as Json;
         expect(config.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: DLQ_ARN } });
         expect(config.Properties.MaximumRetryAttempts).toBe(name === "sweep" ? 0 : 2);
         for (const rule of rulesOf(name)) {
@@ -425,8 +475,10 @@ describe("osls package (example config, offline)", () => {
         expect(p.MaximumRetryAttempts).toBeGreaterThan(0);
         expect(p.DestinationConfig).toEqual({ OnFailure: { Destination: DLQ_ARN } });
       }
-      const filterOf = (name: string) => mappings.find((m) => m.Properties.FunctionName["Fn::GetAtt"][0] === functionId(name))!
-        .Properties.FilterCriteria.Filters.map((f: Json) => JSON.parse(f.Pattern));
+      const filterOf = (name: string) =>
+        mappings
+          .find((m) => m.Properties.FunctionName["Fn::GetAtt"][0] === functionId(name))!
+          .Properties.FilterCriteria.Filters.map((f: Json) => JSON.parse(f.Pattern));
       const [promote] = filterOf("promote");
       expect(promote.dynamodb.NewImage).toEqual({ kind: { S: ["deployment"] }, status: { S: ["verified"] } });
       expect(promote.dynamodb.OldImage).toEqual({ status: { S: [{ "anything-but": ["verified"] }] } });
@@ -442,7 +494,10 @@ function unparkable(resources: Record<string, Json>): string[] {
   const parts = statement.Condition.ArnLike["aws:SourceArn"]["Fn::Join"][1] as Json[];
   const namePattern = String(parts.at(-1)).replace(/^:rule\//, "");
   const matcher = new RegExp(`^${namePattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
-  return Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule").map((r: Json) => String(r.Properties.Name)).filter((name) => !matcher.test(name));
+  return Object.values(resources)
+    .filter((r: Json) => r.Type === "AWS::Events::Rule")
+    .map((r: Json) => String(r.Properties.Name))
+    .filter((name) => !matcher.test(name));
 }
 
 describe("osls package with a 27-character stage (osls hashes the longest rule names)", () => {
@@ -463,7 +518,9 @@ describe("osls package with a 27-character stage (osls hashes the longest rule n
   });
 
   it("lets every rule, hashed names included, park its undeliverable events in the dead-letter queue", () => {
-    const names = Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule").map((r: Json) => String(r.Properties.Name));
+    const names = Object.values(resources)
+      .filter((r: Json) => r.Type === "AWS::Events::Rule")
+      .map((r: Json) => String(r.Properties.Name));
     // The case this is about: some names no longer start with stevedore-<stage>-.
     expect(names.some((n) => !n.startsWith(`stevedore-${STAGE}-`))).toBe(true);
     expect(names.every((n) => n.length <= 64)).toBe(true);
@@ -478,7 +535,9 @@ describe("osls package with a 27-character stage (osls hashes the longest rule n
       for (const managed of role.managed) expect(managed).toBeLessThanOrEqual(IAM_QUOTAS.managedChars);
       expect(role.managed.length).toBeLessThanOrEqual(IAM_QUOTAS.managedPerRole);
     }
-    const patterns = Object.values(resources).filter((r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern).map((r: Json) => r.Properties.EventPattern);
+    const patterns = Object.values(resources)
+      .filter((r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.EventPattern)
+      .map((r: Json) => r.Properties.EventPattern);
     expect(patterns.length).toBeGreaterThanOrEqual(6);
     for (const pattern of patterns) expect(patternChars(pattern, "eu-west-1")).toBeLessThanOrEqual(EVENT_PATTERN_CHARS);
   });

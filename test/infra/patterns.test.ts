@@ -41,6 +41,8 @@ describe("fitting a list into one event pattern", () => {
 
   it("refuses, naming what does not fit and the fix, when no shared prefix is left", () => {
     const values = names(200, (i) => `${String.fromCharCode(0x4e00 + i)}-alarm-name-long-enough-to-overflow`);
-    expect(() => fitted(values, "prefix", alarmsPattern, "alarms", "eu-west-1")).toThrow(/the alarms do not fit one EventBridge pattern .* split the config into several stacks/);
+    expect(() => fitted(values, "prefix", alarmsPattern, "alarms", "eu-west-1")).toThrow(
+      /the alarms do not fit one EventBridge pattern .* split the config into several stacks/,
+    );
   });
 });

@@ -46,13 +46,22 @@ describe("deliver", () => {
   it("retries a 429, waiting as long as Retry-After asks, within the cap", async () => {
     receiver.script.push(reply(429, "", { "retry-after": "2" }), reply(429, "", { "retry-after": "60" }));
     const waits: number[] = [];
-    const sleep = async (ms: number) => { waits.push(ms); };
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
     const result = await deliver(to(receiver.url("/hook")), { ...FAST, maxBackoffMs: 4000, sleep });
     expect(result).toMatchObject({ delivered: true, attempts: 3 });
     expect(waits).toEqual([2000, 4000]);
   });
 
-  it.each([[404, true], [403, true], [410, true], [408, false], [429, false], [503, false]])("calls HTTP %i permanent: %s", async (status, permanent) => {
+  it.each([
+    [404, true],
+    [403, true],
+    [410, true],
+    [408, false],
+    [429, false],
+    [503, false],
+  ])("calls HTTP %i permanent: %s", async (status, permanent) => {
     receiver.script.push(reply(status));
     const result = await deliver(to(receiver.url("/hook")), { ...FAST, attempts: 1 });
     expect(result.delivered).toBe(false);
@@ -62,7 +71,9 @@ describe("deliver", () => {
   it("honours Retry-After in full, past the cap, when it ends before the deadline", async () => {
     receiver.script.push(reply(429, "", { "retry-after": "30" }));
     const waits: number[] = [];
-    const sleep = async (ms: number) => { waits.push(ms); };
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
     const result = await deliver(to(receiver.url("/hook")), { ...FAST, maxBackoffMs: 4000, sleep, deadline: Date.now() + 60_000 });
     expect(result).toMatchObject({ delivered: true, attempts: 2 });
     expect(waits).toEqual([30_000]);
@@ -71,7 +82,9 @@ describe("deliver", () => {
   it("gives up at once, without sleeping, when Retry-After ends past the deadline, and says so", async () => {
     receiver.script.push(reply(429, "", { "retry-after": "30" }));
     const waits: number[] = [];
-    const sleep = async (ms: number) => { waits.push(ms); };
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
     const result = await deliver(to(receiver.url("/hook")), { ...FAST, sleep, until: Date.now() + 10_000 });
     expect(result).toMatchObject({ delivered: false, attempts: 1, error: "HTTP 429, asked to retry after 30 s, past this invocation's deadline" });
     expect(result.permanent).toBeUndefined();
@@ -81,7 +94,9 @@ describe("deliver", () => {
   it("waits longer before each retry, with jitter", async () => {
     receiver.script.push(reply(500), reply(500), reply(500), reply(500));
     const waits: number[] = [];
-    const sleep = async (ms: number) => { waits.push(ms); };
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
     await deliver(to(receiver.url("/hook")), { ...FAST, attempts: 4, backoffMs: 100, maxBackoffMs: 10_000, random: () => 1, sleep });
     expect(waits).toEqual([100, 200, 400]);
     waits.length = 0;

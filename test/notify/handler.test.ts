@@ -42,11 +42,10 @@ const context = {
 } as Context;
 
 function mockSecrets(): void {
-  ssm.on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url" })
-    .resolves({ Parameter: { Type: "SecureString", Value: receiver.url(SLACK_PATH) } });
-  ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
-    .resolves({ Parameter: { Type: "SecureString", Value: receiver.url(AUDIT_PATH) } });
-  ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
+  ssm.on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url" }).resolves({ Parameter: { Type: "SecureString", Value: receiver.url(SLACK_PATH) } });
+  ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" }).resolves({ Parameter: { Type: "SecureString", Value: receiver.url(AUDIT_PATH) } });
+  ssm
+    .on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
     .resolves({ Parameter: { Type: "SecureString", Value: SIGNING_SECRET } });
 }
 
@@ -63,7 +62,9 @@ const completed = moved(rollingOut, "completed");
 const rolledBack = moved(moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM"), "rolled_back", "alarm shop-staging-web-5xx is in ALARM");
 
 let db: TestDynamo;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 
 beforeEach(async () => {
@@ -121,7 +122,9 @@ describe("notify handler", () => {
   });
 
   it("sends nothing for a MODIFY that does not change the status", async () => {
-    const result = await run(streamEvent(streamRecord(rollingOut, { ...rollingOut, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 7 })));
+    const result = await run(
+      streamEvent(streamRecord(rollingOut, { ...rollingOut, leaseUntil: 1772442660000, updatedAt: "2026-03-02T09:11:00.000Z", version: 7 })),
+    );
     expect(result).toEqual({ batchItemFailures: [] });
     expect(receiver.received).toEqual([]);
     expect(ssm.commandCalls(GetParameterCommand)).toEqual([]);
@@ -141,7 +144,12 @@ describe("notify handler", () => {
   });
 
   it("sends only to the destinations of the record's app and environment", async () => {
-    const worker = deployment({ app: "shop-worker", service: "worker-priority", repository: "shop/worker", targetKey: "eu-west-1/shop-staging/worker-priority" });
+    const worker = deployment({
+      app: "shop-worker",
+      service: "worker-priority",
+      repository: "shop/worker",
+      targetKey: "eu-west-1/shop-staging/worker-priority",
+    });
     await run(streamEvent(streamRecord(worker, moved(worker, "started"))));
     expect(slackMessages().map(headerOf)).toEqual(["🚀 shop-worker → staging: deploying"]);
     expect(at(AUDIT_PATH)).toEqual([]);
@@ -155,7 +163,13 @@ describe("notify handler", () => {
   });
 
   it("sends each record's messages in stream order", async () => {
-    await run(streamEvent(streamRecord(deployment(), moved(deployment(), "started")), streamRecord(rollingOut, completed), streamRecord(completed, moved(completed, "verified"))));
+    await run(
+      streamEvent(
+        streamRecord(deployment(), moved(deployment(), "started")),
+        streamRecord(rollingOut, completed),
+        streamRecord(completed, moved(completed, "verified")),
+      ),
+    );
     expect(slackMessages().map(headerOf)).toEqual([
       "🚀 shop-web → staging: deploying",
       "⏳ shop-web → staging: rolled out, watching alarms",
@@ -169,16 +183,20 @@ describe("notify handler", () => {
     expect(result).toEqual({ batchItemFailures: [] });
     expect(at(AUDIT_PATH)).toHaveLength(3);
     expect(slackMessages()).toHaveLength(1);
-    const giveUp = logs.lines().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l.message).includes("gave up"));
+    const giveUp = logs
+      .lines()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => String(l.message).includes("gave up"));
     expect(giveUp).toMatchObject({ level: "WARN", destination: "shop-audit", status: 500, attempts: 3 });
   });
 
   it("reports the record whose secret cannot be read yet, sends nothing for it, and stops there", async () => {
     const worker = deployment({ app: "shop-worker", service: "worker", repository: "shop/worker", targetKey: "eu-west-1/shop-staging/worker" });
-    const first = streamRecord(worker, moved(worker, "started"));       // shop-slack only
-    const second = streamRecord(rollingOut, completed);                  // shop-slack and shop-audit
+    const first = streamRecord(worker, moved(worker, "started")); // shop-slack only
+    const second = streamRecord(rollingOut, completed); // shop-slack and shop-audit
     const third = streamRecord(undefined, build());
-    ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
+    ssm
+      .on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
       .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } }));
     const result = await run(streamEvent(first, second, third));
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: second.dynamodb.SequenceNumber }] });
@@ -189,7 +207,8 @@ describe("notify handler", () => {
 
   it("delivers a retried record once its secret can be read", async () => {
     const record = streamRecord(rollingOut, completed);
-    ssm.on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
+    ssm
+      .on(GetParameterCommand, { Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret" })
       .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } }))
       .resolves({ Parameter: { Type: "SecureString", Value: SIGNING_SECRET } });
     expect(await run(streamEvent(record))).toEqual({ batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber }] });
@@ -199,7 +218,8 @@ describe("notify handler", () => {
   });
 
   it("skips only the destination whose parameter is missing", async () => {
-    ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
+    ssm
+      .on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
       .rejects(Object.assign(new Error("Parameter not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
     expect(await run(streamEvent(streamRecord(rollingOut, completed)))).toEqual({ batchItemFailures: [] });
     expect(slackMessages()).toHaveLength(1);
@@ -227,7 +247,15 @@ describe("notify handler: a deployment's final word", () => {
 
   it("gives a record whose final message is still undelivered back to the stream, and does not resend where it arrived", async () => {
     let slackDown = true;
-    receiver.on(SLACK_PATH, ...Array.from({ length: 50 }, () => (...args: Parameters<ReturnType<typeof reply>>) => reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args)));
+    receiver.on(
+      SLACK_PATH,
+      ...Array.from(
+        { length: 50 },
+        () =>
+          (...args: Parameters<ReturnType<typeof reply>>) =>
+            reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args),
+      ),
+    );
     const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
     const first = (await handler(event, withDeadline(2_500))) as DynamoDBBatchResponse;
 
@@ -238,21 +266,39 @@ describe("notify handler: a deployment's final word", () => {
     const retried = (await handler(event, withDeadline(20_000))) as DynamoDBBatchResponse;
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(at(AUDIT_PATH)).toHaveLength(1); // not sent twice from this container
-    expect(slackMessages().map(headerOf).filter((h) => h.includes("rolled back"))).not.toHaveLength(0);
+    expect(
+      slackMessages()
+        .map(headerOf)
+        .filter((h) => h.includes("rolled back")),
+    ).not.toHaveLength(0);
   });
 
   it("does not resend the final word where it arrived when another container retries the record", async () => {
     let slackDown = true;
-    receiver.on(SLACK_PATH, ...Array.from({ length: 50 }, () => (...args: Parameters<ReturnType<typeof reply>>) => reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args)));
+    receiver.on(
+      SLACK_PATH,
+      ...Array.from(
+        { length: 50 },
+        () =>
+          (...args: Parameters<ReturnType<typeof reply>>) =>
+            reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args),
+      ),
+    );
     const written = Date.now();
-    const first = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written)), withDeadline(2_500))) as DynamoDBBatchResponse;
+    const first = (await handler(
+      streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written)),
+      withDeadline(2_500),
+    )) as DynamoDBBatchResponse;
     expect(first.batchItemFailures).toHaveLength(1);
     expect(at(AUDIT_PATH)).toHaveLength(1);
 
     slackDown = false;
     const refusedBefore = at(SLACK_PATH).length;
     forgetDeliveries(); // Lambda retries the record in a fresh container, half a minute on
-    const retried = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written - 30_000)), withDeadline(20_000))) as DynamoDBBatchResponse;
+    const retried = (await handler(
+      streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written - 30_000)),
+      withDeadline(20_000),
+    )) as DynamoDBBatchResponse;
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(at(AUDIT_PATH)).toHaveLength(1);
     expect(at(SLACK_PATH).length - refusedBefore).toBe(1); // Slack, which was down, gets it once
@@ -272,7 +318,9 @@ describe("notify handler: a deployment's final word", () => {
 
   it("lets a retry wait for the message an invocation that ran out of time is still sending, instead of sending it twice", async () => {
     let answer: () => void = () => undefined;
-    receiver.on(SLACK_PATH, (res) => { answer = () => res.writeHead(200).end("ok"); });
+    receiver.on(SLACK_PATH, (res) => {
+      answer = () => res.writeHead(200).end("ok");
+    });
     const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
     const timedOut = handler(event, withDeadline(20_000)) as Promise<DynamoDBBatchResponse>;
     while (at(SLACK_PATH).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -297,10 +345,18 @@ describe("notify handler: a deployment's final word", () => {
     expect(first).toEqual({ batchItemFailures: [] });
     expect(again).toEqual({ batchItemFailures: [] });
     expect(at(AUDIT_PATH)).toHaveLength(2); // one attempt each: a 404 is not retried
-    expect(await queryUndelivered("shop-web")).toEqual([expect.objectContaining({
-      recordId: "d-3f9c2a1b4e5d", event: "deployment.rolled_back", destination: "shop-audit", reason: "refused: HTTP 404",
-    })]);
-    const errors = logs.lines().map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === "ERROR" && String(l.message).includes("will not be retried"));
+    expect(await queryUndelivered("shop-web")).toEqual([
+      expect.objectContaining({
+        recordId: "d-3f9c2a1b4e5d",
+        event: "deployment.rolled_back",
+        destination: "shop-audit",
+        reason: "refused: HTTP 404",
+      }),
+    ]);
+    const errors = logs
+      .lines()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.level === "ERROR" && String(l.message).includes("will not be retried"));
     expect(errors).toEqual([expect.objectContaining({ destination: "shop-audit", event: "deployment.rolled_back", deploymentId: "d-3f9c2a1b4e5d" })]);
   });
 
@@ -334,15 +390,20 @@ describe("notify handler: a deployment's final word", () => {
   });
 
   it("keeps a final word whose destination's secret is missing as undelivered, as loud as a refused one", async () => {
-    ssm.on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
+    ssm
+      .on(GetParameterCommand, { Name: "/stevedore/shop/audit-webhook-url" })
       .rejects(Object.assign(new Error("Parameter not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
     const result = (await handler(streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack)), withDeadline(20_000))) as DynamoDBBatchResponse;
 
     expect(result).toEqual({ batchItemFailures: [] });
     expect(slackMessages().map(headerOf)).toEqual(["❌ shop-web → staging: rolled back, deployment failed"]);
-    expect(await queryUndelivered("shop-web")).toEqual([expect.objectContaining({
-      destination: "shop-audit", event: "deployment.rolled_back", reason: expect.stringMatching(/^its URL or signing secret cannot be read: .*ParameterNotFound/),
-    })]);
+    expect(await queryUndelivered("shop-web")).toEqual([
+      expect.objectContaining({
+        destination: "shop-audit",
+        event: "deployment.rolled_back",
+        reason: expect.stringMatching(/^its URL or signing secret cannot be read: .*ParameterNotFound/),
+      }),
+    ]);
   });
 
   it("waits as long as Retry-After asks when the invocation has the time, and gives the record back at once when it has not", async () => {
@@ -370,9 +431,13 @@ describe("notify handler: a deployment's final word", () => {
     receiver.on(SLACK_PATH, ...Array.from({ length: 10 }, () => reply(503)));
     const old = streamRecord(moved(completed, "rolling_back", "x"), rolledBack, Date.now() - 51 * 60_000);
     expect(await handler(streamEvent(old), withDeadline(2_500))).toEqual({ batchItemFailures: [] });
-    expect(await queryUndelivered("shop-web")).toEqual([expect.objectContaining({
-      destination: "shop-slack", event: "deployment.rolled_back", reason: expect.stringMatching(/^still not delivered 51 minutes after it was written: HTTP 503/),
-    })]);
+    expect(await queryUndelivered("shop-web")).toEqual([
+      expect.objectContaining({
+        destination: "shop-slack",
+        event: "deployment.rolled_back",
+        reason: expect.stringMatching(/^still not delivered 51 minutes after it was written: HTTP 503/),
+      }),
+    ]);
   });
 
   it("gives up a message that is not final after a few tries, without failing the record", async () => {

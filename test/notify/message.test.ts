@@ -74,21 +74,31 @@ describe("changesToNotify: what a deployment message says", () => {
   it("names cluster, service, region, image, digest, commit, revision, trigger and reason", () => {
     const n = only(changesToNotify(rollingBack, rolledBack));
     expect(n.summary).toBe(
-      "shop/web:3f9c2a1 (4b1d09c2e8aa) was rolled back on shop-staging/web (eu-west-1): it is not running there. "
-      + "Reason: alarm shop-staging-web-5xx is in ALARM",
+      "shop/web:3f9c2a1 (4b1d09c2e8aa) was rolled back on shop-staging/web (eu-west-1): it is not running there. " +
+        "Reason: alarm shop-staging-web-5xx is in ALARM",
     );
     expect(n.deployment).toMatchObject({
-      id: "d-3f9c2a1b4e5d", app: "shop-web", env: "staging", region: "eu-west-1", cluster: "shop-staging", service: "web",
-      repository: "shop/web", tag: "3f9c2a1", digest: DIGEST, shortDigest: "4b1d09c2e8aa",
-      commit: "3f9c2a1d8e7b6a5c4d3e2f1a0b9c8d7e6f5a4b3c", revision: 42, status: "rolled_back", trigger: "push", triggeredBy: "push",
+      id: "d-3f9c2a1b4e5d",
+      app: "shop-web",
+      env: "staging",
+      region: "eu-west-1",
+      cluster: "shop-staging",
+      service: "web",
+      repository: "shop/web",
+      tag: "3f9c2a1",
+      digest: DIGEST,
+      shortDigest: "4b1d09c2e8aa",
+      commit: "3f9c2a1d8e7b6a5c4d3e2f1a0b9c8d7e6f5a4b3c",
+      revision: 42,
+      status: "rolled_back",
+      trigger: "push",
+      triggeredBy: "push",
     });
   });
 
   it("links the ECS console deployments page of the service", () => {
     const n = only(changesToNotify(rollingBack, rolledBack));
-    expect(n.links.ecsConsole).toBe(
-      "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/shop-staging/services/web/deployments?region=eu-west-1",
-    );
+    expect(n.links.ecsConsole).toBe("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/shop-staging/services/web/deployments?region=eu-west-1");
     expect(n.links.buildLogs).toBeUndefined();
   });
 
@@ -116,7 +126,12 @@ describe("changesToNotify: what a deployment message says", () => {
   });
 
   it("names the environment a promotion came from", () => {
-    const promoted = deployment({ env: "production", cluster: "shop-prod", trigger: "promotion", promotedFrom: { env: "staging", deploymentId: "d-3f9c2a1b4e5d" } });
+    const promoted = deployment({
+      env: "production",
+      cluster: "shop-prod",
+      trigger: "promotion",
+      promotedFrom: { env: "staging", deploymentId: "d-3f9c2a1b4e5d" },
+    });
     const n = only(changesToNotify(promoted, moved(promoted, "started")));
     expect(n.deployment).toMatchObject({ trigger: "promotion", promotedFrom: "staging", triggeredBy: "promotion from staging" });
     expect(n.title).toBe("shop-web → production: deploying");
@@ -167,7 +182,13 @@ describe("changesToNotify: warnings", () => {
   });
 
   it("sends every warning of an inserted record", () => {
-    const inserted = { ...pending, warnings: [{ at: "2026-03-02T09:10:05.000Z", message: "a" }, { at: "2026-03-02T09:10:05.000Z", message: "b" }] };
+    const inserted = {
+      ...pending,
+      warnings: [
+        { at: "2026-03-02T09:10:05.000Z", message: "a" },
+        { at: "2026-03-02T09:10:05.000Z", message: "b" },
+      ],
+    };
     expect(changesToNotify(undefined, inserted).map((n) => n.deliveryId)).toEqual(["d-3f9c2a1b4e5d:warning:0", "d-3f9c2a1b4e5d:warning:1"]);
   });
 });
@@ -185,25 +206,31 @@ describe("changesToNotify: builds", () => {
       links: { buildLogs: build().logsUrl },
     });
     expect(n?.summary).toBe(
-      "CodeBuild shop-web #118 failed in phase BUILD; Stevedore deploys nothing from this build. "
-      + "Reason: COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1",
+      "CodeBuild shop-web #118 failed in phase BUILD; Stevedore deploys nothing from this build. " +
+        "Reason: COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1",
     );
   });
 
   it("says how a build ended when it did not simply fail", () => {
-    expect(changesToNotify(undefined, build({ status: "TIMED_OUT", phase: undefined, phaseContext: undefined }))[0]?.summary)
-      .toBe("CodeBuild shop-web #118 timed out; Stevedore deploys nothing from this build.");
+    expect(changesToNotify(undefined, build({ status: "TIMED_OUT", phase: undefined, phaseContext: undefined }))[0]?.summary).toBe(
+      "CodeBuild shop-web #118 timed out; Stevedore deploys nothing from this build.",
+    );
   });
 
   it("names the image a build pushed before it failed, and never says it deployed nothing", () => {
     const digest = `sha256:6ad162fdae82${"a".repeat(52)}`;
     const [n] = changesToNotify(undefined, build({ phase: "POST_BUILD", phaseContext: undefined, digest }));
-    expect(n?.summary).toBe("CodeBuild shop-web #118 failed in phase POST_BUILD; it had pushed image 6ad162fdae82, which Stevedore deploys nowhere and rolls back wherever its push already started it.");
+    expect(n?.summary).toBe(
+      "CodeBuild shop-web #118 failed in phase POST_BUILD; it had pushed image 6ad162fdae82, which Stevedore deploys nowhere and rolls back wherever its push already started it.",
+    );
     expect(n).toMatchObject({ build: { digest } });
   });
 
   it("names a stopped build's event build.stopped, not build.failed", () => {
-    expect(changesToNotify(undefined, build({ status: "STOPPED" }))[0]).toMatchObject({ event: "build.stopped", title: "shop-web: build shop-web #118 was stopped" });
+    expect(changesToNotify(undefined, build({ status: "STOPPED" }))[0]).toMatchObject({
+      event: "build.stopped",
+      title: "shop-web: build shop-web #118 was stopped",
+    });
     expect(changesToNotify(undefined, build({ status: "FAULT" }))[0]).toMatchObject({ event: "build.failed" });
   });
 
@@ -215,23 +242,43 @@ describe("changesToNotify: builds", () => {
 
 describe("changesToNotify: promotions", () => {
   const waiting: PromotionRecord = {
-    kind: "promotion", id: "p-0a1b2c3d4e5f", app: "shop-worker", from: "staging", to: "production",
-    repository: "shop/worker", repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/worker",
-    digest: DIGEST, tag: "v1.4.0", pushedAt: "2026-03-02T09:00:00.000Z", pushKey: `2026-03-02T09:00:00.000Z#${DIGEST}`,
-    sourceDeploymentIds: ["d-1", "d-2"], status: "awaiting_approval", requestedAt: "2026-03-02T09:30:00.000Z",
-    expiresAt: "2026-03-04T09:30:00.000Z", history: [{ status: "awaiting_approval", at: "2026-03-02T09:30:00.000Z" }], version: 1,
+    kind: "promotion",
+    id: "p-0a1b2c3d4e5f",
+    app: "shop-worker",
+    from: "staging",
+    to: "production",
+    repository: "shop/worker",
+    repositoryUri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/worker",
+    digest: DIGEST,
+    tag: "v1.4.0",
+    pushedAt: "2026-03-02T09:00:00.000Z",
+    pushKey: `2026-03-02T09:00:00.000Z#${DIGEST}`,
+    sourceDeploymentIds: ["d-1", "d-2"],
+    status: "awaiting_approval",
+    requestedAt: "2026-03-02T09:30:00.000Z",
+    expiresAt: "2026-03-04T09:30:00.000Z",
+    history: [{ status: "awaiting_approval", at: "2026-03-02T09:30:00.000Z" }],
+    version: 1,
   };
   const decided = (status: PromotionRecord["status"], by?: string, reason?: string): PromotionRecord => ({
-    ...waiting, status, decidedBy: by, version: 2,
+    ...waiting,
+    status,
+    decidedBy: by,
+    version: 2,
     history: [...waiting.history, { status, at: "2026-03-02T10:00:00.000Z", by, reason }],
   });
 
   it("asks for approval with the commands that give it, once", () => {
     const [n] = changesToNotify(undefined, waiting);
     expect(n).toMatchObject({
-      kind: "promotion", event: "promotion.awaiting_approval", deliveryId: "p-0a1b2c3d4e5f:awaiting_approval",
+      kind: "promotion",
+      event: "promotion.awaiting_approval",
+      deliveryId: "p-0a1b2c3d4e5f:awaiting_approval",
       title: "shop-worker → production: waiting for approval",
-      promotion: { approveCommand: "npm run stevedore -- approve shop-worker p-0a1b2c3d4e5f", rejectCommand: "npm run stevedore -- reject shop-worker p-0a1b2c3d4e5f" },
+      promotion: {
+        approveCommand: "npm run stevedore -- approve shop-worker p-0a1b2c3d4e5f",
+        rejectCommand: "npm run stevedore -- reject shop-worker p-0a1b2c3d4e5f",
+      },
     });
     expect(n?.summary).toContain("is verified in staging and waits for approval to go to production");
     expect(changesToNotify(waiting, { ...waiting, version: 2 })).toEqual([]);
@@ -260,7 +307,13 @@ describe("changesToNotify: other items", () => {
 });
 
 describe("formatElapsed", () => {
-  it.each([[0, "0s"], [45, "45s"], [252, "4m 12s"], [3600, "1h 0m"], [3780, "1h 3m"]])("formats %i s as %s", (s, text) => {
+  it.each([
+    [0, "0s"],
+    [45, "45s"],
+    [252, "4m 12s"],
+    [3600, "1h 0m"],
+    [3780, "1h 3m"],
+  ])("formats %i s as %s", (s, text) => {
     expect(formatElapsed(s)).toBe(text);
   });
 });

@@ -21,11 +21,19 @@ export interface Receiver {
   close: () => Promise<void>;
 }
 
-export const reply = (status: number, body = "", headers: Record<string, string> = {}): Respond =>
-  (res) => { res.writeHead(status, headers).end(body); };
+export const reply =
+  (status: number, body = "", headers: Record<string, string> = {}): Respond =>
+  (res) => {
+    res.writeHead(status, headers).end(body);
+  };
 
-export const hang = (ms: number): Respond =>
-  (res) => { setTimeout(() => { if (!res.destroyed) res.writeHead(200).end("late"); }, ms).unref(); };
+export const hang =
+  (ms: number): Respond =>
+  (res) => {
+    setTimeout(() => {
+      if (!res.destroyed) res.writeHead(200).end("late");
+    }, ms).unref();
+  };
 
 export async function startReceiver(): Promise<Receiver> {
   const received: Received[] = [];
@@ -47,10 +55,11 @@ export async function startReceiver(): Promise<Receiver> {
     received,
     script,
     on: (path, ...responses) => byPath.set(path, [...(byPath.get(path) ?? []), ...responses]),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -70,9 +79,14 @@ export function captureLogs(): { lines: () => string[]; restore: () => void } {
     jest.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
       captured.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
       return true;
-    }));
+    }),
+  );
   return {
-    lines: () => captured.join("").split("\n").filter((l) => l.trim() !== ""),
+    lines: () =>
+      captured
+        .join("")
+        .split("\n")
+        .filter((l) => l.trim() !== ""),
     restore: () => spies.forEach((s) => s.mockRestore()),
   };
 }

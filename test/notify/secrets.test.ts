@@ -24,7 +24,9 @@ beforeEach(() => {
 
 describe("resolveSecret", () => {
   it("reads an SSM parameter by name, decrypted", async () => {
-    ssm.on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url", WithDecryption: true }).resolves(parameter("https://hooks.slack.com/services/T/B/X"));
+    ssm
+      .on(GetParameterCommand, { Name: "/stevedore/shop/slack-webhook-url", WithDecryption: true })
+      .resolves(parameter("https://hooks.slack.com/services/T/B/X"));
     await expect(resolveSecret({ store: "ssm", name: "/stevedore/shop/slack-webhook-url" })).resolves.toBe("https://hooks.slack.com/services/T/B/X");
     expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
   });
@@ -33,7 +35,8 @@ describe("resolveSecret", () => {
     ssm.on(GetParameterCommand).resolves(parameter("s3cret"));
     await expect(resolveSecret({ store: "secretsmanager", id: "stevedore/shop/audit-webhook-secret" })).resolves.toBe("s3cret");
     expect(ssm.commandCalls(GetParameterCommand)[0]?.args[0].input).toEqual({
-      Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret", WithDecryption: true,
+      Name: "/aws/reference/secretsmanager/stevedore/shop/audit-webhook-secret",
+      WithDecryption: true,
     });
   });
 
@@ -86,7 +89,9 @@ describe("resolveSecret", () => {
   });
 
   it("turns a missing parameter into a terminal error naming the call, not the value", async () => {
-    ssm.on(GetParameterCommand).rejects(Object.assign(new Error("Parameter /stevedore/url not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
+    ssm
+      .on(GetParameterCommand)
+      .rejects(Object.assign(new Error("Parameter /stevedore/url not found."), { name: "ParameterNotFound", $metadata: { httpStatusCode: 400 } }));
     const error = await resolveSecret({ store: "ssm", name: "/stevedore/url" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TerminalAwsError);
     expect((error as TerminalAwsError).message).toBe("ssm:GetParameter failed: ParameterNotFound: Parameter /stevedore/url not found.");

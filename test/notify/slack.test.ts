@@ -14,14 +14,19 @@ function slackFor(status: DeploymentStatus, reason?: string): SlackPayload {
 
 /** Every text a person can see in the message. */
 function visible(payload: SlackPayload): string {
-  const texts = (blocks: SlackBlock[]): string[] => blocks.flatMap((b) => {
-    switch (b.type) {
-      case "header": return [b.text.text];
-      case "section": return [b.text?.text ?? "", ...(b.fields ?? []).map((f) => f.text)];
-      case "context": return b.elements.map((e) => e.text);
-      case "actions": return b.elements.map((e) => `${e.text.text} ${e.url}`);
-    }
-  });
+  const texts = (blocks: SlackBlock[]): string[] =>
+    blocks.flatMap((b) => {
+      switch (b.type) {
+        case "header":
+          return [b.text.text];
+        case "section":
+          return [b.text?.text ?? "", ...(b.fields ?? []).map((f) => f.text)];
+        case "context":
+          return b.elements.map((e) => e.text);
+        case "actions":
+          return b.elements.map((e) => `${e.text.text} ${e.url}`);
+      }
+    });
   return [...texts(payload.blocks), ...payload.attachments.flatMap((a) => texts(a.blocks))].join("\n");
 }
 
@@ -35,20 +40,29 @@ describe("toSlack", () => {
   it("names cluster, service, region, image, commit, revision, trigger, duration and reason", () => {
     const text = visible(slackFor("rolled_back", "ECS deployment circuit breaker: tasks failed to start"));
     for (const expected of [
-      "*App*\nshop-web", "*Environment*\nstaging", "*Service*\nshop-staging/web (eu-west-1)", "*Image*\nshop/web:3f9c2a1 · 4b1d09c2e8aa",
-      "*Commit*\n3f9c2a1", "*Revision*\n42", "*Trigger*\npush", "*Duration*\n9m 42s",
+      "*App*\nshop-web",
+      "*Environment*\nstaging",
+      "*Service*\nshop-staging/web (eu-west-1)",
+      "*Image*\nshop/web:3f9c2a1 · 4b1d09c2e8aa",
+      "*Commit*\n3f9c2a1",
+      "*Revision*\n42",
+      "*Trigger*\npush",
+      "*Duration*\n9m 42s",
       "Reason: ECS deployment circuit breaker: tasks failed to start",
-    ]) expect(text).toContain(expected);
+    ])
+      expect(text).toContain(expected);
   });
 
   it("links the ECS console and the build logs as buttons", () => {
     const fromBuild = { ...rollingOut, buildUrl: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/logs" };
     const [n] = changesToNotify(fromBuild, moved(fromBuild, "verified"));
     const actions = toSlack(n as Notification).attachments[0]?.blocks.find((b) => b.type === "actions");
-    expect(actions).toMatchObject({ elements: [
-      { text: { text: "ECS console" }, url: expect.stringContaining("/ecs/v2/clusters/shop-staging/services/web/deployments") },
-      { text: { text: "Build logs" }, url: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/logs" },
-    ] });
+    expect(actions).toMatchObject({
+      elements: [
+        { text: { text: "ECS console" }, url: expect.stringContaining("/ecs/v2/clusters/shop-staging/services/web/deployments") },
+        { text: { text: "Build logs" }, url: "https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/logs" },
+      ],
+    });
   });
 
   it.each<DeploymentStatus>(["rolled_back", "failed", "timed_out"])("makes %s look like a failure, never a success", (status) => {

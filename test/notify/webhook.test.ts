@@ -99,7 +99,14 @@ describe("toWebhook", () => {
       severity: "failure",
       title: "shop-web → staging: rolled back, deployment failed",
       at: "2026-03-02T09:19:50.000Z",
-      deployment: { cluster: "shop-staging", service: "web", region: "eu-west-1", tag: "3f9c2a1", revision: 42, reason: "alarm shop-staging-web-5xx is in ALARM" },
+      deployment: {
+        cluster: "shop-staging",
+        service: "web",
+        region: "eu-west-1",
+        tag: "3f9c2a1",
+        revision: 42,
+        reason: "alarm shop-staging-web-5xx is in ALARM",
+      },
       links: { ecsConsole: expect.stringContaining("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/shop-staging/services/web") },
     });
     expect(body.summary).toContain("Reason: alarm shop-staging-web-5xx is in ALARM");

@@ -10,15 +10,41 @@ import { createBuild, getPromotion } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  awsError, completeWorkerStaging, decisionEvent, deploymentEvent, headRecord, storedIn, lambda, promotionsIn, PUSH_DIGEST, PUSHED_AT,
-  pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, serviceAction, SERVICES, statusChanges, streamReader, targetRecords,
-  verifyWebStaging, WEB_PRODUCTION, WEB_STAGING, WEB_URI, WORKER_PRODUCTION, WORKER_STAGING, WORKER_URI, workerPush, writesIn,
+  awsError,
+  completeWorkerStaging,
+  decisionEvent,
+  deploymentEvent,
+  headRecord,
+  storedIn,
+  lambda,
+  promotionsIn,
+  PUSH_DIGEST,
+  PUSHED_AT,
+  pushWebToStaging,
+  QUIET_ALARMS,
+  refillRegistrationBudget,
+  serviceAction,
+  SERVICES,
+  statusChanges,
+  streamReader,
+  targetRecords,
+  verifyWebStaging,
+  WEB_PRODUCTION,
+  WEB_STAGING,
+  WEB_URI,
+  WORKER_PRODUCTION,
+  WORKER_STAGING,
+  WORKER_URI,
+  workerPush,
+  writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
 let reader: ReturnType<typeof streamReader>;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   refillRegistrationBudget();
@@ -35,8 +61,13 @@ const VERIFIED_AT = "2026-11-20T09:23:00.000Z"; // the sweep that verifies shop-
 function verifiedTransition(batch: { Records: StreamRecord[] }, recordId: string): StreamRecord {
   const found = batch.Records.find((r) => {
     const after = storedIn(r);
-    return after?.kind === "deployment" && after.id === recordId && after.status === "verified" && storedIn(r, "OldImage")?.kind === "deployment"
-      && (storedIn(r, "OldImage") as DeploymentRecord).status !== "verified";
+    return (
+      after?.kind === "deployment" &&
+      after.id === recordId &&
+      after.status === "verified" &&
+      storedIn(r, "OldImage")?.kind === "deployment" &&
+      (storedIn(r, "OldImage") as DeploymentRecord).status !== "verified"
+    );
   });
   if (!found) throw new Error(`no verified transition of ${recordId} in the batch`);
   return found;
@@ -55,11 +86,13 @@ describe("promote (records stream)", () => {
       const registered = aws.inputs(RegisterTaskDefinitionCommand);
       expect(registered.map((r) => r.family)).toEqual(["shop-web-staging", "shop-web-production"]);
       expect(registered[1]?.containerDefinitions?.[0]?.image).toBe(`${WEB_URI}@${PUSH_DIGEST}`);
-      expect(registered[1]?.tags).toEqual(expect.arrayContaining([
-        { key: "stevedore:digest", value: PUSH_DIGEST },
-        { key: "stevedore:trigger", value: "promotion" },
-        { key: "stevedore:replaces", value: "shop-web-production:41" },
-      ]));
+      expect(registered[1]?.tags).toEqual(
+        expect.arrayContaining([
+          { key: "stevedore:digest", value: PUSH_DIGEST },
+          { key: "stevedore:trigger", value: "promotion" },
+          { key: "stevedore:replaces", value: "shop-web-production:41" },
+        ]),
+      );
       expect(aws.inputs(UpdateServiceCommand)[1]).toEqual({
         cluster: "shop-prod",
         service: "web",
@@ -112,9 +145,12 @@ describe("promote (records stream)", () => {
       // this very write. Simulated by putting the old image back before the stream is consumed.
       const staging = await verifyWebStaging();
       const transition = verifiedTransition(reader.next(), staging.id);
-      await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(new PutItemCommand({
-        TableName: db.table, Item: transition.dynamodb.OldImage as Record<string, AttributeValue>,
-      }));
+      await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(
+        new PutItemCommand({
+          TableName: db.table,
+          Item: transition.dynamodb.OldImage as Record<string, AttributeValue>,
+        }),
+      );
 
       await lambda.promote({ Records: [transition] });
 
@@ -167,8 +203,13 @@ describe("promote (records stream)", () => {
       await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId, updatedAt: "2026-11-20T09:17:51.903Z" }));
       await lambda.ecs(serviceAction({ target: WEB_STAGING })); // MODIFY completed → completed: a warning
       await createBuild({
-        kind: "build", app: "shop-web", project: "shop-web", buildId: "shop-web:0d6e1f3a", status: "FAILED",
-        at: "2026-11-20T09:30:00.000Z", eventId: "c81d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5",
+        kind: "build",
+        app: "shop-web",
+        project: "shop-web",
+        buildId: "shop-web:0d6e1f3a",
+        status: "FAILED",
+        at: "2026-11-20T09:30:00.000Z",
+        eventId: "c81d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5",
       });
       const rollout = reader.next();
       await lambda.sweep("2026-11-20T09:23:00Z");
@@ -176,13 +217,25 @@ describe("promote (records stream)", () => {
       const oddities: StreamRecord[] = [
         { ...verified, eventName: "MODIFY", dynamodb: { ...verified.dynamodb, OldImage: verified.dynamodb.NewImage } }, // verified → verified
         { ...verified, eventName: "REMOVE", dynamodb: { ...verified.dynamodb, OldImage: verified.dynamodb.NewImage, NewImage: undefined } },
-        { ...verified, eventName: "INSERT", dynamodb: { ...verified.dynamodb, OldImage: undefined, NewImage: { ...verified.dynamodb.NewImage, kind: { S: "build" } } } },
+        {
+          ...verified,
+          eventName: "INSERT",
+          dynamodb: { ...verified.dynamodb, OldImage: undefined, NewImage: { ...verified.dynamodb.NewImage, kind: { S: "build" } } },
+        },
         // Becoming verified, but without the digest it would deploy: not an item Stevedore writes.
-        { ...verified, dynamodb: { ...verified.dynamodb, NewImage: Object.fromEntries(Object.entries(verified.dynamodb.NewImage ?? {}).filter(([k]) => k !== "digest")) } },
+        {
+          ...verified,
+          dynamodb: { ...verified.dynamodb, NewImage: Object.fromEntries(Object.entries(verified.dynamodb.NewImage ?? {}).filter(([k]) => k !== "digest")) },
+        },
       ];
       expect(rollout.Records.map((r) => r.eventName)).toEqual(expect.arrayContaining(["INSERT", "MODIFY"]));
-      expect(rollout.Records.some((r) => (storedIn(r) as DeploymentRecord | undefined)?.status === "completed"
-        && (storedIn(r, "OldImage") as DeploymentRecord | undefined)?.status === "completed")).toBe(true);
+      expect(
+        rollout.Records.some(
+          (r) =>
+            (storedIn(r) as DeploymentRecord | undefined)?.status === "completed" &&
+            (storedIn(r, "OldImage") as DeploymentRecord | undefined)?.status === "completed",
+        ),
+      ).toBe(true);
       expect(rollout.Records.some((r) => storedIn(r)?.kind === "build")).toBe(true);
       const calls = aws.ecs.calls().length;
 
@@ -197,7 +250,9 @@ describe("promote (records stream)", () => {
       await verifyWebStaging();
       await lambda.promote(reader.next());
       const production = await headRecord(WEB_PRODUCTION);
-      await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: production.ecsDeploymentId as string, updatedAt: "2026-11-20T09:30:00.000Z" }));
+      await lambda.ecs(
+        deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: production.ecsDeploymentId as string, updatedAt: "2026-11-20T09:30:00.000Z" }),
+      );
       await lambda.sweep("2026-11-20T09:40:00Z");
       const batch = reader.next();
       expect(statusChanges(batch.Records, production.id).map((c) => c.to)).toContain("verified");
@@ -274,7 +329,16 @@ describe("promote (records stream)", () => {
 
       const result = await lambda.approval(decisionEvent({ promotionId: promotion.id, by: "alice@example.com", reason: "QA signed off" }));
 
-      expect(result).toEqual({ promoted: [{ to: "production", approval: "manual", promotionId: promotion.id, deployed: [expect.objectContaining({ target: WORKER_PRODUCTION, outcome: "started" })] }] });
+      expect(result).toEqual({
+        promoted: [
+          {
+            to: "production",
+            approval: "manual",
+            promotionId: promotion.id,
+            deployed: [expect.objectContaining({ target: WORKER_PRODUCTION, outcome: "started" })],
+          },
+        ],
+      });
       const registered = aws.inputs(RegisterTaskDefinitionCommand).find((r) => r.family === "shop-worker-production");
       expect(registered?.containerDefinitions?.[0]?.image).toBe(`${WORKER_URI}@${PUSH_DIGEST}`);
       expect(productionUpdates("worker")).toEqual([expect.objectContaining({ taskDefinition: taskDefinitionArn("shop-worker-production", 42) })]);
@@ -312,12 +376,18 @@ describe("promote (records stream)", () => {
     it("deploys nothing on a rejection, nor on an approval after it", async () => {
       const promotion = await awaitingApproval();
 
-      const rejected = await lambda.approval(decisionEvent({ promotionId: promotion.id, decision: "reject", by: "carol@example.com", reason: "breaks the reports" }));
+      const rejected = await lambda.approval(
+        decisionEvent({ promotionId: promotion.id, decision: "reject", by: "carol@example.com", reason: "breaks the reports" }),
+      );
       const late = await lambda.approval(decisionEvent({ promotionId: promotion.id }, "2026-11-20T10:05:00Z"));
 
       expect(rejected).toEqual({ ignored: `promotion ${promotion.id} is rejected` });
       expect(late).toEqual({ ignored: `promotion ${promotion.id} is rejected` });
-      expect(await getPromotion("shop-worker", promotion.id)).toMatchObject({ status: "rejected", decidedBy: "carol@example.com", reason: "breaks the reports" });
+      expect(await getPromotion("shop-worker", promotion.id)).toMatchObject({
+        status: "rejected",
+        decidedBy: "carol@example.com",
+        reason: "breaks the reports",
+      });
       expect(productionUpdates("worker")).toEqual([]);
       expect(await targetRecords(WORKER_PRODUCTION)).toEqual([]);
     });

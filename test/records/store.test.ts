@@ -6,16 +6,36 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { BuildVerdict, DeploymentRecord, PromotionRecord } from "../../shared/records/model";
 import { keys, pushKeyOf } from "../../shared/records/model";
 import {
-  claim, create, fromItem, getPromotion, getRecord, queryApp, queryDue, queryImage, readTarget, readVerdict, recordVerdict,
-  retake, save, saveAndLock, saveAndUnlock, toItem, unlock, type Head,
+  claim,
+  create,
+  fromItem,
+  getPromotion,
+  getRecord,
+  queryApp,
+  queryDue,
+  queryImage,
+  readTarget,
+  readVerdict,
+  recordVerdict,
+  retake,
+  save,
+  saveAndLock,
+  saveAndUnlock,
+  toItem,
+  unlock,
+  type Head,
 } from "../../shared/records/store";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { deploymentRecord, digestOf, promotionRecord, targetRecords, WEB_STAGING, writesIn } from "../support/records";
 
 let db: TestDynamo;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
-beforeEach(async () => { await db.reset(); });
+beforeEach(async () => {
+  await db.reset();
+});
 
 /** Wall-clock ms used as "now" and as lock deadlines: the store only compares them. */
 const NOW = 1_800_000_000_000;
@@ -32,9 +52,13 @@ function headOf(record: DeploymentRecord): Head {
 }
 
 async function rawHead(targetKey = WEB_STAGING): Promise<Record<string, unknown> | undefined> {
-  const out = await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(new GetItemCommand({
-    TableName: db.table, Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.head } }, ConsistentRead: true,
-  }));
+  const out = await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(
+    new GetItemCommand({
+      TableName: db.table,
+      Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.head } },
+      ConsistentRead: true,
+    }),
+  );
   return out.Item ? unmarshall(out.Item) : undefined;
 }
 
@@ -109,7 +133,12 @@ describe("records store", () => {
     it("takes over an abandoned claim only once the head's lock has expired", async () => {
       const first = image(1, { leaseUntil: LOCK });
       await claim(first, undefined, LOCK, NOW);
-      const taken = { ...first, leaseUntil: LOCK + 60_000, taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-web-staging:42", version: 2 };
+      const taken = {
+        ...first,
+        leaseUntil: LOCK + 60_000,
+        taskDefinitionArn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-web-staging:42",
+        version: 2,
+      };
 
       await expect(retake(taken, 1, LOCK + 60_000, LOCK - 1)).resolves.toBe("conflict");
       expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ version: 1, leaseUntil: LOCK });
@@ -143,8 +172,15 @@ describe("records store", () => {
 
   describe("build verdicts", () => {
     const verdict = (n: number, word: "accepted" | "rejected", overrides: Partial<BuildVerdict> = {}): BuildVerdict => ({
-      repository: "shop/web", digest: digestOf(1), verdict: word, project: "shop-web", buildId: `shop-web:build-${n}`, buildNumber: n,
-      at: "2026-11-20T09:00:00.000Z", ...(word === "rejected" ? { reason: `its build shop-web #${n} failed in POST_BUILD after pushing this image` } : {}), ...overrides,
+      repository: "shop/web",
+      digest: digestOf(1),
+      verdict: word,
+      project: "shop-web",
+      buildId: `shop-web:build-${n}`,
+      buildNumber: n,
+      at: "2026-11-20T09:00:00.000Z",
+      ...(word === "rejected" ? { reason: `its build shop-web #${n} failed in POST_BUILD after pushing this image` } : {}),
+      ...overrides,
     });
 
     it("refuses the claim and the retake of an image a build rejected, writing nothing", async () => {
@@ -153,7 +189,9 @@ describe("records store", () => {
       await recordVerdict(verdict(7, "rejected"));
       const before = db.stream.length;
 
-      await expect(claim(image(1, { pushedAt: "2026-11-20T10:00:00.000Z", pushKey: pushKeyOf("2026-11-20T10:00:00.000Z", digestOf(1)) }), headOf(first), LOCK, NOW)).resolves.toBe("rejected");
+      await expect(
+        claim(image(1, { pushedAt: "2026-11-20T10:00:00.000Z", pushKey: pushKeyOf("2026-11-20T10:00:00.000Z", digestOf(1)) }), headOf(first), LOCK, NOW),
+      ).resolves.toBe("rejected");
       await expect(retake({ ...first, version: 2 }, 1, LOCK, NOW)).resolves.toBe("rejected");
       await expect(claim(image(2), headOf(first), LOCK, NOW)).resolves.toBe("claimed"); // another image is not concerned
 
@@ -162,9 +200,19 @@ describe("records store", () => {
 
     it.each([
       ["a later build's success lifts an earlier build's rejection", [verdict(7, "rejected"), verdict(8, "accepted")], [true, true], "accepted"],
-      ["an earlier build's failure, arriving late, does not override a later success", [verdict(8, "accepted"), verdict(7, "rejected")], [true, false], "accepted"],
+      [
+        "an earlier build's failure, arriving late, does not override a later success",
+        [verdict(8, "accepted"), verdict(7, "rejected")],
+        [true, false],
+        "accepted",
+      ],
       ["the same build's word again stands (a repeated event carries on)", [verdict(7, "rejected"), verdict(7, "rejected")], [true, true], "rejected"],
-      ["another project's word overrides, whatever its number", [verdict(8, "accepted"), verdict(2, "rejected", { project: "shop-web-nightly" })], [true, true], "rejected"],
+      [
+        "another project's word overrides, whatever its number",
+        [verdict(8, "accepted"), verdict(2, "rejected", { project: "shop-web-nightly" })],
+        [true, true],
+        "rejected",
+      ],
       ["a build without a number has the last word", [verdict(8, "accepted"), verdict(7, "rejected", { buildNumber: undefined })], [true, true], "rejected"],
     ] as const)("orders verdicts by build number within a project: %s", async (...[, verdicts, stood, last]) => {
       const results = [];
@@ -239,7 +287,7 @@ describe("records store", () => {
       await expect(saveAndUnlock({ ...first, status: "started", version: 2 }, 1)).resolves.toBe(false);
       await unlock(first);
 
-      expect((await rawHead())).toMatchObject({ recordId: second.id, lockUntil: LOCK });
+      expect(await rawHead()).toMatchObject({ recordId: second.id, lockUntil: LOCK });
       expect(await getRecord(WEB_STAGING, first.pushKey)).toMatchObject({ status: "pending", version: 1 });
     });
 
@@ -333,9 +381,9 @@ describe("records store", () => {
       expect(await ids(at(20))).toEqual([records.pending.id, records.completed.id].sort());
       expect(await ids(at(30))).toEqual([records.pending.id, records.completed.id, records.started.id].sort());
       expect(await ids(at(45))).toEqual([records.pending.id, records.completed.id, records.started.id, records.startedLater.id, waiting.id].sort());
-      expect(await ids(at(10_000))).toEqual([
-        records.pending.id, records.started.id, records.startedLater.id, records.rollingBack.id, records.completed.id, waiting.id,
-      ].sort());
+      expect(await ids(at(10_000))).toEqual(
+        [records.pending.id, records.started.id, records.startedLater.id, records.rollingBack.id, records.completed.id, waiting.id].sort(),
+      );
     });
 
     it("returns whole records, and drops one from the index once it is finished", async () => {
@@ -367,8 +415,17 @@ describe("records store", () => {
       const pushedAt = `2026-11-20T09:0${n}:00.000Z`;
       return deploymentRecord({
         id: `d-${env.slice(0, 4)}${n}${service.length.toString().padStart(7, "0")}`,
-        app: "shop-worker", env, region, cluster, service, targetKey, repository: "shop/worker",
-        digest: digestOf(n), pushedAt, pushKey: pushKeyOf(pushedAt, digestOf(n)), status: "verified",
+        app: "shop-worker",
+        env,
+        region,
+        cluster,
+        service,
+        targetKey,
+        repository: "shop/worker",
+        digest: digestOf(n),
+        pushedAt,
+        pushKey: pushKeyOf(pushedAt, digestOf(n)),
+        status: "verified",
       });
     };
 
@@ -404,7 +461,10 @@ describe("records store", () => {
     });
 
     it("puts only unfinished records in the due index", () => {
-      expect(toItem(image(1, { status: "completed", watchUntil: "2026-11-20T09:20:00.000Z" }))).toMatchObject({ duePk: { S: "DUE" }, dueAt: { S: "2026-11-20T09:20:00.000Z" } });
+      expect(toItem(image(1, { status: "completed", watchUntil: "2026-11-20T09:20:00.000Z" }))).toMatchObject({
+        duePk: { S: "DUE" },
+        dueAt: { S: "2026-11-20T09:20:00.000Z" },
+      });
       expect(toItem(image(1, { status: "verified" })).duePk).toBeUndefined();
       expect(toItem(promotionRecord({ status: "expired" })).duePk).toBeUndefined();
     });
@@ -416,10 +476,18 @@ describe("records store", () => {
       // A claim or a rollback decision whose invocation may have died is looked at on every sweep.
       ["a pending claim is due at once (its lease decides)", { status: "pending" as const }, CREATED],
       ["an unconfirmed rollback decision is due at once (its lease decides)", { status: "rolling_back" as const, rollback: decision }, CREATED],
-      ["a rollback ECS confirmed is due at the deadline", { status: "rolling_back" as const, rollback: { ...decision, confirmedAt: "2026-11-20T09:10:01.000Z" } }, DEADLINE],
+      [
+        "a rollback ECS confirmed is due at the deadline",
+        { status: "rolling_back" as const, rollback: { ...decision, confirmedAt: "2026-11-20T09:10:01.000Z" } },
+        DEADLINE,
+      ],
       ["ECS's own rollback is due at the deadline", { status: "rolling_back" as const }, DEADLINE],
       ["a started rollout is due at the deadline", { status: "started" as const }, DEADLINE],
-      ["a completed one is due when its watch window ends", { status: "completed" as const, watchUntil: "2026-11-20T09:20:00.000Z" }, "2026-11-20T09:20:00.000Z"],
+      [
+        "a completed one is due when its watch window ends",
+        { status: "completed" as const, watchUntil: "2026-11-20T09:20:00.000Z" },
+        "2026-11-20T09:20:00.000Z",
+      ],
     ])("%s", (...[, overrides, dueAt]: [string, Partial<DeploymentRecord>, string]) => {
       expect(toItem(image(1, { deadline: DEADLINE, ...overrides }))).toMatchObject({ duePk: { S: "DUE" }, dueAt: { S: dueAt } });
     });

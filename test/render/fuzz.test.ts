@@ -13,21 +13,107 @@ const ROUNDS = 4000; // per template
 
 const FRAGMENTS = [
   // quotes, backslashes, braces and our own syntax
-  '"', "'", "`", "\\", '\\"', "\\\\", "\\u0041", "{", "}", "{{", "}}", "{{ x }}", "{{x}}", "{{ image }}", "{{ env }}",
-  "{{ TASK_CPU }}", "{{ FAMILY }}", "{{ a b }}", "{{.Name}}", "{{{ QUEUE }}}", "}}{{", "{{ }}",
+  '"',
+  "'",
+  "`",
+  "\\",
+  '\\"',
+  "\\\\",
+  "\\u0041",
+  "{",
+  "}",
+  "{{",
+  "}}",
+  "{{ x }}",
+  "{{x}}",
+  "{{ image }}",
+  "{{ env }}",
+  "{{ TASK_CPU }}",
+  "{{ FAMILY }}",
+  "{{ a b }}",
+  "{{.Name}}",
+  "{{{ QUEUE }}}",
+  "}}{{",
+  "{{ }}",
   // String.replace patterns and other template languages
-  "$&", "$1", "$$", "$`", "$'", "$<n>", "${env}", "%s", "%%", "#{x}", "<%= x %>",
+  "$&",
+  "$1",
+  "$$",
+  "$`",
+  "$'",
+  "$<n>",
+  "${env}",
+  "%s",
+  "%%",
+  "#{x}",
+  "<%= x %>",
   // whitespace and controls
-  "\n", "\r\n", "\r", "\t", "\u0000", "\u0007", "\u001b[31m", "\u2028", "\u2029", "\u00a0", "\ufeff",
+  "\n",
+  "\r\n",
+  "\r",
+  "\t",
+  "\u0000",
+  "\u0007",
+  "\u001b[31m",
+  "\u2028",
+  "\u2029",
+  "\u00a0",
+  "\ufeff",
   // unicode: RTL marks and overrides, emoji with joiners, lone surrogates, combining marks
-  "\u200f", "\u202e", "\u200d", "🚀", "👩‍👩‍👧", "🇪🇺", "\ud800", "\udc00", "\udbff", "é", "é", "日本語", "עברית", "𝐀",
+  "\u200f",
+  "\u202e",
+  "\u200d",
+  "🚀",
+  "👩‍👩‍👧",
+  "🇪🇺",
+  "\ud800",
+  "\udc00",
+  "\udbff",
+  "é",
+  "é",
+  "日本語",
+  "עברית",
+  "𝐀",
   // JSON and YAML syntax
-  '": "', '{"a": 1}', "[1, 2]", "- ", "- item", ": ", "key: value", "&anchor", "*alias", "<<: *alias", "!!python/object:os.system",
-  "!!js/function", "---", "...", "# comment", "%YAML 1.2", "? ", "|", ">-", "null", "~", "true", "0x1F", "1e309", ".inf", "NaN",
+  '": "',
+  '{"a": 1}',
+  "[1, 2]",
+  "- ",
+  "- item",
+  ": ",
+  "key: value",
+  "&anchor",
+  "*alias",
+  "<<: *alias",
+  "!!python/object:os.system",
+  "!!js/function",
+  "---",
+  "...",
+  "# comment",
+  "%YAML 1.2",
+  "? ",
+  "|",
+  ">-",
+  "null",
+  "~",
+  "true",
+  "0x1F",
+  "1e309",
+  ".inf",
+  "NaN",
   // names that are special to JavaScript objects
-  "__proto__", "constructor", "prototype", "toString",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
   // shells and URLs
-  "; rm -rf /", "$(id)", "&&", "||", "http://x/?a=1&b=2#f", "../../etc/passwd", "</script>",
+  "; rm -rf /",
+  "$(id)",
+  "&&",
+  "||",
+  "http://x/?a=1&b=2#f",
+  "../../etc/passwd",
+  "</script>",
 ];
 
 const NUMBERS = [0, 1, 7, 256, 512, 1024, 8080, 65535, -1, 0.5, 1e21, 2 ** 53, Number.MAX_SAFE_INTEGER, 1e-7, Number.MIN_VALUE];
@@ -40,9 +126,7 @@ function hostileValue(random: () => number): VariableValue {
   const parts: string[] = [];
   const count = 1 + Math.floor(random() * 8);
   for (let i = 0; i < count; i++) {
-    parts.push(random() < 0.75
-      ? FRAGMENTS[Math.floor(random() * FRAGMENTS.length)] as string
-      : String.fromCharCode(Math.floor(random() * 0x10000)));
+    parts.push(random() < 0.75 ? (FRAGMENTS[Math.floor(random() * FRAGMENTS.length)] as string) : String.fromCharCode(Math.floor(random() * 0x10000)));
   }
   let value = parts.join("");
   // Now and then a very long one.
@@ -116,7 +200,8 @@ function shuffleKeys(value: Json, random: () => number): Json {
 
 const TEMPLATES = resolve(__dirname, "../../examples/templates");
 const templates: [string, TaskDefinitionTemplate][] = ["web.json", "worker.yaml"].map((name) => [
-  name, parseTemplate(readFileSync(join(TEMPLATES, name), "utf8"), `templates/${name}`),
+  name,
+  parseTemplate(readFileSync(join(TEMPLATES, name), "utf8"), `templates/${name}`),
 ]);
 
 interface Findings {

@@ -56,7 +56,14 @@ describe("checkTaskDefinition: Fargate cpu and memory", () => {
   });
 
   it.each(validPairs())("accepts cpu %i with memory %i MiB", (cpu, memory) => {
-    expect(checkTaskDefinition(fargate((td) => { td.cpu = String(cpu); td.memory = String(memory); }))).toEqual([]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.cpu = String(cpu);
+          td.memory = String(memory);
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it("covers all 74 documented pairs", () => {
@@ -86,15 +93,25 @@ describe("checkTaskDefinition: Fargate cpu and memory", () => {
     [16384, 36864, "32768 to 122880 in steps of 8192"],
     [16384, 131072, "32768 to 122880 in steps of 8192"],
   ])("rejects cpu %i with memory %i MiB, listing the valid sizes", (cpu, memory, sizes) => {
-    expect(checkTaskDefinition(fargate((td) => { td.cpu = String(cpu); td.memory = String(memory); }))).toEqual([
-      `memory: ${memory} MiB is not valid with cpu ${cpu} on Fargate; use ${sizes}`,
-    ]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.cpu = String(cpu);
+          td.memory = String(memory);
+        }),
+      ),
+    ).toEqual([`memory: ${memory} MiB is not valid with cpu ${cpu} on Fargate; use ${sizes}`]);
   });
 
   it.each(["128", "300", "768", "1000", "3072", "32768"])("rejects cpu %s, which is no Fargate size", (cpu) => {
-    expect(checkTaskDefinition(fargate((td) => { td.cpu = cpu; td.memory = "2048"; }))).toEqual([
-      `cpu: ${cpu} is not a Fargate cpu size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384`,
-    ]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.cpu = cpu;
+          td.memory = "2048";
+        }),
+      ),
+    ).toEqual([`cpu: ${cpu} is not a Fargate cpu size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384`]);
   });
 
   it.each([
@@ -108,13 +125,25 @@ describe("checkTaskDefinition: Fargate cpu and memory", () => {
     ["1 vCPU", "2048"],
     ["1024", "2 GB"],
   ])("accepts the string forms cpu %j, memory %j", (cpu, memory) => {
-    expect(checkTaskDefinition(fargate((td) => { td.cpu = cpu; td.memory = memory; }))).toEqual([]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.cpu = cpu;
+          td.memory = memory;
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it("rejects a string-form pair that is not in the table", () => {
-    expect(checkTaskDefinition(fargate((td) => { td.cpu = "1 vCPU"; td.memory = "1 GB"; }))).toEqual([
-      "memory: 1024 MiB is not valid with cpu 1024 on Fargate; use 2048 to 8192 in steps of 1024",
-    ]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.cpu = "1 vCPU";
+          td.memory = "1 GB";
+        }),
+      ),
+    ).toEqual(["memory: 1024 MiB is not valid with cpu 1024 on Fargate; use 2048 to 8192 in steps of 1024"]);
   });
 
   it.each<[string, Json, Json, string]>([
@@ -123,44 +152,94 @@ describe("checkTaskDefinition: Fargate cpu and memory", () => {
     ["memory", "1024", "2 GiB", 'memory: "2 GiB" is not a memory value: write MiB ("2048") or GB ("2 GB")'],
     ["memory", "1024", "-2048", 'memory: "-2048" is not a memory value: write MiB ("2048") or GB ("2 GB")'],
   ])("rejects an unreadable task %s (cpu %j, memory %j)", (_, cpu, memory, message) => {
-    expect(checkTaskDefinition(fargate((td) => { td.cpu = cpu; td.memory = memory; }))).toEqual([message]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.cpu = cpu;
+          td.memory = memory;
+        }),
+      ),
+    ).toEqual([message]);
   });
 
   it.each<[string, number, string]>([
     ["cpu", 256, 'cpu: must be a string, got the number 256 (quote the variable\'s value: "256")'],
     ["memory", 512, 'memory: must be a string, got the number 512 (quote the variable\'s value: "512")'],
   ])("rejects a task %s given as a number (the API takes a string)", (key, value, message) => {
-    expect(checkTaskDefinition(fargate((td) => { td[key] = value; }))).toEqual([message]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td[key] = value;
+        }),
+      ),
+    ).toEqual([message]);
   });
 
   it("needs both task-level cpu and memory on Fargate", () => {
-    expect(checkTaskDefinition(fargate((td) => { delete td.memory; container(td).memory = 512; }))).toEqual([
-      "cpu/memory: Fargate tasks need both task-level cpu and memory",
-    ]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          delete td.memory;
+          container(td).memory = 512;
+        }),
+      ),
+    ).toEqual(["cpu/memory: Fargate tasks need both task-level cpu and memory"]);
   });
 
   it("needs awsvpc on Fargate", () => {
-    expect(checkTaskDefinition(fargate((td) => { td.networkMode = "bridge"; }))).toEqual([
-      'networkMode: Fargate tasks need "awsvpc"',
-    ]);
+    expect(
+      checkTaskDefinition(
+        fargate((td) => {
+          td.networkMode = "bridge";
+        }),
+      ),
+    ).toEqual(['networkMode: Fargate tasks need "awsvpc"']);
   });
 
   it("checks no Fargate table for EC2", () => {
-    expect(checkTaskDefinition(ec2((td) => { td.cpu = "300"; td.memory = "700"; }))).toEqual([]);
+    expect(
+      checkTaskDefinition(
+        ec2((td) => {
+          td.cpu = "300";
+          td.memory = "700";
+        }),
+      ),
+    ).toEqual([]);
   });
 });
 
 describe("cpuUnits and memoryMiB", () => {
   it.each<[Json, number | null]>([
-    ["1024", 1024], [1024, 1024], [" 512 ", 512], ["1 vCPU", 1024], ["0.25 vCPU", 256], ["0.5 vcpu", 512],
-    ["2vCPU", 2048], ["1.5 vCPU", 1536], ["1 core", null], ["", null], ["-1", null], ["1e3", null], [true, null], [null, null],
+    ["1024", 1024],
+    [1024, 1024],
+    [" 512 ", 512],
+    ["1 vCPU", 1024],
+    ["0.25 vCPU", 256],
+    ["0.5 vcpu", 512],
+    ["2vCPU", 2048],
+    ["1.5 vCPU", 1536],
+    ["1 core", null],
+    ["", null],
+    ["-1", null],
+    ["1e3", null],
+    [true, null],
+    [null, null],
   ])("reads cpu %j as %p", (value, units) => {
     expect(cpuUnits(value)).toBe(units);
   });
 
   it.each<[Json, number | null]>([
-    ["2048", 2048], [2048, 2048], ["2 GB", 2048], ["2gb", 2048], ["0.5 GB", 512], ["120 GB", 122880],
-    ["2 GiB", null], ["2048 MiB", null], ["", null], ["1.5", null], [false, null],
+    ["2048", 2048],
+    [2048, 2048],
+    ["2 GB", 2048],
+    ["2gb", 2048],
+    ["0.5 GB", 512],
+    ["120 GB", 122880],
+    ["2 GiB", null],
+    ["2048 MiB", null],
+    ["", null],
+    ["1.5", null],
+    [false, null],
   ])("reads memory %j as %p", (value, mib) => {
     expect(memoryMiB(value)).toBe(mib);
   });
@@ -170,47 +249,65 @@ describe("checkTaskDefinition: containers", () => {
   it.each<[string, JsonObject, string[]]>([
     [
       "an EC2 container without memory or memoryReservation and no task memory",
-      ec2((td) => { delete container(td).memory; }),
+      ec2((td) => {
+        delete container(td).memory;
+      }),
       ["containerDefinitions[0]: needs memory or memoryReservation when the task has no task-level memory"],
     ],
     [
       "two containers with one name",
-      fargate((td) => { td.containerDefinitions.push({ name: "web", image: IMAGE, essential: false }); }),
+      fargate((td) => {
+        td.containerDefinitions.push({ name: "web", image: IMAGE, essential: false });
+      }),
       ['containerDefinitions[1].name: "web" is used by two containers; names must be unique'],
     ],
     [
       "a container without a name",
-      fargate((td) => { delete container(td).name; }),
+      fargate((td) => {
+        delete container(td).name;
+      }),
       ["containerDefinitions[0].name: required: letters, digits, hyphens, underscores"],
     ],
     [
       "a container name with a dot",
-      fargate((td) => { container(td).name = "web.v2"; }),
+      fargate((td) => {
+        container(td).name = "web.v2";
+      }),
       ["containerDefinitions[0].name: required: letters, digits, hyphens, underscores"],
     ],
     [
       "a container without an image",
-      fargate((td) => { delete container(td).image; }),
+      fargate((td) => {
+        delete container(td).image;
+      }),
       ["containerDefinitions[0].image: required: the image to run"],
     ],
     [
       "a blank image",
-      fargate((td) => { container(td).image = "  "; }),
+      fargate((td) => {
+        container(td).image = "  ";
+      }),
       ["containerDefinitions[0].image: required: the image to run"],
     ],
     [
       "no essential container",
-      fargate((td) => { container(td).essential = false; }),
+      fargate((td) => {
+        container(td).essential = false;
+      }),
       ["containerDefinitions: at least one container must be essential"],
     ],
     [
       "no containers",
-      fargate((td) => { td.containerDefinitions = []; }),
+      fargate((td) => {
+        td.containerDefinitions = [];
+      }),
       ["containerDefinitions: at least one container is required"],
     ],
     [
       "a container that is not an object",
-      fargate((td) => { td.containerDefinitions.push("sidecar"); }),
+      fargate((td) => {
+        td.containerDefinitions.push("sidecar");
+      }),
       ["containerDefinitions[1]: must be an object"],
     ],
     [
@@ -223,42 +320,59 @@ describe("checkTaskDefinition: containers", () => {
     ],
     [
       "a secret from an S3 ARN",
-      fargate((td) => { container(td).secrets = [{ name: "DB", valueFrom: "arn:aws:s3:::bucket/db" }]; }),
+      fargate((td) => {
+        container(td).secrets = [{ name: "DB", valueFrom: "arn:aws:s3:::bucket/db" }];
+      }),
       ["containerDefinitions[0].secrets[0].valueFrom: must be an SSM parameter or Secrets Manager ARN (the value never passes through Stevedore)"],
     ],
     [
       "a secret whose value is written in",
-      fargate((td) => { container(td).secrets = [{ name: "DB", valueFrom: "postgres://user:pw@db:5432/shop" }]; }),
+      fargate((td) => {
+        container(td).secrets = [{ name: "DB", valueFrom: "postgres://user:pw@db:5432/shop" }];
+      }),
       ["containerDefinitions[0].secrets[0].valueFrom: must be an SSM parameter or Secrets Manager ARN (the value never passes through Stevedore)"],
     ],
     [
       "a secret without valueFrom",
-      fargate((td) => { container(td).secrets = [{ name: "DB" }]; }),
+      fargate((td) => {
+        container(td).secrets = [{ name: "DB" }];
+      }),
       ["containerDefinitions[0].secrets[0].valueFrom: must be an SSM parameter or Secrets Manager ARN (the value never passes through Stevedore)"],
     ],
     [
       "a user ARN as task role",
-      fargate((td) => { td.taskRoleArn = "arn:aws:iam::123456789012:user/deploy"; }),
+      fargate((td) => {
+        td.taskRoleArn = "arn:aws:iam::123456789012:user/deploy";
+      }),
       ['taskRoleArn: "arn:aws:iam::123456789012:user/deploy" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)'],
     ],
     [
       "a role name as execution role",
-      fargate((td) => { td.executionRoleArn = "shop-ecs-execution"; }),
+      fargate((td) => {
+        td.executionRoleArn = "shop-ecs-execution";
+      }),
       ['executionRoleArn: "shop-ecs-execution" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)'],
     ],
     [
       "a role ARN with a short account",
-      fargate((td) => { td.taskRoleArn = "arn:aws:iam::1234:role/task"; }),
+      fargate((td) => {
+        td.taskRoleArn = "arn:aws:iam::1234:role/task";
+      }),
       ['taskRoleArn: "arn:aws:iam::1234:role/task" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)'],
     ],
     [
       "memoryReservation over memory",
-      fargate((td) => { container(td).memory = 256; container(td).memoryReservation = 300; }),
+      fargate((td) => {
+        container(td).memory = 256;
+        container(td).memoryReservation = 300;
+      }),
       ["containerDefinitions[0].memoryReservation: must not exceed memory"],
     ],
     [
       "container memory under 6 MiB",
-      fargate((td) => { container(td).memory = 4; }),
+      fargate((td) => {
+        container(td).memory = 4;
+      }),
       ["containerDefinitions[0].memory: must be at least 6 MiB"],
     ],
     [
@@ -279,77 +393,107 @@ describe("checkTaskDefinition: containers", () => {
     ],
     [
       "container memory as a quoted number",
-      fargate((td) => { container(td).memory = "512"; }),
+      fargate((td) => {
+        container(td).memory = "512";
+      }),
       ['containerDefinitions[0].memory: must be a whole number, got "512" (write the variable without quotes)'],
     ],
     [
-      "an EC2 container memory as a quoted number (one problem, not also \"needs memory\")",
-      ec2((td) => { container(td).memory = "512"; }),
+      'an EC2 container memory as a quoted number (one problem, not also "needs memory")',
+      ec2((td) => {
+        container(td).memory = "512";
+      }),
       ['containerDefinitions[0].memory: must be a whole number, got "512" (write the variable without quotes)'],
     ],
     [
       "container cpu as a quoted number",
-      fargate((td) => { container(td).cpu = "128"; }),
+      fargate((td) => {
+        container(td).cpu = "128";
+      }),
       ['containerDefinitions[0].cpu: must be a whole number, got "128" (write the variable without quotes)'],
     ],
     [
       "a fractional memoryReservation",
-      fargate((td) => { container(td).memoryReservation = 127.5; }),
+      fargate((td) => {
+        container(td).memoryReservation = 127.5;
+      }),
       ["containerDefinitions[0].memoryReservation: must be a whole number, got 127.5 (write the variable without quotes)"],
     ],
     [
       "a negative container cpu",
-      fargate((td) => { container(td).cpu = -1; }),
+      fargate((td) => {
+        container(td).cpu = -1;
+      }),
       ["containerDefinitions[0].cpu: must be a whole number, got -1 (write the variable without quotes)"],
     ],
     [
       "dependsOn naming an unknown container",
-      fargate((td) => { container(td).dependsOn = [{ containerName: "migrate", condition: "SUCCESS" }]; }),
+      fargate((td) => {
+        container(td).dependsOn = [{ containerName: "migrate", condition: "SUCCESS" }];
+      }),
       ['containerDefinitions[0].dependsOn[0].containerName: "migrate" is not a container of this task'],
     ],
     [
       "dependsOn without a container name",
-      fargate((td) => { container(td).dependsOn = [{ condition: "START" }]; }),
+      fargate((td) => {
+        container(td).dependsOn = [{ condition: "START" }];
+      }),
       ['containerDefinitions[0].dependsOn[0].containerName: "undefined" is not a container of this task'],
     ],
     [
       "containerPort 0",
-      fargate((td) => { container(td).portMappings = [{ containerPort: 0 }]; }),
+      fargate((td) => {
+        container(td).portMappings = [{ containerPort: 0 }];
+      }),
       ["containerDefinitions[0].portMappings[0].containerPort: must be a port number, got 0"],
     ],
     [
       "containerPort 65536",
-      fargate((td) => { container(td).portMappings = [{ containerPort: 65536 }]; }),
+      fargate((td) => {
+        container(td).portMappings = [{ containerPort: 65536 }];
+      }),
       ["containerDefinitions[0].portMappings[0].containerPort: must be a port number, got 65536"],
     ],
     [
       "a quoted containerPort",
-      fargate((td) => { container(td).portMappings = [{ containerPort: "8080" }]; }),
+      fargate((td) => {
+        container(td).portMappings = [{ containerPort: "8080" }];
+      }),
       ['containerDefinitions[0].portMappings[0].containerPort: must be a port number, got "8080"'],
     ],
     [
       "a negative hostPort",
-      ec2((td) => { container(td).portMappings = [{ containerPort: 80, hostPort: -1 }]; }),
+      ec2((td) => {
+        container(td).portMappings = [{ containerPort: 80, hostPort: -1 }];
+      }),
       ["containerDefinitions[0].portMappings[0].hostPort: must be a port number, got -1"],
     ],
     [
       "hostPort 70000",
-      ec2((td) => { container(td).portMappings = [{ containerPort: 80, hostPort: 70000 }]; }),
+      ec2((td) => {
+        container(td).portMappings = [{ containerPort: 80, hostPort: 70000 }];
+      }),
       ["containerDefinitions[0].portMappings[0].hostPort: must be a port number, got 70000"],
     ],
     [
       "an environment value that is a number",
-      fargate((td) => { container(td).environment = [{ name: "PORT", value: 8080 }]; }),
+      fargate((td) => {
+        container(td).environment = [{ name: "PORT", value: 8080 }];
+      }),
       ['containerDefinitions[0].environment[0]: must be { name, value } with a string value (quote numbers: "8080")'],
     ],
     [
       "a family with a colon",
-      fargate((td) => { td.family = "shop:web"; }),
+      fargate((td) => {
+        td.family = "shop:web";
+      }),
       ["family: required: up to 255 letters, digits, hyphens and underscores"],
     ],
     [
       "no family",
-      fargate((td) => { delete td.family; }),
+      fargate((td) => {
+        delete td.family;
+      }),
       ["family: required: up to 255 letters, digits, hyphens and underscores"],
     ],
   ])("rejects %s", (_, td, problems) => {
@@ -357,33 +501,97 @@ describe("checkTaskDefinition: containers", () => {
   });
 
   it.each<[string, JsonObject]>([
-    ["an EC2 container with memoryReservation only", ec2((td) => { delete container(td).memory; container(td).memoryReservation = 128; })],
-    ["an EC2 container sized by the task", ec2((td) => { delete container(td).memory; td.memory = "1024"; })],
-    ["memoryReservation equal to memory", fargate((td) => { container(td).memory = 256; container(td).memoryReservation = 256; })],
-    ["containers filling the task exactly", fargate((td) => {
-      container(td).memory = 256; container(td).cpu = 128;
-      td.containerDefinitions.push({ name: "otel", image: IMAGE, essential: false, memory: 256, cpu: 128 });
-    })],
-    ["a secret from an SSM parameter ARN", fargate((td) => {
-      container(td).secrets = [{ name: "DB", valueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db" }];
-    })],
-    ["a secret from a Secrets Manager ARN with a JSON key", fargate((td) => {
-      container(td).secrets = [{ name: "DB", valueFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db-AbCdEf:password::" }];
-    })],
-    ["a secret from a parameter name in the task's region", fargate((td) => { container(td).secrets = [{ name: "DB", valueFrom: "/shop/db" }]; })],
-    ["a role ARN with a path", fargate((td) => { td.taskRoleArn = "arn:aws:iam::123456789012:role/service-role/shop-web"; })],
-    ["a role ARN in GovCloud", fargate((td) => { td.taskRoleArn = "arn:aws-us-gov:iam::123456789012:role/shop-web"; })],
-    ["dependsOn naming a later container", fargate((td) => {
-      container(td).dependsOn = [{ containerName: "init", condition: "SUCCESS" }];
-      td.containerDefinitions.push({ name: "init", image: IMAGE, essential: false });
-    })],
-    ["ports 1 and 65535", fargate((td) => { container(td).portMappings = [{ containerPort: 1 }, { containerPort: 65535, hostPort: 65535 }]; })],
-    ["a dynamic host port (0) in bridge mode", ec2((td) => {
-      td.networkMode = "bridge";
-      container(td).portMappings = [{ containerPort: 8080, hostPort: 0, protocol: "tcp" }];
-    })],
-    ["a container cpu of 0 (as describe-task-definition returns it)", fargate((td) => { container(td).cpu = 0; })],
-    ["an essential flag left out (ECS defaults it to true)", fargate((td) => { delete container(td).essential; })],
+    [
+      "an EC2 container with memoryReservation only",
+      ec2((td) => {
+        delete container(td).memory;
+        container(td).memoryReservation = 128;
+      }),
+    ],
+    [
+      "an EC2 container sized by the task",
+      ec2((td) => {
+        delete container(td).memory;
+        td.memory = "1024";
+      }),
+    ],
+    [
+      "memoryReservation equal to memory",
+      fargate((td) => {
+        container(td).memory = 256;
+        container(td).memoryReservation = 256;
+      }),
+    ],
+    [
+      "containers filling the task exactly",
+      fargate((td) => {
+        container(td).memory = 256;
+        container(td).cpu = 128;
+        td.containerDefinitions.push({ name: "otel", image: IMAGE, essential: false, memory: 256, cpu: 128 });
+      }),
+    ],
+    [
+      "a secret from an SSM parameter ARN",
+      fargate((td) => {
+        container(td).secrets = [{ name: "DB", valueFrom: "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/db" }];
+      }),
+    ],
+    [
+      "a secret from a Secrets Manager ARN with a JSON key",
+      fargate((td) => {
+        container(td).secrets = [{ name: "DB", valueFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/db-AbCdEf:password::" }];
+      }),
+    ],
+    [
+      "a secret from a parameter name in the task's region",
+      fargate((td) => {
+        container(td).secrets = [{ name: "DB", valueFrom: "/shop/db" }];
+      }),
+    ],
+    [
+      "a role ARN with a path",
+      fargate((td) => {
+        td.taskRoleArn = "arn:aws:iam::123456789012:role/service-role/shop-web";
+      }),
+    ],
+    [
+      "a role ARN in GovCloud",
+      fargate((td) => {
+        td.taskRoleArn = "arn:aws-us-gov:iam::123456789012:role/shop-web";
+      }),
+    ],
+    [
+      "dependsOn naming a later container",
+      fargate((td) => {
+        container(td).dependsOn = [{ containerName: "init", condition: "SUCCESS" }];
+        td.containerDefinitions.push({ name: "init", image: IMAGE, essential: false });
+      }),
+    ],
+    [
+      "ports 1 and 65535",
+      fargate((td) => {
+        container(td).portMappings = [{ containerPort: 1 }, { containerPort: 65535, hostPort: 65535 }];
+      }),
+    ],
+    [
+      "a dynamic host port (0) in bridge mode",
+      ec2((td) => {
+        td.networkMode = "bridge";
+        container(td).portMappings = [{ containerPort: 8080, hostPort: 0, protocol: "tcp" }];
+      }),
+    ],
+    [
+      "a container cpu of 0 (as describe-task-definition returns it)",
+      fargate((td) => {
+        container(td).cpu = 0;
+      }),
+    ],
+    [
+      "an essential flag left out (ECS defaults it to true)",
+      fargate((td) => {
+        delete container(td).essential;
+      }),
+    ],
   ])("accepts %s", (_, td) => {
     expect(checkTaskDefinition(td)).toEqual([]);
   });
@@ -394,14 +602,23 @@ describe("checkTaskDefinition: containers", () => {
       taskRoleArn: "arn:aws:iam::123456789012:role/shop-worker-task",
       executionRoleArn: EXECUTION_ROLE,
       networkMode: "awsvpc",
-      containerDefinitions: [{
-        name: "worker", image: IMAGE, cpu: 0,
-        portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: "tcp", name: "worker-8080-tcp" }],
-        essential: true, environment: [], environmentFiles: [], mountPoints: [], volumesFrom: [], ulimits: [],
-        secrets: [{ name: "TOKEN", valueFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/token-AbCdEf" }],
-        logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/shop-worker" }, secretOptions: [] },
-        systemControls: [],
-      }],
+      containerDefinitions: [
+        {
+          name: "worker",
+          image: IMAGE,
+          cpu: 0,
+          portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: "tcp", name: "worker-8080-tcp" }],
+          essential: true,
+          environment: [],
+          environmentFiles: [],
+          mountPoints: [],
+          volumesFrom: [],
+          ulimits: [],
+          secrets: [{ name: "TOKEN", valueFrom: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/token-AbCdEf" }],
+          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/shop-worker" }, secretOptions: [] },
+          systemControls: [],
+        },
+      ],
       volumes: [],
       placementConstraints: [],
       requiresCompatibilities: ["FARGATE"],

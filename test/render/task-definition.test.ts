@@ -2,9 +2,7 @@ import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../../shared/config/load";
 import type { Target } from "../../shared/config/model";
-import {
-  BUILTIN_VARIABLES, builtins, canonical, pinnedImage, provenanceTags, renderTarget, renderWith, type Image,
-} from "../../shared/render/task-definition";
+import { BUILTIN_VARIABLES, builtins, canonical, pinnedImage, provenanceTags, renderTarget, renderWith, type Image } from "../../shared/render/task-definition";
 import { parseTemplate } from "../../shared/render/template";
 
 const config = loadConfig(join(resolve(__dirname, "../../examples"), "stevedore.yml"));
@@ -13,7 +11,10 @@ const URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web";
 const image: Image = { repository: "shop/web", repositoryUri: URI, digest: DIGEST, tag: "3f9c2ab", commit: "3f9c2ab81d6e" };
 
 function target(app: string, env: string, service: string): Target {
-  const found = config.apps.find((a) => a.name === app)?.environments.find((e) => e.name === env)?.targets.find((t) => t.service === service);
+  const found = config.apps
+    .find((a) => a.name === app)
+    ?.environments.find((e) => e.name === env)
+    ?.targets.find((t) => t.service === service);
   if (!found) throw new Error(`no target ${app}/${env}/${service}`);
   return found;
 }
@@ -24,8 +25,7 @@ function input(t: Target, img: Image = image): Record<string, any> {
   return result.input as Record<string, any>;
 }
 
-const envOf = (container: { environment: { name: string; value: string }[] }) =>
-  Object.fromEntries(container.environment.map((e) => [e.name, e.value]));
+const envOf = (container: { environment: { name: string; value: string }[] }) => Object.fromEntries(container.environment.map((e) => [e.name, e.value]));
 
 describe("renderTarget: the example config", () => {
   const all = config.apps.flatMap((a) => a.environments.flatMap((e) => e.targets));
@@ -38,7 +38,7 @@ describe("renderTarget: the example config", () => {
     const web = input(target("shop-web", "staging", "web"));
     expect(web.containerDefinitions[0].image).toBe(`${URI}@${DIGEST}`);
     expect(pinnedImage(image)).toBe(`${URI}@${DIGEST}`);
-    expect(JSON.stringify(web)).not.toContain(":3f9c2ab\"");
+    expect(JSON.stringify(web)).not.toContain(':3f9c2ab"');
   });
 
   it("substitutes the built-ins env, region and commit in shop-web", () => {
@@ -47,7 +47,9 @@ describe("renderTarget: the example config", () => {
     expect(web.executionRoleArn).toBe("arn:aws:iam::123456789012:role/shop-production-ecs-execution");
     expect(envOf(web.containerDefinitions[0])).toEqual({ APP_ENV: "production", LOG_LEVEL: "info", GIT_COMMIT: "3f9c2ab81d6e" });
     expect(web.containerDefinitions[0].logConfiguration.options).toEqual({
-      "awslogs-group": "/ecs/shop-web-production", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "web",
+      "awslogs-group": "/ecs/shop-web-production",
+      "awslogs-region": "eu-west-1",
+      "awslogs-stream-prefix": "web",
     });
     expect(web.containerDefinitions[0].secrets[0].valueFrom).toBe("arn:aws:ssm:eu-west-1:123456789012:parameter/shop/production/database-url");
   });
@@ -101,17 +103,28 @@ describe("builtins", () => {
     const values = builtins(t, image);
     expect(Object.keys(values).sort()).toEqual([...BUILTIN_VARIABLES].sort());
     expect(values).toEqual({
-      image: `${URI}@${DIGEST}`, digest: DIGEST, tag: "3f9c2ab", commit: "3f9c2ab81d6e",
-      app: "shop-web", env: "staging", region: "eu-west-1", cluster: "shop-staging", service: "web", repository: "shop/web",
+      image: `${URI}@${DIGEST}`,
+      digest: DIGEST,
+      tag: "3f9c2ab",
+      commit: "3f9c2ab81d6e",
+      app: "shop-web",
+      env: "staging",
+      region: "eu-west-1",
+      cluster: "shop-staging",
+      service: "web",
+      repository: "shop/web",
     });
   });
 });
 
 describe("renderWith", () => {
-  const template = parseTemplate(JSON.stringify({
-    family: "{{ FAMILY }}",
-    containerDefinitions: [{ name: "app", image: "{{ image }}", memory: "{{ MEMORY }}" }],
-  }), "templates/app.json");
+  const template = parseTemplate(
+    JSON.stringify({
+      family: "{{ FAMILY }}",
+      containerDefinitions: [{ name: "app", image: "{{ image }}", memory: "{{ MEMORY }}" }],
+    }),
+    "templates/app.json",
+  );
 
   it("names the file and every missing variable", () => {
     expect(renderWith(template, { image: "x" })).toEqual({ ok: false, problems: ["templates/app.json: missing variables FAMILY, MEMORY"] });
@@ -126,14 +139,18 @@ describe("renderWith", () => {
 
   it("returns the RegisterTaskDefinition input when the rules pass", () => {
     expect(renderWith(template, { image: "x", FAMILY: "app", MEMORY: 512 })).toEqual({
-      ok: true, input: { family: "app", containerDefinitions: [{ name: "app", image: "x", memory: 512 }] },
+      ok: true,
+      input: { family: "app", containerDefinitions: [{ name: "app", image: "x", memory: 512 }] },
     });
   });
 });
 
 describe("provenanceTags", () => {
-  const withTags = (tags?: { key: string; value: string }[]): RegisterTaskDefinitionCommandInput =>
-    ({ family: "web", containerDefinitions: [], ...(tags ? { tags } : {}) });
+  const withTags = (tags?: { key: string; value: string }[]): RegisterTaskDefinitionCommandInput => ({
+    family: "web",
+    containerDefinitions: [],
+    ...(tags ? { tags } : {}),
+  });
 
   it("adds ours with the stevedore: prefix after the template's own", () => {
     expect(provenanceTags(withTags([{ key: "team", value: "shop" }]), { app: "shop-web", digest: DIGEST })).toEqual([
@@ -148,8 +165,17 @@ describe("provenanceTags", () => {
   });
 
   it("lets ours win when the template already has the key", () => {
-    const tags = provenanceTags(withTags([{ key: "stevedore:env", value: "stale" }, { key: "team", value: "shop" }]), { env: "production" });
-    expect(tags).toEqual([{ key: "team", value: "shop" }, { key: "stevedore:env", value: "production" }]);
+    const tags = provenanceTags(
+      withTags([
+        { key: "stevedore:env", value: "stale" },
+        { key: "team", value: "shop" },
+      ]),
+      { env: "production" },
+    );
+    expect(tags).toEqual([
+      { key: "team", value: "shop" },
+      { key: "stevedore:env", value: "production" },
+    ]);
   });
 
   it("drops empty and undefined values", () => {
@@ -210,7 +236,6 @@ describe("canonical", () => {
   });
 
   it("keeps array order (container order matters)", () => {
-    expect(canonical({ containerDefinitions: [{ name: "a" }, { name: "b" }] }))
-      .not.toBe(canonical({ containerDefinitions: [{ name: "b" }, { name: "a" }] }));
+    expect(canonical({ containerDefinitions: [{ name: "a" }, { name: "b" }] })).not.toBe(canonical({ containerDefinitions: [{ name: "b" }, { name: "a" }] }));
   });
 });

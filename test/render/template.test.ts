@@ -41,13 +41,7 @@ describe("parseTemplate: placeholders", () => {
     expect(t.placeholders).toEqual(["DEEP", "FAMILY", "QUEUE", "env", "image", "region"]);
   });
 
-  it.each([
-    ["{{x}}"],
-    ["{{ x }}"],
-    ["{{  x  }}"],
-    ["{{\tx\t}}"],
-    ["{{\nx\n}}"],
-  ])("reads %j as the placeholder x", (text) => {
+  it.each([["{{x}}"], ["{{ x }}"], ["{{  x  }}"], ["{{\tx\t}}"], ["{{\nx\n}}"]])("reads %j as the placeholder x", (text) => {
     expect(template({ a: text }).placeholders).toEqual(["x"]);
   });
 
@@ -71,9 +65,7 @@ describe("parseTemplate: placeholders", () => {
 
   it("rejects placeholders in keys, naming the key's path", () => {
     const error = templateError(JSON.stringify({ containerDefinitions: [{ dockerLabels: { "team-{{ env }}": "x" } }] }), "t.json");
-    expect(error.problems).toEqual([
-      "containerDefinitions[0].dockerLabels.team-{{ env }}: placeholders are substituted in values only, not in keys",
-    ]);
+    expect(error.problems).toEqual(["containerDefinitions[0].dockerLabels.team-{{ env }}: placeholders are substituted in values only, not in keys"]);
   });
 
   it("reports every problem of a template together", () => {
@@ -87,8 +79,8 @@ describe("parseTemplate: files", () => {
   it.each([
     ["JSON by .json", "t.json", '{"family": "web", "cpu": "256"}'],
     ["JSON by .JSON", "T.JSON", '{"family": "web", "cpu": "256"}'],
-    ["YAML by .yaml", "t.yaml", "family: web\ncpu: \"256\""],
-    ["YAML by .yml", "t.yml", "family: web\ncpu: \"256\""],
+    ["YAML by .yaml", "t.yaml", 'family: web\ncpu: "256"'],
+    ["YAML by .yml", "t.yml", 'family: web\ncpu: "256"'],
   ])("reads %s", (_, file, text) => {
     expect(parseTemplate(text, file).body).toEqual({ family: "web", cpu: "256" });
   });
@@ -199,9 +191,15 @@ describe("parseTemplate: describe-task-definition output", () => {
 
   it("reads examples/templates/worker.yaml (raw describe output in YAML)", () => {
     const t = parseTemplate(readFileSync(join(TEMPLATES, "worker.yaml"), "utf8"), "templates/worker.yaml");
-    expect(t.strippedKeys.slice().sort()).toEqual(
-      ["compatibilities", "registeredAt", "registeredBy", "requiresAttributes", "revision", "status", "taskDefinitionArn"],
-    );
+    expect(t.strippedKeys.slice().sort()).toEqual([
+      "compatibilities",
+      "registeredAt",
+      "registeredBy",
+      "requiresAttributes",
+      "revision",
+      "status",
+      "taskDefinitionArn",
+    ]);
     expect(Object.keys(t.body)).not.toContain("taskDefinition");
     expect(t.body.tags).toEqual([{ key: "team", value: "shop" }]);
     expect(t.body.family).toBe("{{ FAMILY }}");
@@ -220,7 +218,9 @@ describe("render", () => {
     ["an empty string", "", ""],
   ])("keeps the type of %s when the value is exactly one placeholder", (_, value, expected) => {
     expect(rendered({ memory: "{{ X }}", list: ["{{X}}"], spaced: "{{   X   }}" }, { X: value })).toEqual({
-      memory: expected, list: [expected], spaced: expected,
+      memory: expected,
+      list: [expected],
+      spaced: expected,
     });
   });
 
@@ -242,10 +242,10 @@ describe("render", () => {
   });
 
   it("substitutes in nested objects and arrays and leaves other values alone", () => {
-    expect(rendered(
-      { a: { b: [{ c: "{{ X }}" }, "{{ X }}!", 3, null, false], d: { e: { f: "-{{X}}-" } } }, n: 1.25 },
-      { X: "x" },
-    )).toEqual({ a: { b: [{ c: "x" }, "x!", 3, null, false], d: { e: { f: "-x-" } } }, n: 1.25 });
+    expect(rendered({ a: { b: [{ c: "{{ X }}" }, "{{ X }}!", 3, null, false], d: { e: { f: "-{{X}}-" } } }, n: 1.25 }, { X: "x" })).toEqual({
+      a: { b: [{ c: "x" }, "x!", 3, null, false], d: { e: { f: "-x-" } } },
+      n: 1.25,
+    });
   });
 
   it("reports every missing variable at once, and ignores extra ones", () => {
@@ -258,15 +258,15 @@ describe("render", () => {
     expect(render(t, {})).toEqual({ ok: false, missing: ["constructor", "toString"] });
   });
 
-  it.each([
-    ["$&"], ["$1"], ["$$"], ["$`"], ["$'"], ["$<name>"], ["a$&b$1c"],
-  ])("inserts %j literally (no String.replace patterns)", (value) => {
+  it.each([["$&"], ["$1"], ["$$"], ["$`"], ["$'"], ["$<name>"], ["a$&b$1c"]])("inserts %j literally (no String.replace patterns)", (value) => {
     expect(rendered({ a: "[{{ X }}]", b: "{{ X }}" }, { X: value })).toEqual({ a: `[${value}]`, b: value });
   });
 
   it("does not substitute a placeholder that a value brings in", () => {
     expect(rendered({ a: "{{ A }}", b: "<{{ A }}>", c: "{{ B }}" }, { A: "{{ B }}", B: "{{ A }}" })).toEqual({
-      a: "{{ B }}", b: "<{{ B }}>", c: "{{ A }}",
+      a: "{{ B }}",
+      b: "<{{ B }}>",
+      c: "{{ A }}",
     });
   });
 
@@ -281,8 +281,14 @@ describe("render", () => {
   it("renders examples/templates/web.json with typed numbers and text in strings", () => {
     const t = parseTemplate(readFileSync(join(TEMPLATES, "web.json"), "utf8"), "templates/web.json");
     const result = render(t, {
-      TASK_CPU: "256", TASK_MEMORY: "512", CONTAINER_PORT: 8080, LOG_LEVEL: "debug",
-      env: "staging", image: "repo@sha256:abc", commit: "3f9c2ab", region: "eu-west-1",
+      TASK_CPU: "256",
+      TASK_MEMORY: "512",
+      CONTAINER_PORT: 8080,
+      LOG_LEVEL: "debug",
+      env: "staging",
+      image: "repo@sha256:abc",
+      commit: "3f9c2ab",
+      region: "eu-west-1",
     });
     if (!result.ok) throw new Error(result.missing.join());
     const td = result.taskDefinition as { [key: string]: any };

@@ -12,14 +12,31 @@ import { readTarget } from "../../shared/records/store";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  acceptStops, alarmEvent, awsError, deployWebToProduction, deploymentEvent, headRecord, lambda, pushWebToStaging,
-  QUIET_ALARMS, refillRegistrationBudget, rollbackEvent, SERVICES, statusChanges, WEB_PRODUCTION, WEB_STAGING,
-  WORKER_STAGING, workerPush, writesIn,
+  acceptStops,
+  alarmEvent,
+  awsError,
+  deployWebToProduction,
+  deploymentEvent,
+  headRecord,
+  lambda,
+  pushWebToStaging,
+  QUIET_ALARMS,
+  refillRegistrationBudget,
+  rollbackEvent,
+  SERVICES,
+  statusChanges,
+  WEB_PRODUCTION,
+  WEB_STAGING,
+  WORKER_STAGING,
+  workerPush,
+  writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   refillRegistrationBudget();
@@ -33,19 +50,23 @@ const PREVIOUS = taskDefinitionArn("shop-web-production", 41);
 
 /** Sets the head's lock of `target` as another image's UpdateService would hold it (0: none). */
 async function lockHeadFor(target: string, until: number): Promise<void> {
-  await clientFor(DynamoDBClient).send(new UpdateItemCommand({
-    TableName: process.env.RECORDS_TABLE,
-    Key: { pk: { S: keys.target(target) }, sk: { S: keys.head } },
-    UpdateExpression: "SET lockUntil = :until",
-    ExpressionAttributeValues: { ":until": { N: String(until) } },
-  }));
+  await clientFor(DynamoDBClient).send(
+    new UpdateItemCommand({
+      TableName: process.env.RECORDS_TABLE,
+      Key: { pk: { S: keys.target(target) }, sk: { S: keys.head } },
+      UpdateExpression: "SET lockUntil = :until",
+      ExpressionAttributeValues: { ":until": { N: String(until) } },
+    }),
+  );
 }
 /**
  * Stevedore's own rollback: the replaced revision, with ECS's alarm and circuit-breaker rollbacks
  * off for it (they would roll it back to the image it rejects).
  */
 const ROLLBACK_TO_PREVIOUS = {
-  cluster: "shop-prod", service: "web", taskDefinition: PREVIOUS,
+  cluster: "shop-prod",
+  service: "web",
+  taskDefinition: PREVIOUS,
   deploymentConfiguration: {
     alarms: { alarmNames: ["shop-prod-web-5xx", "shop-prod-web-latency"], enable: false, rollback: false },
     deploymentCircuitBreaker: { enable: true, rollback: false },
@@ -104,10 +125,20 @@ describe("on-alarm", () => {
       await lambda.alarm(alarmEvent());
 
       await lambda.ecs(rollbackEvent({ target: WEB_PRODUCTION, deploymentId: "ecs-svc/7000000000000000001", updatedAt: "2026-11-20T09:24:42.000Z" }));
-      await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: "ecs-svc/7000000000000000001", updatedAt: "2026-11-20T09:27:10.000Z" }));
+      await lambda.ecs(
+        deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: "ecs-svc/7000000000000000001", updatedAt: "2026-11-20T09:27:10.000Z" }),
+      );
 
-      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ status: "rolled_back", reason: expect.stringContaining(ALARM_REASON), finishedAt: "2026-11-20T09:27:10.000Z" });
-      expect(statusChanges(db.stream, record.id).filter((c) => FINAL.includes(c.to)).map((c) => c.to)).toEqual(["rolled_back"]);
+      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
+        status: "rolled_back",
+        reason: expect.stringContaining(ALARM_REASON),
+        finishedAt: "2026-11-20T09:27:10.000Z",
+      });
+      expect(
+        statusChanges(db.stream, record.id)
+          .filter((c) => FINAL.includes(c.to))
+          .map((c) => c.to),
+      ).toEqual(["rolled_back"]);
     });
 
     it("falls back to UpdateService to the replaced revision when ECS refuses to stop the deployment", async () => {
@@ -128,7 +159,9 @@ describe("on-alarm", () => {
 
     it("follows ECS's own rollback when ECS answers that it is already rolling the deployment back (ConflictException)", async () => {
       await production("in progress");
-      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("ConflictException", "The request could not be processed because of conflict in the current state of the resource."));
+      aws.ecs
+        .on(StopServiceDeploymentCommand)
+        .rejects(awsError("ConflictException", "The request could not be processed because of conflict in the current state of the resource."));
 
       await lambda.alarm(alarmEvent());
 
@@ -182,7 +215,9 @@ describe("on-alarm", () => {
       aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string }) => {
         const { head, record: now } = await readTarget(WEB_PRODUCTION);
         atEcs = { writes: after.writes(), status: now?.status, lockUntil: head?.lockUntil };
-        return { service: { serviceName: input.service, deployments: [{ id: "ecs-svc/2000000000000000002", status: "PRIMARY", createdAt: new Date(ALARM_AT) }] } };
+        return {
+          service: { serviceName: input.service, deployments: [{ id: "ecs-svc/2000000000000000002", status: "PRIMARY", createdAt: new Date(ALARM_AT) }] },
+        };
       });
 
       await lambda.alarm(alarmEvent());
@@ -220,7 +255,11 @@ describe("on-alarm", () => {
       await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: rollback, updatedAt: "2026-11-20T09:29:00.000Z" }));
       await lambda.sweep("2026-11-20T10:30:00Z");
 
-      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ status: "rolled_back", reason: expect.stringContaining(ALARM_REASON), finishedAt: "2026-11-20T09:29:00.000Z" });
+      expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
+        status: "rolled_back",
+        reason: expect.stringContaining(ALARM_REASON),
+        finishedAt: "2026-11-20T09:29:00.000Z",
+      });
       const changes = statusChanges(db.stream, record.id).map((c) => c.to);
       expect(changes.filter((s) => FINAL.includes(s))).toEqual(["rolled_back"]);
       expect(changes).not.toContain("verified");
@@ -245,7 +284,9 @@ describe("on-alarm", () => {
 
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "failed",
-        reason: expect.stringMatching(new RegExp(`${ALARM_REASON}.*the rollback to ${PREVIOUS.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} failed: .*TaskDefinition is inactive`)),
+        reason: expect.stringMatching(
+          new RegExp(`${ALARM_REASON}.*the rollback to ${PREVIOUS.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} failed: .*TaskDefinition is inactive`),
+        ),
       });
     });
 
@@ -259,8 +300,16 @@ describe("on-alarm", () => {
 
       const result = await lambda.alarm(alarmEvent({ alarmName: "shop-staging-worker-errors", timestamp: "2026-11-20T09:20:00.000Z" }));
 
-      expect(result).toEqual({ checked: expect.arrayContaining(WORKER_STAGING.map((target) => expect.objectContaining({ target, status: "rolling_back", rolledBack: true }))) });
-      expect(aws.inputs(UpdateServiceCommand).slice(before).map((u) => [u.service, u.taskDefinition]).sort()).toEqual([
+      expect(result).toEqual({
+        checked: expect.arrayContaining(WORKER_STAGING.map((target) => expect.objectContaining({ target, status: "rolling_back", rolledBack: true }))),
+      });
+      expect(
+        aws
+          .inputs(UpdateServiceCommand)
+          .slice(before)
+          .map((u) => [u.service, u.taskDefinition])
+          .sort(),
+      ).toEqual([
         ["worker", taskDefinitionArn("shop-worker-staging", 7)],
         ["worker-priority", taskDefinitionArn("shop-worker-staging", 7)],
         ["worker-reports", taskDefinitionArn("shop-worker-reports-staging", 3)],

@@ -29,7 +29,9 @@ afterAll(async () => {
   process.env = saved;
   await new Promise((resolve) => server.close(resolve));
 });
-beforeEach(() => { requests = []; });
+beforeEach(() => {
+  requests = [];
+});
 
 const fixture = (file: string): unknown => JSON.parse(readFileSync(`test/events/${file}`, "utf8"));
 const ALL_PRIMED = ["Query", "TransactWriteItems", "PutItem", "StopServiceDeployment", "UpdateService"];
@@ -59,17 +61,32 @@ describe("on-alarm warm-up", () => {
 
   it("warms up for every guarded target of the example, staging and production", async () => {
     for (const service of ["shop-staging/web", "shop-staging/worker", "shop-batch/worker-reports", "shop-prod/worker"]) {
-      await expect(onAlarm(deploymentEvent({ service }), lambdaContext("on-alarm"))).resolves.toEqual({ warmedUpFor: `eu-west-1/${service}`, alreadyWarm: true });
+      await expect(onAlarm(deploymentEvent({ service }), lambdaContext("on-alarm"))).resolves.toEqual({
+        warmedUpFor: `eu-west-1/${service}`,
+        alreadyWarm: true,
+      });
     }
     expect(requests).toEqual([]);
   });
 
   it.each([
-    ["FAILED: the rollout is over, nothing left to roll back", { eventName: "SERVICE_DEPLOYMENT_FAILED" }, "SERVICE_DEPLOYMENT_FAILED opens no window for an alarm"],
-    ["ECS rolling back on its own", { eventName: "SERVICE_DEPLOYMENT_ROLLBACK_IN_PROGRESS" }, "SERVICE_DEPLOYMENT_ROLLBACK_IN_PROGRESS opens no window for an alarm"],
+    [
+      "FAILED: the rollout is over, nothing left to roll back",
+      { eventName: "SERVICE_DEPLOYMENT_FAILED" },
+      "SERVICE_DEPLOYMENT_FAILED opens no window for an alarm",
+    ],
+    [
+      "ECS rolling back on its own",
+      { eventName: "SERVICE_DEPLOYMENT_ROLLBACK_IN_PROGRESS" },
+      "SERVICE_DEPLOYMENT_ROLLBACK_IN_PROGRESS opens no window for an alarm",
+    ],
     ["a service Stevedore does not deploy", { service: "other-cluster/api" }, "no alarm guards eu-west-1/other-cluster/api"],
     ["no service named", { resources: [] }, "the event names no ECS service"],
-    ["a task ARN instead of a service", { resources: ["arn:aws:ecs:eu-west-1:123456789012:task/shop-prod/0123456789abcdef"] }, "the event names no ECS service"],
+    [
+      "a task ARN instead of a service",
+      { resources: ["arn:aws:ecs:eu-west-1:123456789012:task/shop-prod/0123456789abcdef"] },
+      "the event names no ECS service",
+    ],
   ])("ignores %s, priming nothing", async (_what, changes, reason) => {
     await expect(onAlarm(deploymentEvent(changes), lambdaContext("on-alarm"))).resolves.toEqual({ ignored: reason });
     expect(requests).toEqual([]);

@@ -7,13 +7,27 @@ import type { DeploymentRecord } from "../../shared/records/model";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  acceptStops, alarmEvent, deploymentEvent, digestOf, headRecord, lambda, pushEvent, pushWebToStaging, QUIET_ALARMS,
-  refillRegistrationBudget, SERVICES, statusChanges, targetRecords, WEB_STAGING,
+  acceptStops,
+  alarmEvent,
+  deploymentEvent,
+  digestOf,
+  headRecord,
+  lambda,
+  pushEvent,
+  pushWebToStaging,
+  QUIET_ALARMS,
+  refillRegistrationBudget,
+  SERVICES,
+  statusChanges,
+  targetRecords,
+  WEB_STAGING,
 } from "../support/records";
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   refillRegistrationBudget();
@@ -38,7 +52,10 @@ async function completedStaging(): Promise<DeploymentRecord> {
 
 const alarm = () => lambda.alarm(alarmEvent({ alarmName: "shop-staging-web-5xx", timestamp: "2026-11-20T09:20:00.000Z" }));
 const recordOf = async (id: string) => (await targetRecords(WEB_STAGING)).find((r) => r.id === id) as DeploymentRecord;
-const finals = (id: string) => statusChanges(db.stream, id).filter((c) => FINAL.includes(c.to)).map((c) => c.to);
+const finals = (id: string) =>
+  statusChanges(db.stream, id)
+    .filter((c) => FINAL.includes(c.to))
+    .map((c) => c.to);
 
 describe("a newer image pushed while Stevedore rolls back", () => {
   it("never makes the rollback superseded: it keeps its alarm and ends failed, saying the newer image cut it short", async () => {
@@ -102,7 +119,9 @@ describe("a newer image pushed while Stevedore rolls back", () => {
       return {
         service: {
           serviceName: input.service,
-          deployments: [{ id, status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: input.taskDefinition, createdAt: new Date("2026-11-20T09:20:01.000Z") }],
+          deployments: [
+            { id, status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: input.taskDefinition, createdAt: new Date("2026-11-20T09:20:01.000Z") },
+          ],
           currentServiceDeployment: `arn:aws:ecs:eu-west-1:123456789012:service-deployment/${input.cluster}/${input.service}/${id.slice(8)}`,
         },
       };
@@ -123,13 +142,17 @@ describe("Stevedore's own rollback", () => {
 
     await alarm();
 
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{
-      cluster: "shop-staging", service: "web", taskDefinition: PREVIOUS,
-      deploymentConfiguration: {
-        alarms: { alarmNames: ["shop-staging-web-5xx"], enable: false, rollback: false },
-        deploymentCircuitBreaker: { enable: true, rollback: false },
+    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([
+      {
+        cluster: "shop-staging",
+        service: "web",
+        taskDefinition: PREVIOUS,
+        deploymentConfiguration: {
+          alarms: { alarmNames: ["shop-staging-web-5xx"], enable: false, rollback: false },
+          deploymentCircuitBreaker: { enable: true, rollback: false },
+        },
       },
-    }]);
+    ]);
   });
 
   it("is never reported rolled_back when ECS rolls it back to the rejected image: failed, saying the rejected image runs again", async () => {
@@ -141,9 +164,21 @@ describe("Stevedore's own rollback", () => {
     // ECS (a service whose alarms still guard the rollback) fails it and rolls it back to the
     // last completed deployment, the rejected one; the rollback's FAILED comes late.
     const again = "ecs-svc/8000000000000000001";
-    await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId: again, updatedAt: "2026-11-20T09:20:40.001Z", reason: `ECS deployment alarms: rolling back to deploymentId ${rejected.ecsDeploymentId}.` }));
+    await lambda.ecs(
+      deploymentEvent("IN_PROGRESS", {
+        deploymentId: again,
+        updatedAt: "2026-11-20T09:20:40.001Z",
+        reason: `ECS deployment alarms: rolling back to deploymentId ${rejected.ecsDeploymentId}.`,
+      }),
+    );
     await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: again, updatedAt: "2026-11-20T09:21:40.000Z" }));
-    await lambda.ecs(deploymentEvent("FAILED", { deploymentId: rollback, updatedAt: "2026-11-20T09:20:40.000Z", reason: "ECS deployment alarms: alarm shop-staging-web-5xx is in ALARM state." }));
+    await lambda.ecs(
+      deploymentEvent("FAILED", {
+        deploymentId: rollback,
+        updatedAt: "2026-11-20T09:20:40.000Z",
+        reason: "ECS deployment alarms: alarm shop-staging-web-5xx is in ALARM state.",
+      }),
+    );
     await lambda.sweep("2026-11-20T10:30:00Z");
 
     expect(await headRecord(WEB_STAGING)).toMatchObject({

@@ -38,12 +38,24 @@ describe("the sandbox bus reads serverless.yml as Lambda would", () => {
   });
 
   it.each([
-    ["a stream retried 10,001 times", stream({ maximumRetryAttempts: 10_001 }), /notify: stream maximumRetryAttempts is 10001; Lambda accepts a whole number from -1 to 10000/],
+    [
+      "a stream retried 10,001 times",
+      stream({ maximumRetryAttempts: 10_001 }),
+      /notify: stream maximumRetryAttempts is 10001; Lambda accepts a whole number from -1 to 10000/,
+    ],
     ["a stream retried -2 times", stream({ maximumRetryAttempts: -2 }), /maximumRetryAttempts is -2/],
     ["an empty stream batch", stream({ batchSize: 0 }), /notify: stream batchSize is 0; Lambda accepts a whole number from 1 to 10000/],
-    ["an asynchronous function retried three times", { handler: "h", maximumRetryAttempts: 3 }, /notify: maximumRetryAttempts is 3; Lambda accepts a whole number from 0 to 2/],
+    [
+      "an asynchronous function retried three times",
+      { handler: "h", maximumRetryAttempts: 3 },
+      /notify: maximumRetryAttempts is 3; Lambda accepts a whole number from 0 to 2/,
+    ],
     // PutRule: EventBridge's quota on a pattern's size, and a pattern it cannot parse.
-    ["a rule pattern of 2,049 characters", rule(patternOf(2049)), /notify: LimitExceededException: the event pattern has 2049 characters; EventBridge allows 2048/],
+    [
+      "a rule pattern of 2,049 characters",
+      rule(patternOf(2049)),
+      /notify: LimitExceededException: the event pattern has 2049 characters; EventBridge allows 2048/,
+    ],
     ["a rule pattern with an unknown operator", rule({ source: [{ startsWith: "aws." }] }), /notify: /],
   ])("refuses %s, naming the function, the field and the range", (_, fn, message) => {
     expect(() => busFor(fn)).toThrow(message);

@@ -5,11 +5,15 @@ const START = Date.parse("2026-12-01T09:00:00.000Z");
  * Lets the running clock take every step it can. Real timers, not setImmediate: the clock counts
  * a pending immediate as work still in flight, and would wait for the helper itself.
  */
-const turns = async (n = 5) => { for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 2)); };
+const turns = async (n = 5) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+};
 
 describe("Clock (running)", () => {
   let clock: Clock;
-  beforeEach(() => { clock = new Clock({ start: START }); });
+  beforeEach(() => {
+    clock = new Clock({ start: START });
+  });
   afterEach(() => clock.stop());
 
   it("jumps to each due timer when nothing holds it, in order, and stands at the last", async () => {
@@ -30,7 +34,9 @@ describe("Clock (running)", () => {
 
   it("stands still while anything holds it, however long that takes on the wall clock", async () => {
     let fired = false;
-    clock.after(SECOND, () => { fired = true; });
+    clock.after(SECOND, () => {
+      fired = true;
+    });
     const release = clock.hold("an invocation");
     await new Promise((resolve) => setTimeout(resolve, 30));
     await turns();
@@ -46,13 +52,17 @@ describe("Clock (running)", () => {
   it("lets time run through a wait the server makes inside an exchange, and not outside it", async () => {
     const exchange = clock.exchange();
     let answered = false;
-    void clock.parkedFor(exchange.id, 2500).then(() => { answered = true; });
+    void clock.parkedFor(exchange.id, 2500).then(() => {
+      answered = true;
+    });
     await turns();
     expect(answered).toBe(true);
     expect(clock.now()).toBe(START + 2500);
 
     let later = false;
-    clock.after(SECOND, () => { later = true; });
+    clock.after(SECOND, () => {
+      later = true;
+    });
     await turns();
     expect(later).toBe(false); // the exchange acts again until its response is in
     exchange.end();
@@ -66,7 +76,9 @@ describe("Clock (running)", () => {
     exchange.end();
     await waiting;
     let next = false;
-    clock.after(SECOND, () => { next = true; });
+    clock.after(SECOND, () => {
+      next = true;
+    });
     await turns();
     expect(next).toBe(true);
     expect(clock.describeActivity()).toMatch(/^0 active/);

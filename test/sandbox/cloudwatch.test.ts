@@ -1,6 +1,14 @@
 import {
-  DescribeAlarmsCommand, InvalidFormatFault, InvalidNextToken, InvalidParameterValueException, ListMetricsCommand,
-  PutCompositeAlarmCommand, PutMetricAlarmCommand, ResourceNotFound, SetAlarmStateCommand, ValidationException,
+  DescribeAlarmsCommand,
+  InvalidFormatFault,
+  InvalidNextToken,
+  InvalidParameterValueException,
+  ListMetricsCommand,
+  PutCompositeAlarmCommand,
+  PutMetricAlarmCommand,
+  ResourceNotFound,
+  SetAlarmStateCommand,
+  ValidationException,
 } from "@aws-sdk/client-cloudwatch";
 import { CLOUDWATCH_PREFIX } from "../../sandbox/aws/cloudwatch";
 import type { AwsEvent } from "../../sandbox/events";
@@ -34,21 +42,24 @@ describe("LocalCloudWatch", () => {
   });
 
   /** The alarm of the sample events, created through the API. */
-  const putSampleAlarm = () => world.cwClient.send(new PutMetricAlarmCommand({
-    AlarmName: ALARM,
-    AlarmDescription: "Target 5xx responses of the web service are above 2% for 2 minutes",
-    Namespace: "AWS/ApplicationELB",
-    MetricName: "HTTPCode_Target_5XX_Count",
-    Dimensions: [
-      { Name: "LoadBalancer", Value: "app/shop-prod/50dc6c495c0c9188" },
-      { Name: "TargetGroup", Value: "targetgroup/web/943f017f100becff" },
-    ],
-    Statistic: "Sum",
-    Period: 60,
-    EvaluationPeriods: 2,
-    Threshold: 10,
-    ComparisonOperator: "GreaterThanThreshold",
-  }));
+  const putSampleAlarm = () =>
+    world.cwClient.send(
+      new PutMetricAlarmCommand({
+        AlarmName: ALARM,
+        AlarmDescription: "Target 5xx responses of the web service are above 2% for 2 minutes",
+        Namespace: "AWS/ApplicationELB",
+        MetricName: "HTTPCode_Target_5XX_Count",
+        Dimensions: [
+          { Name: "LoadBalancer", Value: "app/shop-prod/50dc6c495c0c9188" },
+          { Name: "TargetGroup", Value: "targetgroup/web/943f017f100becff" },
+        ],
+        Statistic: "Sum",
+        Period: 60,
+        EvaluationPeriods: 2,
+        Threshold: 10,
+        ComparisonOperator: "GreaterThanThreshold",
+      }),
+    );
 
   const alarmEvents = () => world.events.filter((e) => e["detail-type"] === "CloudWatch Alarm State Change");
 
@@ -83,18 +94,29 @@ describe("LocalCloudWatch", () => {
     await putSampleAlarm();
     const sample = fixture("cloudwatch-alarm-state-change-alarm");
     const alarmDetail = sample.detail as { state: { reason: string; reasonData: string } };
-    await world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: "OK", StateReason: "fine", StateReasonData: "{\"version\":\"1.0\"}" }));
-    await world.cwClient.send(new SetAlarmStateCommand({
-      AlarmName: ALARM, StateValue: "ALARM", StateReason: alarmDetail.state.reason, StateReasonData: alarmDetail.state.reasonData,
-    }));
+    await world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: "OK", StateReason: "fine", StateReasonData: '{"version":"1.0"}' }));
+    await world.cwClient.send(
+      new SetAlarmStateCommand({
+        AlarmName: ALARM,
+        StateValue: "ALARM",
+        StateReason: alarmDetail.state.reason,
+        StateReasonData: alarmDetail.state.reasonData,
+      }),
+    );
 
     const [, event] = alarmEvents() as [AwsEvent, AwsEvent];
     expect(shape(event)).toEqual(shape(sample));
-    expect(event).toMatchObject({ source: "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change", resources: [ARN], region: "eu-west-1", account: "123456789012" });
+    expect(event).toMatchObject({
+      source: "aws.cloudwatch",
+      "detail-type": "CloudWatch Alarm State Change",
+      resources: [ARN],
+      region: "eu-west-1",
+      account: "123456789012",
+    });
     expect(event.detail).toEqual({
       alarmName: ALARM,
       configuration: (sample.detail as { configuration: unknown }).configuration,
-      previousState: { reason: "fine", reasonData: "{\"version\":\"1.0\"}", timestamp: expect.stringMatching(TIMESTAMP), value: "OK" },
+      previousState: { reason: "fine", reasonData: '{"version":"1.0"}', timestamp: expect.stringMatching(TIMESTAMP), value: "OK" },
       state: { reason: alarmDetail.state.reason, reasonData: alarmDetail.state.reasonData, timestamp: expect.stringMatching(TIMESTAMP), value: "ALARM" },
     });
 
@@ -107,7 +129,8 @@ describe("LocalCloudWatch", () => {
   it("notifies listeners and emits only on a real change of state", async () => {
     world.cloudwatch.createAlarm(ALARM, { state: "OK" });
     heard.length = 0;
-    const set = (StateValue: "OK" | "ALARM") => world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue, StateReason: `now ${StateValue}` }));
+    const set = (StateValue: "OK" | "ALARM") =>
+      world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue, StateReason: `now ${StateValue}` }));
     await set("OK");
     expect(heard).toEqual([]);
     expect(alarmEvents()).toEqual([]);
@@ -128,7 +151,9 @@ describe("LocalCloudWatch", () => {
     const state = await failure(world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: "BROKEN" as never, StateReason: "x" })));
     expect(state).toBeInstanceOf(ValidationException);
     expect(state.Code).toBe("ValidationError");
-    const data = await failure(world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: "OK", StateReason: "x", StateReasonData: "not json" })));
+    const data = await failure(
+      world.cwClient.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: "OK", StateReason: "x", StateReasonData: "not json" })),
+    );
     expect(data).toBeInstanceOf(InvalidFormatFault);
     const rule = await failure(world.cwClient.send(new PutCompositeAlarmCommand({ AlarmName: "c", AlarmRule: "ALARM(a) AND" })));
     expect(rule).toBeInstanceOf(InvalidParameterValueException);
@@ -161,7 +186,9 @@ describe("LocalCloudWatch", () => {
     expect(metricOnly.MetricAlarms).toHaveLength(7);
     const firing = await world.cwClient.send(new DescribeAlarmsCommand({ StateValue: "ALARM", AlarmTypes: ["MetricAlarm", "CompositeAlarm"] }));
     expect([...(firing.MetricAlarms ?? []), ...(firing.CompositeAlarms ?? [])].map((a) => a.AlarmName)).toEqual(["a", "b", "c", "z-composite"]);
-    const byName = await world.cwClient.send(new DescribeAlarmsCommand({ AlarmNames: ["z-composite", "b", "missing"], AlarmTypes: ["MetricAlarm", "CompositeAlarm"] }));
+    const byName = await world.cwClient.send(
+      new DescribeAlarmsCommand({ AlarmNames: ["z-composite", "b", "missing"], AlarmTypes: ["MetricAlarm", "CompositeAlarm"] }),
+    );
     expect(byName.MetricAlarms?.map((a) => a.AlarmName)).toEqual(["b"]);
     expect(byName.CompositeAlarms?.[0]).toMatchObject({ AlarmName: "z-composite", AlarmRule: "ALARM(a) OR ALARM(b)", StateValue: "ALARM" });
 
@@ -170,15 +197,39 @@ describe("LocalCloudWatch", () => {
   });
 
   it("moves composite alarms with their children and carries the rule in their events", async () => {
-    await world.cwClient.send(new PutMetricAlarmCommand({ AlarmName: "cpu", MetricName: "CPUUtilization", Namespace: "AWS/ECS", Statistic: "Average", Period: 60, EvaluationPeriods: 1, Threshold: 90, ComparisonOperator: "GreaterThanThreshold" }));
-    await world.cwClient.send(new PutMetricAlarmCommand({ AlarmName: "errors", MetricName: "Errors", Namespace: "Shop", Statistic: "Sum", Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: "GreaterThanThreshold" }));
-    await world.cwClient.send(new PutCompositeAlarmCommand({ AlarmName: "web-health", AlarmRule: "ALARM(\"cpu\") AND NOT OK(errors)", AlarmDescription: "web is unhealthy" }));
+    await world.cwClient.send(
+      new PutMetricAlarmCommand({
+        AlarmName: "cpu",
+        MetricName: "CPUUtilization",
+        Namespace: "AWS/ECS",
+        Statistic: "Average",
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 90,
+        ComparisonOperator: "GreaterThanThreshold",
+      }),
+    );
+    await world.cwClient.send(
+      new PutMetricAlarmCommand({
+        AlarmName: "errors",
+        MetricName: "Errors",
+        Namespace: "Shop",
+        Statistic: "Sum",
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanThreshold",
+      }),
+    );
+    await world.cwClient.send(
+      new PutCompositeAlarmCommand({ AlarmName: "web-health", AlarmRule: 'ALARM("cpu") AND NOT OK(errors)', AlarmDescription: "web is unhealthy" }),
+    );
     expect(world.cloudwatch.alarm("web-health")?.state).toBe("OK");
 
     await world.cwClient.send(new SetAlarmStateCommand({ AlarmName: "cpu", StateValue: "ALARM", StateReason: "hot" }));
     expect(world.cloudwatch.alarm("web-health")?.state).toBe("ALARM");
     const event = alarmEvents().find((e) => e.detail.alarmName === "web-health") as AwsEvent;
-    expect(event.detail.configuration).toEqual({ alarmRule: "ALARM(\"cpu\") AND NOT OK(errors)", description: "web is unhealthy" });
+    expect(event.detail.configuration).toEqual({ alarmRule: 'ALARM("cpu") AND NOT OK(errors)', description: "web is unhealthy" });
     expect(event.resources).toEqual(["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-health"]);
     expect(heard.filter(([name]) => name === "web-health").map(([, state]) => state)).toEqual(["INSUFFICIENT_DATA", "OK", "ALARM"]);
 

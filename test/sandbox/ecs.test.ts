@@ -1,16 +1,26 @@
 import {
-  ClientException, ClusterNotFoundException, DeleteServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand,
-  ConflictException, InvalidParameterException, ListClustersCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand,
-  ServiceDeploymentNotFoundException, ServiceNotActiveException, ServiceNotFoundException, StopServiceDeploymentCommand,
-  UpdateServiceCommand, type Service,
+  ClientException,
+  ClusterNotFoundException,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ConflictException,
+  InvalidParameterException,
+  ListClustersCommand,
+  ListTagsForResourceCommand,
+  RegisterTaskDefinitionCommand,
+  ServiceDeploymentNotFoundException,
+  ServiceNotActiveException,
+  ServiceNotFoundException,
+  StopServiceDeploymentCommand,
+  UpdateServiceCommand,
+  type Service,
 } from "@aws-sdk/client-ecs";
 import { SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
 import { DEFAULT_ECS_TIMING, ECS_PREFIX, rolloutDuration } from "../../sandbox/aws/ecs";
 import { MINUTE, SECOND } from "../../sandbox/clock";
 import type { AwsEvent } from "../../sandbox/events";
-import {
-  DIGEST_BAD, DIGEST_GOOD, DIGEST_NEW, fixture, shape, startWorld, webDefinition, type World, type WorldOptions,
-} from "./local-aws";
+import { DIGEST_BAD, DIGEST_GOOD, DIGEST_NEW, fixture, shape, startWorld, webDefinition, type World, type WorldOptions } from "./local-aws";
 
 const CLUSTER = "shop-prod";
 const SERVICE = "web";
@@ -18,9 +28,11 @@ const SERVICE_ARN = "arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web";
 const DEPLOYMENT_ID = /^ecs-svc\/\d{19}$/;
 const SERVICE_DEPLOYMENT_ARN = /^arn:aws:ecs:eu-west-1:123456789012:service-deployment\/shop-prod\/web\/[A-Za-z0-9_-]{22}$/;
 
-const deploymentEvents = (events: AwsEvent[], from = 0) => events.slice(from)
-  .filter((e) => e["detail-type"] === "ECS Deployment State Change")
-  .map((e) => ({ name: String(e.detail.eventName).replace("SERVICE_DEPLOYMENT_", ""), id: String(e.detail.deploymentId), reason: String(e.detail.reason) }));
+const deploymentEvents = (events: AwsEvent[], from = 0) =>
+  events
+    .slice(from)
+    .filter((e) => e["detail-type"] === "ECS Deployment State Change")
+    .map((e) => ({ name: String(e.detail.eventName).replace("SERVICE_DEPLOYMENT_", ""), id: String(e.detail.deploymentId), reason: String(e.detail.reason) }));
 
 const isEvent = (name: string, id?: string) => (e: AwsEvent) =>
   e.detail.eventName === `SERVICE_DEPLOYMENT_${name}` && (id === undefined || e.detail.deploymentId === id);
@@ -52,7 +64,10 @@ describe("LocalEcs", () => {
   async function setUp(options: WorldOptions = {}, deploymentConfiguration?: Record<string, unknown>) {
     world = await startWorld(options);
     world.ecs.createService({
-      cluster: CLUSTER, service: SERVICE, taskDefinition: webDefinition(DIGEST_GOOD), desiredCount: 2,
+      cluster: CLUSTER,
+      service: SERVICE,
+      taskDefinition: webDefinition(DIGEST_GOOD),
+      desiredCount: 2,
       deploymentConfiguration: deploymentConfiguration ?? { deploymentCircuitBreaker: { enable: true, rollback: true } },
       loadBalancers: [READY_LOAD_BALANCER],
     });
@@ -141,16 +156,35 @@ describe("LocalEcs", () => {
       await setUp();
       const send = (input: Record<string, unknown>) => failure(world.ecsClient.send(new RegisterTaskDefinitionCommand(input as never)));
       const fargate = (cpu: unknown, memory: unknown, container: Record<string, unknown> = {}) => ({
-        family: "x", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu, memory,
+        family: "x",
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu,
+        memory,
         containerDefinitions: [{ name: "web", image: "nginx", ...container }],
       });
       const cases: [string, Record<string, unknown>, string, RegExp][] = [
         ["cpu as a number", fargate(256, "512"), "SerializationException", /cpu: the model says string/],
         ["memory as a number", fargate("256", 512), "SerializationException", /memory: the model says string/],
-        ["containerPort as a string", fargate("256", "512", { portMappings: [{ containerPort: "8080" }] }), "SerializationException", /portMappings\[0\]\.containerPort: the model says integer/],
-        ["a Fargate size that does not exist", fargate("256", "4096"), "ClientException", /No Fargate configuration exists for given values: 256 CPU, 4096 memory/],
+        [
+          "containerPort as a string",
+          fargate("256", "512", { portMappings: [{ containerPort: "8080" }] }),
+          "SerializationException",
+          /portMappings\[0\]\.containerPort: the model says integer/,
+        ],
+        [
+          "a Fargate size that does not exist",
+          fargate("256", "4096"),
+          "ClientException",
+          /No Fargate configuration exists for given values: 256 CPU, 4096 memory/,
+        ],
         ["memory off Fargate's steps", fargate("1024", "2500"), "ClientException", /No Fargate configuration exists/],
-        ["a tag value with characters ECS refuses", { ...fargate("256", "512"), tags: [{ key: "team", value: "shop & co" }] }, "InvalidParameterException", /Tag value 'shop & co'/],
+        [
+          "a tag value with characters ECS refuses",
+          { ...fargate("256", "512"), tags: [{ key: "team", value: "shop & co" }] },
+          "InvalidParameterException",
+          /Tag value 'shop & co'/,
+        ],
       ];
       for (const [what, input, name, message] of cases) {
         const error = await send(input);
@@ -158,8 +192,16 @@ describe("LocalEcs", () => {
         expect(error.message).toMatch(message);
       }
       // What ECS accepts: sizes on its table, also written with units, and tags within its pattern.
-      for (const [cpu, memory] of [["256", "512"], ["1024", "8192"], ["4096", "30720"], ["0.5 vCPU", "1 GB"], ["8192", "61440"]]) {
-        await world.ecsClient.send(new RegisterTaskDefinitionCommand({ ...fargate(cpu, memory), tags: [{ key: "stevedore:app", value: "shop-web/staging @ 1.0+build=7" }] } as never));
+      for (const [cpu, memory] of [
+        ["256", "512"],
+        ["1024", "8192"],
+        ["4096", "30720"],
+        ["0.5 vCPU", "1 GB"],
+        ["8192", "61440"],
+      ]) {
+        await world.ecsClient.send(
+          new RegisterTaskDefinitionCommand({ ...fargate(cpu, memory), tags: [{ key: "stevedore:app", value: "shop-web/staging @ 1.0+build=7" }] } as never),
+        );
       }
     });
 
@@ -211,7 +253,9 @@ describe("LocalEcs", () => {
       expect(out.services?.map((s) => s.serviceName)).toEqual([SERVICE]);
       expect(out.failures).toEqual([{ arn: "arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/api", reason: "MISSING" }]);
 
-      const many = await failure(world.ecsClient.send(new DescribeServicesCommand({ cluster: CLUSTER, services: Array.from({ length: 11 }, (_, i) => `s${i}`) })));
+      const many = await failure(
+        world.ecsClient.send(new DescribeServicesCommand({ cluster: CLUSTER, services: Array.from({ length: 11 }, (_, i) => `s${i}`) })),
+      );
       expect(many).toBeInstanceOf(InvalidParameterException);
       expect(many.message).toMatch(/at most 10/);
       const ten = await world.ecsClient.send(new DescribeServicesCommand({ cluster: CLUSTER, services: Array.from({ length: 10 }, (_, i) => `s${i}`) }));
@@ -227,7 +271,8 @@ describe("LocalEcs", () => {
       await setUp();
       world.ecs.createService({ cluster: CLUSTER, service: "legacy", taskDefinition: "shop-prod-web:1", controller: "CODE_DEPLOY" });
       const arn = await register(DIGEST_NEW);
-      const update = (input: Record<string, unknown>) => failure(world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, ...input } as never)));
+      const update = (input: Record<string, unknown>) =>
+        failure(world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, ...input } as never)));
 
       const missing = await update({ service: "api", taskDefinition: arn });
       expect(missing).toBeInstanceOf(ServiceNotFoundException);
@@ -242,10 +287,12 @@ describe("LocalEcs", () => {
       expect(codeDeploy.message).toMatch(/CODE_DEPLOY/);
 
       expect(await update({ deploymentConfiguration: { strategy: "SIDEWAYS" } })).toBeInstanceOf(InvalidParameterException);
-      expect(await update({ deploymentConfiguration: { strategy: "ROLLING", linearConfiguration: { stepPercent: 10, stepBakeTimeInMinutes: 1 } } }))
-        .toBeInstanceOf(InvalidParameterException);
-      expect(await update({ deploymentConfiguration: { strategy: "LINEAR", canaryConfiguration: { canaryPercent: 5, canaryBakeTimeInMinutes: 1 } } }))
-        .toBeInstanceOf(InvalidParameterException);
+      expect(
+        await update({ deploymentConfiguration: { strategy: "ROLLING", linearConfiguration: { stepPercent: 10, stepBakeTimeInMinutes: 1 } } }),
+      ).toBeInstanceOf(InvalidParameterException);
+      expect(
+        await update({ deploymentConfiguration: { strategy: "LINEAR", canaryConfiguration: { canaryPercent: 5, canaryBakeTimeInMinutes: 1 } } }),
+      ).toBeInstanceOf(InvalidParameterException);
       expect(await update({ cluster: "nope", taskDefinition: arn })).toBeInstanceOf(ClusterNotFoundException);
 
       await world.ecsClient.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "legacy", force: true }));
@@ -255,15 +302,21 @@ describe("LocalEcs", () => {
     });
 
     it("merges deploymentConfiguration like ECS: what is given replaces, strategy settings follow the strategy", async () => {
-      await setUp({}, {
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        strategy: "LINEAR",
-        linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 2 },
-      });
-      const out = await world.ecsClient.send(new UpdateServiceCommand({
-        cluster: CLUSTER, service: SERVICE,
-        deploymentConfiguration: { strategy: "BLUE_GREEN", bakeTimeInMinutes: 5, alarms: { alarmNames: ["a"], enable: true, rollback: true } },
-      }));
+      await setUp(
+        {},
+        {
+          deploymentCircuitBreaker: { enable: true, rollback: true },
+          strategy: "LINEAR",
+          linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 2 },
+        },
+      );
+      const out = await world.ecsClient.send(
+        new UpdateServiceCommand({
+          cluster: CLUSTER,
+          service: SERVICE,
+          deploymentConfiguration: { strategy: "BLUE_GREEN", bakeTimeInMinutes: 5, alarms: { alarmNames: ["a"], enable: true, rollback: true } },
+        }),
+      );
       expect(out.service?.deploymentConfiguration).toEqual({
         deploymentCircuitBreaker: { enable: true, rollback: true },
         maximumPercent: 200,
@@ -282,9 +335,13 @@ describe("LocalEcs", () => {
       world.ecs.createService({ cluster: CLUSTER, service: "plain", taskDefinition: webDefinition(DIGEST_GOOD), loadBalancers: [plain] });
       world.ecs.createService({ cluster: CLUSTER, service: "meshed", taskDefinition: webDefinition(DIGEST_GOOD), serviceConnect: true });
       for (const strategy of ["BLUE_GREEN", "LINEAR", "CANARY"] as const) {
-        const error = await failure(world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "plain", deploymentConfiguration: { strategy } })));
+        const error = await failure(
+          world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "plain", deploymentConfiguration: { strategy } })),
+        );
         expect(error.name).toBe("InvalidParameterException");
-        expect(error.message).toContain(`The ${strategy} deployment strategy requires the service to use Service Connect or a load balancer with an advancedConfiguration`);
+        expect(error.message).toContain(
+          `The ${strategy} deployment strategy requires the service to use Service Connect or a load balancer with an advancedConfiguration`,
+        );
         // Service Connect shifts the traffic itself.
         await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "meshed", deploymentConfiguration: { strategy } }));
       }
@@ -323,15 +380,20 @@ describe("LocalEcs", () => {
       expect(shape(completed)).toEqual(shape(fixture("ecs-deployment-completed")));
 
       const service = await describe1();
-      expect(service.deployments?.map((d) => [d.status, d.rolloutState])).toEqual([["PRIMARY", "COMPLETED"], ["INACTIVE", "COMPLETED"]]);
+      expect(service.deployments?.map((d) => [d.status, d.rolloutState])).toEqual([
+        ["PRIMARY", "COMPLETED"],
+        ["INACTIVE", "COMPLETED"],
+      ]);
       expect(service.runningCount).toBe(2);
       expect(service.events?.slice(0, 2).map((e) => e.message)).toEqual([
         "(service web) has reached a steady state.",
         `(service web) (deployment ${id}) deployment completed.`,
       ]);
       expect(world.ecs.primaryHistory(CLUSTER, SERVICE).map((h) => h.cause)).toEqual(["create", "update"]);
-      expect(world.ecs.completedHistory(CLUSTER, SERVICE).map((h) => [h.deploymentId, h.images[0]?.split("@")[1]]))
-        .toEqual([[world.ecs.primaryHistory(CLUSTER, SERVICE)[0]?.deploymentId, DIGEST_GOOD], [id, DIGEST_NEW]]);
+      expect(world.ecs.completedHistory(CLUSTER, SERVICE).map((h) => [h.deploymentId, h.images[0]?.split("@")[1]])).toEqual([
+        [world.ecs.primaryHistory(CLUSTER, SERVICE)[0]?.deploymentId, DIGEST_GOOD],
+        [id, DIGEST_NEW],
+      ]);
     });
 
     it("starts nothing for an identical update, and a new deployment when forced", async () => {
@@ -355,10 +417,17 @@ describe("LocalEcs", () => {
       await world.waitFor(isEvent("IN_PROGRESS", a));
       const second = await world.ecsClient.send(new UpdateServiceCommand({ cluster: CLUSTER, service: SERVICE, taskDefinition: await register(DIGEST_GOOD) }));
       const b = second.service?.deployments?.[0]?.id ?? "";
-      expect(second.service?.deployments?.map((d) => [d.id, d.status, d.rolloutState]).slice(0, 2)).toEqual([[b, "PRIMARY", "IN_PROGRESS"], [a, "ACTIVE", "IN_PROGRESS"]]);
+      expect(second.service?.deployments?.map((d) => [d.id, d.status, d.rolloutState]).slice(0, 2)).toEqual([
+        [b, "PRIMARY", "IN_PROGRESS"],
+        [a, "ACTIVE", "IN_PROGRESS"],
+      ]);
       await world.waitFor(isEvent("COMPLETED", b));
       await world.pass(MINUTE);
-      expect(deploymentEvents(world.events).map((e) => [e.name, e.id])).toEqual([["IN_PROGRESS", a], ["IN_PROGRESS", b], ["COMPLETED", b]]);
+      expect(deploymentEvents(world.events).map((e) => [e.name, e.id])).toEqual([
+        ["IN_PROGRESS", a],
+        ["IN_PROGRESS", b],
+        ["COMPLETED", b],
+      ]);
       expect((await describe1()).deployments?.find((d) => d.id === a)?.status).toBe("INACTIVE");
     });
 
@@ -381,10 +450,12 @@ describe("LocalEcs", () => {
     expect(rolloutDuration({ strategy: "ROLLING", bakeTimeInMinutes: 9 })).toBe(2 * MINUTE);
     expect(rolloutDuration({ strategy: "BLUE_GREEN", bakeTimeInMinutes: 5 })).toBe(t.rollout + 5 * MINUTE);
     // Four steps of 25 %: a step bake between steps, none after the last one; then the bake.
-    expect(rolloutDuration({ strategy: "LINEAR", linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 2 }, bakeTimeInMinutes: 1 }))
-      .toBe(t.rollout + 3 * 2 * MINUTE + MINUTE);
-    expect(rolloutDuration({ strategy: "CANARY", canaryConfiguration: { canaryPercent: 5, canaryBakeTimeInMinutes: 3 }, bakeTimeInMinutes: 2 }))
-      .toBe(t.rollout + 5 * MINUTE);
+    expect(rolloutDuration({ strategy: "LINEAR", linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 2 }, bakeTimeInMinutes: 1 })).toBe(
+      t.rollout + 3 * 2 * MINUTE + MINUTE,
+    );
+    expect(rolloutDuration({ strategy: "CANARY", canaryConfiguration: { canaryPercent: 5, canaryBakeTimeInMinutes: 3 }, bakeTimeInMinutes: 2 })).toBe(
+      t.rollout + 5 * MINUTE,
+    );
     expect(rolloutDuration({ strategy: "CANARY" })).toBe(t.rollout + 10 * MINUTE);
   });
 
@@ -409,7 +480,11 @@ describe("LocalEcs", () => {
         { name: "COMPLETED", id: rollback, reason: `ECS deployment ${rollback} completed.` },
       ]);
       const impaired = world.events.find((e) => e["detail-type"] === "ECS Service Action") as AwsEvent;
-      expect(impaired.detail).toMatchObject({ eventType: "WARN", eventName: "SERVICE_TASK_START_IMPAIRED", clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod" });
+      expect(impaired.detail).toMatchObject({
+        eventType: "WARN",
+        eventName: "SERVICE_TASK_START_IMPAIRED",
+        clusterArn: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod",
+      });
       expect(shape(impaired)).toEqual(shape(fixture("ecs-service-task-start-impaired")));
       expect(Date.parse(String(impaired.detail.createdAt)) - before).toBeGreaterThanOrEqual(DEFAULT_ECS_TIMING.impairedAfter);
       const failed = world.events.find(isEvent("FAILED")) as AwsEvent;
@@ -423,11 +498,15 @@ describe("LocalEcs", () => {
       const service = await describe1();
       expect(service.taskDefinition).toBe("arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-prod-web:1");
       expect(service.deployments?.map((d) => [d.id, d.status, d.rolloutState])).toEqual([
-        [rollback, "PRIMARY", "COMPLETED"], [bad, "INACTIVE", "FAILED"], [seed, "INACTIVE", "COMPLETED"],
+        [rollback, "PRIMARY", "COMPLETED"],
+        [bad, "INACTIVE", "FAILED"],
+        [seed, "INACTIVE", "COMPLETED"],
       ]);
       expect(service.deployments?.[1]?.failedTasks).toBeGreaterThan(0);
       expect(world.ecs.primaryHistory(CLUSTER, SERVICE).map((h) => [h.cause, h.images[0]?.split("@")[1]])).toEqual([
-        ["create", DIGEST_GOOD], ["update", DIGEST_BAD], ["circuit-breaker-rollback", DIGEST_GOOD],
+        ["create", DIGEST_GOOD],
+        ["update", DIGEST_BAD],
+        ["circuit-breaker-rollback", DIGEST_GOOD],
       ]);
       expect(world.ecs.completedHistory(CLUSTER, SERVICE).map((h) => h.deploymentId)).toEqual([seed, rollback]);
     });
@@ -465,7 +544,10 @@ describe("LocalEcs", () => {
       expect(twice).toBeInstanceOf(ConflictException);
       await world.waitFor(isEvent("COMPLETED", rollback));
       expect(deploymentEvents(world.events).map((e) => [e.name, e.id])).toEqual([
-        ["IN_PROGRESS", id], ["FAILED", id], ["IN_PROGRESS", rollback], ["COMPLETED", rollback],
+        ["IN_PROGRESS", id],
+        ["FAILED", id],
+        ["IN_PROGRESS", rollback],
+        ["COMPLETED", rollback],
       ]);
       expect(world.ecs.primaryHistory(CLUSTER, SERVICE).map((h) => h.cause)).toEqual(["create", "update", "stop-rollback"]);
       expect((await describe1()).taskDefinition).toMatch(/shop-prod-web:1$/);
@@ -483,7 +565,11 @@ describe("LocalEcs", () => {
       const id = out.service?.deployments?.[0]?.id ?? "";
       await world.ecsClient.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: out.service?.currentServiceDeployment, stopType: "ROLLBACK" }));
       const events = deploymentEvents(world.events);
-      expect(events.map((e) => [e.name, e.id === id])).toEqual([["IN_PROGRESS", true], ["FAILED", true], ["IN_PROGRESS", false]]);
+      expect(events.map((e) => [e.name, e.id === id])).toEqual([
+        ["IN_PROGRESS", true],
+        ["FAILED", true],
+        ["IN_PROGRESS", false],
+      ]);
       expect(events[2]?.reason).toMatch(/rolling back/);
     });
 
@@ -492,9 +578,14 @@ describe("LocalEcs", () => {
       const seed = world.ecs.service(CLUSTER, SERVICE)?.currentServiceDeployment ?? "";
       const finished = await failure(world.ecsClient.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: seed, stopType: "ROLLBACK" })));
       expect(finished).toBeInstanceOf(InvalidParameterException);
-      const unknown = await failure(world.ecsClient.send(new StopServiceDeploymentCommand({
-        serviceDeploymentArn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-prod/web/AAAAAAAAAAAAAAAAAAAAAA", stopType: "ROLLBACK",
-      })));
+      const unknown = await failure(
+        world.ecsClient.send(
+          new StopServiceDeploymentCommand({
+            serviceDeploymentArn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-prod/web/AAAAAAAAAAAAAAAAAAAAAA",
+            stopType: "ROLLBACK",
+          }),
+        ),
+      );
       expect(unknown).toBeInstanceOf(ServiceDeploymentNotFoundException);
       expect(world.events).toEqual([]);
     });

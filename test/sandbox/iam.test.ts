@@ -16,37 +16,84 @@ const arn = (svc: string, resource: string) => `arn:aws:${svc}:eu-west-1:${ACCOU
 
 describe("what a call is authorized against", () => {
   it.each([
-    ["DescribeServices, per service", ECS, "DescribeServices", { cluster: "shop-prod", services: ["web", `${arn("ecs", "service/shop-prod/worker")}`] }, [
-      { action: "ecs:DescribeServices", resource: arn("ecs", "service/shop-prod/web") },
-      { action: "ecs:DescribeServices", resource: arn("ecs", "service/shop-prod/worker") },
-    ]],
-    ["RegisterTaskDefinition: the new revision, each role passed to tasks, tagging on creation", ECS, "RegisterTaskDefinition", {
-      family: "shop-web-staging", taskRoleArn: "arn:aws:iam::123456789012:role/task", executionRoleArn: "arn:aws:iam::123456789012:role/exec", tags: [{ key: "a", value: "b" }],
-    }, [
-      { action: "ecs:RegisterTaskDefinition", resource: arn("ecs", "task-definition/shop-web-staging:4") },
-      { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/task", context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
-      { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/exec", context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
-      { action: "ecs:TagResource", resource: arn("ecs", "task-definition/shop-web-staging:4"), context: { "ecs:CreateAction": "RegisterTaskDefinition" } },
-    ]],
-    ["UpdateService with a lifecycle hook: its role passed to ECS", ECS, "UpdateService", {
-      cluster: "shop-prod", service: "web", deploymentConfiguration: { lifecycleHooks: [{ roleArn: "arn:aws:iam::123456789012:role/hooks" }] },
-    }, [
-      { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") },
-      { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/hooks", context: { "iam:PassedToService": "ecs.amazonaws.com" } },
-    ]],
-    ["TransactWriteItems: each item as its own write", "DynamoDB_20120810", "TransactWriteItems", {
-      TransactItems: [{ Put: { TableName: "t" } }, { Update: { TableName: "t" } }, { ConditionCheck: { TableName: "t" } }],
-    }, [
-      { action: "dynamodb:PutItem", resource: arn("dynamodb", "table/t") },
-      { action: "dynamodb:UpdateItem", resource: arn("dynamodb", "table/t") },
-      { action: "dynamodb:ConditionCheckItem", resource: arn("dynamodb", "table/t") },
-    ]],
-    ["Query of an index", "DynamoDB_20120810", "Query", { TableName: "t", IndexName: "due" }, [{ action: "dynamodb:Query", resource: arn("dynamodb", "table/t/index/due") }]],
-    ["a Secrets Manager reference: the parameter and the secret", "AmazonSSM", "GetParameter", { Name: "/aws/reference/secretsmanager/shop/hook", WithDecryption: true }, [
-      { action: "ssm:GetParameter", resource: arn("ssm", "parameter/aws/reference/secretsmanager/shop/hook") },
-      { action: "secretsmanager:GetSecretValue", resource: arn("secretsmanager", "secret:shop/hook-AbCdEf") },
-    ]],
-    ["BatchGetBuilds: each build's project", "CodeBuild_20161006", "BatchGetBuilds", { ids: ["shop-web:1234"] }, [{ action: "codebuild:BatchGetBuilds", resource: arn("codebuild", "project/shop-web") }]],
+    [
+      "DescribeServices, per service",
+      ECS,
+      "DescribeServices",
+      { cluster: "shop-prod", services: ["web", `${arn("ecs", "service/shop-prod/worker")}`] },
+      [
+        { action: "ecs:DescribeServices", resource: arn("ecs", "service/shop-prod/web") },
+        { action: "ecs:DescribeServices", resource: arn("ecs", "service/shop-prod/worker") },
+      ],
+    ],
+    [
+      "RegisterTaskDefinition: the new revision, each role passed to tasks, tagging on creation",
+      ECS,
+      "RegisterTaskDefinition",
+      {
+        family: "shop-web-staging",
+        taskRoleArn: "arn:aws:iam::123456789012:role/task",
+        executionRoleArn: "arn:aws:iam::123456789012:role/exec",
+        tags: [{ key: "a", value: "b" }],
+      },
+      [
+        { action: "ecs:RegisterTaskDefinition", resource: arn("ecs", "task-definition/shop-web-staging:4") },
+        { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/task", context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/exec", context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        { action: "ecs:TagResource", resource: arn("ecs", "task-definition/shop-web-staging:4"), context: { "ecs:CreateAction": "RegisterTaskDefinition" } },
+      ],
+    ],
+    [
+      "UpdateService with a lifecycle hook: its role passed to ECS",
+      ECS,
+      "UpdateService",
+      {
+        cluster: "shop-prod",
+        service: "web",
+        deploymentConfiguration: { lifecycleHooks: [{ roleArn: "arn:aws:iam::123456789012:role/hooks" }] },
+      },
+      [
+        { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") },
+        { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/hooks", context: { "iam:PassedToService": "ecs.amazonaws.com" } },
+      ],
+    ],
+    [
+      "TransactWriteItems: each item as its own write",
+      "DynamoDB_20120810",
+      "TransactWriteItems",
+      {
+        TransactItems: [{ Put: { TableName: "t" } }, { Update: { TableName: "t" } }, { ConditionCheck: { TableName: "t" } }],
+      },
+      [
+        { action: "dynamodb:PutItem", resource: arn("dynamodb", "table/t") },
+        { action: "dynamodb:UpdateItem", resource: arn("dynamodb", "table/t") },
+        { action: "dynamodb:ConditionCheckItem", resource: arn("dynamodb", "table/t") },
+      ],
+    ],
+    [
+      "Query of an index",
+      "DynamoDB_20120810",
+      "Query",
+      { TableName: "t", IndexName: "due" },
+      [{ action: "dynamodb:Query", resource: arn("dynamodb", "table/t/index/due") }],
+    ],
+    [
+      "a Secrets Manager reference: the parameter and the secret",
+      "AmazonSSM",
+      "GetParameter",
+      { Name: "/aws/reference/secretsmanager/shop/hook", WithDecryption: true },
+      [
+        { action: "ssm:GetParameter", resource: arn("ssm", "parameter/aws/reference/secretsmanager/shop/hook") },
+        { action: "secretsmanager:GetSecretValue", resource: arn("secretsmanager", "secret:shop/hook-AbCdEf") },
+      ],
+    ],
+    [
+      "BatchGetBuilds: each build's project",
+      "CodeBuild_20161006",
+      "BatchGetBuilds",
+      { ids: ["shop-web:1234"] },
+      [{ action: "codebuild:BatchGetBuilds", resource: arn("codebuild", "project/shop-web") }],
+    ],
   ])("%s", (_, prefix, operation, body, expected) => {
     expect(requiredPermissions(prefix, operation, body, at)).toEqual(expected);
   });
@@ -59,7 +106,9 @@ describe("what a call is authorized against", () => {
 
 describe("evaluating a role's statements", () => {
   const pass: Statement = {
-    Effect: "Allow", Action: ["iam:PassRole"], Resource: ["arn:aws:iam::123456789012:role/shop-*"],
+    Effect: "Allow",
+    Action: ["iam:PassRole"],
+    Resource: ["arn:aws:iam::123456789012:role/shop-*"],
     Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
   };
   const services: Statement = { Effect: "Allow", Action: ["ecs:UpdateService"], Resource: [arn("ecs", "service/shop-prod/web")] };
@@ -68,16 +117,31 @@ describe("evaluating a role's statements", () => {
     ["the exact resource", [services], { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") }, true],
     ["another service", [services], { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web-canary") }, false],
     ["another action on the resource", [services], { action: "ecs:DeleteService", resource: arn("ecs", "service/shop-prod/web") }, false],
-    ["a role matched by a wildcard, to the right service", [pass], { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/shop-task", context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }, true],
-    ["the same role passed to another service", [pass], { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/shop-task", context: { "iam:PassedToService": "lambda.amazonaws.com" } }, false],
+    [
+      "a role matched by a wildcard, to the right service",
+      [pass],
+      { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/shop-task", context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+      true,
+    ],
+    [
+      "the same role passed to another service",
+      [pass],
+      { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/shop-task", context: { "iam:PassedToService": "lambda.amazonaws.com" } },
+      false,
+    ],
     ["a condition key the request does not carry", [pass], { action: "iam:PassRole", resource: "arn:aws:iam::123456789012:role/shop-task" }, false],
-    ["an explicit Deny over an Allow", [services, { ...services, Effect: "Deny" as const }], { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") }, false],
+    [
+      "an explicit Deny over an Allow",
+      [services, { ...services, Effect: "Deny" as const }],
+      { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") },
+      false,
+    ],
     ["no statement at all", [], { action: "ecs:UpdateService", resource: arn("ecs", "service/shop-prod/web") }, false],
   ])("%s", (_, statements, permission, expected) => {
     expect(allows(statements as Statement[], permission)).toBe(expected);
   });
 
-  it("lets a role scoped to alarm ARNs see those metric alarms only (composite alarms need \"*\")", () => {
+  it('lets a role scoped to alarm ARNs see those metric alarms only (composite alarms need "*")', () => {
     const scoped = scopedAlarms([{ Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: [arn("cloudwatch", "alarm:shop-*")] }]);
     expect(scoped?.(arn("cloudwatch", "alarm:shop-prod-5xx"))).toBe(true);
     expect(scoped?.(arn("cloudwatch", "alarm:billing-5xx"))).toBe(false);
@@ -86,22 +150,36 @@ describe("evaluating a role's statements", () => {
   });
 
   it("words a refusal as AWS does, naming the role, the action and the resource", () => {
-    expect(refusal({ name: "NotifyRole", statements: [] }, "notify", [{ action: "ecs:UpdateService", resource: arn("ecs", "service/a/b") }], ACCOUNT))
-      .toBe(`User: arn:aws:sts::${ACCOUNT}:assumed-role/NotifyRole/notify is not authorized to perform: ecs:UpdateService on resource: ${arn("ecs", "service/a/b")} because no identity-based policy allows the ecs:UpdateService action`);
+    expect(refusal({ name: "NotifyRole", statements: [] }, "notify", [{ action: "ecs:UpdateService", resource: arn("ecs", "service/a/b") }], ACCOUNT)).toBe(
+      `User: arn:aws:sts::${ACCOUNT}:assumed-role/NotifyRole/notify is not authorized to perform: ecs:UpdateService on resource: ${arn("ecs", "service/a/b")} because no identity-based policy allows the ecs:UpdateService action`,
+    );
   });
 });
 
 describe("the stack's own roles (serverless.yml as osls resolves it)", () => {
   const stack = resolveStack("examples/stevedore.yml");
   const values = {
-    "RecordsTable.Arn": arn("dynamodb", "table/records"), "RecordsTable.StreamArn": arn("dynamodb", "table/records/stream/x"), "DeadLetterQueue.Arn": arn("sqs", "dlq"),
+    "RecordsTable.Arn": arn("dynamodb", "table/records"),
+    "RecordsTable.StreamArn": arn("dynamodb", "table/records/stream/x"),
+    "DeadLetterQueue.Arn": arn("sqs", "dlq"),
   };
   const roles = rolesOf(stack.functions, stack.resources!, { region: "eu-west-1", account: ACCOUNT, values });
   const may = (fn: string, prefix: string, operation: string, body: Record<string, unknown>) =>
     requiredPermissions(prefix, operation, body, at).every((p) => allows(roles[fn]!.statements, p));
 
   it.each([
-    ["on-image-pushed", ECS, "RegisterTaskDefinition", { family: "shop-web-staging", taskRoleArn: "arn:aws:iam::123456789012:role/shop-web-staging-task", executionRoleArn: "arn:aws:iam::123456789012:role/shop-staging-ecs-execution", tags: [{ key: "k", value: "v" }] }, true],
+    [
+      "on-image-pushed",
+      ECS,
+      "RegisterTaskDefinition",
+      {
+        family: "shop-web-staging",
+        taskRoleArn: "arn:aws:iam::123456789012:role/shop-web-staging-task",
+        executionRoleArn: "arn:aws:iam::123456789012:role/shop-staging-ecs-execution",
+        tags: [{ key: "k", value: "v" }],
+      },
+      true,
+    ],
     ["on-image-pushed", ECS, "RegisterTaskDefinition", { family: "billing-api", tags: [] }, false],
     ["on-image-pushed", ECS, "RegisterTaskDefinition", { family: "shop-web-staging", taskRoleArn: "arn:aws:iam::123456789012:role/admin" }, false],
     ["on-image-pushed", ECS, "UpdateService", { cluster: "shop-staging", service: "web" }, true],
@@ -119,12 +197,22 @@ describe("the stack's own roles (serverless.yml as osls resolves it)", () => {
   });
 
   it("would deploy: stream readers may read the stream, and every function may park its failures", () => {
-    expect(deployProblems(stack.functions as Record<string, any>, roles, { stream: values["RecordsTable.StreamArn"], deadLetterQueue: values["DeadLetterQueue.Arn"] })).toEqual([]);
+    expect(
+      deployProblems(stack.functions as Record<string, any>, roles, {
+        stream: values["RecordsTable.StreamArn"],
+        deadLetterQueue: values["DeadLetterQueue.Arn"],
+      }),
+    ).toEqual([]);
   });
 
   it("would not deploy a stream reader whose role cannot read the stream", () => {
     const notify = { ...roles.notify!, statements: roles.notify!.statements.filter((s) => !s.Action.includes("dynamodb:GetRecords")) };
-    expect(deployProblems({ notify: stack.functions.notify as Record<string, any> }, { notify }, { stream: values["RecordsTable.StreamArn"], deadLetterQueue: values["DeadLetterQueue.Arn"] }))
-      .toEqual(expect.arrayContaining([expect.stringContaining("notify: its role does not allow dynamodb:GetRecords")]));
+    expect(
+      deployProblems(
+        { notify: stack.functions.notify as Record<string, any> },
+        { notify },
+        { stream: values["RecordsTable.StreamArn"], deadLetterQueue: values["DeadLetterQueue.Arn"] },
+      ),
+    ).toEqual(expect.arrayContaining([expect.stringContaining("notify: its role does not allow dynamodb:GetRecords")]));
   });
 });

@@ -55,14 +55,22 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const ecsClient = new ECSClient(config);
   const cwClient = new CloudWatchClient(config);
   return {
-    clock, ecs, cloudwatch, ecsClient, cwClient, events, targets,
+    clock,
+    ecs,
+    cloudwatch,
+    ecsClient,
+    cwClient,
+    events,
+    targets,
     async waitFor(match, ms = 60 * 60_000, from = 0) {
       const until = clock.now() + ms;
       for (;;) {
         const found = events.slice(from).find(match);
         if (found) return found;
         if (clock.now() > until || !(await clock.step())) {
-          throw new Error(`no matching event within ${ms / 1000} s of sandbox time; got:\n${events.map((e) => `${e["detail-type"]} ${JSON.stringify(e.detail)}`).join("\n")}`);
+          throw new Error(
+            `no matching event within ${ms / 1000} s of sandbox time; got:\n${events.map((e) => `${e["detail-type"]} ${JSON.stringify(e.detail)}`).join("\n")}`,
+          );
         }
       }
     },
@@ -85,7 +93,11 @@ export function fixture(name: string): AwsEvent {
 export function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.length === 0 ? [] : [shape(value[0])];
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, shape((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, shape((value as Record<string, unknown>)[k])]),
+    );
   }
   return typeof value;
 }

@@ -80,7 +80,11 @@ describe("matches: AWS's documented examples", () => {
     ["anything-but a string lets a number through", { detail: { "c-count": [{ "anything-but": "initializing" }] } }, true],
     ["anything-but never matches a missing field", { detail: { absent: [{ "anything-but": "x" }] } }, false],
     // numeric
-    ["numeric range", { detail: { "c-count": [{ numeric: [">", 0, "<=", 5] }], "d-count": [{ numeric: ["<", 10] }], "x-limit": [{ numeric: ["=", 3.018e2] }] } }, true],
+    [
+      "numeric range",
+      { detail: { "c-count": [{ numeric: [">", 0, "<=", 5] }], "d-count": [{ numeric: ["<", 10] }], "x-limit": [{ numeric: ["=", 3.018e2] }] } },
+      true,
+    ],
     ["numeric range, value above", { detail: { "c-count": [{ numeric: [">", 0, "<", 5] }] } }, false],
     ["numeric lower bound", { detail: { "d-count": [{ numeric: [">=", 3] }] } }, true],
     ["numeric, open lower bound", { detail: { "d-count": [{ numeric: [">", 3] }] } }, false],
@@ -96,16 +100,20 @@ describe("matches: AWS's documented examples", () => {
     ["exists: true on a missing field", { detail: { "e-count": [{ exists: true }] } }, false],
     ["exists: false under a missing object", { nothing: { here: [{ exists: false }] } }, true],
     // the complex example
-    ["complex example", {
-      time: [{ prefix: "2017-10-02" }],
-      detail: {
-        state: [{ "anything-but": "initializing" }],
-        "c-count": [{ numeric: [">", 0, "<=", 5] }],
-        "d-count": [{ numeric: ["<", 10] }],
-        "x-limit": [{ "anything-but": [100, 200, 300] }],
-        "source-ip": [{ cidr: "10.0.0.0/8" }],
+    [
+      "complex example",
+      {
+        time: [{ prefix: "2017-10-02" }],
+        detail: {
+          state: [{ "anything-but": "initializing" }],
+          "c-count": [{ numeric: [">", 0, "<=", 5] }],
+          "d-count": [{ numeric: ["<", 10] }],
+          "x-limit": [{ "anything-but": [100, 200, 300] }],
+          "source-ip": [{ cidr: "10.0.0.0/8" }],
+        },
       },
-    }, true],
+      true,
+    ],
   ])("%s", (...[, pattern, expected]) => {
     expect(matches(pattern, EC2_EVENT)).toBe(expected);
   });
@@ -148,13 +156,13 @@ describe("matches: AWS's documented examples", () => {
 describe("matches: $or", () => {
   const cloudwatch = (extra: Json): Json => ({ source: "aws.cloudwatch", ...extra });
   const orPattern = { source: ["aws.cloudwatch"], $or: [{ metricName: ["CPUUtilization", "ReadLatency"] }, { namespace: ["AWS/EC2", "AWS/ES"] }] };
-  const andInside = { source: ["aws.cloudwatch"], $or: [{ metricName: ["CPUUtilization"] }, { metricType: ["MetricType"], namespace: ["AWS/EC2"] }, { scope: ["Service"] }] };
+  const andInside = {
+    source: ["aws.cloudwatch"],
+    $or: [{ metricName: ["CPUUtilization"] }, { metricType: ["MetricType"], namespace: ["AWS/EC2"] }, { scope: ["Service"] }],
+  };
   const nested = {
     source: ["aws.cloudwatch"],
-    $or: [
-      { metricName: ["CPUUtilization"] },
-      { metricType: ["MetricType"], $or: [{ metricId: [1234] }, { spaceId: [1000] }] },
-    ],
+    $or: [{ metricName: ["CPUUtilization"] }, { metricType: ["MetricType"], $or: [{ metricId: [1234] }, { spaceId: [1000] }] }],
   };
   const parallel = {
     $or: [{ metricName: ["CPUUtilization"] }, { namespace: ["AWS/EC2"] }],
@@ -179,8 +187,22 @@ describe("matches: $or", () => {
 });
 
 describe("matches: arrays of objects (array consistency)", () => {
-  const flat = { employees: [{ firstName: "John", lastName: "Doe" }, { firstName: "Anna", lastName: "Smith" }, { firstName: "Peter", lastName: "Jones" }] };
-  const nestedArrays = { employees: [[{ firstName: "John", lastName: "Doe" }, { firstName: "Anna", lastName: "Smith" }], [{ firstName: "Peter", lastName: "Jones" }]] };
+  const flat = {
+    employees: [
+      { firstName: "John", lastName: "Doe" },
+      { firstName: "Anna", lastName: "Smith" },
+      { firstName: "Peter", lastName: "Jones" },
+    ],
+  };
+  const nestedArrays = {
+    employees: [
+      [
+        { firstName: "John", lastName: "Doe" },
+        { firstName: "Anna", lastName: "Smith" },
+      ],
+      [{ firstName: "Peter", lastName: "Jones" }],
+    ],
+  };
 
   it.each<[string, Json, Json, boolean]>([
     ["one field inside some element", { employees: { firstName: ["Anna"] } }, flat, true],
@@ -197,14 +219,22 @@ describe("matches: arrays of objects (array consistency)", () => {
 describe("validatePattern", () => {
   it.each<[string, unknown]>([
     ["a rule of this stack", { source: ["aws.ecr"], "detail-type": ["ECR Image Action"], detail: { result: ["SUCCESS"] } }],
-    ["every operator", {
-      a: [{ prefix: "x" }, { prefix: { "equals-ignore-case": "X" } }, { suffix: "x" }, { suffix: { "equals-ignore-case": "X" } }],
-      b: [{ "equals-ignore-case": "x" }, { wildcard: "a*b\\*c\\\\" }, { exists: false }, { cidr: "10.0.0.0/8" }, { cidr: "2001:db8::/32" }],
-      c: [{ numeric: ["=", 1] }, { numeric: [">", 0, "<=", 5] }, { numeric: [">=", -5e9] }, 1, "x", true, null],
-      d: [{ "anything-but": "x" }, { "anything-but": 1 }, { "anything-but": ["a", "b"] }, { "anything-but": [1, 2] }],
-      e: [{ "anything-but": { prefix: "x" } }, { "anything-but": { suffix: ["x", "y"] } }, { "anything-but": { "equals-ignore-case": ["X"] } }, { "anything-but": { wildcard: "*/lib/*" } }],
-      $or: [{ f: ["1"] }, { g: { h: ["2"] } }],
-    }],
+    [
+      "every operator",
+      {
+        a: [{ prefix: "x" }, { prefix: { "equals-ignore-case": "X" } }, { suffix: "x" }, { suffix: { "equals-ignore-case": "X" } }],
+        b: [{ "equals-ignore-case": "x" }, { wildcard: "a*b\\*c\\\\" }, { exists: false }, { cidr: "10.0.0.0/8" }, { cidr: "2001:db8::/32" }],
+        c: [{ numeric: ["=", 1] }, { numeric: [">", 0, "<=", 5] }, { numeric: [">=", -5e9] }, 1, "x", true, null],
+        d: [{ "anything-but": "x" }, { "anything-but": 1 }, { "anything-but": ["a", "b"] }, { "anything-but": [1, 2] }],
+        e: [
+          { "anything-but": { prefix: "x" } },
+          { "anything-but": { suffix: ["x", "y"] } },
+          { "anything-but": { "equals-ignore-case": ["X"] } },
+          { "anything-but": { wildcard: "*/lib/*" } },
+        ],
+        $or: [{ f: ["1"] }, { g: { h: ["2"] } }],
+      },
+    ],
   ])("accepts %s", (...[, pattern]) => {
     expect(validatePattern(pattern)).toEqual([]);
   });
@@ -237,17 +267,33 @@ describe("validatePattern", () => {
     ["a numeric range after <", { n: [{ numeric: ["<", 5, ">", 1] }] }, "n: Too many elements in numeric expression"],
     ["a numeric range with a bad closer", { n: [{ numeric: [">", 1, ">", 5] }] }, "n: Bad numeric range operator: >"],
     ["a numeric beyond 5e9", { n: [{ numeric: ["<", 6e9] }] }, "n: Value of < must be between -5.0E9 and 5.0E9 inclusive"],
-    ["anything-but of mixed types", { s: [{ "anything-but": ["a", 1] }] }, "s: Inside anything but list, either all values are number or string, mixed type is not supported"],
-    ["anything-but of an empty list", { s: [{ "anything-but": [] }] }, "s: Inside anything but list, either all values are number or string, mixed type is not supported"],
+    [
+      "anything-but of mixed types",
+      { s: [{ "anything-but": ["a", 1] }] },
+      "s: Inside anything but list, either all values are number or string, mixed type is not supported",
+    ],
+    [
+      "anything-but of an empty list",
+      { s: [{ "anything-but": [] }] },
+      "s: Inside anything but list, either all values are number or string, mixed type is not supported",
+    ],
     ["anything-but of null", { s: [{ "anything-but": [null] }] }, "s: Inside anything but list, start|null|boolean is not supported."],
     ["anything-but of a boolean", { s: [{ "anything-but": true }] }, "s: Value of anything-but must be an array or single string/number value."],
     ["anything-but of an empty prefix", { s: [{ "anything-but": { prefix: "" } }] }, "s: Null prefix/suffix not allowed"],
     ["anything-but of an unsupported operator", { s: [{ "anything-but": { numeric: [">", 1] } }] }, "s: Unsupported anything-but pattern: numeric"],
-    ["anything-but equals-ignore-case of a number", { s: [{ "anything-but": { "equals-ignore-case": [1] } }] }, "s: Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."],
+    [
+      "anything-but equals-ignore-case of a number",
+      { s: [{ "anything-but": { "equals-ignore-case": [1] } }] },
+      "s: Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.",
+    ],
     ["$or that is not an array", { $or: { a: ["1"] } }, "$or: It must be an Array followed with $or."],
     ["$or of one branch", { $or: [{ a: ["1"] }] }, "$or: There must have at least 2 Objects in $or relationship."],
     ["$or of a value", { $or: [{ a: ["1"] }, "b"] }, "$or: Only JSON object is allowed in array of $or relationship."],
-    ["an operator name as a field inside $or", { $or: [{ prefix: ["1"] }, { b: ["2"] }] }, "prefix: prefix is Ruler reserved fieldName which cannot be used inside $or."],
+    [
+      "an operator name as a field inside $or",
+      { $or: [{ prefix: ["1"] }, { b: ["2"] }] },
+      "prefix: prefix is Ruler reserved fieldName which cannot be used inside $or.",
+    ],
   ])("refuses %s", (...[, pattern, problem]) => {
     expect(validatePattern(pattern)).toEqual([problem]);
   });
@@ -274,8 +320,22 @@ describe("validatePattern", () => {
  * recomputes them, so a change to the config, infra/stack.cjs or serverless.yml shows here.
  */
 const OSLS_PRINT = {
-  "on-image-pushed": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["aws.ecr"], "detail-type": ["ECR Image Action"], detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["shop/web", "shop/worker"] } } },
-  "on-build-finished": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["aws.codebuild"], "detail-type": ["CodeBuild Build State Change"], detail: { "project-name": ["shop-web"], "build-status": ["SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"] } } },
+  "on-image-pushed": {
+    pattern: {
+      account: [{ Ref: "AWS::AccountId" }],
+      source: ["aws.ecr"],
+      "detail-type": ["ECR Image Action"],
+      detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["shop/web", "shop/worker"] },
+    },
+  },
+  "on-build-finished": {
+    pattern: {
+      account: [{ Ref: "AWS::AccountId" }],
+      source: ["aws.codebuild"],
+      "detail-type": ["CodeBuild Build State Change"],
+      detail: { "project-name": ["shop-web"], "build-status": ["SUCCEEDED", "FAILED", "FAULT", "STOPPED", "TIMED_OUT"] },
+    },
+  },
   "on-deployment-changed": {
     pattern: {
       account: [{ Ref: "AWS::AccountId" }],
@@ -291,10 +351,29 @@ const OSLS_PRINT = {
       ],
     },
   },
-  "on-alarm": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"], detail: { alarmName: ["shop-prod-web-5xx", "shop-prod-web-latency", "shop-prod-worker-errors", "shop-staging-web-5xx", "shop-staging-worker-errors"], state: { value: ["ALARM"] } } } },
-  "on-approval": { pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: ["shop-worker"] } } },
+  "on-alarm": {
+    pattern: {
+      account: [{ Ref: "AWS::AccountId" }],
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      detail: {
+        alarmName: ["shop-prod-web-5xx", "shop-prod-web-latency", "shop-prod-worker-errors", "shop-staging-web-5xx", "shop-staging-worker-errors"],
+        state: { value: ["ALARM"] },
+      },
+    },
+  },
+  "on-approval": {
+    pattern: { account: [{ Ref: "AWS::AccountId" }], source: ["stevedore"], "detail-type": ["Stevedore Promotion Decision"], detail: { app: ["shop-worker"] } },
+  },
   notify: { filterPatterns: [{ eventName: ["INSERT", "MODIFY"], dynamodb: { NewImage: { kind: { S: ["deployment", "build", "promotion"] } } } }] },
-  promote: { filterPatterns: [{ eventName: ["MODIFY"], dynamodb: { NewImage: { kind: { S: ["deployment"] }, status: { S: ["verified"] } }, OldImage: { status: { S: [{ "anything-but": ["verified"] }] } } } }] },
+  promote: {
+    filterPatterns: [
+      {
+        eventName: ["MODIFY"],
+        dynamodb: { NewImage: { kind: { S: ["deployment"] }, status: { S: ["verified"] } }, OldImage: { status: { S: [{ "anything-but": ["verified"] }] } } },
+      },
+    ],
+  },
 } as const;
 
 const RULES = Object.entries(OSLS_PRINT).flatMap(([fn, source]) => ("pattern" in source ? [[fn, source.pattern as Json] as const] : []));
@@ -332,7 +411,11 @@ describe("the stack's EventBridge rules", () => {
   };
 
   it("cover every event fixture in test/events", () => {
-    expect(readdirSync(EVENTS_DIR).filter((f) => f.endsWith(".json")).sort()).toEqual(Object.keys(expected).sort());
+    expect(
+      readdirSync(EVENTS_DIR)
+        .filter((f) => f.endsWith(".json"))
+        .sort(),
+    ).toEqual(Object.keys(expected).sort());
   });
 
   it.each(Object.entries(expected))("route %s to %j", (...[name, functions]) => {
@@ -340,25 +423,136 @@ describe("the stack's EventBridge rules", () => {
   });
 
   it.each<[string, Json, string[]]>([
-    ["a push to a repository no app uses", edit("ecr-image-push.json", (e) => { e.detail["repository-name"] = "shop/other"; }), []],
-    ["an image deletion", edit("ecr-image-push.json", (e) => { e.detail["action-type"] = "DELETE"; }), []],
-    ["a failed push", edit("ecr-image-push.json", (e) => { e.detail.result = "FAILURE"; }), []],
-    ["an untagged platform manifest", edit("ecr-image-push.json", (e) => { delete e.detail["image-tag"]; }), ["on-image-pushed"]],
-    ["a build still running", edit("codebuild-build-succeeded.json", (e) => { e.detail["build-status"] = "IN_PROGRESS"; }), []],
-    ["a build that timed out", edit("codebuild-build-succeeded.json", (e) => { e.detail["build-status"] = "TIMED_OUT"; }), ["on-build-finished"]],
-    ["a build of another project", edit("codebuild-build-failed.json", (e) => { e.detail["project-name"] = "shop-api"; }), []],
-    ["an ECS event of a service not configured", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/api"]; }), []],
-    ["an ECS event of a service whose name only starts alike", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web-canary"]; }), []],
-    ["an ECS event of another account", edit("ecs-deployment-completed.json", (e) => { e.account = "210987654321"; e.resources = ["arn:aws:ecs:eu-west-1:210987654321:service/shop-staging/worker"]; }), []],
-    ["an ECR push in another account (to a repository of the same name)", edit("ecr-image-push.json", (e) => { e.account = "210987654321"; }), []],
-    ["an alarm of another account with a guarding alarm's name", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { e.account = "210987654321"; }), []],
-    ["an ECS event of another region", edit("ecs-deployment-completed.json", (e) => { e.resources = ["arn:aws:ecs:us-east-1:123456789012:service/shop-prod/web"]; }), []],
-    ["an ECS task state change", edit("ecs-deployment-completed.json", (e) => { e["detail-type"] = "ECS Task State Change"; }), []],
-    ["an alarm going to INSUFFICIENT_DATA", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { (e.detail.state as Json).value = "INSUFFICIENT_DATA"; }), []],
-    ["an alarm that guards nothing of ours", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { e.detail.alarmName = "billing-alarm"; }), []],
-    ["an alarm without a state", edit("cloudwatch-alarm-state-change-alarm.json", (e) => { delete e.detail.state; }), []],
-    ["a promotion decision for an app with manual approval", { account: "123456789012", source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-worker", decision: "approve" } }, ["on-approval"]],
-    ["a promotion decision for an app without", { account: "123456789012", source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-web", decision: "approve" } }, []],
+    [
+      "a push to a repository no app uses",
+      edit("ecr-image-push.json", (e) => {
+        e.detail["repository-name"] = "shop/other";
+      }),
+      [],
+    ],
+    [
+      "an image deletion",
+      edit("ecr-image-push.json", (e) => {
+        e.detail["action-type"] = "DELETE";
+      }),
+      [],
+    ],
+    [
+      "a failed push",
+      edit("ecr-image-push.json", (e) => {
+        e.detail.result = "FAILURE";
+      }),
+      [],
+    ],
+    [
+      "an untagged platform manifest",
+      edit("ecr-image-push.json", (e) => {
+        delete e.detail["image-tag"];
+      }),
+      ["on-image-pushed"],
+    ],
+    [
+      "a build still running",
+      edit("codebuild-build-succeeded.json", (e) => {
+        e.detail["build-status"] = "IN_PROGRESS";
+      }),
+      [],
+    ],
+    [
+      "a build that timed out",
+      edit("codebuild-build-succeeded.json", (e) => {
+        e.detail["build-status"] = "TIMED_OUT";
+      }),
+      ["on-build-finished"],
+    ],
+    [
+      "a build of another project",
+      edit("codebuild-build-failed.json", (e) => {
+        e.detail["project-name"] = "shop-api";
+      }),
+      [],
+    ],
+    [
+      "an ECS event of a service not configured",
+      edit("ecs-deployment-completed.json", (e) => {
+        e.resources = ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/api"];
+      }),
+      [],
+    ],
+    [
+      "an ECS event of a service whose name only starts alike",
+      edit("ecs-deployment-completed.json", (e) => {
+        e.resources = ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web-canary"];
+      }),
+      [],
+    ],
+    [
+      "an ECS event of another account",
+      edit("ecs-deployment-completed.json", (e) => {
+        e.account = "210987654321";
+        e.resources = ["arn:aws:ecs:eu-west-1:210987654321:service/shop-staging/worker"];
+      }),
+      [],
+    ],
+    [
+      "an ECR push in another account (to a repository of the same name)",
+      edit("ecr-image-push.json", (e) => {
+        e.account = "210987654321";
+      }),
+      [],
+    ],
+    [
+      "an alarm of another account with a guarding alarm's name",
+      edit("cloudwatch-alarm-state-change-alarm.json", (e) => {
+        e.account = "210987654321";
+      }),
+      [],
+    ],
+    [
+      "an ECS event of another region",
+      edit("ecs-deployment-completed.json", (e) => {
+        e.resources = ["arn:aws:ecs:us-east-1:123456789012:service/shop-prod/web"];
+      }),
+      [],
+    ],
+    [
+      "an ECS task state change",
+      edit("ecs-deployment-completed.json", (e) => {
+        e["detail-type"] = "ECS Task State Change";
+      }),
+      [],
+    ],
+    [
+      "an alarm going to INSUFFICIENT_DATA",
+      edit("cloudwatch-alarm-state-change-alarm.json", (e) => {
+        (e.detail.state as Json).value = "INSUFFICIENT_DATA";
+      }),
+      [],
+    ],
+    [
+      "an alarm that guards nothing of ours",
+      edit("cloudwatch-alarm-state-change-alarm.json", (e) => {
+        e.detail.alarmName = "billing-alarm";
+      }),
+      [],
+    ],
+    [
+      "an alarm without a state",
+      edit("cloudwatch-alarm-state-change-alarm.json", (e) => {
+        delete e.detail.state;
+      }),
+      [],
+    ],
+    [
+      "a promotion decision for an app with manual approval",
+      { account: "123456789012", source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-worker", decision: "approve" } },
+      ["on-approval"],
+    ],
+    [
+      "a promotion decision for an app without",
+      { account: "123456789012", source: "stevedore", "detail-type": "Stevedore Promotion Decision", detail: { app: "shop-web", decision: "approve" } },
+      [],
+    ],
   ])("route %s to %j", (...[, event, functions]) => {
     expect(routed(event)).toEqual(functions);
   });
@@ -419,7 +613,8 @@ describe("the stack's stream filterPatterns", () => {
 describe("the fixture of `osls print`", () => {
   it("still describes serverless.yml's stream filters", () => {
     const file = readServerless();
-    const filterPatterns = (fn: string) => (file.functions[fn]?.events ?? []).flatMap((e) => ((e.stream as Json | undefined)?.filterPatterns as Json[] | undefined) ?? []);
+    const filterPatterns = (fn: string) =>
+      (file.functions[fn]?.events ?? []).flatMap((e) => ((e.stream as Json | undefined)?.filterPatterns as Json[] | undefined) ?? []);
     expect(filterPatterns("notify")).toEqual(OSLS_PRINT.notify.filterPatterns);
     expect(filterPatterns("promote")).toEqual(OSLS_PRINT.promote.filterPatterns);
   });

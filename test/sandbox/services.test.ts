@@ -4,12 +4,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  BatchGetBuildsCommand, ListBuildsForProjectCommand, CodeBuildClient, InvalidInputException, ResourceNotFoundException, StartBuildCommand,
+  BatchGetBuildsCommand,
+  ListBuildsForProjectCommand,
+  CodeBuildClient,
+  InvalidInputException,
+  ResourceNotFoundException,
+  StartBuildCommand,
 } from "@aws-sdk/client-codebuild";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
-import {
-  GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient, ValidationException,
-} from "@aws-sdk/client-ssm";
+import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient, ValidationException } from "@aws-sdk/client-ssm";
 import { CODEBUILD_PREFIX, eventDate, LocalCodeBuild } from "../../sandbox/aws/codebuild";
 import { ECR_PREFIX, LocalEcr, MEDIA_TYPES } from "../../sandbox/aws/ecr";
 import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "../../sandbox/aws/eventbridge";
@@ -135,7 +138,11 @@ describe("LocalEcr", () => {
     expect(new Set(events.map((e) => e.detail["image-digest"])).size).toBe(3);
     expect(events.map((e) => e.detail["manifest-media-type"])).toEqual([MEDIA_TYPES.ociManifest, MEDIA_TYPES.ociManifest, MEDIA_TYPES.ociIndex]);
     // Only the tag says which of them to deploy: the stack's rule lets all three through.
-    const rule = { source: ["aws.ecr"], "detail-type": ["ECR Image Action"], detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["shop/worker"] } };
+    const rule = {
+      source: ["aws.ecr"],
+      "detail-type": ["ECR Image Action"],
+      detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["shop/worker"] },
+    };
     expect(events.filter((e) => matches(rule, e))).toHaveLength(3);
   });
 
@@ -143,9 +150,15 @@ describe("LocalEcr", () => {
     const pushed = ecr.push("shop/worker", { tag: "1a2b3c4", platforms: 2 });
     const byTag = await ecrCall("DescribeImages", { repositoryName: "shop/worker", imageIds: [{ imageTag: "1a2b3c4" }] });
     expect(byTag.status).toBe(200);
-    expect(byTag.body.imageDetails).toEqual([expect.objectContaining({
-      registryId: ACCOUNT, repositoryName: "shop/worker", imageDigest: pushed.digest, imageTags: ["1a2b3c4"], imageManifestMediaType: MEDIA_TYPES.ociIndex,
-    })]);
+    expect(byTag.body.imageDetails).toEqual([
+      expect.objectContaining({
+        registryId: ACCOUNT,
+        repositoryName: "shop/worker",
+        imageDigest: pushed.digest,
+        imageTags: ["1a2b3c4"],
+        imageManifestMediaType: MEDIA_TYPES.ociIndex,
+      }),
+    ]);
     expect(typeof (byTag.body.imageDetails as Json[])[0]?.imagePushedAt).toBe("number"); // epoch seconds, as the SDK reads it
     const manifest = await ecrCall("DescribeImages", { repositoryName: "shop/worker", imageIds: [{ imageDigest: pushed.manifests[0] }] });
     expect(manifest.body.imageDetails).toEqual([expect.not.objectContaining({ imageTags: expect.anything() })]);
@@ -155,7 +168,10 @@ describe("LocalEcr", () => {
 
   it("answers BatchGetImage with the manifest, and failures for what is not there", async () => {
     const pushed = ecr.push("shop/worker", { tag: "5d6e7f8" });
-    const out = await ecrCall("BatchGetImage", { repositoryName: "shop/worker", imageIds: [{ imageTag: "5d6e7f8" }, { imageTag: "nope" }, { imageTag: "5d6e7f8", imageDigest: `sha256:${"0".repeat(64)}` }] });
+    const out = await ecrCall("BatchGetImage", {
+      repositoryName: "shop/worker",
+      imageIds: [{ imageTag: "5d6e7f8" }, { imageTag: "nope" }, { imageTag: "5d6e7f8", imageDigest: `sha256:${"0".repeat(64)}` }],
+    });
     expect(out.status).toBe(200);
     const [image] = out.body.images as [{ imageId: Json; imageManifest: string; imageManifestMediaType: string }];
     expect(image.imageId).toEqual({ imageDigest: pushed.digest, imageTag: "5d6e7f8" });
@@ -164,9 +180,27 @@ describe("LocalEcr", () => {
   });
 
   it.each<[string, string, Json, string, RegExp]>([
-    ["an unknown tag", "DescribeImages", { repositoryName: "shop/web", imageIds: [{ imageTag: "nope" }] }, "ImageNotFoundException", /imageTag:'nope'.*'shop\/web'/],
-    ["an unknown repository", "DescribeImages", { repositoryName: "shop/nope" }, "RepositoryNotFoundException", /'shop\/nope' does not exist in the registry with id '123456789012'/],
-    ["another registry", "DescribeImages", { repositoryName: "shop/web", registryId: "210987654321" }, "RepositoryNotFoundException", /registry with id '210987654321'/],
+    [
+      "an unknown tag",
+      "DescribeImages",
+      { repositoryName: "shop/web", imageIds: [{ imageTag: "nope" }] },
+      "ImageNotFoundException",
+      /imageTag:'nope'.*'shop\/web'/,
+    ],
+    [
+      "an unknown repository",
+      "DescribeImages",
+      { repositoryName: "shop/nope" },
+      "RepositoryNotFoundException",
+      /'shop\/nope' does not exist in the registry with id '123456789012'/,
+    ],
+    [
+      "another registry",
+      "DescribeImages",
+      { repositoryName: "shop/web", registryId: "210987654321" },
+      "RepositoryNotFoundException",
+      /registry with id '210987654321'/,
+    ],
     ["a missing repository name", "BatchGetImage", { imageIds: [{ imageTag: "x" }] }, "InvalidParameterException", /repositoryName/],
   ])("refuses %s with ECR's error shape", async (...[, operation, body, code, message]) => {
     const out = await ecrCall(operation, body);
@@ -216,8 +250,11 @@ describe("LocalCodeBuild", () => {
     const done = await codebuild.finished(id);
     const started = (done.startTime as number) * 1000;
     // CodeBuild says IN_PROGRESS, ECR announces the push during BUILD, then the final state.
-    expect(events.map((e) => `${e.source} ${String(e.detail["build-status"] ?? e.detail["action-type"])}`))
-      .toEqual(["aws.codebuild IN_PROGRESS", "aws.ecr PUSH", "aws.codebuild SUCCEEDED"]);
+    expect(events.map((e) => `${e.source} ${String(e.detail["build-status"] ?? e.detail["action-type"])}`)).toEqual([
+      "aws.codebuild IN_PROGRESS",
+      "aws.ecr PUSH",
+      "aws.codebuild SUCCEEDED",
+    ]);
     const final = events[2] as AwsEvent;
     const expected = fixture("codebuild-build-succeeded.json");
     expect(codebuildStateChange.safeParse(final).success).toBe(true);
@@ -266,7 +303,10 @@ describe("LocalCodeBuild", () => {
     expect((final.detail["additional-information"] as Json)["source-version"]).toBe("pr/12");
     expect(codebuild.describe(id)).toMatchObject({ sourceVersion: "pr/12", resolvedSourceVersion: commit });
     expect(push.detail["image-tag"]).toBe("nodeploy-pr-12-0123456");
-    expect(await exportedVariables(REGION, final.detail["build-id"] as string)).toMatchObject({ GIT_REF: "pr/12", IMAGE_URI: expect.stringMatching(/:nodeploy-pr-12-0123456$/) });
+    expect(await exportedVariables(REGION, final.detail["build-id"] as string)).toMatchObject({
+      GIT_REF: "pr/12",
+      IMAGE_URI: expect.stringMatching(/:nodeploy-pr-12-0123456$/),
+    });
   });
 
   it("exports the image already pushed when a commit is built again, and pushes nothing", async () => {
@@ -303,7 +343,11 @@ describe("LocalCodeBuild", () => {
   });
 
   it("fails the build with the reason given", async () => {
-    const id = codebuild.build("shop-api", { commit: COMMIT, outcome: "FAILED", reason: "COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1" });
+    const id = codebuild.build("shop-api", {
+      commit: COMMIT,
+      outcome: "FAILED",
+      reason: "COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1",
+    });
     await codebuild.finished(id);
     const info = (events.at(-1) as AwsEvent).detail["additional-information"] as { phases: Json[] };
     expect(info.phases[1]?.["phase-context"]).toEqual(["COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"]);
@@ -338,7 +382,9 @@ describe("LocalCodeBuild", () => {
     const listed = [...(first.ids ?? []), ...(second.ids ?? [])];
     expect(listed.filter((id) => ids.includes(id))).toEqual([...ids].reverse()); // earlier tests' builds follow these
     expect(second.nextToken).toBeUndefined();
-    await expect(client().send(new ListBuildsForProjectCommand({ projectName: "shop-api", sortOrder: "DESCENDING" }))).rejects.toBeInstanceOf(InvalidInputException);
+    await expect(client().send(new ListBuildsForProjectCommand({ projectName: "shop-api", sortOrder: "DESCENDING" }))).rejects.toBeInstanceOf(
+      InvalidInputException,
+    );
     await expect(client().send(new ListBuildsForProjectCommand({ projectName: "nope" }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
@@ -358,7 +404,9 @@ describe("LocalSsm", () => {
   beforeEach(() => clearSecretCache());
 
   it("stores and reads parameters through the SDK, SecureStrings decrypted only on request", async () => {
-    const put = await client().send(new PutParameterCommand({ Name: "/stevedore/slack/deploys", Value: "https://hooks.slack.test/T/B/x", Type: "SecureString" }));
+    const put = await client().send(
+      new PutParameterCommand({ Name: "/stevedore/slack/deploys", Value: "https://hooks.slack.test/T/B/x", Type: "SecureString" }),
+    );
     expect(put).toMatchObject({ Version: 1, Tier: "Standard" });
     const plain = await client().send(new GetParameterCommand({ Name: "/stevedore/slack/deploys", WithDecryption: true }));
     expect(plain.Parameter).toMatchObject({ Name: "/stevedore/slack/deploys", Type: "SecureString", Value: "https://hooks.slack.test/T/B/x", Version: 1 });
@@ -379,7 +427,9 @@ describe("LocalSsm", () => {
   });
 
   it("answers an unknown name with the SDK's ParameterNotFound", async () => {
-    const error = await client().send(new GetParameterCommand({ Name: "/nope" })).catch((e: unknown) => e);
+    const error = await client()
+      .send(new GetParameterCommand({ Name: "/nope" }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParameterNotFound);
     expect((error as ParameterNotFound).$metadata.httpStatusCode).toBe(400);
   });
@@ -391,8 +441,12 @@ describe("LocalSsm", () => {
     expect(out.Parameter).toMatchObject({ Type: "SecureString", Value: "whsec_sandbox", ARN: arn });
     const byArn = await client().send(new GetParameterCommand({ Name: `/aws/reference/secretsmanager/${arn}`, WithDecryption: true }));
     expect(byArn.Parameter?.Value).toBe("whsec_sandbox");
-    await expect(client().send(new GetParameterCommand({ Name: "/aws/reference/secretsmanager/stevedore/webhook-signing" }))).rejects.toBeInstanceOf(ValidationException);
-    await expect(client().send(new GetParameterCommand({ Name: "/aws/reference/secretsmanager/nope", WithDecryption: true }))).rejects.toBeInstanceOf(ParameterNotFound);
+    await expect(client().send(new GetParameterCommand({ Name: "/aws/reference/secretsmanager/stevedore/webhook-signing" }))).rejects.toBeInstanceOf(
+      ValidationException,
+    );
+    await expect(client().send(new GetParameterCommand({ Name: "/aws/reference/secretsmanager/nope", WithDecryption: true }))).rejects.toBeInstanceOf(
+      ParameterNotFound,
+    );
   });
 
   it("round-trips what shared/notify/secrets.ts reads, from either store", async () => {
@@ -409,7 +463,10 @@ describe("LocalSsm", () => {
 describe("LocalEventBridge", () => {
   const client = () => new EventBridgeClient({ endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 });
   const entry = (overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry => ({
-    Source: "stevedore", DetailType: "Stevedore Promotion Decision", Detail: JSON.stringify({ app: "shop-worker", promotionId: "p-0a1b2c3d4e5f", decision: "approve", by: "alice" }), ...overrides,
+    Source: "stevedore",
+    DetailType: "Stevedore Promotion Decision",
+    Detail: JSON.stringify({ app: "shop-worker", promotionId: "p-0a1b2c3d4e5f", decision: "approve", by: "alice" }),
+    ...overrides,
   });
 
   it("delivers what `stevedore approve` sends as an event Stevedore's schema accepts", async () => {
@@ -425,36 +482,56 @@ describe("LocalEventBridge", () => {
   });
 
   it("fails bad entries one by one, with AWS's error codes, and sends the others", async () => {
-    const out = await client().send(new PutEventsCommand({
-      Entries: [
-        entry(),
-        entry({ Source: undefined }),
-        entry({ Source: "aws.ecr" }),
-        entry({ Detail: "{not json" }),
-        entry({ Detail: "[1, 2]" }),
-        entry({ DetailType: "" }),
-        entry({ EventBusName: "other-bus" }),
-        entry({ EventBusName: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`, Resources: ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web"], Time: new Date("2026-11-20T09:00:00Z") }),
-      ],
-    }));
+    const out = await client().send(
+      new PutEventsCommand({
+        Entries: [
+          entry(),
+          entry({ Source: undefined }),
+          entry({ Source: "aws.ecr" }),
+          entry({ Detail: "{not json" }),
+          entry({ Detail: "[1, 2]" }),
+          entry({ DetailType: "" }),
+          entry({ EventBusName: "other-bus" }),
+          entry({
+            EventBusName: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`,
+            Resources: ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web"],
+            Time: new Date("2026-11-20T09:00:00Z"),
+          }),
+        ],
+      }),
+    );
     expect(out.FailedEntryCount).toBe(6);
     expect(out.Entries?.map((e) => e.ErrorCode ?? "ok")).toEqual([
-      "ok", "InvalidArgument", "NotAuthorizedForSourceException", "MalformedDetail", "MalformedDetail", "InvalidArgument", "InvalidArgument", "ok",
+      "ok",
+      "InvalidArgument",
+      "NotAuthorizedForSourceException",
+      "MalformedDetail",
+      "MalformedDetail",
+      "InvalidArgument",
+      "InvalidArgument",
+      "ok",
     ]);
     expect(out.Entries?.[1]?.ErrorMessage).toBe("Parameter Source is not valid. Reason: Source is a required argument.");
     expect(events.map((e) => e.id)).toEqual([out.Entries?.[0]?.EventId, out.Entries?.[7]?.EventId]);
     expect(events[1]).toMatchObject({ time: "2026-11-20T09:00:00Z", resources: ["arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/web"] });
   });
 
-  it.each<[string, number]>([["no entries", 0], ["more than 10 entries", 11]])("refuses %s as a ValidationException", async (...[, count]) => {
-    const error = await client().send(new PutEventsCommand({ Entries: Array.from({ length: count }, () => entry()) })).catch((e: unknown) => e);
+  it.each<[string, number]>([
+    ["no entries", 0],
+    ["more than 10 entries", 11],
+  ])("refuses %s as a ValidationException", async (...[, count]) => {
+    const error = await client()
+      .send(new PutEventsCommand({ Entries: Array.from({ length: count }, () => entry()) }))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
     expect(events).toEqual([]);
   });
 
   it("refuses a call over 256 KB", async () => {
     const big = JSON.stringify({ blob: "x".repeat(140 * 1024) });
-    const error = await client().send(new PutEventsCommand({ Entries: [entry({ Detail: big }), entry({ Detail: big })] })).catch((e: unknown) => e);
+    const error = await client()
+      .send(new PutEventsCommand({ Entries: [entry({ Detail: big }), entry({ Detail: big })] }))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "ValidationException", message: "Total size of the entries in the request is over the limit." });
   });
 });

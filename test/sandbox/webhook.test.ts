@@ -29,7 +29,11 @@ afterEach(async () => {
 });
 
 function postSlack(path: string, payload: unknown): Promise<Response> {
-  return fetch(receiver.url(path), { method: "POST", headers: { "content-type": "application/json" }, body: typeof payload === "string" ? payload : JSON.stringify(payload) });
+  return fetch(receiver.url(path), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof payload === "string" ? payload : JSON.stringify(payload),
+  });
 }
 
 function postWebhook(path: string, request: { body: string; headers: Record<string, string> }): Promise<Response> {
@@ -66,7 +70,11 @@ describe("WebhookReceiver: Slack incoming webhooks", () => {
     ["a header block in mrkdwn", { text: "x", blocks: [{ type: "header", text: { type: "mrkdwn", text: "*x*" } }] }, "invalid_blocks"],
     ["a header over 150 characters", { text: "x", blocks: [{ type: "header", text: { type: "plain_text", text: "x".repeat(151) } }] }, "invalid_blocks"],
     ["a block of no known type", { text: "x", blocks: [{ type: "banner" }] }, "invalid_blocks"],
-    ["a section of eleven fields", { text: "x", blocks: [{ type: "section", fields: Array.from({ length: 11 }, () => ({ type: "mrkdwn", text: "f" })) }] }, "invalid_blocks"],
+    [
+      "a section of eleven fields",
+      { text: "x", blocks: [{ type: "section", fields: Array.from({ length: 11 }, () => ({ type: "mrkdwn", text: "f" })) }] },
+      "invalid_blocks",
+    ],
     ["attachments that are not a list", { text: "x", attachments: { color: "#fff" } }, "invalid_attachments"],
     ["an attachment with bad blocks", { text: "x", attachments: [{ blocks: [{ type: "section" }] }] }, "invalid_attachments"],
   ])("refuses %s with 400 and Slack's error code", async (...[, payload, code]) => {
@@ -103,7 +111,14 @@ describe("WebhookReceiver: signed webhooks", () => {
     ["a tampered body", { ...signed, body: signed.body.replace("verified", "rolled_back") }, "invalid signature"],
     ["another secret", toWebhook(verified, "whsec_someone_else"), "invalid signature"],
     ["a stale signature (a replay)", toWebhook(verified, SECRET, tenMinutesAgo), "invalid signature"],
-    ["a re-timestamped signature", { ...signed, headers: { ...signed.headers, [SIGNATURE_HEADER]: signed.headers[SIGNATURE_HEADER]?.replace(/t=\d+/, `t=${Math.floor(Date.now() / 1000) + 1}`) ?? "" } }, "invalid signature"],
+    [
+      "a re-timestamped signature",
+      {
+        ...signed,
+        headers: { ...signed.headers, [SIGNATURE_HEADER]: signed.headers[SIGNATURE_HEADER]?.replace(/t=\d+/, `t=${Math.floor(Date.now() / 1000) + 1}`) ?? "" },
+      },
+      "invalid signature",
+    ],
     ["no signature", { body: signed.body, headers: { "content-type": "application/json" } }, "missing signature"],
   ])("refuses %s with 401", async (...[, request, reason]) => {
     await expect(answer(postWebhook("/webhook/audit", request))).resolves.toEqual([401, reason]);
@@ -147,15 +162,17 @@ describe("render", () => {
     const text = render(receiver.messages[0] as ReceivedMessage);
     const [title, ...facts] = text.split("\n");
     expect(title).toBe("[slack deploys] ❌ shop-web → staging: rolled back, deployment failed");
-    expect(facts).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^ {4}service +shop-staging\/web \(eu-west-1\)$/),
-      expect.stringMatching(/^ {4}image +shop\/web:3f9c2a1 · 4b1d09c2e8aa$/),
-      expect.stringMatching(/^ {4}commit +3f9c2a1$/),
-      expect.stringMatching(/^ {4}revision +42$/),
-      expect.stringMatching(/^ {4}trigger +push$/),
-      expect.stringMatching(/^ {4}duration +\d+m \d+s$/),
-      expect.stringMatching(/^ {4}reason +alarm shop-staging-web-5xx is in ALARM$/),
-    ]));
+    expect(facts).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ {4}service +shop-staging\/web \(eu-west-1\)$/),
+        expect.stringMatching(/^ {4}image +shop\/web:3f9c2a1 · 4b1d09c2e8aa$/),
+        expect.stringMatching(/^ {4}commit +3f9c2a1$/),
+        expect.stringMatching(/^ {4}revision +42$/),
+        expect.stringMatching(/^ {4}trigger +push$/),
+        expect.stringMatching(/^ {4}duration +\d+m \d+s$/),
+        expect.stringMatching(/^ {4}reason +alarm shop-staging-web-5xx is in ALARM$/),
+      ]),
+    );
     expect(facts.every((line) => line.startsWith("    ") && line.length < 120)).toBe(true);
   });
 
@@ -164,9 +181,14 @@ describe("render", () => {
     const text = receiver.render(receiver.messages[0] as ReceivedMessage);
     expect(text.split("\n")[0]).toBe("[webhook audit] ❌ shop-web → staging: rolled back, deployment failed");
     for (const fact of [
-      /^ {4}service +shop-staging\/web \(eu-west-1\)$/m, /^ {4}image +shop\/web:3f9c2a1 · 4b1d09c2e8aa$/m, /^ {4}reason +alarm shop-staging-web-5xx is in ALARM$/m,
-      /^ {4}event +deployment\.rolled_back$/m, /^ {4}delivery +d-3f9c2a1b4e5d:rolled_back$/m, /^ {4}revision +42$/m,
-    ]) expect(text).toMatch(fact);
+      /^ {4}service +shop-staging\/web \(eu-west-1\)$/m,
+      /^ {4}image +shop\/web:3f9c2a1 · 4b1d09c2e8aa$/m,
+      /^ {4}reason +alarm shop-staging-web-5xx is in ALARM$/m,
+      /^ {4}event +deployment\.rolled_back$/m,
+      /^ {4}delivery +d-3f9c2a1b4e5d:rolled_back$/m,
+      /^ {4}revision +42$/m,
+    ])
+      expect(text).toMatch(fact);
   });
 
   it("reads a failed build with its project, number, phase and reason", async () => {
@@ -223,7 +245,8 @@ describe("WebhookReceiver: faults", () => {
     const clock = new Clock({ running: false });
     const timed = new WebhookReceiver({ clock });
     await timed.start();
-    const post = () => fetch(timed.url("/slack/deploys"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(toSlack(verified)) });
+    const post = () =>
+      fetch(timed.url("/slack/deploys"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(toSlack(verified)) });
     try {
       timed.down(8 * 60_000);
       await new Promise((r) => setTimeout(r, 50));
@@ -233,7 +256,10 @@ describe("WebhookReceiver: faults", () => {
 
       timed.slow(2500);
       let answered = false;
-      const slow = post().then((r) => { answered = true; return r.status; });
+      const slow = post().then((r) => {
+        answered = true;
+        return r.status;
+      });
       while (timed.messages.length < 2) await new Promise((r) => setTimeout(r, 5)); // it arrived, and waits
       await clock.advance(2000);
       expect(answered).toBe(false);
@@ -261,7 +287,12 @@ describe("WebhookReceiver: faults", () => {
     try {
       receiver.down(undefined, "503");
       const result = await deliver(
-        { destination: "deploys", url: receiver.url("/slack/deploys"), body: JSON.stringify(toSlack(verified)), headers: { "content-type": "application/json" } },
+        {
+          destination: "deploys",
+          url: receiver.url("/slack/deploys"),
+          body: JSON.stringify(toSlack(verified)),
+          headers: { "content-type": "application/json" },
+        },
         { attempts: 2, sleep: () => Promise.resolve() },
       );
       expect(result).toMatchObject({ delivered: false, attempts: 2, status: 503 });
@@ -334,4 +365,3 @@ describe("WebhookReceiver: forwarding to a real Slack", () => {
     }
   });
 });
-

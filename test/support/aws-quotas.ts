@@ -15,8 +15,11 @@ export function resolved(value: Json, region: string, stage: string): Json {
   const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
   const table = `arn:${partition}:dynamodb:${region}:${ACCOUNT}:table/${stack}-RecordsTable-ABCDEFGHIJKLM`;
   const known: Record<string, string> = {
-    "AWS::AccountId": ACCOUNT, "AWS::Partition": partition, "AWS::Region": region,
-    "RecordsTable.Arn": table, "RecordsTable.StreamArn": `${table}/stream/2026-12-05T17:48:59.123`,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Partition": partition,
+    "AWS::Region": region,
+    "RecordsTable.Arn": table,
+    "RecordsTable.StreamArn": `${table}/stream/2026-12-05T17:48:59.123`,
     "DeadLetterQueue.Arn": `arn:${partition}:sqs:${region}:${ACCOUNT}:${stack}-DeadLetterQueue-ABCDEFGHIJKLM`,
   };
   const lookup = (name: string) => {
@@ -26,7 +29,8 @@ export function resolved(value: Json, region: string, stage: string): Json {
   const walk = (v: Json): Json => {
     if (Array.isArray(v)) return v.map(walk);
     if (v === null || typeof v !== "object") return v;
-    if (typeof v["Fn::Sub"] === "string") return v["Fn::Sub"].replace(/\$\{(!?)([^}]+)\}/g, (_: string, bang: string, name: string) => (bang ? `\${${name}}` : lookup(name)));
+    if (typeof v["Fn::Sub"] === "string")
+      return v["Fn::Sub"].replace(/\$\{(!?)([^}]+)\}/g, (_: string, bang: string, name: string) => (bang ? `\${${name}}` : lookup(name)));
     if (Array.isArray(v["Fn::GetAtt"])) return lookup(v["Fn::GetAtt"].join("."));
     if (typeof v.Ref === "string") return lookup(v.Ref);
     return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, walk(inner)]));
@@ -45,11 +49,13 @@ export interface MeasuredRole {
 
 /** Every role of a template: its inline policies' aggregate and each attached managed policy. */
 export function roleSizes(resources: Record<string, Json>, region: string, stage: string): MeasuredRole[] {
-  return Object.entries(resources).filter(([, r]) => r.Type === "AWS::IAM::Role").map(([role, r]) => ({
-    role,
-    inline: (r.Properties.Policies ?? []).reduce((sum: number, p: Json) => sum + iamChars(resolved(p.PolicyDocument, region, stage)), 0),
-    managed: (r.Properties.ManagedPolicyArns ?? []).map((ref: Json) => iamChars(resolved(resources[ref.Ref].Properties.PolicyDocument, region, stage))),
-  }));
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === "AWS::IAM::Role")
+    .map(([role, r]) => ({
+      role,
+      inline: (r.Properties.Policies ?? []).reduce((sum: number, p: Json) => sum + iamChars(resolved(p.PolicyDocument, region, stage)), 0),
+      managed: (r.Properties.ManagedPolicyArns ?? []).map((ref: Json) => iamChars(resolved(resources[ref.Ref].Properties.PolicyDocument, region, stage))),
+    }));
 }
 
 /** Characters EventBridge counts in a pattern, once CloudFormation has put the account in. */

@@ -9,8 +9,12 @@ export async function playDemo(runs: string[]): Promise<{ results: RunResult[]; 
     const child = spawn("npx", ["tsx", "sandbox/demo.ts", "--json", ...args], { env: { ...process.env, FORCE_COLOR: "0" } });
     let out = "";
     let err = "";
-    child.stdout.on("data", (chunk: Buffer) => { out += chunk.toString(); });
-    child.stderr.on("data", (chunk: Buffer) => { err += chunk.toString(); });
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+    });
     child.on("error", reject);
     child.on("close", () => resolve({ stdout: out, log: err }));
   });

@@ -19,11 +19,14 @@ export function fakeEcr(options: { anyImage?: string } = {}) {
   ecr.on(DescribeImagesCommand).callsFake((input: { repositoryName: string; imageIds: { imageDigest: string }[] }) => {
     return {
       imageDetails: input.imageIds.map(({ imageDigest }) => {
-        const held = images.get(at(input.repositoryName, imageDigest))
-          ?? (options.anyImage ? { pushedAt: new Date(options.anyImage), tags: [] } : undefined);
+        const held = images.get(at(input.repositoryName, imageDigest)) ?? (options.anyImage ? { pushedAt: new Date(options.anyImage), tags: [] } : undefined);
         if (!held) {
-          throw Object.assign(new Error(`The image with imageId {imageDigest:'${imageDigest}', imageTag:'null'} does not exist within the repository with name '${input.repositoryName}'`),
-            { name: "ImageNotFoundException", $fault: "client" });
+          throw Object.assign(
+            new Error(
+              `The image with imageId {imageDigest:'${imageDigest}', imageTag:'null'} does not exist within the repository with name '${input.repositoryName}'`,
+            ),
+            { name: "ImageNotFoundException", $fault: "client" },
+          );
         }
         return { repositoryName: input.repositoryName, imageDigest, imagePushedAt: held.pushedAt, ...(held.tags.length ? { imageTags: [...held.tags] } : {}) };
       }),

@@ -3,16 +3,23 @@
 // deployment. Tests then assert the exact commands the product sent.
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
-  DescribeServicesCommand, ECSClient, ListTagsForResourceCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand,
-  UpdateServiceCommand, type Deployment, type LoadBalancer, type Service, type Tag,
+  DescribeServicesCommand,
+  ECSClient,
+  ListTagsForResourceCommand,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+  type Deployment,
+  type LoadBalancer,
+  type Service,
+  type Tag,
 } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";
 
-export const taskDefinitionArn = (family: string, revision: number) =>
-  `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`;
+export const taskDefinitionArn = (family: string, revision: number) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`;
 
 export interface FakeService {
   cluster: string;
@@ -52,14 +59,23 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
     deploymentController: { type: (s.controller ?? "ECS") as "ECS" },
     loadBalancers: s.loadBalancers ?? [BLUE_GREEN_READY],
     deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100 },
-    deployments: s.deployments ?? [{ id: "ecs-svc/1000000000000000001", status: "PRIMARY", rolloutState: "COMPLETED", taskDefinition: s.taskDefinition, createdAt: new Date("2026-11-01T00:00:00Z") }],
+    deployments: s.deployments ?? [
+      {
+        id: "ecs-svc/1000000000000000001",
+        status: "PRIMARY",
+        rolloutState: "COMPLETED",
+        taskDefinition: s.taskDefinition,
+        createdAt: new Date("2026-11-01T00:00:00Z"),
+      },
+    ],
   });
 
   ecs.on(DescribeServicesCommand).callsFake((input: { cluster: string; services: string[] }) => {
     const found = input.services.map((name) => services.get(`${input.cluster}/${name}`)).filter((s): s is FakeService => !!s);
     return {
       services: found.map(describe),
-      failures: input.services.filter((name) => !services.has(`${input.cluster}/${name}`))
+      failures: input.services
+        .filter((name) => !services.has(`${input.cluster}/${name}`))
         .map((name) => ({ arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${input.cluster}/${name}`, reason: "MISSING" })),
     };
   });
@@ -83,7 +99,10 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
     deployments++;
     const id = `ecs-svc/${String(2000000000000000000n + BigInt(deployments))}`;
     const previous = (s.deployments ?? describe(s).deployments ?? []).map((d) => ({ ...d, status: "ACTIVE" }));
-    s.deployments = [{ id, status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: input.taskDefinition, createdAt: new Date("2026-11-20T09:14:07.000Z") }, ...previous];
+    s.deployments = [
+      { id, status: "PRIMARY", rolloutState: "IN_PROGRESS", taskDefinition: input.taskDefinition, createdAt: new Date("2026-11-20T09:14:07.000Z") },
+      ...previous,
+    ];
     s.taskDefinition = input.taskDefinition;
     return {
       service: {
@@ -93,8 +112,11 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
     };
   });
   cloudwatch.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[] }) => ({
-    MetricAlarms: input.AlarmNames.filter((n) => n in (options.alarms ?? {}))
-      .map((n) => ({ AlarmName: n, StateValue: options.alarms?.[n], StateReason: `${n} is ${options.alarms?.[n]}` })),
+    MetricAlarms: input.AlarmNames.filter((n) => n in (options.alarms ?? {})).map((n) => ({
+      AlarmName: n,
+      StateValue: options.alarms?.[n],
+      StateReason: `${n} is ${options.alarms?.[n]}`,
+    })),
   }));
 
   return {
@@ -110,7 +132,9 @@ export function fakeAws(options: { services: FakeService[]; alarms?: Record<stri
     },
     /** Names of the write calls made to ECS. */
     ecsWrites(): string[] {
-      return ecs.calls().map((c) => (c.args[0] as object).constructor.name)
+      return ecs
+        .calls()
+        .map((c) => (c.args[0] as object).constructor.name)
         .filter((name) => /^(Register|Update|Stop|Create|Delete)/.test(name));
     },
     restore() {

@@ -17,26 +17,21 @@ const TEMPLATE = {
   memory: "1024",
   executionRoleArn: "arn:aws:iam::123456789012:role/platform-{{ env }}-ecs-execution",
   taskRoleArn: "{{ TASK_ROLE }}",
-  containerDefinitions: [{
-    name: "app",
-    image: "{{ image }}",
-    essential: true,
-    environment: [{ name: "APP_ENV", value: "{{ env }}" }],
-  }],
+  containerDefinitions: [
+    {
+      name: "app",
+      image: "{{ image }}",
+      essential: true,
+      environment: [{ name: "APP_ENV", value: "{{ env }}" }],
+    },
+  ],
 };
 
 /** Writes the config and its template into `dir`; returns the config's path. */
 export function writeLargeConfig(dir: string): string {
   mkdirSync(join(dir, "templates"), { recursive: true });
   writeFileSync(join(dir, "templates", "service.json"), JSON.stringify(TEMPLATE, null, 2));
-  const lines = [
-    "version: 1",
-    "notifications:",
-    "  platform-slack:",
-    "    type: slack",
-    "    url: ssm:/stevedore/platform/slack-webhook-url",
-    "apps:",
-  ];
+  const lines = ["version: 1", "notifications:", "  platform-slack:", "    type: slack", "    url: ssm:/stevedore/platform/slack-webhook-url", "apps:"];
   for (const team of TEAMS) {
     for (const part of PARTS) {
       const app = `${team}-${part}`;

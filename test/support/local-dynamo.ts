@@ -28,7 +28,10 @@ export async function startDynamo(): Promise<TestDynamo> {
   const admin = new DynamoDBClient({ endpoint, region: "eu-west-1" });
   const stream: StreamRecord[] = [];
   const db: TestDynamo = {
-    endpoint, table: "", stream, calls,
+    endpoint,
+    table: "",
+    stream,
+    calls,
     async reset() {
       db.table = `stevedore-test-records-${++tables}`;
       await admin.send(new CreateTableCommand(recordsTable(db.table)));
@@ -42,7 +45,9 @@ export async function startDynamo(): Promise<TestDynamo> {
     },
   };
   process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
-  dynamo.onStream((table, records) => { if (table === db.table) stream.push(...records); });
+  dynamo.onStream((table, records) => {
+    if (table === db.table) stream.push(...records);
+  });
   await db.reset();
   return db;
 }

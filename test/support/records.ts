@@ -70,8 +70,11 @@ export const SERVICES: FakeService[] = [
 
 /** Every alarm of the example config, quiet. */
 export const QUIET_ALARMS: Record<string, string> = {
-  "shop-staging-web-5xx": "OK", "shop-prod-web-5xx": "OK", "shop-prod-web-latency": "OK",
-  "shop-staging-worker-errors": "OK", "shop-prod-worker-errors": "OK",
+  "shop-staging-web-5xx": "OK",
+  "shop-prod-web-5xx": "OK",
+  "shop-prod-web-latency": "OK",
+  "shop-staging-worker-errors": "OK",
+  "shop-prod-worker-errors": "OK",
 };
 
 /** StopServiceDeployment as ECS answers it (the shared fake does not know the command). */
@@ -115,11 +118,13 @@ export function deploymentEvent(
 ): Json {
   const base = { IN_PROGRESS: FIXTURES.inProgress, COMPLETED: FIXTURES.completed, FAILED: FIXTURES.failed }[name];
   const { deploymentId, updatedAt } = options;
-  const reason = options.reason ?? {
-    IN_PROGRESS: `ECS deployment ${deploymentId} in progress.`,
-    COMPLETED: `ECS deployment ${deploymentId} completed.`,
-    FAILED: FIXTURES.failed.detail.reason as string,
-  }[name];
+  const reason =
+    options.reason ??
+    {
+      IN_PROGRESS: `ECS deployment ${deploymentId} in progress.`,
+      COMPLETED: `ECS deployment ${deploymentId} completed.`,
+      FAILED: FIXTURES.failed.detail.reason as string,
+    }[name];
   return {
     ...clone(base),
     id: options.id ?? nextId(name.toLowerCase()),
@@ -137,7 +142,9 @@ export function rollbackEvent(options: { target?: string; deploymentId: string; 
 }
 
 /** An ECS Service Action (default: the fixture's SERVICE_TASK_START_IMPAIRED) on `target`. */
-export function serviceAction(options: { target?: string; eventType?: string; eventName?: string; createdAt?: string; reason?: string; id?: string } = {}): Json {
+export function serviceAction(
+  options: { target?: string; eventType?: string; eventName?: string; createdAt?: string; reason?: string; id?: string } = {},
+): Json {
   const base = clone(FIXTURES.taskStartImpaired);
   const [, cluster] = (options.target ?? WEB_STAGING).split("/");
   return {
@@ -156,18 +163,28 @@ export function serviceAction(options: { target?: string; eventType?: string; ev
 }
 
 /** A CloudWatch Alarm State Change of `alarmName` into `value` at `timestamp`. */
-export function alarmEvent(options: { alarmName?: string; value?: "ALARM" | "OK" | "INSUFFICIENT_DATA"; timestamp?: string; region?: string; composite?: boolean; id?: string } = {}): Json {
+export function alarmEvent(
+  options: { alarmName?: string; value?: "ALARM" | "OK" | "INSUFFICIENT_DATA"; timestamp?: string; region?: string; composite?: boolean; id?: string } = {},
+): Json {
   const base = clone(options.value === "OK" ? FIXTURES.ok : FIXTURES.alarm);
   const alarmName = options.alarmName ?? base.detail.alarmName;
   const region = options.region ?? base.region;
   const timestamp = options.timestamp ?? base.detail.state.timestamp;
   const configuration = options.composite
-    ? { alarmRule: "ALARM(\"shop-prod-web-5xx\") OR ALARM(\"shop-prod-web-latency-p99\")", actionsSuppressor: "", actionsSuppressorWaitPeriod: 0, actionsSuppressorExtensionPeriod: 0, description: "Web health" }
+    ? {
+        alarmRule: 'ALARM("shop-prod-web-5xx") OR ALARM("shop-prod-web-latency-p99")',
+        actionsSuppressor: "",
+        actionsSuppressorWaitPeriod: 0,
+        actionsSuppressorExtensionPeriod: 0,
+        description: "Web health",
+      }
     : base.detail.configuration;
   const value = options.value ?? base.detail.state.value;
   const reason = options.composite
     ? "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-prod-web-5xx transitioned to ALARM at Friday 20 November, 2026 09:24:40 UTC"
-    : value === "INSUFFICIENT_DATA" ? "Insufficient Data: 1 datapoint was unknown." : base.detail.state.reason;
+    : value === "INSUFFICIENT_DATA"
+      ? "Insufficient Data: 1 datapoint was unknown."
+      : base.detail.state.reason;
   return {
     ...base,
     id: options.id ?? base.id,
@@ -198,7 +215,10 @@ export function scheduledEvent(time: string): Json {
 }
 
 /** The CLI's PutEvents for a person's decision on a promotion (detail keys in the CLI's order). */
-export function decisionEvent(detail: { app?: string; promotionId: string; decision?: string; by?: string; reason?: string }, time = "2026-11-20T10:00:00Z"): Json {
+export function decisionEvent(
+  detail: { app?: string; promotionId: string; decision?: string; by?: string; reason?: string },
+  time = "2026-11-20T10:00:00Z",
+): Json {
   const { promotionId, ...rest } = detail;
   return {
     version: "0",
@@ -227,7 +247,8 @@ function ecrHolds(repository: string, digest: string, time: string, tag?: string
 export const lambda = {
   push: (event: unknown, remainingMs = 60_000) => {
     const e = event as { time?: string; detail?: Record<string, string> };
-    if (e.detail?.["repository-name"] && e.detail["image-digest"] && e.time) ecrHolds(e.detail["repository-name"], e.detail["image-digest"], e.time, e.detail["image-tag"]);
+    if (e.detail?.["repository-name"] && e.detail["image-digest"] && e.time)
+      ecrHolds(e.detail["repository-name"], e.detail["image-digest"], e.time, e.detail["image-tag"]);
     return onImagePushed(event, lambdaContext("stevedore-on-image-pushed", remainingMs));
   },
   ecs: (event: unknown) => onDeploymentChanged(event, lambdaContext("stevedore-on-deployment-changed")),
@@ -254,13 +275,15 @@ export async function headRecord(target: string): Promise<DeploymentRecord> {
 
 /** Every deployment record of a target, newest push first, read straight from the table. */
 export async function targetRecords(target: string, limit = 50): Promise<DeploymentRecord[]> {
-  const out = await clientFor(DynamoDBClient).send(new QueryCommand({
-    TableName: process.env.RECORDS_TABLE,
-    KeyConditionExpression: "pk = :pk AND begins_with(sk, :deploy)",
-    ExpressionAttributeValues: { ":pk": { S: keys.target(target) }, ":deploy": { S: keys.deployment("") } },
-    ScanIndexForward: false,
-    Limit: limit,
-  }));
+  const out = await clientFor(DynamoDBClient).send(
+    new QueryCommand({
+      TableName: process.env.RECORDS_TABLE,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :deploy)",
+      ExpressionAttributeValues: { ":pk": { S: keys.target(target) }, ":deploy": { S: keys.deployment("") } },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
   return (out.Items ?? []).map((item) => fromItem(item) as DeploymentRecord);
 }
 
@@ -280,7 +303,16 @@ export async function webBuildSucceeded(digest: string = PUSH_DIGEST, tag = "3f9
   const codebuild = mocked ?? mockClient(CodeBuildClient);
   try {
     codebuild.on(BatchGetBuildsCommand, { ids: [buildIdOf(event.detail["build-id"])] }).resolves({
-      builds: [{ id: event.detail["build-id"], exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:${tag}` }, { name: "IMAGE_DIGEST", value: digest }, { name: "GIT_REF", value: "branch/main" }] }],
+      builds: [
+        {
+          id: event.detail["build-id"],
+          exportedEnvironmentVariables: [
+            { name: "IMAGE_URI", value: `${WEB_URI}:${tag}` },
+            { name: "IMAGE_DIGEST", value: digest },
+            { name: "GIT_REF", value: "branch/main" },
+          ],
+        },
+      ],
     });
     ecrHolds("shop/web", digest, PUSHED_AT, tag);
     await onBuildFinished(event, lambdaContext("stevedore-on-build-finished"));
@@ -305,7 +337,9 @@ export async function verifyWebStaging(): Promise<DeploymentRecord> {
  * at `at` (default: the push time, so that the fixtures' times fall into its rollout).
  */
 export async function deployWebToProduction(at = PUSHED_AT, sourceId = "d-000000000000"): Promise<DeploymentRecord> {
-  const env = getConfig().apps.find((a) => a.name === "shop-web")?.environments.find((e) => e.name === "production");
+  const env = getConfig()
+    .apps.find((a) => a.name === "shop-web")
+    ?.environments.find((e) => e.name === "production");
   if (!env) throw new Error("examples/stevedore.yml has no shop-web production");
   const arrival: ImageArrival = {
     image: { repository: "shop/web", repositoryUri: WEB_URI, digest: PUSH_DIGEST, tag: "3f9c2ab", commit: "3f9c2ab" },

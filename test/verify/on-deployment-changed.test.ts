@@ -6,13 +6,29 @@ import type { DeploymentRecord } from "../../shared/records/model";
 import { fakeAws } from "../support/ecs";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  deploymentEvent, digestOf, headRecord, lambda, pushEvent, pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, rollbackEvent,
-  serviceAction, serviceArn, SERVICES, statusChanges, targetRecords, WEB_STAGING, writesIn,
+  deploymentEvent,
+  digestOf,
+  headRecord,
+  lambda,
+  pushEvent,
+  pushWebToStaging,
+  QUIET_ALARMS,
+  refillRegistrationBudget,
+  rollbackEvent,
+  serviceAction,
+  serviceArn,
+  SERVICES,
+  statusChanges,
+  targetRecords,
+  WEB_STAGING,
+  writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   refillRegistrationBudget();
@@ -93,7 +109,10 @@ describe("on-deployment-changed", () => {
       ["with the rollback's IN_PROGRESS before our FAILED", ["inProgress", "rollbackStarts", "failed", "rollbackDone"]],
       ["with the rollback's COMPLETED before its IN_PROGRESS", ["inProgress", "failed", "rollbackDone", "rollbackStarts"]],
       ["with the rollback's COMPLETED first of all", ["rollbackDone", "inProgress", "failed", "rollbackStarts"]],
-      ["with every event delivered twice", ["inProgress", "inProgress", "failed", "failed", "rollbackStarts", "rollbackStarts", "rollbackDone", "rollbackDone"]],
+      [
+        "with every event delivered twice",
+        ["inProgress", "inProgress", "failed", "failed", "rollbackStarts", "rollbackStarts", "rollbackDone", "rollbackDone"],
+      ],
     ])("ends rolled_back, naming the circuit breaker, with one final change %s", async (_order, names) => {
       const events: Record<string, () => object> = { inProgress, failed, rollbackStarts, rollbackDone };
       for (const name of names) await lambda.ecs((events[name] as () => object)());
@@ -119,8 +138,12 @@ describe("on-deployment-changed", () => {
   it("ignores events for a service Stevedore never deployed, with no write", async () => {
     const after = watch();
     const results = [
-      await lambda.ecs(deploymentEvent("IN_PROGRESS", { target: "eu-west-1/shop-prod/api", deploymentId: "ecs-svc/5550000000000000001", updatedAt: IN_PROGRESS_AT })),
-      await lambda.ecs(deploymentEvent("COMPLETED", { target: "eu-west-1/shop-prod/web", deploymentId: "ecs-svc/5550000000000000002", updatedAt: COMPLETED_AT })),
+      await lambda.ecs(
+        deploymentEvent("IN_PROGRESS", { target: "eu-west-1/shop-prod/api", deploymentId: "ecs-svc/5550000000000000001", updatedAt: IN_PROGRESS_AT }),
+      ),
+      await lambda.ecs(
+        deploymentEvent("COMPLETED", { target: "eu-west-1/shop-prod/web", deploymentId: "ecs-svc/5550000000000000002", updatedAt: COMPLETED_AT }),
+      ),
     ];
 
     expect(results).toEqual([
@@ -175,8 +198,16 @@ describe("on-deployment-changed", () => {
     expect(after.calls()).toEqual([]);
   });
 
-  const withoutResources = () => { const e = inProgress() as Record<string, unknown>; delete e.resources; return e; };
-  const withoutUpdatedAt = () => { const e = inProgress() as { detail: Record<string, unknown> }; delete e.detail.updatedAt; return e; };
+  const withoutResources = () => {
+    const e = inProgress() as Record<string, unknown>;
+    delete e.resources;
+    return e;
+  };
+  const withoutUpdatedAt = () => {
+    const e = inProgress() as { detail: Record<string, unknown> };
+    delete e.detail.updatedAt;
+    return e;
+  };
   it.each([
     ["without resources", withoutResources],
     ["with empty resources", () => ({ ...inProgress(), resources: [] })],

@@ -11,14 +11,37 @@ import { fakeAws, taskDefinitionArn } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  acceptStops, alarmEvent, awsError, completeWorkerStaging, deployWebToProduction, deploymentEvent, headRecord, lambda,
-  promotionsIn, pushEvent, pushWebToStaging, QUIET_ALARMS, refillRegistrationBudget, SERVICES, statusChanges, streamReader,
-  PUSH_DIGEST, waitFor, WEB_PRODUCTION, WEB_STAGING, WEB_URI, webBuildSucceeded, workerPush, writesIn,
+  acceptStops,
+  alarmEvent,
+  awsError,
+  completeWorkerStaging,
+  deployWebToProduction,
+  deploymentEvent,
+  headRecord,
+  lambda,
+  promotionsIn,
+  pushEvent,
+  pushWebToStaging,
+  QUIET_ALARMS,
+  refillRegistrationBudget,
+  SERVICES,
+  statusChanges,
+  streamReader,
+  PUSH_DIGEST,
+  waitFor,
+  WEB_PRODUCTION,
+  WEB_STAGING,
+  WEB_URI,
+  webBuildSucceeded,
+  workerPush,
+  writesIn,
 } from "../support/records";
 
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => { db = await startDynamo(); });
+beforeAll(async () => {
+  db = await startDynamo();
+});
 afterAll(async () => db.close());
 beforeEach(async () => {
   refillRegistrationBudget();
@@ -110,7 +133,9 @@ describe("sweep", () => {
     it("does not time out a deployment that completed before its deadline while its window runs past it", async () => {
       const record = await deployWebToProduction("2026-11-20T09:14:05.000Z");
       await webBuildSucceeded();
-      await lambda.ecs(deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: record.ecsDeploymentId as string, updatedAt: "2026-11-20T09:40:00.000Z" }));
+      await lambda.ecs(
+        deploymentEvent("COMPLETED", { target: WEB_PRODUCTION, deploymentId: record.ecsDeploymentId as string, updatedAt: "2026-11-20T09:40:00.000Z" }),
+      );
 
       await lambda.sweep("2026-11-20T09:45:00Z"); // past the deadline, inside the 10-minute window
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("completed");
@@ -123,34 +148,50 @@ describe("sweep", () => {
 
   describe("the word of the build that pushed the image (shop-web is built by CodeBuild project shop-web)", () => {
     let codebuild: AwsClientStub<CodeBuildClient>;
-    beforeEach(() => { codebuild = mockClient(CodeBuildClient); });
+    beforeEach(() => {
+      codebuild = mockClient(CodeBuildClient);
+    });
     afterEach(() => codebuild.restore());
     const BUILD = "shop-web:5c1f0e2a-7b3d-4e6f-9a8b-0c1d2e3f4a5b";
 
     /** Completed at 09:17:51.903, its build's own event not (yet) handled; CodeBuild knows `build`. */
     async function completedWithoutBuildEvent(build?: Partial<Build>): Promise<DeploymentRecord> {
       codebuild.on(ListBuildsForProjectCommand, { projectName: "shop-web" }).resolves({ ids: build ? [BUILD] : [] });
-      codebuild.on(BatchGetBuildsCommand, { ids: [BUILD] }).resolves({ builds: [{ id: BUILD, buildNumber: 131, startTime: new Date("2026-11-20T09:12:00Z"), ...build }] });
+      codebuild
+        .on(BatchGetBuildsCommand, { ids: [BUILD] })
+        .resolves({ builds: [{ id: BUILD, buildNumber: 131, startTime: new Date("2026-11-20T09:12:00Z"), ...build }] });
       const record = await pushWebToStaging();
       await lambda.ecs(deploymentEvent("COMPLETED", { deploymentId: record.ecsDeploymentId as string, updatedAt: COMPLETED_AT }));
       return record;
     }
-    const exported = (digest: string) => ({ exportedEnvironmentVariables: [{ name: "IMAGE_URI", value: `${WEB_URI}:3f9c2ab` }, { name: "IMAGE_DIGEST", value: digest }, { name: "GIT_REF", value: "branch/main" }] });
+    const exported = (digest: string) => ({
+      exportedEnvironmentVariables: [
+        { name: "IMAGE_URI", value: `${WEB_URI}:3f9c2ab` },
+        { name: "IMAGE_DIGEST", value: digest },
+        { name: "GIT_REF", value: "branch/main" },
+      ],
+    });
 
     it("waits past the watch window while a build that started before the push still runs, then verifies once it succeeded", async () => {
       const record = await completedWithoutBuildEvent({ buildStatus: "IN_PROGRESS" });
 
       expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [] });
       expect((await headRecord(WEB_STAGING)).status).toBe("completed");
-      codebuild.on(BatchGetBuildsCommand, { ids: [BUILD] }).resolves({ builds: [{ id: BUILD, buildNumber: 131, buildStatus: "SUCCEEDED", ...exported(PUSH_DIGEST) }] });
+      codebuild
+        .on(BatchGetBuildsCommand, { ids: [BUILD] })
+        .resolves({ builds: [{ id: BUILD, buildNumber: 131, buildStatus: "SUCCEEDED", ...exported(PUSH_DIGEST) }] });
       expect(await lambda.sweep("2026-11-20T09:24:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "verified" }] });
       expect((await headRecord(WEB_STAGING)).warnings).toEqual([]);
     });
 
     it("rolls back, never verifies, when CodeBuild says the build failed after pushing it (its event is late)", async () => {
       const record = await completedWithoutBuildEvent({
-        buildStatus: "FAILED", ...exported(PUSH_DIGEST),
-        phases: [{ phaseType: "BUILD", phaseStatus: "SUCCEEDED" }, { phaseType: "POST_BUILD", phaseStatus: "FAILED" }],
+        buildStatus: "FAILED",
+        ...exported(PUSH_DIGEST),
+        phases: [
+          { phaseType: "BUILD", phaseStatus: "SUCCEEDED" },
+          { phaseType: "POST_BUILD", phaseStatus: "FAILED" },
+        ],
       });
 
       expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "rolling_back" }] });
@@ -162,7 +203,9 @@ describe("sweep", () => {
       const record = await completedWithoutBuildEvent({ buildStatus: "SUCCEEDED", sourceVersion: "pr/7", ...exported(PUSH_DIGEST) });
 
       expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "rolling_back" }] });
-      expect(await headRecord(WEB_STAGING)).toMatchObject({ reason: "its build shop-web #131 was of pull request #7, and apps.shop-web.branches lets only main deploy" });
+      expect(await headRecord(WEB_STAGING)).toMatchObject({
+        reason: "its build shop-web #131 was of pull request #7, and apps.shop-web.branches lets only main deploy",
+      });
     });
 
     it.each([
@@ -180,7 +223,13 @@ describe("sweep", () => {
       codebuild.on(ListBuildsForProjectCommand).rejects(awsError("AccessDeniedException", "not authorized to perform: codebuild:ListBuildsForProject"));
 
       expect((await lambda.sweep("2026-11-20T09:23:00Z")).changed).toEqual([{ id: record.id, status: "verified" }]);
-      expect((await headRecord(WEB_STAGING)).warnings).toEqual([expect.objectContaining({ message: expect.stringMatching(/^could not ask CodeBuild whether the build of shop-web that pushed this image succeeded \(.*not authorized.*\); verified on its watch window alone$/) })]);
+      expect((await headRecord(WEB_STAGING)).warnings).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(
+            /^could not ask CodeBuild whether the build of shop-web that pushed this image succeeded \(.*not authorized.*\); verified on its watch window alone$/,
+          ),
+        }),
+      ]);
     });
 
     it("asks CodeBuild nothing when the build's own event already spoke", async () => {
@@ -275,13 +324,17 @@ describe("sweep", () => {
       await lambda.sweep("2026-11-20T09:45:00Z");
 
       // ECS's own rollbacks off for Stevedore's rollback: they would return the image it rejects.
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([{
-        cluster: "shop-prod", service: "web", taskDefinition: taskDefinitionArn("shop-web-production", 41),
-        deploymentConfiguration: {
-          alarms: { alarmNames: ["shop-prod-web-5xx", "shop-prod-web-latency"], enable: false, rollback: false },
-          deploymentCircuitBreaker: { enable: true, rollback: false },
+      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([
+        {
+          cluster: "shop-prod",
+          service: "web",
+          taskDefinition: taskDefinitionArn("shop-web-production", 41),
+          deploymentConfiguration: {
+            alarms: { alarmNames: ["shop-prod-web-5xx", "shop-prod-web-latency"], enable: false, rollback: false },
+            deploymentCircuitBreaker: { enable: true, rollback: false },
+          },
         },
-      }]);
+      ]);
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("timed_out");
       expect(record.replacesTaskDefinition).toBe(taskDefinitionArn("shop-web-production", 41));
     });
@@ -339,8 +392,14 @@ describe("sweep", () => {
       // The first invocation's UpdateService never answers: it is as good as dead once its
       // lease (its own deadline) is over.
       let answer: () => void = () => undefined;
-      aws.ecs.on(UpdateServiceCommand)
-        .callsFakeOnce(() => new Promise((resolve) => { answer = () => resolve(started("ecs-svc/9000000000000000009")); }))
+      aws.ecs
+        .on(UpdateServiceCommand)
+        .callsFakeOnce(
+          () =>
+            new Promise((resolve) => {
+              answer = () => resolve(started("ecs-svc/9000000000000000009"));
+            }),
+        )
         .callsFake(() => started("ecs-svc/3000000000000000001"));
       // middy answers Lambda just before the deadline (TimeoutError) while the work goes on.
       const dying = lambda.push(pushEvent(), 1_000).catch((error: Error) => error);
@@ -363,7 +422,9 @@ describe("sweep", () => {
       expect(aws.inputs(UpdateServiceCommand)).toHaveLength(2);
       expect(aws.inputs(UpdateServiceCommand)[1]).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 42) });
       expect(await headRecord(WEB_STAGING)).toMatchObject({
-        status: "started", ecsDeploymentId: "ecs-svc/3000000000000000001", taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
+        status: "started",
+        ecsDeploymentId: "ecs-svc/3000000000000000001",
+        taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42),
       });
 
       // The dead invocation's answer, should it ever come, changes nothing.
@@ -385,14 +446,35 @@ describe("sweep", () => {
       const pending = await headRecord(WEB_STAGING);
       const revision = taskDefinitionArn("shop-web-staging", 42);
       aws.ecs.on(DescribeServicesCommand).resolves({
-        services: [{
-          serviceName: "web", status: "ACTIVE", taskDefinition: revision, deploymentController: { type: "ECS" },
-          currentServiceDeployment: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-staging/web/landed",
-          deployments: [
-            { id: "ecs-svc/7000000000000000007", status: "PRIMARY", taskDefinition: revision, rolloutState, createdAt: new Date("2026-11-20T09:14:07.000Z"), updatedAt: new Date("2026-11-20T09:16:30.000Z") },
-            ...(rolloutState === "IN_PROGRESS" ? [{ id: "ecs-svc/1000000000000000001", status: "ACTIVE", taskDefinition: taskDefinitionArn("shop-web-staging", 41), rolloutState: "COMPLETED" as const }] : []),
-          ],
-        }],
+        services: [
+          {
+            serviceName: "web",
+            status: "ACTIVE",
+            taskDefinition: revision,
+            deploymentController: { type: "ECS" },
+            currentServiceDeployment: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-staging/web/landed",
+            deployments: [
+              {
+                id: "ecs-svc/7000000000000000007",
+                status: "PRIMARY",
+                taskDefinition: revision,
+                rolloutState,
+                createdAt: new Date("2026-11-20T09:14:07.000Z"),
+                updatedAt: new Date("2026-11-20T09:16:30.000Z"),
+              },
+              ...(rolloutState === "IN_PROGRESS"
+                ? [
+                    {
+                      id: "ecs-svc/1000000000000000001",
+                      status: "ACTIVE",
+                      taskDefinition: taskDefinitionArn("shop-web-staging", 41),
+                      rolloutState: "COMPLETED" as const,
+                    },
+                  ]
+                : []),
+            ],
+          },
+        ],
       });
       await waitFor(async () => Date.now() > (pending.leaseUntil as number), "the lease to end");
 
@@ -401,7 +483,10 @@ describe("sweep", () => {
       expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
       expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
       expect(await headRecord(WEB_STAGING)).toMatchObject({
-        status, ecsDeploymentId: "ecs-svc/7000000000000000007", taskDefinitionArn: revision, startedAt: "2026-11-20T09:14:07.000Z",
+        status,
+        ecsDeploymentId: "ecs-svc/7000000000000000007",
+        taskDefinitionArn: revision,
+        startedAt: "2026-11-20T09:14:07.000Z",
         serviceDeploymentArn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-staging/web/landed",
         ...(status === "completed" ? { completedAt: "2026-11-20T09:16:30.000Z" } : {}),
       });
