@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: the type-check, every jest suite (unit, handler, infrastructure, end to end,
+// `npm test`: the type-check, the formatter and linter (Biome, biome.jsonc), every jest suite (unit, handler, infrastructure, end to end,
 // hostile input), then the fault matrix (each scenario × fault cell counts as one test), and one
 // closing line "N passed, N failed" for CI. Extra arguments go to jest and skip the matrix.
 import { spawnSync } from "node:child_process";
@@ -14,6 +14,10 @@ let failed = 0;
 
 console.log("── type-check (tsc --noEmit)");
 if (run("npx", ["tsc", "--noEmit", "-p", "tsconfig.json"])) passed++;
+else failed++;
+
+console.log("── format and lint (biome ci)");
+if (run("npx", ["biome", "ci", "--colors=off"])) passed++;
 else failed++;
 
 const dir = mkdtempSync(join(tmpdir(), "stevedore-test-"));

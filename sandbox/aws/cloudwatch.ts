@@ -6,7 +6,7 @@
 // real change of state.
 import { type Clock } from "../clock";
 import { awsEvent, type Emit, type EventOrigin } from "../events";
-import { AwsError, type AwsRequest, type AwsResponse } from "./server";
+import type { AwsRequest, AwsResponse } from "./server";
 
 export const CLOUDWATCH_PREFIX = "GraniteServiceVersion20100801";
 

@@ -77,7 +77,7 @@ const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan)/;
 let db: TestDynamo;
 let aws: ReturnType<typeof fakeAws>;
 // Every image asked about exists: the corpus's made-up pushes reach the deploy path.
-const ecr = fakeEcr({ anyImage: "2026-11-20T09:14:05Z" });
+fakeEcr({ anyImage: "2026-11-20T09:14:05Z" });
 const codebuild = mockClient(CodeBuildClient);
 const ssm = mockClient(SSMClient);
 const exported = new Map<string, Record<string, string>>();

@@ -102,7 +102,6 @@ describe("osls package (example config, offline)", () => {
     Object.values(resources).filter(
       (r: Json) => r.Type === "AWS::Events::Rule" && r.Properties.Targets.some((t: Json) => t.Arn["Fn::GetAtt"]?.[0] === functionId(name)),
     );
-  const statementsWith = (action: string): Json[] => statements.filter((s) => [s.Action].flat().includes(action));
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), "stevedore-package-"));

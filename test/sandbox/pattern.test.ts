@@ -24,9 +24,6 @@ const EC2_EVENT = {
   detail: { "c-count": 5, "d-count": 3, "x-limit": 301.8, "source-ip": "10.0.0.33", "instance-id": "i-000000aaaaaa00000", state: "running" },
 };
 
-/** The sample event with `detail` replaced. */
-const withDetail = (detail: Json): Json => ({ ...EC2_EVENT, detail });
-
 describe("matches: AWS's documented examples", () => {
   it.each<[string, Json, boolean]>([
     // equality; fields AND, values OR
