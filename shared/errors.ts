@@ -20,10 +20,8 @@ export class ConfigError extends StevedoreError {
   }
 }
 
-/** AWS said no for a reason that will not change on retry (validation, missing resource, access). */
-export class TerminalAwsError extends StevedoreError {
-  override readonly name = "TerminalAwsError";
-  readonly retryable = false;
+/** A failed AWS call: the operation, AWS's error code and its message. */
+abstract class AwsCallError extends StevedoreError {
   constructor(
     readonly operation: string,
     readonly code: string,
@@ -34,16 +32,14 @@ export class TerminalAwsError extends StevedoreError {
   }
 }
 
+/** AWS said no for a reason that will not change on retry (validation, missing resource, access). */
+export class TerminalAwsError extends AwsCallError {
+  override readonly name = "TerminalAwsError";
+  readonly retryable = false;
+}
+
 /** AWS throttled us, was briefly unavailable, or a write lost a race: trying later can succeed. */
-export class RetryableAwsError extends StevedoreError {
+export class RetryableAwsError extends AwsCallError {
   override readonly name = "RetryableAwsError";
   readonly retryable = true;
-  constructor(
-    readonly operation: string,
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${operation} failed: ${code}: ${message}`, options);
-  }
 }

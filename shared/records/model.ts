@@ -42,17 +42,8 @@ export interface Warning {
   message: string;
 }
 
-export interface DeploymentRecord {
-  kind: "deployment";
-  /** Short stable id (`d-` + 12 hex), shown in messages and accepted by the CLI. */
-  id: string;
-  app: string;
-  env: string;
-  region: string;
-  cluster: string;
-  service: string;
-  targetKey: string;
-
+/** The image a deployment or a promotion is about, as ECR has it. */
+export interface ImageFields {
   repository: string;
   repositoryUri: string;
   digest: string;
@@ -62,6 +53,18 @@ export interface DeploymentRecord {
   pushedAt: string;
   /** `<pushedAt>#<digest>`: sorts by push time, unique per image. */
   pushKey: string;
+}
+
+export interface DeploymentRecord extends ImageFields {
+  kind: "deployment";
+  /** Short stable id (`d-` + 12 hex), shown in messages and accepted by the CLI. */
+  id: string;
+  app: string;
+  env: string;
+  region: string;
+  cluster: string;
+  service: string;
+  targetKey: string;
 
   trigger: Trigger;
   /** The EventBridge event id, build id or parent deployment id that started it. */
@@ -175,20 +178,13 @@ export interface BuildVerdict {
 export type PromotionStatus = "awaiting_approval" | "approved" | "rejected" | "expired";
 
 /** A verified image waiting for a person to let it into the next environment. */
-export interface PromotionRecord {
+export interface PromotionRecord extends ImageFields {
   kind: "promotion";
   /** `p-` + 12 hex, what `stevedore approve <id>` takes. */
   id: string;
   app: string;
   from: string;
   to: string;
-  repository: string;
-  repositoryUri: string;
-  digest: string;
-  tag?: string;
-  commit?: string;
-  pushedAt: string;
-  pushKey: string;
   /** The verified deployments of the source environment this promotion comes from. */
   sourceDeploymentIds: string[];
   status: PromotionStatus;

@@ -210,18 +210,7 @@ export async function claim(record: DeploymentRecord, seen: Head | undefined, lo
 
 /** Takes over an abandoned claim: a new lease on the record and the head's lock. */
 export async function retake(record: DeploymentRecord, expectedVersion: number, lockUntil: number, wallNow: number): Promise<ClaimResult> {
-  const failed = await transactFailures("retake", [
-    {
-      Put: {
-        TableName: table(),
-        Item: toItem(record),
-        ConditionExpression: "version = :v",
-        ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
-      },
-    },
-    lockOwnHead(record, lockUntil, wallNow),
-    notRejected(record),
-  ]);
+  const failed = await transactFailures("retake", [putFromVersion(record, expectedVersion), lockOwnHead(record, lockUntil, wallNow), notRejected(record)]);
   return failed.length === 0 ? "claimed" : failed.includes(2) ? "rejected" : "conflict";
 }
 
@@ -266,17 +255,7 @@ export async function readVerdict(repository: string, digest: string): Promise<B
 
 /** Saves the record (from `expectedVersion`) and releases the head's lock, atomically. */
 export async function saveAndUnlock(record: DeploymentRecord, expectedVersion: number): Promise<boolean> {
-  return transact("saveAndUnlock", [
-    {
-      Put: {
-        TableName: table(),
-        Item: toItem(record),
-        ConditionExpression: "version = :v",
-        ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
-      },
-    },
-    unlockOwnHead(record),
-  ]);
+  return transact("saveAndUnlock", [putFromVersion(record, expectedVersion), unlockOwnHead(record)]);
 }
 
 /**
@@ -291,17 +270,7 @@ export async function saveAndLock(
   lockUntil: number,
   wallNow: number,
 ): Promise<"locked" | "conflict" | "head"> {
-  const failed = await transactFailures("saveAndLock", [
-    {
-      Put: {
-        TableName: table(),
-        Item: toItem(record),
-        ConditionExpression: "version = :v",
-        ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
-      },
-    },
-    lockOwnHead(record, lockUntil, wallNow),
-  ]);
+  const failed = await transactFailures("saveAndLock", [putFromVersion(record, expectedVersion), lockOwnHead(record, lockUntil, wallNow)]);
   return failed.length === 0 ? "locked" : failed.includes(0) ? "conflict" : "head";
 }
 
@@ -317,6 +286,18 @@ export async function lockHead(record: DeploymentRecord, lockUntil: number, wall
 /** Releases the head's lock if this record still owns the head (after a failed UpdateService). */
 export async function unlock(record: DeploymentRecord): Promise<void> {
   await transact("unlock", [unlockOwnHead(record)]);
+}
+
+/** Writes `record` if the stored one is still at `expectedVersion` (the optimistic lock every write of a record checks). */
+function putFromVersion(record: DeploymentRecord, expectedVersion: number): TransactWriteItem {
+  return {
+    Put: {
+      TableName: table(),
+      Item: toItem(record),
+      ConditionExpression: "version = :v",
+      ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } },
+    },
+  };
 }
 
 /** Locks the head until `lockUntil`, if `record` owns it and nobody holds an unexpired lock. */
@@ -398,16 +379,7 @@ async function conditionalPut(
 
 /** A target's record by its record key (recordKeyOf). */
 export async function getRecord(targetKey: string, recordKey: string): Promise<DeploymentRecord | undefined> {
-  const out = await call("GetItem", () =>
-    db().send(
-      new GetItemCommand({
-        TableName: table(),
-        Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.deployment(recordKey) } },
-        ConsistentRead: true,
-      }),
-    ),
-  );
-  return out.Item ? (fromItem(out.Item) as DeploymentRecord) : undefined;
+  return (await getStored({ pk: keys.target(targetKey), sk: keys.deployment(recordKey) })) as DeploymentRecord | undefined;
 }
 
 /** Unfinished deployments and waiting promotions the sweeper must look at by `now`. */
@@ -420,16 +392,7 @@ export async function queryDue(now: string): Promise<(DeploymentRecord | Promoti
 }
 
 export async function getPromotion(app: string, id: string): Promise<PromotionRecord | undefined> {
-  const out = await call("GetItem", () =>
-    db().send(
-      new GetItemCommand({
-        TableName: table(),
-        Key: { pk: { S: keys.app(app) }, sk: { S: keys.promotion(id) } },
-        ConsistentRead: true,
-      }),
-    ),
-  );
-  return out.Item ? (fromItem(out.Item) as PromotionRecord) : undefined;
+  return (await getStored({ pk: keys.app(app), sk: keys.promotion(id) })) as PromotionRecord | undefined;
 }
 
 /** Keeps a final word that could not be delivered; true when this call kept it (the first time). */
