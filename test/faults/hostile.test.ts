@@ -250,7 +250,7 @@ beforeAll(async () => {
   });
   // Destinations whose secrets cannot be read yet (throttled): a valid final word in the corpus
   // goes back to the stream unsent. A missing parameter would make it a legitimate write: the
-  // final word kept as undelivered (shared/notify/notify.ts), which handler tests cover.
+  // final word kept as undelivered (shared/notify/notify.ts), which test/notify/notify.test.ts covers.
   ssm.on(GetParameterCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
 });
 
