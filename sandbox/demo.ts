@@ -11,7 +11,7 @@
 //   npm run demo -- --json                        results as JSON (the end-to-end tests read this)
 import { parseArgs } from "node:util";
 import { FAULTS, type Faults } from "./faults";
-import { prepare, runWorld, type RunResult } from "./run";
+import { prepare, runMain, runWorld, type RunResult } from "./run";
 import { SCENARIOS } from "./scenarios";
 
 /** What the demo plays unless told otherwise: the bad-input scenarios only when named. */
@@ -120,12 +120,4 @@ function report(r: RunResult): string {
   return lines.join("\n");
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -13,7 +13,7 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { MINUTE, SECOND } from "./clock";
 import { FAULTS, strikesOf, type Faults, type Injected } from "./faults";
-import { prepare, runWorld, type RunResult } from "./run";
+import { prepare, runMain, runWorld, type RunResult } from "./run";
 import { SCENARIOS } from "./scenarios";
 
 /**
@@ -235,13 +235,5 @@ export function stopLoad(burners: ChildProcess[]): void {
 }
 
 if (process.argv[1]?.endsWith("matrix.ts")) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
+  runMain(main);
 }

@@ -131,6 +131,19 @@ export function inThread<R>(file: string, workerData: unknown, options: ThreadOp
   });
 }
 
+/** Runs a command-line entry point: its exit code, or 1 after printing what it threw. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
+
 export function runWorld(request: RunRequest, prepared: Prepared): Promise<RunResult> {
   // The functions' log lines go to stderr: stdout is the report (or its JSON).
   return inThread(prepared.thread, { request, stack: prepared.stack, bundles: prepared.bundles }, { stdoutToStderr: true });

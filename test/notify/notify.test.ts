@@ -53,6 +53,25 @@ const at = (path: string) => receiver.received.filter((r) => r.path === path);
 const slackMessages = () => at(SLACK_PATH).map((r) => JSON.parse(r.body) as SlackPayload);
 const headerOf = (p: SlackPayload) => (p.blocks[0]?.type === "header" ? p.blocks[0].text.text : "");
 
+/** Slack answers 503 to every post until `up()`, then 200 (50 answers scripted either way). */
+function slackDownUntilUp(): { up(): void } {
+  let down = true;
+  receiver.on(
+    SLACK_PATH,
+    ...Array.from(
+      { length: 50 },
+      () =>
+        (...args: Parameters<ReturnType<typeof reply>>) =>
+          reply(down ? 503 : 200, down ? "" : "ok")(...args),
+    ),
+  );
+  return {
+    up: () => {
+      down = false;
+    },
+  };
+}
+
 async function run(event: unknown): Promise<DynamoDBBatchResponse> {
   return (await handler(event, context)) as DynamoDBBatchResponse;
 }
@@ -246,23 +265,14 @@ describe("notify handler: a deployment's final word", () => {
   });
 
   it("gives a record whose final message is still undelivered back to the stream, and does not resend where it arrived", async () => {
-    let slackDown = true;
-    receiver.on(
-      SLACK_PATH,
-      ...Array.from(
-        { length: 50 },
-        () =>
-          (...args: Parameters<ReturnType<typeof reply>>) =>
-            reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args),
-      ),
-    );
+    const slack = slackDownUntilUp();
     const event = streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack));
     const first = (await handler(event, withDeadline(2_500))) as DynamoDBBatchResponse;
 
     expect(first.batchItemFailures).toHaveLength(1);
     expect(at(AUDIT_PATH)).toHaveLength(1); // the audit webhook got it the first time
 
-    slackDown = false;
+    slack.up();
     const retried = (await handler(event, withDeadline(20_000))) as DynamoDBBatchResponse;
     expect(retried).toEqual({ batchItemFailures: [] });
     expect(at(AUDIT_PATH)).toHaveLength(1); // not sent twice from this container
@@ -274,16 +284,7 @@ describe("notify handler: a deployment's final word", () => {
   });
 
   it("does not resend the final word where it arrived when another container retries the record", async () => {
-    let slackDown = true;
-    receiver.on(
-      SLACK_PATH,
-      ...Array.from(
-        { length: 50 },
-        () =>
-          (...args: Parameters<ReturnType<typeof reply>>) =>
-            reply(slackDown ? 503 : 200, slackDown ? "" : "ok")(...args),
-      ),
-    );
+    const slack = slackDownUntilUp();
     const written = Date.now();
     const first = (await handler(
       streamEvent(streamRecord(moved(completed, "rolling_back", "x"), rolledBack, written)),
@@ -292,7 +293,7 @@ describe("notify handler: a deployment's final word", () => {
     expect(first.batchItemFailures).toHaveLength(1);
     expect(at(AUDIT_PATH)).toHaveLength(1);
 
-    slackDown = false;
+    slack.up();
     const refusedBefore = at(SLACK_PATH).length;
     forgetDeliveries(); // Lambda retries the record in a fresh container, half a minute on
     const retried = (await handler(
