@@ -8,7 +8,8 @@ import { createBuild, readTarget, recordVerdict } from "../records/store";
 import { CONCURRENCY, mapLimit } from "../limit";
 import { decideAndRollBack } from "../rollback/rollback";
 import { buildRef, exportedVariables, refDeploys, refReason, rejectionReason } from "./codebuild";
-import { deployImage, type DeployOptions } from "./deploy";
+import { deployImage } from "./deploy";
+import type { Lease } from "../lambda";
 import { pushedImage } from "./ecr";
 import { imageOf, parseImageUri } from "./image";
 import { matchBuild, pushFed } from "./plan";
@@ -20,7 +21,7 @@ const STARTING_WAIT_MS = 5000;
 
 export type BuildResult = TriggerResult | { reported: string[]; rolledBack?: string[] } | { refused: string; rolledBack?: string[] };
 
-export async function onBuildFinished(event: CodebuildStateChange, config: PipelineConfig, options: DeployOptions): Promise<BuildResult> {
+export async function onBuildFinished(event: CodebuildStateChange, config: PipelineConfig, lease: Lease): Promise<BuildResult> {
   const d = event.detail;
   const project = d["project-name"];
   const ignored = (reason: string): BuildResult => {
@@ -63,12 +64,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
     logger.warn(`build ${status}: ${project}`, { buildId: d["build-id"], phase: failedPhase?.["phase-type"], apps: reported });
     if (!pushed) return { reported };
     const reason = rejectionReason(project, info?.["build-number"], status, failedPhase?.["phase-type"]);
-    const rolledBack = await rejectImage(
-      apps,
-      pushed,
-      { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time },
-      options,
-    );
+    const rolledBack = await rejectImage(apps, pushed, { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time }, lease);
     return rolledBack.length > 0 ? { reported, rolledBack } : { reported };
   }
   if (status !== "SUCCEEDED") return ignored(`build status ${status} is not final`);
@@ -107,7 +103,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
       matching,
       { digest, repository: uri.repository },
       { project, buildId: d["build-id"], buildNumber: info?.["build-number"], reason, at: event.time },
-      options,
+      lease,
     );
     logger.info(`build not deployed: ${reason}`, { buildId: d["build-id"], digest, rolledBack });
     return rolledBack.length > 0 ? { refused: reason, rolledBack } : { refused: reason };
@@ -140,7 +136,7 @@ export async function onBuildFinished(event: CodebuildStateChange, config: Pipel
       buildUrl: info?.logs?.["deep-link"],
     },
     deploying.flatMap(pushFed),
-    options,
+    lease,
   );
   return { deployed };
 }
@@ -170,7 +166,7 @@ async function rejectImage(
   apps: App[],
   image: { digest: string; repository?: string },
   build: Omit<BuildVerdict, "repository" | "digest" | "verdict">,
-  options: DeployOptions,
+  lease: Lease,
 ): Promise<string[]> {
   const repositories = [...new Set(apps.map((a) => a.repository))].filter((r) => image.repository === undefined || r === image.repository);
   const standing: string[] = [];
@@ -197,7 +193,7 @@ async function rejectImage(
     if (!record || record.digest !== image.digest) return;
     const { record: after, decided: rolledBack } = await decideAndRollBack(
       record,
-      { kind: "rejected", at: build.at, reason: build.reason as string, wallNow: Date.now(), leaseUntil: options.lease() },
+      { kind: "rejected", at: build.at, reason: build.reason as string, wallNow: Date.now(), leaseUntil: lease.until() },
       build.at,
     );
     if (rolledBack) decided.push(after.id);

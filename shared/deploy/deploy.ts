@@ -1,9 +1,15 @@
-// Deploying one image to the targets of some environments:
-//   read each service's head → classify the arrival (new, duplicate, stale, abandoned claim)
-//   → check the guarding alarms → describe the services → render → claim the service and lock
-//   its head (one conditional transaction) → register once per distinct definition →
-//   UpdateService → record "started" and unlock (one conditional transaction).
-// Reads and pure checks come first, so bad input or a refused deployment writes nothing to ECS.
+// Deploying one image to the targets of some environments. Each service goes through these
+// phases, each adding what it learnt (the types below are named after them):
+//   classified  its head says the image may go there: new, or its own abandoned claim to resume
+//               (a duplicate, an older image or a tie is settled here);
+//   checked     the environment's guarding alarms allow it, and ECS described the service;
+//   rendered    the service can take the deployment, and its task definition renders;
+//   registered  the service is claimed and its head locked (one conditional transaction), and the
+//               revision is registered, once per distinct definition;
+//   started     UpdateService started it; "started" is recorded and the head unlocked (one
+//               conditional transaction).
+// Reads and pure checks come first, so bad input or a refused deployment writes nothing to ECS;
+// a service that stops before "started" is recorded in one place (notStarted).
 // The claim comes before registration: an image that loses the race to a newer one registers
 // nothing (no unused revision becomes its family's newest). While one image's claim is held, no
 // other image can claim the service, so an older image's UpdateService can never land after a
@@ -12,14 +18,15 @@ import { createHash } from "node:crypto";
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
 import type { Environment, Target } from "../config/model";
 import { RetryableAwsError, StevedoreError } from "../errors";
+import type { Lease } from "../lambda";
 import { CONCURRENCY, mapLimit } from "../limit";
 import { logger } from "../log";
-import { canonical, provenanceTags, renderTarget, type Image } from "../render/task-definition";
 import { advance } from "../records/advance";
-import { decideAndRollBack } from "../rollback/rollback";
-import { pushKeyOf, recordKeyOf, shortDigest, type DeploymentRecord, type Trigger } from "../records/model";
+import { pushKeyOf, recordKeyOf, shortDigest, type DeploymentRecord, type Head, type TargetState, type Trigger } from "../records/model";
 import { addSeconds, decide } from "../records/state";
-import { claim, create, getRecord, readTarget, readVerdict, retake, saveAndUnlock, unlock, type TargetState } from "../records/store";
+import { claim, create, getRecord, readTarget, readVerdict, retake, saveAndUnlock, unlock } from "../records/store";
+import { canonical, provenanceTags, renderTarget, type Image } from "../render/task-definition";
+import { decideAndRollBack } from "../rollback/rollback";
 import { describeAlarms } from "./alarms";
 import {
   describeServices,
@@ -31,7 +38,7 @@ import {
   type ServiceState,
   type StartedDeployment,
 } from "./ecs";
-import { classifyArrival, deploymentConfiguration, type Arriving, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival } from "./plan";
+import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, serviceProblem, shortTaskDefinition, type Arrival, type Arriving } from "./plan";
 
 /** An image that should be deployed, and what brought it. */
 export interface ImageArrival {
@@ -50,11 +57,6 @@ export interface ImageArrival {
   promotedFrom?: { env: string; deploymentId: string };
 }
 
-export interface DeployOptions {
-  /** Wall-clock ms until which a claim taken now may be held (see shared/lambda.ts). */
-  lease(): number;
-}
-
 export type TargetOutcome = {
   target: string;
   outcome: "started" | "duplicate" | "stale" | "refused" | "failed" | "busy";
@@ -65,8 +67,10 @@ export type TargetOutcome = {
 /** How long a claim waits for another image's UpdateService to finish before giving up. */
 const LOCK_WAIT_MS = 5000;
 
-export async function deployImage(arrival: ImageArrival, environments: Environment[], options: DeployOptions): Promise<TargetOutcome[]> {
-  const perEnvironment = await Promise.all(environments.map((env) => deployToEnvironment(arrival, env, options)));
+export async function deployImage(arrival: ImageArrival, environments: Environment[], lease: Lease): Promise<TargetOutcome[]> {
+  const perEnvironment = await Promise.all(
+    environments.map((env) => deployToEnvironment({ arrival, env, lease, pushKey: pushKeyOf(arrival.pushedAt, arrival.image.digest) })),
+  );
   const outcomes = perEnvironment.flatMap((p) => p.outcomes);
   for (const o of outcomes) {
     logger.info(`deploy ${o.target}: ${o.outcome}${o.reason ? ` (${o.reason})` : ""}`, {
@@ -82,220 +86,267 @@ export async function deployImage(arrival: ImageArrival, environments: Environme
   return outcomes;
 }
 
-interface Candidate {
+/** One image going to one environment: what every phase needs. */
+interface Deploying {
+  arrival: ImageArrival;
+  env: Environment;
+  lease: Lease;
+  /** The image's place in its services' partitions (see pushKeyOf). */
+  pushKey: string;
+}
+
+/** A service, what its records say, and what that makes of this image. */
+interface Classified {
   target: Target;
   state: TargetState;
   arrival: Arrival;
-  service?: ServiceState;
-  input?: RegisterTaskDefinitionCommandInput;
-  taskDefinition?: string;
 }
 
-async function deployToEnvironment(arrival: ImageArrival, env: Environment, options: DeployOptions) {
-  const pushKey = pushKeyOf(arrival.pushedAt, arrival.image.digest);
+/** A service the image may go to, as ECS described it. */
+interface Checked extends Classified {
+  service: ServiceState;
+}
+
+/** A service that can take the deployment, and its task definition. */
+interface Rendered extends Checked {
+  input: RegisterTaskDefinitionCommandInput;
+  /** A resumed claim: the revision its dead invocation registered, if it got that far. */
+  registered?: string;
+}
+
+/** A claimed service, and the revision it gets. */
+interface Registered extends Rendered {
+  record: DeploymentRecord;
+  taskDefinition: string;
+}
+
+/** A service ECS is deploying to: the deployment UpdateService started, or the one a dead invocation's did. */
+interface Started extends Registered {
+  deployment: StartedDeployment;
+  /** The dead invocation's deployment, as ECS describes it now. */
+  landed?: EcsDeployment;
+}
+
+/** What the alarm check learnt, for each record: warnings, and when the alarms were read. */
+interface AlarmCheck {
+  warnings: string[];
+  checkedAt?: string;
+}
+
+async function deployToEnvironment(ctx: Deploying): Promise<{ outcomes: TargetOutcome[]; retry?: StevedoreError }> {
   const outcomes: TargetOutcome[] = [];
-  const say = (c: Candidate, outcome: TargetOutcome["outcome"], reason?: string, recordId?: string) =>
-    outcomes.push({ target: c.target.key, outcome, reason, recordId });
-
-  const states = await mapLimit(env.targets, CONCURRENCY, (t) => readTarget(t.key));
-  let candidates: Candidate[] = env.targets.map((target, i) => {
+  const states = await mapLimit(ctx.env.targets, CONCURRENCY, (t) => readTarget(t.key));
+  const going: Classified[] = [];
+  for (const [i, target] of ctx.env.targets.entries()) {
     const state = states[i] as TargetState;
-    return { target, state, arrival: classifyArrival(state, arriving(arrival), Date.now()) };
-  });
-  for (const c of candidates) {
-    if (c.arrival.kind === "duplicate") say(c, "duplicate", `this image already owns the service (${c.arrival.status})`, c.state.record?.id);
-    if (c.arrival.kind === "stale") {
-      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(c.arrival.newer.digest, c.arrival.newer.recordId));
-      await create(record);
-      say(c, "stale", record.reason, record.id);
-    }
-    if (c.arrival.kind === "tie") {
-      const record = newRecord(c.target, env, arrival, pushKey, options, "refused", tieReason(arrival, c.arrival.other, c.state.record?.tag));
-      await create(record);
-      say(c, "refused", record.reason, record.id);
-    }
+    const c: Classified = { target, state, arrival: classifyArrival(state, arriving(ctx.arrival), Date.now()) };
+    const settled = await settledByHead(ctx, c);
+    if (settled) outcomes.push(settled);
+    else going.push(c);
   }
-  candidates = candidates.filter((c) => c.arrival.kind === "new" || c.arrival.kind === "resume");
-  if (candidates.length === 0) return { outcomes };
+  if (going.length === 0) return { outcomes };
 
-  // Alarms: ECS ignores an alarm that is already firing when a deployment starts.
-  const warnings: string[] = [];
-  let alarmsCheckedAt: string | undefined;
-  if (env.alarms.length > 0) {
-    alarmsCheckedAt = new Date().toISOString();
-    const alarms = await describeAlarms(env.region, env.alarms);
-    const firing = alarms.filter((a) => a.state === "ALARM");
-    const missing = env.alarms.filter((n) => !alarms.some((a) => a.name === n));
-    // Where a firing alarm refuses a deployment, an alarm that does not exist must too: it
-    // would let the deployment run unguarded, the very thing "refuse" is there to prevent.
-    const refusal =
-      env.whenAlarmFiring !== "refuse"
-        ? undefined
-        : firing.length > 0
-          ? `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)`
-          : missing.length > 0
-            ? `refused: alarm ${missing.join(", ")} does not exist in ${env.region}, so nothing would guard this deployment (whenAlarmFiring: refuse); create it or correct its name`
-            : undefined;
-    if (refusal) {
-      for (const c of candidates) say(c, "refused", refusal, (await notStarted(c, env, arrival, pushKey, options, "refused", refusal)).id);
-      return { outcomes };
-    }
-    for (const name of missing) warnings.push(`alarm ${name} does not exist, so it guards nothing: ${env.name} is unguarded against it`);
-    for (const a of firing) {
-      warnings.push(
-        `alarm ${a.name} was already in ALARM when this deployment started; ECS ignores alarms that fire at the start, so it does not guard this one`,
-      );
-    }
+  const alarms = await checkAlarms(ctx);
+  if ("refusal" in alarms) {
+    for (const c of going) outcomes.push(await notStarted(ctx, c, "refused", alarms.refusal));
+    return { outcomes };
+  }
+  const rendered: Rendered[] = [];
+  for (const c of await describe(ctx, going)) {
+    const r = await render(ctx, c);
+    if ("outcome" in r) outcomes.push(r);
+    else rendered.push(r);
   }
 
-  // Services, ten per call per cluster; then the pure checks and rendering.
-  const byCluster = new Map<string, Candidate[]>();
-  for (const c of candidates) byCluster.set(c.target.cluster, [...(byCluster.get(c.target.cluster) ?? []), c]);
-  for (const [cluster, group] of byCluster) {
-    const services = await describeServices(
-      env.region,
-      cluster,
-      group.map((c) => c.target.service),
-    );
-    for (const c of group) c.service = services.get(c.target.service);
-  }
-  const ready: Candidate[] = [];
-  for (const c of candidates) {
-    const rendered = renderTarget(c.target, arrival.image);
-    const problem =
-      serviceProblem(c.service as ServiceState, env.strategy) ?? (rendered.ok ? null : `the task definition does not render: ${rendered.problems.join("; ")}`);
-    if (problem) {
-      say(c, "failed", problem, (await notStarted(c, env, arrival, pushKey, options, "failed", problem)).id);
-      continue;
-    }
-    if (rendered.ok) c.input = rendered.input;
-    if (c.arrival.kind === "resume") {
-      // The invocation that claimed it may have died between registering and recording the revision.
-      c.taskDefinition = c.state.record?.taskDefinitionArn ?? (await registeredEarlier(env.region, registrationOf(c, env, arrival)));
-    }
-    ready.push(c);
-  }
-
-  // Register once per distinct definition (services sharing a family share the revision), and
-  // only once a service is claimed: an image that loses the race registers nothing, so no
-  // revision that no service runs can become its family's newest.
-  const registrations = new Map<string, Promise<string>>();
-  // A retried event: services of this environment that this image already owns name the
-  // revision registered for them; the others sharing their definition use it too.
-  env.targets.forEach((target, i) => {
-    const owned = (states[i] as TargetState).record;
-    if (owned?.pushKey !== pushKey || !owned.taskDefinitionArn) return;
-    const rendered = renderTarget(target, arrival.image);
-    if (rendered.ok && !registrations.has(canonical(rendered.input))) registrations.set(canonical(rendered.input), Promise.resolve(owned.taskDefinitionArn));
-  });
-  const register = (c: Candidate): Promise<string> => {
-    const key = canonical(c.input as RegisterTaskDefinitionCommandInput);
-    let registration = registrations.get(key);
-    if (!registration) {
-      const group = ready.filter((o) => canonical(o.input as RegisterTaskDefinitionCommandInput) === key);
-      registration = registerTaskDefinition(env.region, withTags(c.input as RegisterTaskDefinitionCommandInput, arrival, env, group));
-      registrations.set(key, registration);
-    }
-    return registration;
-  };
+  const register = registrar(ctx, states, rendered);
   let retry: StevedoreError | undefined;
-  await mapLimit(ready, CONCURRENCY, async (c) => {
+  await mapLimit(rendered, CONCURRENCY, async (c) => {
     try {
-      const outcome = await claimAndStart(c, env, arrival, pushKey, options, { warnings, alarmsCheckedAt }, register);
-      say(c, outcome.outcome, outcome.reason, outcome.recordId);
+      outcomes.push(await claimAndStart(ctx, c, alarms, register));
     } catch (error) {
       if (error instanceof StevedoreError && !error.retryable) {
-        say(c, "failed", error.message, (await notStarted(c, env, arrival, pushKey, options, "failed", error.message)).id);
+        outcomes.push(await notStarted(ctx, c, "failed", error.message));
         return;
       }
       retry ??= error instanceof StevedoreError ? error : new RetryableAwsError("deploy", "Unexpected", String(error), { cause: error });
-      say(c, "busy", `will be retried: ${(error as Error).message}`);
+      outcomes.push({ target: c.target.key, outcome: "busy", reason: `will be retried: ${(error as Error).message}` });
     }
   });
   return { outcomes, retry };
 }
 
-/** Claims the service (or retakes an abandoned claim), registers, calls UpdateService, records the start. */
-/** What the checks before the claim learnt: warnings for the record, and when the alarms were read. */
-interface Checked {
-  warnings: string[];
-  alarmsCheckedAt?: string;
+/** What the head alone settles: this image already owns the service, a newer one does, or nothing tells which is newer. */
+async function settledByHead(ctx: Deploying, c: Classified): Promise<TargetOutcome | undefined> {
+  const { arrival } = c;
+  if (arrival.kind === "duplicate") {
+    return { target: c.target.key, outcome: "duplicate", reason: `this image already owns the service (${arrival.status})`, recordId: c.state.record?.id };
+  }
+  if (arrival.kind === "stale") return notStarted(ctx, c, "stale", newerReason(arrival.newer));
+  if (arrival.kind === "tie") return notStarted(ctx, c, "refused", tieReason(ctx.arrival, arrival.other, c.state.record?.tag));
+  return undefined;
 }
 
-async function claimAndStart(
-  c: Candidate,
-  env: Environment,
-  arrival: ImageArrival,
-  pushKey: string,
-  options: DeployOptions,
-  checked: Checked,
-  register: (c: Candidate) => Promise<string>,
-): Promise<Omit<TargetOutcome, "target">> {
-  const record = await claimOrRetake(c, env, arrival, pushKey, options, checked);
+/**
+ * ECS ignores an alarm that is already firing when a deployment starts: with whenAlarmFiring:
+ * refuse that refuses the deployment, otherwise each record says so.
+ */
+async function checkAlarms({ env }: Deploying): Promise<AlarmCheck | { refusal: string }> {
+  if (env.alarms.length === 0) return { warnings: [] };
+  const checkedAt = new Date().toISOString();
+  const alarms = await describeAlarms(env.region, env.alarms);
+  const firing = alarms.filter((a) => a.state === "ALARM");
+  const missing = env.alarms.filter((n) => !alarms.some((a) => a.name === n));
+  if (env.whenAlarmFiring === "refuse") {
+    if (firing.length > 0) return { refusal: `refused: alarm ${firing.map((a) => a.name).join(", ")} is already in ALARM (whenAlarmFiring: refuse)` };
+    // A missing alarm would let the deployment run unguarded, the very thing "refuse" is there to prevent.
+    if (missing.length > 0) {
+      return {
+        refusal: `refused: alarm ${missing.join(", ")} does not exist in ${env.region}, so nothing would guard this deployment (whenAlarmFiring: refuse); create it or correct its name`,
+      };
+    }
+  }
+  return {
+    checkedAt,
+    warnings: [
+      ...missing.map((name) => `alarm ${name} does not exist, so it guards nothing: ${env.name} is unguarded against it`),
+      ...firing.map(
+        (a) => `alarm ${a.name} was already in ALARM when this deployment started; ECS ignores alarms that fire at the start, so it does not guard this one`,
+      ),
+    ],
+  };
+}
+
+/** ECS's view of each service: one call per ten services of a cluster. */
+async function describe(ctx: Deploying, going: Classified[]): Promise<Checked[]> {
+  const byCluster = new Map<string, Classified[]>();
+  for (const c of going) byCluster.set(c.target.cluster, [...(byCluster.get(c.target.cluster) ?? []), c]);
+  const described = new Map<Classified, ServiceState>();
+  for (const [cluster, group] of byCluster) {
+    const services = await describeServices(
+      ctx.env.region,
+      cluster,
+      group.map((c) => c.target.service),
+    );
+    for (const c of group) described.set(c, services.get(c.target.service) as ServiceState);
+  }
+  return going.map((c) => ({ ...c, service: described.get(c) as ServiceState }));
+}
+
+/** The service's own problems, then the task definition; a resumed claim also looks for the revision it may have registered. */
+async function render(ctx: Deploying, c: Checked): Promise<Rendered | TargetOutcome> {
+  const problem = serviceProblem(c.service, ctx.env.strategy);
+  if (problem) return notStarted(ctx, c, "failed", problem);
+  const rendered = renderTarget(c.target, ctx.arrival.image);
+  if (!rendered.ok) return notStarted(ctx, c, "failed", `the task definition does not render: ${rendered.problems.join("; ")}`);
+  // The invocation that claimed it may have died between registering and recording the revision.
+  const registered =
+    c.arrival.kind === "resume"
+      ? (c.state.record?.taskDefinitionArn ?? (await registeredEarlier(ctx.env.region, registrationOf(ctx, rendered.input))))
+      : undefined;
+  return { ...c, input: rendered.input, registered };
+}
+
+/**
+ * Registers once per distinct definition (services sharing a family share the revision), and
+ * only once a service is claimed: an image that loses the race registers nothing, so no
+ * revision that no service runs can become its family's newest.
+ */
+function registrar(ctx: Deploying, states: TargetState[], rendered: Rendered[]): (c: Rendered) => Promise<string> {
+  const registrations = new Map<string, Promise<string>>();
+  // A retried event: services of this environment that this image already owns name the
+  // revision registered for them; the others sharing their definition use it too.
+  ctx.env.targets.forEach((target, i) => {
+    const owned = (states[i] as TargetState).record;
+    if (owned?.pushKey !== ctx.pushKey || !owned.taskDefinitionArn) return;
+    const r = renderTarget(target, ctx.arrival.image);
+    if (r.ok && !registrations.has(canonical(r.input))) registrations.set(canonical(r.input), Promise.resolve(owned.taskDefinitionArn));
+  });
+  return (c) => {
+    const key = canonical(c.input);
+    let registration = registrations.get(key);
+    if (!registration) {
+      const group = rendered.filter((o) => canonical(o.input) === key);
+      registration = registerTaskDefinition(ctx.env.region, withTags(ctx, c.input, group));
+      registrations.set(key, registration);
+    }
+    return registration;
+  };
+}
+
+/** Claims the service (or retakes an abandoned claim), registers, calls UpdateService, records the start. */
+async function claimAndStart(ctx: Deploying, c: Rendered, alarms: AlarmCheck, register: (c: Rendered) => Promise<string>): Promise<TargetOutcome> {
+  const record = await claimOrRetake(ctx, c, alarms);
   if ("outcome" in record) return record;
 
-  let started: StartedDeployment;
-  let landed: EcsDeployment | undefined;
+  let taskDefinition = c.registered;
+  let started: Started;
   try {
-    c.taskDefinition ??= await register(c);
-    // A resumed claim whose dead invocation's UpdateService landed adopts the deployment it
-    // started: asking again would start nothing, and its events went by unheard.
-    landed = landedDeployment(c);
-    started = landed
-      ? adopted(c, landed)
-      : await updateService(env.region, {
-          cluster: c.target.cluster,
-          service: c.target.service,
-          taskDefinition: c.taskDefinition as string,
-          deploymentConfiguration: deploymentConfiguration(env, c.service?.deploymentConfiguration),
-        });
+    taskDefinition ??= await register(c);
+    started = await start(ctx, { ...c, record, taskDefinition });
   } catch (error) {
     if (error instanceof StevedoreError && !error.retryable) {
-      const { record: failed } = decide(record, { kind: "start-failed", at: arrival.at, reason: error.message, taskDefinitionArn: c.taskDefinition });
+      const { record: failed } = decide(record, { kind: "start-failed", at: ctx.arrival.at, reason: error.message, taskDefinitionArn: taskDefinition });
       await saveAndUnlock(failed, record.version);
-      return { outcome: "failed", reason: error.message, recordId: record.id };
+      return { target: c.target.key, outcome: "failed", reason: error.message, recordId: record.id };
     }
     // Give the claim back so Lambda's retry of this event can resume it at once, with the
     // revision it registered (if it got that far): the retry uses it instead of registering again.
-    await saveAndUnlock({ ...record, taskDefinitionArn: c.taskDefinition, leaseUntil: 0, version: record.version + 1 }, record.version).catch(() => false);
+    await saveAndUnlock({ ...record, taskDefinitionArn: taskDefinition, leaseUntil: 0, version: record.version + 1 }, record.version).catch(() => false);
     throw error;
   }
-  const { createdAt, ...ids } = started;
-  const { record: after } = decide(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids });
-  let current = after;
-  if (!(await saveAndUnlock(after, record.version))) {
-    // Someone moved the record while ECS was being asked (an early ECS event): apply ours on top.
-    await unlock(record).catch(() => undefined);
-    current = (await advance(record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids })).record;
-  }
-  if (landed) await caughtUp(current, landed, arrival);
-  return { outcome: "started", reason: `${shortTaskDefinition(c.taskDefinition as string)}, ${started.ecsDeploymentId}`, recordId: record.id };
+  return recordStart(ctx, started);
 }
 
-async function claimOrRetake(
-  c: Candidate,
-  env: Environment,
-  arrival: ImageArrival,
-  pushKey: string,
-  options: DeployOptions,
-  checked: Checked,
-): Promise<DeploymentRecord | Omit<TargetOutcome, "target">> {
+/**
+ * UpdateService. A resumed claim whose dead invocation's UpdateService landed adopts the
+ * deployment it started instead: asking again would start nothing, and its events went by unheard.
+ */
+async function start({ env }: Deploying, r: Registered): Promise<Started> {
+  const landed = landedDeployment(r);
+  const deployment = landed
+    ? adopted(r, landed)
+    : await updateService(env.region, {
+        cluster: r.target.cluster,
+        service: r.target.service,
+        taskDefinition: r.taskDefinition,
+        deploymentConfiguration: deploymentConfiguration(env, r.service.deploymentConfiguration),
+      });
+  return { ...r, deployment, landed };
+}
+
+/** Records "started" and unlocks the head; an adopted deployment also catches up with what ECS did meanwhile. */
+async function recordStart(ctx: Deploying, s: Started): Promise<TargetOutcome> {
+  const { record, taskDefinition, landed } = s;
+  const { createdAt, ...ids } = s.deployment;
+  const change = { kind: "started", at: createdAt ?? ctx.arrival.at, taskDefinitionArn: taskDefinition, ...ids } as const;
+  let current = decide(record, change).record;
+  if (!(await saveAndUnlock(current, record.version))) {
+    // Someone moved the record while ECS was being asked (an early ECS event): apply ours on top.
+    await unlock(record).catch(() => undefined);
+    current = (await advance(record, change)).record;
+  }
+  if (landed) await caughtUp(current, landed, ctx.arrival);
+  return { target: s.target.key, outcome: "started", reason: `${shortTaskDefinition(taskDefinition)}, ${s.deployment.ecsDeploymentId}`, recordId: record.id };
+}
+
+async function claimOrRetake(ctx: Deploying, c: Rendered, alarms: AlarmCheck): Promise<DeploymentRecord | TargetOutcome> {
+  const { arrival } = ctx;
   let state = c.state;
   let kind = c.arrival.kind;
   const giveUpAt = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     if (kind === "resume" && state.record) {
-      const lease = options.lease();
-      const taken = { ...state.record, taskDefinitionArn: c.taskDefinition, leaseUntil: lease, updatedAt: arrival.at, version: state.record.version + 1 };
+      const lease = ctx.lease.until();
+      const taken = { ...state.record, taskDefinitionArn: c.registered, leaseUntil: lease, updatedAt: arrival.at, version: state.record.version + 1 };
       const result = await retake(taken, state.record.version, lease, Date.now());
       if (result === "claimed") return taken;
-      if (result === "rejected") return rejected(c, env, arrival, pushKey, options);
+      if (result === "rejected") return rejected(ctx, c);
     } else {
-      const record = newRecord(c.target, env, arrival, pushKey, options, "pending", undefined, {
-        taskDefinitionArn: c.taskDefinition,
-        replacesTaskDefinition: c.service ? lastStableTaskDefinition(c.service) : undefined,
-        warnings: checked.warnings.map((message) => ({ at: arrival.at, message })),
-        alarmsCheckedAt: checked.alarmsCheckedAt,
+      const record = newRecord(ctx, c.target, "pending", undefined, {
+        taskDefinitionArn: c.registered,
+        replacesTaskDefinition: lastStableTaskDefinition(c.service),
+        warnings: alarms.warnings.map((message) => ({ at: arrival.at, message })),
+        alarmsCheckedAt: alarms.checkedAt,
         // A rollback still rolling out keeps being followed through this record (verify/follow.ts).
         overtook: state.record?.status === "rolling_back" ? recordKeyOf(state.record) : undefined,
       });
@@ -306,65 +357,59 @@ async function claimOrRetake(
         const existing = await getRecord(c.target.key, recordKeyOf(record));
         const said = existing ? `${existing.status}${existing.reason ? `: ${existing.reason}` : ""}` : "written before";
         return {
+          target: c.target.key,
           outcome: "duplicate",
           reason: `this ${arrival.trigger}'s deployment to this service is already ${said}${arrival.trigger === "promotion" ? "; approve again to try once more" : "; push the image again to try once more"}`,
           recordId: record.id,
         };
       }
       if (result === "claimed") {
-        const older = state.record;
-        if (older) {
-          // An abandoned claim may have registered a revision it never recorded: name it in its record.
-          const orphan =
-            older.status === "pending" && !older.taskDefinitionArn
-              ? await registeredEarlier(env.region, { ...registrationOf(c, env, arrival), digest: older.digest, pushedAt: older.pushedAt })
-              : undefined;
-          await advance(older, {
-            kind: "superseded",
-            at: arrival.at,
-            by: `${arrival.image.tag ?? "untagged"} (${shortDigest(arrival.image.digest)}, record ${record.id})`,
-            taskDefinitionArn: orphan,
-          });
-        }
+        if (state.record) await supersede(ctx, c, state.record, record);
         return record;
       }
-      if (result === "rejected") return rejected(c, env, arrival, pushKey, options);
+      if (result === "rejected") return rejected(ctx, c);
     }
     // Somebody changed the head since we read it, or holds its lock: look again.
     state = await readTarget(c.target.key);
-    const again = classifyArrival(state, arriving(arrival), Date.now());
-    if (again.kind === "stale") {
-      const record = newRecord(c.target, env, arrival, pushKey, options, "superseded", newerReason(again.newer.digest, again.newer.recordId));
-      await create(record);
-      return { outcome: "stale", reason: record.reason, recordId: record.id };
-    }
-    if (again.kind === "tie") {
-      const record = newRecord(c.target, env, arrival, pushKey, options, "refused", tieReason(arrival, again.other, state.record?.tag));
-      await create(record);
-      return { outcome: "refused", reason: record.reason, recordId: record.id };
-    }
-    if (again.kind === "duplicate")
-      return { outcome: "duplicate", reason: `this image already owns the service (${again.status})`, recordId: state.record?.id };
+    const again: Classified = { ...c, state, arrival: classifyArrival(state, arriving(arrival), Date.now()) };
+    const settled = await settledByHead(ctx, again);
+    if (settled) return settled;
     if (Date.now() > giveUpAt) throw new RetryableAwsError("claim", "HeadLocked", `${c.target.key} is locked by another image's UpdateService`);
     if ((state.head?.lockUntil ?? 0) > Date.now()) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
-    kind = again.kind;
+    kind = again.arrival.kind;
   }
+}
+
+/** The record of the image whose service this one just claimed ends as superseded. */
+async function supersede(ctx: Deploying, c: Rendered, older: DeploymentRecord, by: DeploymentRecord): Promise<void> {
+  const { image } = ctx.arrival;
+  // An abandoned claim may have registered a revision it never recorded: name it in its record.
+  const orphan =
+    older.status === "pending" && !older.taskDefinitionArn
+      ? await registeredEarlier(ctx.env.region, { ...registrationOf(ctx, c.input), digest: older.digest, pushedAt: older.pushedAt })
+      : undefined;
+  await advance(older, {
+    kind: "superseded",
+    at: ctx.arrival.at,
+    by: `${image.tag ?? "untagged"} (${shortDigest(image.digest)}, record ${by.id})`,
+    taskDefinitionArn: orphan,
+  });
 }
 
 /**
  * For a resumed claim: the deployment its dead invocation's UpdateService started, if it landed
  * (the revision registered for this image is unique to it).
  */
-function landedDeployment(c: Candidate): EcsDeployment | undefined {
-  if (c.arrival.kind !== "resume" || !c.taskDefinition) return undefined;
-  return c.service?.deployments.find((d) => d.id && d.taskDefinition === c.taskDefinition);
+function landedDeployment(c: Rendered): EcsDeployment | undefined {
+  if (c.arrival.kind !== "resume" || !c.registered) return undefined;
+  return c.service.deployments.find((d) => d.id && d.taskDefinition === c.registered);
 }
 
 /** The deployment a dead invocation started, as UpdateService would have answered it. */
-function adopted(c: Candidate, landed: EcsDeployment): StartedDeployment {
+function adopted(c: Checked, landed: EcsDeployment): StartedDeployment {
   return {
     ecsDeploymentId: landed.id,
-    serviceDeploymentArn: landed.status === "PRIMARY" ? c.service?.currentServiceDeployment : undefined,
+    serviceDeploymentArn: landed.status === "PRIMARY" ? c.service.currentServiceDeployment : undefined,
     createdAt: landed.createdAt,
   };
 }
@@ -388,55 +433,50 @@ async function caughtUp(record: DeploymentRecord, landed: EcsDeployment, arrival
  * A resumed claim whose dead invocation's UpdateService landed runs the rejected image: it is
  * adopted, then rolled back.
  */
-async function rejected(
-  c: Candidate,
-  env: Environment,
-  arrival: ImageArrival,
-  pushKey: string,
-  options: DeployOptions,
-): Promise<Omit<TargetOutcome, "target">> {
+async function rejected(ctx: Deploying, c: Rendered): Promise<TargetOutcome> {
+  const { arrival } = ctx;
   const verdict = await readVerdict(arrival.image.repository, arrival.image.digest);
   const why = verdict?.reason ?? "a build that pushed this image failed";
   const landed = landedDeployment(c);
   if (landed && c.state.record) {
     const { createdAt, ...ids } = adopted(c, landed);
-    const started = (await advance(c.state.record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.taskDefinition as string, ...ids }))
-      .record;
+    const started = (await advance(c.state.record, { kind: "started", at: createdAt ?? arrival.at, taskDefinitionArn: c.registered as string, ...ids })).record;
     const current = await caughtUp(started, landed, arrival);
     const { record } = await decideAndRollBack(
       current,
-      { kind: "rejected", at: arrival.at, reason: why, wallNow: Date.now(), leaseUntil: options.lease() },
+      { kind: "rejected", at: arrival.at, reason: why, wallNow: Date.now(), leaseUntil: ctx.lease.until() },
       arrival.at,
     );
-    return { outcome: "failed", reason: `${why}; its deployment had started, and is rolled back`, recordId: record.id };
+    return { target: c.target.key, outcome: "failed", reason: `${why}; its deployment had started, and is rolled back`, recordId: record.id };
   }
-  const reason = `refused: ${why}`;
-  return { outcome: "refused", reason, recordId: (await notStarted(c, env, arrival, pushKey, options, "refused", reason)).id };
+  return notStarted(ctx, c, "refused", `refused: ${why}`);
 }
 
-/** Records a deployment that never reached ECS: as a new record, or on an abandoned claim. */
+/**
+ * The one place a service the image did not start on is recorded: on the abandoned claim it
+ * was resuming, or as a record of its own (superseded for an older image).
+ */
 async function notStarted(
-  c: Candidate,
-  env: Environment,
-  arrival: ImageArrival,
-  pushKey: string,
-  options: DeployOptions,
-  status: "refused" | "failed",
+  ctx: Deploying,
+  c: Classified & { registered?: string },
+  outcome: "stale" | "refused" | "failed",
   reason: string,
-): Promise<DeploymentRecord> {
+): Promise<TargetOutcome> {
+  let record: DeploymentRecord;
   if (c.arrival.kind === "resume" && c.state.record) {
-    return (await advance(c.state.record, { kind: "start-failed", at: arrival.at, reason, taskDefinitionArn: c.taskDefinition })).record;
+    record = (await advance(c.state.record, { kind: "start-failed", at: ctx.arrival.at, reason, taskDefinitionArn: c.registered })).record;
+  } else {
+    record = newRecord(ctx, c.target, outcome === "stale" ? "superseded" : outcome, reason);
+    await create(record);
   }
-  const record = newRecord(c.target, env, arrival, pushKey, options, status, reason);
-  await create(record);
-  return record;
+  return { target: c.target.key, outcome, reason, recordId: record.id };
 }
 
 function arriving(arrival: ImageArrival): Arriving {
   return { digest: arrival.image.digest, pushedAt: arrival.pushedAt, tag: arrival.image.tag, tagsNow: arrival.tagsNow };
 }
 
-function tieReason(arrival: ImageArrival, other: { digest: string; recordId: string }, otherTag: string | undefined): string {
+function tieReason(arrival: ImageArrival, other: Head, otherTag: string | undefined): string {
   const named = `${otherTag ?? "untagged"} (${shortDigest(other.digest)}, record ${other.recordId})`;
   return (
     `refused: this image and ${named}, which owns the service, were pushed in the same second, ` +
@@ -445,16 +485,13 @@ function tieReason(arrival: ImageArrival, other: { digest: string; recordId: str
   );
 }
 
-function newerReason(digest: string, recordId: string): string {
-  return `a newer image (${shortDigest(digest)}, record ${recordId}) already owns the service`;
+function newerReason(newer: Head): string {
+  return `a newer image (${shortDigest(newer.digest)}, record ${newer.recordId}) already owns the service`;
 }
 
 function newRecord(
+  { arrival, env, lease, pushKey }: Deploying,
   target: Target,
-  env: Environment,
-  arrival: ImageArrival,
-  pushKey: string,
-  options: DeployOptions,
   status: DeploymentRecord["status"],
   reason?: string,
   extra: Partial<DeploymentRecord> = {},
@@ -493,7 +530,7 @@ function newRecord(
     watchSeconds: env.watchSeconds,
     onTimeout: env.onTimeout,
     alarms: env.alarms,
-    leaseUntil: status === "pending" ? options.lease() : undefined,
+    leaseUntil: status === "pending" ? lease.until() : undefined,
     version: 1,
     ...extra,
   };
@@ -504,15 +541,16 @@ export function recordId(targetKey: string, recordKey: string): string {
   return `d-${createHash("sha256").update(`${targetKey}\n${recordKey}`).digest("hex").slice(0, 12)}`;
 }
 
-function registrationOf(c: Candidate, env: Environment, arrival: ImageArrival): RegistrationOf {
-  return { family: (c.input as RegisterTaskDefinitionCommandInput).family as string, digest: arrival.image.digest, pushedAt: arrival.pushedAt, env: env.name };
+function registrationOf({ arrival, env }: Deploying, input: RegisterTaskDefinitionCommandInput): RegistrationOf {
+  return { family: input.family as string, digest: arrival.image.digest, pushedAt: arrival.pushedAt, env: env.name };
 }
 
-function withTags(input: RegisterTaskDefinitionCommandInput, arrival: ImageArrival, env: Environment, group: Candidate[]): RegisterTaskDefinitionCommandInput {
+/** Provenance tags: which image, environment and trigger the revision is for, and which revisions it replaces. */
+function withTags({ arrival, env }: Deploying, input: RegisterTaskDefinitionCommandInput, group: Checked[]): RegisterTaskDefinitionCommandInput {
   const replaced = [
     ...new Set(
       group
-        .map((c) => (c.service ? lastStableTaskDefinition(c.service) : undefined))
+        .map((c) => lastStableTaskDefinition(c.service))
         .filter((t): t is string => !!t)
         .map(shortTaskDefinition),
     ),

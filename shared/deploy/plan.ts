@@ -3,8 +3,7 @@
 // ECS. No I/O here: everything is tested with tables of cases.
 import type { DeploymentConfiguration } from "@aws-sdk/client-ecs";
 import type { App, Environment, PipelineConfig, Strategy, StrategyType } from "../config/model";
-import { pushedAtOfKey } from "../records/model";
-import type { Head, TargetState } from "../records/store";
+import { pushedAtOfKey, type Head, type TargetState } from "../records/model";
 import type { ServiceState, Traffic } from "./ecs";
 
 export type Match = { apps: { app: App; environments: Environment[] }[] } | { ignored: string };

@@ -2,7 +2,8 @@
 import type { PipelineConfig } from "../config/model";
 import type { EcrImageAction } from "../events/ecr";
 import { logger } from "../log";
-import { deployImage, type DeployOptions, type TargetOutcome } from "./deploy";
+import { deployImage, type TargetOutcome } from "./deploy";
+import type { Lease } from "../lambda";
 import { pushedImage } from "./ecr";
 import { imageOf, repositoryUri } from "./image";
 import { matchPush } from "./plan";
@@ -12,7 +13,7 @@ export type TriggerResult = { deployed: TargetOutcome[] } | { ignored: string };
 /** Artifacts that are container images; signatures, SBOMs and other OCI artifacts are not. */
 const IMAGE_CONFIG_TYPES = ["application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json"];
 
-export async function deployPushedImage(event: EcrImageAction, config: PipelineConfig, options: DeployOptions): Promise<TriggerResult> {
+export async function deployPushedImage(event: EcrImageAction, config: PipelineConfig, lease: Lease): Promise<TriggerResult> {
   const d = event.detail;
   const repository = d["repository-name"];
   const ignored = (reason: string): TriggerResult => {
@@ -44,7 +45,7 @@ export async function deployPushedImage(event: EcrImageAction, config: PipelineC
       triggerRef: event.id,
     },
     environments,
-    options,
+    lease,
   );
   return { deployed };
 }

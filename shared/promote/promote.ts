@@ -2,7 +2,8 @@
 // at once (approval: auto) or once a person approves it (approval: manual).
 import { createHash } from "node:crypto";
 import type { App, Environment, PipelineConfig } from "../config/model";
-import { deployImage, type DeployOptions, type ImageArrival, type TargetOutcome } from "../deploy/deploy";
+import { deployImage, type ImageArrival, type TargetOutcome } from "../deploy/deploy";
+import type { Lease } from "../lambda";
 import { pushedImage } from "../deploy/ecr";
 import type { PromotionDecision } from "../events/approval";
 import { logger } from "../log";
@@ -17,7 +18,7 @@ export type PromoteResult =
   | { promoted: { to: string; approval: "auto" | "manual"; promotionId?: string; deployed?: TargetOutcome[] }[] };
 
 /** Called for a deployment that just became verified. */
-export async function promoteVerified(record: DeploymentRecord, config: PipelineConfig, options: DeployOptions): Promise<PromoteResult> {
+export async function promoteVerified(record: DeploymentRecord, config: PipelineConfig, lease: Lease): Promise<PromoteResult> {
   const app = config.apps.find((a) => a.name === record.app);
   const source = app?.environments.find((e) => e.name === record.env);
   if (!app || !source) return ignored(`${record.app}/${record.env} is no longer configured`);
@@ -46,7 +47,7 @@ export async function promoteVerified(record: DeploymentRecord, config: Pipeline
         logger.info(`promotion ${promotion.id} to ${env.name} ${created ? "waits for approval" : "was already requested"}`, { recordId: record.id });
         return { to: env.name, approval: "manual" as const, promotionId: promotion.id };
       }
-      const deployed = await deployImage({ ...arrivalOf(record, at, record.id), tagsNow: await tagsNow(record) }, [env], options);
+      const deployed = await deployImage({ ...arrivalOf(record, at, record.id), tagsNow: await tagsNow(record) }, [env], lease);
       return { to: env.name, approval: "auto" as const, deployed };
     }),
   );
@@ -54,7 +55,7 @@ export async function promoteVerified(record: DeploymentRecord, config: Pipeline
 }
 
 /** Called for a person's decision on a waiting promotion. */
-export async function applyPromotionDecision(event: PromotionDecision, config: PipelineConfig, options: DeployOptions): Promise<PromoteResult> {
+export async function applyPromotionDecision(event: PromotionDecision, config: PipelineConfig, lease: Lease): Promise<PromoteResult> {
   const { app: appName, promotionId, decision, by, reason } = event.detail;
   let promotion = await getPromotion(appName, promotionId);
   if (!promotion) return ignored(`no promotion ${promotionId} for ${appName}`);
@@ -89,7 +90,7 @@ export async function applyPromotionDecision(event: PromotionDecision, config: P
       promotedFrom: { env: promotion.from, deploymentId: promotion.sourceDeploymentIds[0] ?? promotion.id },
     },
     [env],
-    options,
+    lease,
   );
   return { promoted: [{ to: env.name, approval: "manual", promotionId, deployed }] };
 }

@@ -136,6 +136,26 @@ export interface DeploymentRecord extends ImageFields {
   version: number;
 }
 
+/** The pointer that says which image a service belongs to now. */
+export interface Head {
+  digest: string;
+  pushKey: string;
+  recordSk: string;
+  recordId: string;
+  /**
+   * Wall-clock ms until which the owner may be calling UpdateService. A newer image waits for
+   * it, so that an older image's UpdateService can never land after a newer one's.
+   */
+  lockUntil?: number;
+}
+
+/** What the records say of one service: the head, and the record it points to. */
+export interface TargetState {
+  head?: Head;
+  /** The record the head points to. */
+  record?: DeploymentRecord;
+}
+
 export interface BuildRecord {
   kind: "build";
   app: string;

@@ -24,29 +24,12 @@ import {
   type BuildRecord,
   type BuildVerdict,
   type DeploymentRecord,
+  type Head,
   type PromotionRecord,
   type StoredRecord,
+  type TargetState,
   type Undelivered,
 } from "./model";
-
-/** The pointer that says which image a service belongs to now. */
-export interface Head {
-  digest: string;
-  pushKey: string;
-  recordSk: string;
-  recordId: string;
-  /**
-   * Wall-clock ms until which the owner may be calling UpdateService. A newer image waits for
-   * it, so that an older image's UpdateService can never land after a newer one's.
-   */
-  lockUntil?: number;
-}
-
-export interface TargetState {
-  head?: Head;
-  /** The record the head points to. */
-  record?: DeploymentRecord;
-}
 
 const db = () => clientFor(DynamoDBClient);
 

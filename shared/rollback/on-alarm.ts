@@ -1,7 +1,7 @@
 // A guarding alarm went to ALARM → roll back every deployment it guards that is still rolling
 // out or inside its watch window. OK and INSUFFICIENT_DATA change nothing.
 import type { PipelineConfig } from "../config/model";
-import type { DeployOptions } from "../deploy/deploy";
+import type { Lease } from "../lambda";
 import type { AlarmStateChange } from "../events/alarm";
 import { CONCURRENCY, mapLimit } from "../limit";
 import { logger } from "../log";
@@ -10,7 +10,7 @@ import { decideAndRollBack } from "./rollback";
 
 export type AlarmResult = { ignored: string } | { checked: { target: string; recordId?: string; status?: string; rolledBack: boolean }[] };
 
-export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineConfig, options: DeployOptions): Promise<AlarmResult> {
+export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineConfig, lease: Lease): Promise<AlarmResult> {
   const { alarmName, state } = event.detail;
   if (state.value !== "ALARM") return ignored(`${alarmName} went to ${state.value}: only ALARM rolls back`, alarmName);
   const targets = config.apps
@@ -31,7 +31,7 @@ export async function rollBackOnAlarm(event: AlarmStateChange, config: PipelineC
         alarm: alarmName,
         reason: state.reason ?? "no reason given",
         wallNow: Date.now(),
-        leaseUntil: options.lease(),
+        leaseUntil: lease.until(),
       },
       state.timestamp,
     );

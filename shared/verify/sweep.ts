@@ -11,7 +11,8 @@ import type { App, PipelineConfig } from "../config/model";
 import { describeAlarms } from "../deploy/alarms";
 import { buildsOfImage, refDeploys, refReason, rejectionReason } from "../deploy/codebuild";
 import { TerminalAwsError } from "../errors";
-import { deployImage, type DeployOptions } from "../deploy/deploy";
+import { deployImage } from "../deploy/deploy";
+import type { Lease } from "../lambda";
 import type { ScheduledEvent } from "../events/schedule";
 import { CONCURRENCY, mapLimit } from "../limit";
 import { logger } from "../log";
@@ -29,7 +30,7 @@ export interface SweepResult {
   failed?: { id: string; error: string }[];
 }
 
-export async function sweep(event: ScheduledEvent, config: PipelineConfig, options: DeployOptions): Promise<SweepResult> {
+export async function sweep(event: ScheduledEvent, config: PipelineConfig, lease: Lease): Promise<SweepResult> {
   const now = event.time;
   const due = await queryDue(now);
   const readings = await alarmReadings(
@@ -51,7 +52,7 @@ export async function sweep(event: ScheduledEvent, config: PipelineConfig, optio
     // One record's failure stays its own: the others are still swept, and the next sweep (a
     // minute later) tries it again; a rollback interrupted so has given its lease back.
     try {
-      const status = await sweepOne(item, now, readings, wordOf, config, options);
+      const status = await sweepOne(item, now, readings, wordOf, config, lease);
       if (status) changed.push({ id: item.id, status });
     } catch (error) {
       failed.push({ id: item.id, error: (error as Error).message ?? String(error) });
@@ -69,14 +70,14 @@ async function sweepOne(
   readings: Map<string, AlarmReading[]>,
   wordOf: (record: DeploymentRecord) => Promise<BuildWord | undefined>,
   config: PipelineConfig,
-  options: DeployOptions,
+  lease: Lease,
 ): Promise<string | undefined> {
   if (item.kind === "promotion") return (await expire(item, now)) ? "expired" : undefined;
   const outcome = await advance(item, {
     kind: "sweep",
     at: now,
     wallNow: Date.now(),
-    leaseUntil: options.lease(),
+    leaseUntil: lease.until(),
     alarms: readings.get(item.region),
     build: await wordOf(item),
   });
@@ -84,7 +85,7 @@ async function sweepOne(
   // Only the sweep that wrote a decision acts on it (sweeps may overlap). Resuming writes
   // through its own claim, so it needs no write here.
   for (const action of outcome.actions) {
-    if (action.type === "resume") record = await resume(record, config, options);
+    if (action.type === "resume") record = await resume(record, config, lease);
     else if (outcome.written) record = await rollBack(record, action as RollbackAction, now);
   }
   const moved = record.status !== item.status && (outcome.written || outcome.actions.some((a) => a.type === "resume"));
@@ -140,7 +141,7 @@ async function alarmReadings(records: DeploymentRecord[]): Promise<Map<string, A
 }
 
 /** Starts an abandoned claim again, through the same path as the event that made it. */
-async function resume(record: DeploymentRecord, config: PipelineConfig, options: DeployOptions): Promise<DeploymentRecord> {
+async function resume(record: DeploymentRecord, config: PipelineConfig, lease: Lease): Promise<DeploymentRecord> {
   const env = config.apps.find((a) => a.name === record.app)?.environments.find((e) => e.name === record.env);
   const target = env?.targets.find((t) => t.key === record.targetKey);
   if (!env || !target) {
@@ -158,7 +159,7 @@ async function resume(record: DeploymentRecord, config: PipelineConfig, options:
       promotedFrom: record.promotedFrom,
     },
     [{ ...env, targets: [target] }],
-    options,
+    lease,
   );
   // What the resumed rollout made of the record (started, failed, or still pending when busy):
   // the sweep's result and log must show that, not the abandoned claim it found.

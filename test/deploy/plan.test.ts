@@ -3,8 +3,7 @@ import { loadConfig } from "../../shared/config/load";
 import type { Environment, Strategy } from "../../shared/config/model";
 import type { ServiceState } from "../../shared/deploy/ecs";
 import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, matchPush, serviceProblem, type Arriving } from "../../shared/deploy/plan";
-import type { DeploymentRecord } from "../../shared/records/model";
-import type { TargetState } from "../../shared/records/store";
+import type { DeploymentRecord, TargetState } from "../../shared/records/model";
 
 const config = loadConfig("examples/stevedore.yml");
 const envOf = (app: string, env: string) => config.apps.find((a) => a.name === app)?.environments.find((e) => e.name === env) as Environment;

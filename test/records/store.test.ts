@@ -3,7 +3,7 @@
 // every write is conditional, and these tests are about the conditions holding.
 import { GetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { BuildVerdict, DeploymentRecord, PromotionRecord } from "../../shared/records/model";
+import type { BuildVerdict, DeploymentRecord, Head, PromotionRecord } from "../../shared/records/model";
 import { keys, pushKeyOf } from "../../shared/records/model";
 import {
   claim,
@@ -23,7 +23,6 @@ import {
   saveAndUnlock,
   toItem,
   unlock,
-  type Head,
 } from "../../shared/records/store";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { deploymentRecord, digestOf, promotionRecord, targetRecords, WEB_STAGING, writesIn } from "../support/records";

@@ -349,7 +349,7 @@ export async function deployWebToProduction(at = PUSHED_AT, sourceId = "d-000000
     triggerRef: sourceId,
     promotedFrom: { env: "staging", deploymentId: sourceId },
   };
-  await deployImage(arrival, [env], { lease: () => Date.now() + 60_000 });
+  await deployImage(arrival, [env], { until: () => Date.now() + 60_000 });
   return headRecord(WEB_PRODUCTION);
 }
 
