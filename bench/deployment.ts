@@ -2,7 +2,7 @@
 // people hear that ECS finished, against two simulated polling deployers driven through the same
 // 5-minute rollout on the same sandbox ECS (bench/pollers.ts).
 //
-// World side (in a worker): shop-web STAGING of examples/stevedore.yml (one service, watch 5m),
+// World side (in a worker): shop-web STAGING of sandbox/fixtures/stevedore.yml (one service, watch 5m),
 // ECS rollouts of 5 sandbox minutes. Three pushes, one after the other's final message:
 //   1. a good image, every container cold (a fresh world);
 //   2. another good image, containers warm;

@@ -96,7 +96,6 @@ export interface FanoutRow {
 
 interface FanoutParams extends JobContext {
   services: number;
-  configFile: string;
 }
 
 export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
@@ -104,7 +103,6 @@ export async function fanoutJob(params: FanoutParams): Promise<FanoutRow> {
   const world = await World.create({
     stack: params.stack,
     bundles: params.bundles,
-    configFile: params.configFile,
     faults: { latencyMs: LATENCY_MS },
     timeoutMs: 900_000,
     registrationLimit: REGISTRATION_LIMIT,
@@ -191,7 +189,7 @@ export async function benchFanout(ctx: Prepared, sizes: readonly number[] = SIZE
     const configFile = fanoutConfig(services);
     progress(`fan-out ${services}: resolving the stack for ${configFile} (osls print, cached by content)`);
     const stack = resolveStack(configFile);
-    rows.push(await inWorker<FanoutParams, FanoutRow>(ctx, "fanout", { stack, bundles: ctx.bundles, services, configFile }));
+    rows.push(await inWorker<FanoutParams, FanoutRow>(ctx, "fanout", { stack, bundles: ctx.bundles, services }));
     const row = rows.at(-1)!;
     progress(`fan-out ${services}: ${row.startedSeconds} s to start all, ${row.notCompleted} not completed, ${row.throttled} throttled`);
   }

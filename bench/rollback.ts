@@ -1,4 +1,4 @@
-// From a guarding alarm going off to the rollback call: shop-web STAGING of examples/stevedore.yml
+// From a guarding alarm going off to the rollback call: shop-web STAGING of sandbox/fixtures/stevedore.yml
 // is deployed until ECS reports it COMPLETED (Stevedore's record "completed", inside its 5-minute
 // watch window), then its alarm shop-staging-web-5xx goes to ALARM. Measured: wall ms from the
 // alarm's "CloudWatch Alarm State Change" event being put on the sandbox bus to the local AWS

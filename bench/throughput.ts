@@ -1,5 +1,5 @@
 // Events per second one handler process sustains on the push path: one on-image-pushed container
-// gets distinct ECR push events for shop/web (examples/stevedore.yml: each deploys to shop-web
+// gets distinct ECR push events for shop/web (sandbox/fixtures/stevedore.yml: each deploys to shop-web
 // staging, superseding the previous image) one after the other, through the sandbox runtime's
 // invoke, with no added latency. Nothing else runs: the bus is stopped (no schedules, no routing
 // of ECS's events, no stream consumers), so the thread holds the handler and the local AWS

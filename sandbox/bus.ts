@@ -63,7 +63,7 @@ export class Bus {
   private readonly holds: { match: (event: AwsEvent) => boolean; late?: number }[] = [];
 
   constructor(
-    stack: ResolvedStack,
+    stack: Pick<ResolvedStack, "service" | "functions">,
     private readonly runtime: LambdaRuntime,
     private readonly clock: Clock,
     private readonly faults: Faults = {},

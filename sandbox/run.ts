@@ -9,7 +9,7 @@ import type { Faults, Injected } from "./faults";
 import type { Verdict } from "./invariants";
 import type { Check } from "./scenarios";
 import type { StateChange } from "./world";
-import { resolveStack, type ResolvedStack } from "./stack";
+import { resolveStack, type ResolvedStack, WORLD_CONFIG } from "./stack";
 
 export interface RunRequest {
   scenario: string;
@@ -50,10 +50,7 @@ const ROOT = process.cwd();
  * plain JavaScript, with no TypeScript loader hooks in the way of the function bundles (through
  * tsx's hooks a cold import took 4× longer).
  */
-export async function prepare(
-  configFile = process.env.STEVEDORE_CONFIG ?? "examples/stevedore.yml",
-  threadEntry = join("sandbox", "world-thread.ts"),
-): Promise<Prepared> {
+export async function prepare(configFile = WORLD_CONFIG, threadEntry = join("sandbox", "world-thread.ts")): Promise<Prepared> {
   const stack = resolveStack(configFile);
   const require = createRequire(join(ROOT, "package.json"));
   const { esbuildOptions } = require("./build/esbuild.cjs") as { esbuildOptions: esbuild.BuildOptions };

@@ -10,6 +10,7 @@ import { loadConfig } from "../shared/config/load";
 import { isFinal, type DeploymentRecord } from "../shared/records/model";
 import { slackLabel } from "./observe";
 import { HOUR, MINUTE, SECOND } from "./clock";
+import { WORLD_CONFIG } from "./stack";
 import type { World } from "./world";
 
 export interface Check {
@@ -854,12 +855,12 @@ function malformedEvents(world: World) {
   ];
 }
 
-/** A copy of the example config with one kind of mistake, written where the functions can read it. */
+/** A copy of the world's config with one kind of mistake, written where the functions can read it. */
 function brokenConfig(kind: "broken-config" | "broken-template"): string {
   const dir = mkdtempSync(join(tmpdir(), `stevedore-${kind}-`));
-  let text = readFileSync("examples/stevedore.yml", "utf8");
+  let text = readFileSync(WORLD_CONFIG, "utf8");
   for (const template of ["web.json", "worker.yaml"]) {
-    const body = readFileSync(join("examples", "templates", template), "utf8");
+    const body = readFileSync(join(dirname(WORLD_CONFIG), "templates", template), "utf8");
     // A template cut off mid-way: it no longer parses.
     writeFileSync(join(dir, template), kind === "broken-template" && template === "web.json" ? body.slice(0, body.length / 2) : body);
     text = text.replaceAll(`templates/${template}`, template);

@@ -90,10 +90,19 @@ export type ResolvedEvent =
 
 export interface ResolvedStack {
   service: string;
+  /** The pipeline config it was resolved with: the world loads the same one. */
+  configFile: string;
   functions: Record<string, ResolvedFunction>;
   /** The stack's CloudFormation resources (the roles and their policies among them). */
   resources?: Record<string, Record<string, any>>;
 }
+
+/**
+ * The pipeline config the sandbox's worlds run: the scenarios, the fault matrix and the benches
+ * name its apps, services and alarms. examples/stevedore.yml is for people to edit, so no world
+ * depends on it.
+ */
+export const WORLD_CONFIG = "sandbox/fixtures/stevedore.yml";
 
 /**
  * The functions and their event sources exactly as `osls print` resolves serverless.yml (the
@@ -109,7 +118,7 @@ export function resolveStack(configFile: string): ResolvedStack {
     configFile,
     ...templateFiles(configFile),
   ];
-  const hash = createHash("sha256").update("resolved-stack/2");
+  const hash = createHash("sha256").update("resolved-stack/3");
   for (const file of inputs) hash.update(file).update(readFileSync(file));
   const cache = join(".build", "sandbox", `stack-${hash.digest("hex").slice(0, 16)}.json`);
   if (existsSync(cache)) return deployedIn(JSON.parse(readFileSync(cache, "utf8")) as ResolvedStack);
@@ -121,7 +130,7 @@ export function resolveStack(configFile: string): ResolvedStack {
   });
   if (out.status !== 0) throw new Error(`osls print failed:\n${out.stderr || out.stdout}`);
   const printed = JSON.parse(out.stdout.slice(out.stdout.indexOf("{"))) as ResolvedStack & { resources?: { Resources?: ResolvedStack["resources"] } };
-  const stack: ResolvedStack = { service: printed.service, functions: printed.functions, resources: printed.resources?.Resources ?? {} };
+  const stack: ResolvedStack = { service: printed.service, configFile, functions: printed.functions, resources: printed.resources?.Resources ?? {} };
   mkdirSync(dirname(cache), { recursive: true });
   writeFileSync(cache, JSON.stringify(stack));
   return deployedIn(stack);

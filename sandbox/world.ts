@@ -42,7 +42,6 @@ export interface WorldOptions {
   stack: ResolvedStack;
   /** Function name → bundle file. */
   bundles: Record<string, string>;
-  configFile?: string;
   /** Sandbox epoch ms at the start (fixed by default: runs of one seed agree). */
   start?: number;
   faults?: Faults;
@@ -136,7 +135,7 @@ export class World {
   ) {
     this.clock = clock;
     this.timeline = new Timeline(clock);
-    this.config = loadConfig(options.configFile ?? "examples/stevedore.yml");
+    this.config = loadConfig(options.stack.configFile);
     // What `osls package` does (infra/stack.cjs): the functions read the config compiled.
     this.compiledConfig = writeCompiledConfig(this.config, COMPILED_DIR);
   }

@@ -12,11 +12,11 @@ import {
 } from "../../shared/config/compiled";
 import { loadConfig } from "../../shared/config/load";
 import { ConfigError } from "../../shared/errors";
+import { FIXTURE_CONFIG } from "../support/config";
 
-const EXAMPLE = "examples/stevedore.yml";
 const FIRING = "test/deploy/fixtures/refuse-when-firing.yml";
-const LOADED = loadConfig(EXAMPLE);
-/** What the example compiles to: the text each damaged copy starts from. */
+const LOADED = loadConfig(FIXTURE_CONFIG);
+/** What the fixture config compiles to: the text each damaged copy starts from. */
 const GOOD = compileConfig(LOADED);
 
 let dir: string;
@@ -27,7 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("compiling a config and reading it back", () => {
   // toEqual compares the tag patterns (RegExps) by source and flags.
-  it.each([EXAMPLE, FIRING])("%s reads back to the loaded config, tag patterns included", (yaml) => {
+  it.each([FIXTURE_CONFIG, FIRING, "examples/stevedore.yml"])("%s reads back to the loaded config, tag patterns included", (yaml) => {
     const config = loadConfig(yaml);
     expect(parseCompiledConfig(compileConfig(config), "compiled.json")).toEqual({ ...config, file: yaml });
   });
@@ -46,7 +46,7 @@ describe("compiling a config and reading it back", () => {
     const [header] = GOOD.split("\n");
     expect(JSON.parse(header as string)).toEqual({
       format: COMPILED_FORMAT,
-      source: "examples/stevedore.yml",
+      source: FIXTURE_CONFIG,
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
   });
@@ -54,19 +54,19 @@ describe("compiling a config and reading it back", () => {
 
 describe("a compiled config that must not run", () => {
   const refusals: [string, string, RegExp][] = [
-    ["the YAML itself", readFileSync(EXAMPLE, "utf8"), /not a compiled Stevedore config: functions read the file `osls package` compiles/],
+    ["the YAML itself", readFileSync(FIXTURE_CONFIG, "utf8"), /not a compiled Stevedore config: functions read the file `osls package` compiles/],
     ["an empty file", "", /not a compiled Stevedore config/],
     ["a JSON header that is not ours", `{"name":"x"}\n{}`, /not a compiled Stevedore config/],
     ["a header that is JSON null", `null\n{}`, /not a compiled Stevedore config/],
     [
       "another format",
       GOOD.replace(COMPILED_FORMAT, "stevedore-compiled-config/0"),
-      /compiled in format "stevedore-compiled-config\/0" \(compiled from examples\/stevedore\.yml\), but this function reads "stevedore-compiled-config\/1"/,
+      /compiled in format "stevedore-compiled-config\/0" \(compiled from sandbox\/fixtures\/stevedore\.yml\), but this function reads "stevedore-compiled-config\/1"/,
     ],
     [
       "a file cut off mid-way",
       GOOD.slice(0, 5000),
-      /changed or cut off after it was compiled \(compiled from examples\/stevedore\.yml\): its checksum does not match/,
+      /changed or cut off after it was compiled \(compiled from sandbox\/fixtures\/stevedore\.yml\): its checksum does not match/,
     ],
     ["a header alone", GOOD.split("\n")[0] as string, /changed or cut off after it was compiled/],
     ["a value edited by hand", GOOD.replace('"cpu":"512"', '"cpu":"4096"'), /changed or cut off after it was compiled/],

@@ -1,12 +1,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { dump } from "js-yaml";
 import { configPath, DEFAULT_CONFIG_PATH, loadConfig, parseConfig } from "../../shared/config/load";
 import type { PipelineConfig } from "../../shared/config/model";
 import { ConfigError } from "../../shared/errors";
+import { FIXTURE_CONFIG } from "../support/config";
 
-const EXAMPLES = resolve(__dirname, "../../examples");
+const EXAMPLES = resolve(dirname(FIXTURE_CONFIG));
 const WEB_JSON = readFileSync(join(EXAMPLES, "templates/web.json"), "utf8");
 const FILE = "/virtual/stevedore.yml";
 

@@ -9,7 +9,7 @@ import { targetRecords } from "../support/records";
 import { fakeAws, taskDefinitionArn, type FakeService } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
 import { startDynamo, type TestDynamo } from "../support/local-dynamo";
-import { useConfig } from "../support/config";
+import { FIXTURE_CONFIG, useConfig } from "../support/config";
 import { fakeEcr } from "../support/ecr";
 
 const fixture = JSON.parse(readFileSync("test/events/ecr-image-push.json", "utf8"));
@@ -78,7 +78,7 @@ async function whereFiringRefuses(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } finally {
-    useConfig("examples/stevedore.yml");
+    useConfig(FIXTURE_CONFIG);
   }
 }
 const records = async (key = WEB) => targetRecords(key);
@@ -585,7 +585,7 @@ describe("on-image-pushed", () => {
       try {
         return await run(push({ "image-digest": digest(9) }, { id: "blue-green" }));
       } finally {
-        useConfig("examples/stevedore.yml");
+        useConfig(FIXTURE_CONFIG);
       }
     };
 

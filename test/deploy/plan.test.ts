@@ -4,8 +4,9 @@ import type { Environment, Strategy } from "../../shared/config/model";
 import type { ServiceState } from "../../shared/deploy/ecs";
 import { classifyArrival, deploymentConfiguration, lastStableTaskDefinition, matchPush, serviceProblem, type Arriving } from "../../shared/deploy/plan";
 import type { DeploymentRecord, TargetState } from "../../shared/records/model";
+import { FIXTURE_CONFIG } from "../support/config";
 
-const config = loadConfig("examples/stevedore.yml");
+const config = loadConfig(FIXTURE_CONFIG);
 const envOf = (app: string, env: string) => config.apps.find((a) => a.name === app)?.environments.find((e) => e.name === env) as Environment;
 
 describe("matchPush", () => {

@@ -1,19 +1,21 @@
-// The hostile CONFIG corpus: examples/stevedore.yml (and its templates) broken every way a
+// The hostile CONFIG corpus: the fixture config (and its templates) broken every way a
 // person or a tool can break them. Each case is a config text plus the template files it can
 // read; parseConfig must throw a ConfigError whose problems each name where, or (for the few
 // cases marked `mayLoad`, which can legitimately still be valid) load.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { dump, load } from "js-yaml";
 import { getAt, pathsOf, setAt, short, showPath } from "./events";
 import { between, deeplyNested, hostileString, huge, mulberry32, pick, sample, TEMPLATE_LIKE, UNICODE, WRONG_TYPES } from "./random";
+import { FIXTURE_CONFIG, FIXTURE_TEMPLATES } from "../support/config";
 
 export const CONFIG_FILE = "/virtual/stevedore.yml";
-export const BASE_TEXT = readFileSync("examples/stevedore.yml", "utf8");
+export const BASE_TEXT = readFileSync(FIXTURE_CONFIG, "utf8");
 const BASE_LINES = BASE_TEXT.split("\n");
 const WEB = "/virtual/templates/web.json";
 const WORKER = "/virtual/templates/worker.yaml";
-const WEB_TEXT = readFileSync("examples/templates/web.json", "utf8");
-const WORKER_TEXT = readFileSync("examples/templates/worker.yaml", "utf8");
+const WEB_TEXT = readFileSync(join(FIXTURE_TEMPLATES, "web.json"), "utf8");
+const WORKER_TEXT = readFileSync(join(FIXTURE_TEMPLATES, "worker.yaml"), "utf8");
 export const TEMPLATES: Record<string, string> = { [WEB]: WEB_TEXT, [WORKER]: WORKER_TEXT };
 
 type Json = any;
@@ -24,7 +26,7 @@ export interface ConfigCase {
   category: string;
   what: string;
   text(): string;
-  /** Template files (absolute path → text) that differ from the examples'; `null` removes one. */
+  /** Template files (absolute path → text) that differ from the fixture's; `null` removes one. */
   files?: Record<string, string | null>;
   /** A reader that fails in its own way (EACCES, a thrown string, a TypeError). */
   reader?: (path: string) => string;

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { rolesOf } from "../../infra/iam";
 import { inventoryOf } from "../../infra/inventory";
 import { loadConfig } from "../../shared/config/load";
+import { FIXTURE_CONFIG, FIXTURE_TEMPLATES } from "../support/config";
 
-const ROOT = join(__dirname, "..", "..");
 const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 type Statement = { Sid: string; Action: string[]; Resource: unknown[]; Condition?: unknown };
@@ -18,7 +18,7 @@ type Json = any; // CloudFormation resources
 function statementsFor(configText: string): Record<string, Statement[]> {
   const dir = mkdtempSync(join(tmpdir(), "stevedore-kms-"));
   try {
-    cpSync(join(ROOT, "examples", "templates"), join(dir, "templates"), { recursive: true });
+    cpSync(FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
     writeFileSync(join(dir, "stevedore.yml"), configText);
     const file = join(dir, "stevedore.yml");
     const { resources } = rolesOf(inventoryOf(loadConfig(file), file), "test") as { resources: Record<string, Json> };
@@ -38,7 +38,7 @@ function statementsFor(configText: string): Record<string, Statement[]> {
   }
 }
 
-const example = readFileSync(join(ROOT, "examples", "stevedore.yml"), "utf8");
+const example = readFileSync(FIXTURE_CONFIG, "utf8");
 
 describe("kms:Decrypt for notification secrets", () => {
   it("is granted on the key a destination names, only through Parameter Store and Secrets Manager", () => {

@@ -1,4 +1,4 @@
-// `osls package` of the example config, offline and without credentials, then checks on what
+// `osls package` of the fixture config (and, with a long stage, of the example), offline and without credentials, then checks on what
 // would be deployed: the CloudFormation template (event patterns, IAM, table, dead letters)
 // and the zips (one per function, each with its bundle and the compiled config).
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
@@ -10,10 +10,10 @@ import { loadConfig } from "../../shared/config/load";
 import type { PipelineConfig } from "../../shared/config/model";
 import { renderTarget } from "../../shared/render/task-definition";
 import { EVENT_PATTERN_CHARS, IAM_QUOTAS, patternChars, roleSizes } from "../support/aws-quotas";
+import { FIXTURE_CONFIG, FIXTURE_TEMPLATES } from "../support/config";
 import { osls } from "../support/osls";
 
 const ROOT = process.cwd();
-const EXAMPLE = "examples/stevedore.yml";
 const FUNCTIONS = ["on-image-pushed", "on-build-finished", "on-deployment-changed", "on-alarm", "sweep", "notify", "promote", "on-approval"];
 /** Invoked asynchronously by EventBridge; notify and promote read the table's stream. */
 const ASYNC_FUNCTIONS = FUNCTIONS.filter((f) => f !== "notify" && f !== "promote");
@@ -105,7 +105,7 @@ describe("osls package (example config, offline)", () => {
 
   beforeAll(() => {
     out = mkdtempSync(join(tmpdir(), "stevedore-package-"));
-    const run = osls(["package", "--stage", "test", "--package", out]);
+    const run = osls(["package", "--stage", "test", "--package", out], { STEVEDORE_CONFIG: FIXTURE_CONFIG });
     if (run.status !== 0) throw new Error(`osls package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
     template = JSON.parse(readFileSync(join(out, "cloudformation-template-update-stack.json"), "utf8"));
     resources = template.Resources;
@@ -115,7 +115,7 @@ describe("osls package (example config, offline)", () => {
         ...(r.Properties.Policies ?? []).flatMap((p: Json) => p.PolicyDocument.Statement),
         ...(r.Properties.PolicyDocument?.Statement ?? []),
       ]);
-    config = loadConfig(EXAMPLE);
+    config = loadConfig(FIXTURE_CONFIG);
     compiledText = compileConfig(config);
     expected = expectations(config);
   }, 180_000);
@@ -139,10 +139,10 @@ describe("osls package (example config, offline)", () => {
       const entries = readZip(join(out, `${name}.zip`));
       const compiled = resources[functionId(name)].Properties.Environment.Variables.STEVEDORE_COMPILED_CONFIG as string;
       expect(sorted(entries.keys())).toEqual(sorted([`functions/${name}.mjs`, compiled]));
-      // Exactly what the example config compiles to, and it reads back to the config itself.
+      // Exactly what the config compiles to, and it reads back to the config itself.
       const packed = entries.get(compiled)!.toString("utf8");
       expect(packed).toBe(compiledText);
-      expect(parseCompiledConfig(packed, compiled)).toEqual({ ...config, file: EXAMPLE });
+      expect(parseCompiledConfig(packed, compiled)).toEqual({ ...config, file: FIXTURE_CONFIG });
       const bundle = entries.get(`functions/${name}.mjs`)!.toString("utf8");
       expect(bundle.startsWith('import { createRequire } from "module"; const require = createRequire(import.meta.url);')).toBe(true);
       expect(bundle).toMatch(/export\s*\{[^}]*\bhandler\b/);
@@ -499,7 +499,7 @@ function unparkable(resources: Record<string, Json>): string[] {
     .filter((name) => !matcher.test(name));
 }
 
-describe("osls package with a 27-character stage (osls hashes the longest rule names)", () => {
+describe("osls package of examples/stevedore.yml with a 27-character stage (osls hashes the longest rule names)", () => {
   const STAGE = "customer-acceptance-testing"; // 27 characters
   let out: string;
   let resources: Record<string, Json>;
@@ -507,7 +507,7 @@ describe("osls package with a 27-character stage (osls hashes the longest rule n
   beforeAll(() => {
     expect(STAGE).toHaveLength(27);
     out = mkdtempSync(join(tmpdir(), "stevedore-long-stage-"));
-    const run = osls(["package", "--stage", STAGE, "--package", out]);
+    const run = osls(["package", "--stage", STAGE, "--package", out], { STEVEDORE_CONFIG: "examples/stevedore.yml" });
     if (run.status !== 0) throw new Error(`osls package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
     resources = JSON.parse(readFileSync(join(out, "cloudformation-template-update-stack.json"), "utf8")).Resources;
   }, 180_000);
@@ -547,14 +547,14 @@ describe("osls package refuses what must never be deployed", () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "stevedore-bad-config-"));
-    cpSync(join(ROOT, "examples", "templates"), join(dir, "templates"), { recursive: true });
+    cpSync(FIXTURE_TEMPLATES, join(dir, "templates"), { recursive: true });
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("fails on an invalid config with the loader's message, naming the file and the path", () => {
     const file = join(dir, "broken.yml");
-    const text = readFileSync(join(ROOT, EXAMPLE), "utf8").replace("    repository: shop/web\n", "    repositry: shop/web\n");
+    const text = readFileSync(FIXTURE_CONFIG, "utf8").replace("    repository: shop/web\n", "    repositry: shop/web\n");
     writeFileSync(file, text);
     const run = osls(["package", "--stage", "test", "--package", join(dir, "out")], { STEVEDORE_CONFIG: file });
     const output = `${run.stdout}\n${run.stderr}`;
@@ -565,7 +565,7 @@ describe("osls package refuses what must never be deployed", () => {
 
   it("fails when the targets span regions, since EventBridge rules only see their own region", () => {
     const file = join(dir, "two-regions.yml");
-    const text = readFileSync(join(ROOT, EXAMPLE), "utf8").replace(
+    const text = readFileSync(FIXTURE_CONFIG, "utf8").replace(
       "      - name: production\n        region: eu-west-1\n        promote: { approval: auto }",
       "      - name: production\n        region: us-east-1\n        promote: { approval: auto }",
     );

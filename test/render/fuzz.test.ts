@@ -7,6 +7,7 @@ import { render, type Json, type JsonObject, type TaskDefinitionTemplate, type V
 import { parseTemplate } from "../../shared/render/template";
 import { random as mulberry32 } from "../../sandbox/random";
 import { shapeOf } from "../support/shape";
+import { FIXTURE_TEMPLATES } from "../support/config";
 
 const SEED = 0x5eed2026;
 const ROUNDS = 4000; // per template
@@ -198,7 +199,7 @@ function shuffleKeys(value: Json, random: () => number): Json {
 
 // ── the runs ─────────────────────────────────────────────────────────────────────────────
 
-const TEMPLATES = resolve(__dirname, "../../examples/templates");
+const TEMPLATES = resolve(FIXTURE_TEMPLATES);
 const templates: [string, TaskDefinitionTemplate][] = ["web.json", "worker.yaml"].map((name) => [
   name,
   parseTemplate(readFileSync(join(TEMPLATES, name), "utf8"), `templates/${name}`),

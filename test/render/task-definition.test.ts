@@ -1,11 +1,11 @@
 import type { RegisterTaskDefinitionCommandInput } from "@aws-sdk/client-ecs";
-import { join, resolve } from "node:path";
 import { loadConfig } from "../../shared/config/load";
 import type { Target } from "../../shared/config/model";
 import { BUILTIN_VARIABLES, builtins, canonical, pinnedImage, provenanceTags, renderTarget, renderWith, type Image } from "../../shared/render/task-definition";
 import { parseTemplate } from "../../shared/render/template";
+import { FIXTURE_CONFIG } from "../support/config";
 
-const config = loadConfig(join(resolve(__dirname, "../../examples"), "stevedore.yml"));
+const config = loadConfig(FIXTURE_CONFIG);
 const DIGEST = `sha256:${"3f9c2ab1".repeat(8)}`;
 const URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web";
 const image: Image = { repository: "shop/web", repositoryUri: URI, digest: DIGEST, tag: "3f9c2ab", commit: "3f9c2ab81d6e" };

@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { render, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "../../shared/render/placeholders";
 import { parseTemplate, READ_ONLY_KEYS, TemplateError } from "../../shared/render/template";
+import { FIXTURE_TEMPLATES } from "../support/config";
 
-const TEMPLATES = resolve(__dirname, "../../examples/templates");
+const TEMPLATES = resolve(FIXTURE_TEMPLATES);
 
 function template(body: JsonObject, file = "t.json"): TaskDefinitionTemplate {
   return parseTemplate(JSON.stringify(body), file);
@@ -189,7 +190,7 @@ describe("parseTemplate: describe-task-definition output", () => {
     expect(template({ taskDefinition: { family: "web" }, tags: [] }).body).toEqual({ family: "web" });
   });
 
-  it("reads examples/templates/worker.yaml (raw describe output in YAML)", () => {
+  it("reads the fixture templates/worker.yaml (raw describe output in YAML)", () => {
     const t = parseTemplate(readFileSync(join(TEMPLATES, "worker.yaml"), "utf8"), "templates/worker.yaml");
     expect(t.strippedKeys.slice().sort()).toEqual([
       "compatibilities",
@@ -278,7 +279,7 @@ describe("render", () => {
     expect(JSON.stringify(t.body)).toBe(before);
   });
 
-  it("renders examples/templates/web.json with typed numbers and text in strings", () => {
+  it("renders the fixture templates/web.json with typed numbers and text in strings", () => {
     const t = parseTemplate(readFileSync(join(TEMPLATES, "web.json"), "utf8"), "templates/web.json");
     const result = render(t, {
       TASK_CPU: "256",

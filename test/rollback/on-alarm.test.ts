@@ -1,6 +1,6 @@
 // The alarm handler (functions/on-alarm.ts → shared/rollback), fed the CloudWatch Alarm State
 // Change fixtures (test/events/cloudwatch-alarm-state-change-*.json: shop-prod-web-5xx, which
-// guards shop-web production in examples/stevedore.yml). Production is deployed through the
+// guards shop-web production in the fixture config). Production is deployed through the
 // real deploy path; ECS and CloudWatch are aws-sdk-client-mock fakes, the records a local
 // DynamoDB. Assertions are on the exact ECS commands and on what the table holds.
 import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";

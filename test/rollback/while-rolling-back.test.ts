@@ -1,7 +1,7 @@
 // What happens around a rollback Stevedore makes: a newer image pushed while it runs (the usual
 // fix-forward), and ECS's answers to the rollback's own UpdateService. The handlers are fed
 // real-shaped events (test/events); ECS and CloudWatch are aws-sdk-client-mock fakes, the
-// records a local DynamoDB. shop-web staging (examples/stevedore.yml) watches 5 minutes.
+// records a local DynamoDB. shop-web staging (the fixture config) watches 5 minutes.
 import { UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import type { DeploymentRecord } from "../../shared/records/model";
 import { fakeAws, taskDefinitionArn } from "../support/ecs";

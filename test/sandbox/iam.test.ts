@@ -2,7 +2,7 @@
 // statements are evaluated, and the roles of the real stack (as osls resolves serverless.yml)
 // allowing what each function calls and refusing what it must not do.
 import { allows, deployProblems, refusal, requiredPermissions, rolesOf, scopedAlarms, type Lookups, type Statement } from "../../sandbox/iam";
-import { resolveStack } from "../../sandbox/stack";
+import { resolveStack, WORLD_CONFIG } from "../../sandbox/stack";
 
 const ACCOUNT = "123456789012";
 const at: Lookups = {
@@ -157,7 +157,7 @@ describe("evaluating a role's statements", () => {
 });
 
 describe("the stack's own roles (serverless.yml as osls resolves it)", () => {
-  const stack = resolveStack("examples/stevedore.yml");
+  const stack = resolveStack(WORLD_CONFIG);
   const values = {
     "RecordsTable.Arn": arn("dynamodb", "table/records"),
     "RecordsTable.StreamArn": arn("dynamodb", "table/records/stream/x"),

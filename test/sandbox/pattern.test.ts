@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { StreamRecord } from "../../sandbox/aws/dynamodb";
 import { matches, PatternError, validatePattern } from "../../sandbox/pattern";
-import { inAccount, readServerless } from "../../sandbox/stack";
+import { inAccount, readServerless, WORLD_CONFIG } from "../../sandbox/stack";
 
 type Json = Record<string, unknown>;
 
@@ -312,9 +312,9 @@ describe("validatePattern", () => {
 // ── the stack's own rules ─────────────────────────────────────────────────────────────────
 
 /**
- * The event sources of serverless.yml as `npx osls print --format json` resolves them for
- * examples/stevedore.yml (functions.*.events; retry settings left out). The drift test below
- * recomputes them, so a change to the config, infra/stack.cjs or serverless.yml shows here.
+ * The event sources of serverless.yml as `npx osls print --format json` resolves them for the
+ * fixture config (functions.*.events; retry settings left out). The drift test below recomputes
+ * them, so a change to the fixture, infra/stack.cjs or serverless.yml shows here.
  */
 const OSLS_PRINT = {
   "on-image-pushed": {
@@ -620,6 +620,7 @@ describe("the fixture of `osls print`", () => {
     // infra/stack.cjs loads TypeScript through tsx, which cannot run inside jest: a short node.
     const run = spawnSync(process.execPath, ["-e", "process.stdout.write(JSON.stringify(require('./infra/stack.cjs').compute().patterns))"], {
       cwd: join(__dirname, "..", ".."),
+      env: { ...process.env, STEVEDORE_CONFIG: WORLD_CONFIG },
       encoding: "utf8",
       timeout: 20_000,
     });

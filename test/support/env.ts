@@ -1,6 +1,6 @@
 // Every test process starts like a Lambda with dummy credentials (no test can reach real AWS)
-// and the example config, compiled as `osls package` compiles it.
-import { useConfig } from "./config";
+// and the fixture config, compiled as `osls package` compiles it.
+import { FIXTURE_CONFIG, useConfig } from "./config";
 
 process.env.AWS_REGION ??= "eu-west-1";
 process.env.AWS_ACCESS_KEY_ID ??= "test";
@@ -11,4 +11,4 @@ delete process.env.AWS_PROFILE;
 // asserts on a log line raises the level itself (logger.setLogLevel).
 process.env.LOG_LEVEL ??= "WARN";
 
-useConfig("examples/stevedore.yml");
+useConfig(FIXTURE_CONFIG);

@@ -46,7 +46,7 @@ const FIXTURES = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Targets and services of examples/stevedore.yml
+// Targets and services of the fixture config (sandbox/fixtures/stevedore.yml)
 
 export const WEB_STAGING = "eu-west-1/shop-staging/web";
 export const WEB_PRODUCTION = "eu-west-1/shop-prod/web";
@@ -58,7 +58,7 @@ export const PUSHED_AT = "2026-11-20T09:14:05.000Z";
 export const WEB_URI = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop/web`;
 export const WORKER_URI = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop/worker`;
 
-/** Every ECS service examples/stevedore.yml names, each running an earlier revision. */
+/** Every ECS service the fixture config names, each running an earlier revision. */
 export const SERVICES: FakeService[] = [
   { cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) },
   { cluster: "shop-prod", service: "web", taskDefinition: taskDefinitionArn("shop-web-production", 41) },
@@ -340,7 +340,7 @@ export async function deployWebToProduction(at = PUSHED_AT, sourceId = "d-000000
   const env = getConfig()
     .apps.find((a) => a.name === "shop-web")
     ?.environments.find((e) => e.name === "production");
-  if (!env) throw new Error("examples/stevedore.yml has no shop-web production");
+  if (!env) throw new Error("the fixture config has no shop-web production");
   const arrival: ImageArrival = {
     image: { repository: "shop/web", repositoryUri: WEB_URI, digest: PUSH_DIGEST, tag: "3f9c2ab", commit: "3f9c2ab" },
     pushedAt: PUSHED_AT,
