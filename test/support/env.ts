@@ -12,3 +12,5 @@ delete process.env.AWS_PROFILE;
 process.env.LOG_LEVEL ??= "WARN";
 
 useConfig(FIXTURE_CONFIG);
+// What the CLI reads: the fixture too, whatever the shell running the tests points it at.
+process.env.STEVEDORE_CONFIG = FIXTURE_CONFIG;
