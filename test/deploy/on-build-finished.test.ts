@@ -9,11 +9,11 @@ import { readFileSync } from "node:fs";
 import { handler } from "../../functions/on-build-finished";
 import { handler as onImagePushed } from "../../functions/on-image-pushed";
 import { fromItem } from "../../shared/records/store";
-import { fakeAws, taskDefinitionArn } from "../support/ecs";
+import { taskDefinitionArn } from "../support/ecs";
 import { fakeEcr } from "../support/ecr";
 import { lambdaContext } from "../support/lambda";
 import { acceptStops, targetRecords } from "../support/records";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import { handlerWorld } from "../support/handler-world";
 
 const succeeded = JSON.parse(readFileSync("test/events/codebuild-build-succeeded.json", "utf8"));
 const failed = JSON.parse(readFileSync("test/events/codebuild-build-failed.json", "utf8"));
@@ -28,21 +28,16 @@ const exported = (vars: Record<string, string>) => ({
 });
 const withDetail = (event: typeof succeeded, detail: Record<string, unknown>) => ({ ...event, detail: { ...event.detail, ...detail } });
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
-let ecr: ReturnType<typeof fakeEcr>;
-const codebuild = mockClient(CodeBuildClient);
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  await db.reset();
-  codebuild.reset();
-  aws = fakeAws({
+const world = handlerWorld({
+  aws: {
     services: [{ cluster: "shop-staging", service: "web", taskDefinition: taskDefinitionArn("shop-web-staging", 41) }],
     alarms: { "shop-staging-web-5xx": "OK" },
-  });
+  },
+});
+let ecr: ReturnType<typeof fakeEcr>;
+const codebuild = mockClient(CodeBuildClient);
+beforeEach(() => {
+  codebuild.reset();
   codebuild
     .on(BatchGetBuildsCommand)
     .resolves(exported({ IMAGE_URI: `${REGISTRY}/shop/web:3f9c2ab`, IMAGE_DIGEST: DIGEST, GIT_COMMIT: COMMIT, GIT_REF: "branch/main" }));
@@ -50,10 +45,7 @@ beforeEach(async () => {
   ecr = fakeEcr();
   ecr.push("shop/web", DIGEST, push.time, "3f9c2ab");
 });
-afterEach(() => {
-  aws.restore();
-  ecr.restore();
-});
+afterEach(() => ecr.restore());
 
 const run = (event: unknown) => handler(event, lambdaContext());
 
@@ -64,14 +56,14 @@ describe("on-build-finished", () => {
     expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "started" })] });
     // The event names the build by its ARN; BatchGetBuilds takes its id.
     expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"] }]);
-    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/shop/web@${DIGEST}`);
-    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.tags).toEqual(
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(`${REGISTRY}/shop/web@${DIGEST}`);
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand)[0]?.tags).toEqual(
       expect.arrayContaining([
         { key: "stevedore:commit", value: COMMIT },
         { key: "stevedore:trigger", value: "build" },
       ]),
     );
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     expect((await targetRecords(WEB))[0]).toMatchObject({
       status: "started",
       trigger: "build",
@@ -86,7 +78,7 @@ describe("on-build-finished", () => {
     const result = await run(succeeded);
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
-    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(world.aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
   });
 
   it("orders a build's image by ECR's push time, not the build's finish: an older build whose post-build step was slow is stale", async () => {
@@ -113,7 +105,7 @@ describe("on-build-finished", () => {
     const older = await run(build(128, "2026-11-20T09:40:00Z"));
 
     expect(older).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     const byDigest = new Map((await targetRecords(WEB)).map((r) => [r.digest, r]));
     expect(byDigest.get(NEWER)).toMatchObject({ status: "started", pushedAt: "2026-11-20T09:20:00.000Z" });
     expect(byDigest.get(DIGEST)).toMatchObject({ status: "superseded", pushedAt: "2026-11-20T09:14:05.000Z" });
@@ -133,7 +125,7 @@ describe("on-build-finished", () => {
     const result = await run(succeeded);
 
     expect(result).toEqual({ ignored: expect.stringContaining("ECR no longer has the image shop/web@sha256:") });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
     expect(await targetRecords(WEB)).toEqual([]);
   });
 
@@ -160,10 +152,10 @@ describe("on-build-finished", () => {
 
       expect(result).toEqual({ refused: expect.stringContaining(said) });
       expect((result as { refused: string }).refused).toContain("apps.shop-web.branches lets only main deploy");
-      expect(aws.ecs.calls()).toHaveLength(0);
+      expect(world.aws.ecs.calls()).toHaveLength(0);
       const pushed = await onImagePushed(push, lambdaContext());
       expect(pushed).toEqual({ deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining(said) })] });
-      expect(aws.ecsWrites()).toEqual([]);
+      expect(world.aws.ecsWrites()).toEqual([]);
     });
 
     it.each([
@@ -175,12 +167,12 @@ describe("on-build-finished", () => {
     });
 
     it("rolls back what a pull request's push already started (its buildspec pushed under a deploying tag)", async () => {
-      acceptStops(aws);
+      acceptStops(world.aws);
       await onImagePushed(push, lambdaContext());
       const result = await run(withRef("pr/7", "branch/main"));
 
       expect(result).toEqual({ refused: expect.stringContaining("pull request #7"), rolledBack: [expect.any(String)] });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
       expect((await targetRecords(WEB))[0]).toMatchObject({ status: "rolling_back", reason: expect.stringContaining("was of pull request #7") });
     });
   });
@@ -192,8 +184,8 @@ describe("on-build-finished", () => {
     expect(first).toEqual({ reported: ["shop-web"] });
     expect(again).toEqual({ reported: [] });
     expect(codebuild.calls()).toHaveLength(0);
-    expect(aws.ecs.calls()).toHaveLength(0);
-    const inserts = db.stream.filter((r) => r.eventName === "INSERT").map((r) => fromItem(r.dynamodb.NewImage as never));
+    expect(world.aws.ecs.calls()).toHaveLength(0);
+    const inserts = world.db.stream.filter((r) => r.eventName === "INSERT").map((r) => fromItem(r.dynamodb.NewImage as never));
     expect(inserts).toEqual([
       expect.objectContaining({
         kind: "build",
@@ -232,7 +224,7 @@ describe("on-build-finished", () => {
       ["FAILED", "failed"],
       ["STOPPED", "was stopped"],
     ])("rolls back the deployment its push started when the build %s, saying why", async (status, said) => {
-      acceptStops(aws);
+      acceptStops(world.aws);
       await onImagePushed(push, lambdaContext());
       expect((await targetRecords(WEB))[0]?.status).toBe("started");
 
@@ -240,7 +232,7 @@ describe("on-build-finished", () => {
 
       expect(result).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
       expect(codebuild.commandCalls(BatchGetBuildsCommand).map((c) => c.args[0].input)).toEqual([{ ids: ["shop-web:0d6e1f3a-2b4c-4d5e-8f60-718293a4b5c6"] }]);
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
       expect((await targetRecords(WEB)).find((r) => r.digest === DIGEST)).toMatchObject({
         status: "rolling_back",
         reason: `its build shop-web #129 ${said} in POST_BUILD after pushing this image`,
@@ -254,13 +246,13 @@ describe("on-build-finished", () => {
 
       const reason = "refused: its build shop-web #129 failed in POST_BUILD after pushing this image";
       expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "refused", reason })] });
-      expect(aws.ecsWrites()).toEqual([]);
+      expect(world.aws.ecsWrites()).toEqual([]);
       expect(await targetRecords(WEB)).toEqual([expect.objectContaining({ status: "refused", reason, digest: DIGEST })]);
     });
 
     it("names the image it pushed in the build's record, for the message", async () => {
       await run(failedAfterPush());
-      const item = db.stream.map((r) => r.dynamodb.NewImage as Record<string, AttributeValue> | undefined).find((i) => i?.kind?.S === "build");
+      const item = world.db.stream.map((r) => r.dynamodb.NewImage as Record<string, AttributeValue> | undefined).find((i) => i?.kind?.S === "build");
       expect(item && fromItem(item)).toMatchObject({ kind: "build", digest: DIGEST });
     });
 
@@ -272,20 +264,20 @@ describe("on-build-finished", () => {
     });
 
     it("does not roll back on an earlier build's failure that arrives after a later build succeeded with the same digest", async () => {
-      acceptStops(aws);
+      acceptStops(world.aws);
       const later = withDetail(succeeded, { "additional-information": { ...succeeded.detail["additional-information"], "build-number": 130 } });
       await run(later);
 
       expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
       expect((await targetRecords(WEB))[0]?.status).toBe("started");
     });
 
     it("waits for a deployment of the image that is being started when the failure comes, then rolls it back", async () => {
-      acceptStops(aws);
+      acceptStops(world.aws);
       // The push has claimed the service and is still registering when the build's failure comes.
       let registered!: () => void;
-      aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
+      world.aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
         await new Promise<void>((resolve) => {
           registered = resolve;
         });
@@ -301,7 +293,7 @@ describe("on-build-finished", () => {
       await pushing;
 
       expect(await failing).toEqual({ reported: ["shop-web"], rolledBack: [expect.any(String)] });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
       expect((await targetRecords(WEB))[0]?.status).toBe("rolling_back");
     });
 
@@ -312,7 +304,7 @@ describe("on-build-finished", () => {
       await onImagePushed(push, lambdaContext());
 
       expect(await run(failedAfterPush())).toEqual({ reported: ["shop-web"] });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(0);
       expect((await targetRecords(WEB))[0]?.status).toBe("started");
     });
   });
@@ -320,7 +312,7 @@ describe("on-build-finished", () => {
   it.each(["STOPPED", "FAULT", "TIMED_OUT"])("reports a build that ended %s like a failed one", async (status) => {
     const result = await run(withDetail(failed, { "build-status": status }));
     expect(result).toEqual({ reported: ["shop-web"] });
-    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(world.aws.ecs.calls()).toHaveLength(0);
   });
 
   it.each([
@@ -329,7 +321,7 @@ describe("on-build-finished", () => {
   ])("ignores %s without calling AWS", async (_name, event, reason) => {
     expect(await run(event)).toEqual({ ignored: expect.stringContaining(reason) });
     expect(codebuild.calls()).toHaveLength(0);
-    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(world.aws.ecs.calls()).toHaveLength(0);
   });
 
   it.each([
@@ -344,18 +336,18 @@ describe("on-build-finished", () => {
   ])("deploys nothing when the build exported %s, and says why", async (_name, vars, reason) => {
     codebuild.on(BatchGetBuildsCommand).resolves(exported(vars as Record<string, string>));
     expect(await run(succeeded)).toEqual({ ignored: expect.stringContaining(reason) });
-    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(world.aws.ecs.calls()).toHaveLength(0);
   });
 
   it("gives up without retrying when CodeBuild does not know the build", async () => {
     codebuild.on(BatchGetBuildsCommand).resolves({ builds: [], buildsNotFound: [succeeded.detail["build-id"]] });
     expect(await run(succeeded)).toEqual({ ignored: expect.stringContaining("BuildNotFound") });
-    expect(aws.ecs.calls()).toHaveLength(0);
+    expect(world.aws.ecs.calls()).toHaveLength(0);
   });
 
   it("ignores a malformed build event: no AWS call at all", async () => {
     expect(await run(withDetail(succeeded, { "build-id": "not-an-arn" }))).toEqual({ ignored: "malformed event" });
     expect(codebuild.calls()).toHaveLength(0);
-    expect(db.calls).toEqual([]);
+    expect(world.db.calls).toEqual([]);
   });
 });

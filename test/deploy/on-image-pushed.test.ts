@@ -6,11 +6,11 @@ import { readFileSync } from "node:fs";
 import { handler } from "../../functions/on-image-pushed";
 import { readTarget } from "../../shared/records/store";
 import { targetRecords } from "../support/records";
-import { fakeAws, taskDefinitionArn, type FakeService } from "../support/ecs";
+import { taskDefinitionArn, type FakeService } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { FIXTURE_CONFIG, useConfig } from "../support/config";
 import { fakeEcr } from "../support/ecr";
+import { handlerWorld } from "../support/handler-world";
 
 const fixture = JSON.parse(readFileSync("test/events/ecr-image-push.json", "utf8"));
 const DIGEST = fixture.detail["image-digest"] as string;
@@ -32,22 +32,12 @@ const workers: FakeService[] = [
   { cluster: "shop-batch", service: "worker-reports", taskDefinition: taskDefinitionArn("shop-worker-reports-staging", 3) },
 ];
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
+const world = handlerWorld({ aws: { services: [webStaging, ...workers], alarms: { "shop-staging-web-5xx": "OK", "shop-staging-worker-errors": "OK" } } });
 let ecr: ReturnType<typeof fakeEcr>;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  await db.reset();
-  aws = fakeAws({ services: [webStaging, ...workers], alarms: { "shop-staging-web-5xx": "OK", "shop-staging-worker-errors": "OK" } });
+beforeEach(() => {
   ecr = fakeEcr();
 });
-afterEach(() => {
-  aws.restore();
-  ecr.restore();
-});
+afterEach(() => ecr.restore());
 
 /**
  * Delivers `event`. A successful push's event means ECR holds the image: it is pushed to the
@@ -68,8 +58,7 @@ const run = (event: unknown, context = lambdaContext()) => {
 
 /** shop-web staging's alarm in `state` (absent: it does not exist). */
 function webAlarm(state?: "OK" | "ALARM"): void {
-  aws.restore();
-  aws = fakeAws({ services: [webStaging], alarms: state ? { "shop-staging-web-5xx": state } : {} });
+  world.fakeAws({ services: [webStaging], alarms: state ? { "shop-staging-web-5xx": state } : {} });
 }
 
 /** Runs `body` under the config whose staging refuses while a guarding alarm fires (or is missing). */
@@ -88,8 +77,8 @@ describe("on-image-pushed", () => {
     const result = await run(fixture);
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ target: WEB, outcome: "started" })] });
-    expect(aws.inputs(DescribeServicesCommand)).toEqual([{ cluster: "shop-staging", services: ["web"] }]);
-    const [registered] = aws.inputs(RegisterTaskDefinitionCommand);
+    expect(world.aws.inputs(DescribeServicesCommand)).toEqual([{ cluster: "shop-staging", services: ["web"] }]);
+    const [registered] = world.aws.inputs(RegisterTaskDefinitionCommand);
     expect(registered?.family).toBe("shop-web-staging");
     expect(registered?.containerDefinitions?.[0]?.image).toBe(IMAGE);
     expect(registered?.containerDefinitions?.[0]?.portMappings?.[0]?.containerPort).toBe(8080);
@@ -102,7 +91,7 @@ describe("on-image-pushed", () => {
         { key: "stevedore:replaces", value: "shop-web-staging:41" },
       ]),
     );
-    expect(aws.inputs(UpdateServiceCommand)).toEqual([
+    expect(world.aws.inputs(UpdateServiceCommand)).toEqual([
       {
         cluster: "shop-staging",
         service: "web",
@@ -148,7 +137,7 @@ describe("on-image-pushed", () => {
 
     expect(again).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
     expect(retagged).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate" })] });
-    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(world.aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
     expect(await records()).toHaveLength(1);
   });
 
@@ -164,8 +153,8 @@ describe("on-image-pushed", () => {
     ];
 
     expect(results.slice(0, 2)).toEqual([{ ignored: expect.stringContaining("untagged push") }, { ignored: expect.stringContaining("untagged push") }]);
-    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
-    expect(aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(IMAGE);
+    expect(world.aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand)[0]?.containerDefinitions?.[0]?.image).toBe(IMAGE);
   });
 
   it.each([
@@ -183,8 +172,8 @@ describe("on-image-pushed", () => {
     const result = await run(event);
 
     expect(result).toEqual({ ignored: expect.stringContaining(reason) });
-    expect(aws.ecs.calls()).toHaveLength(0);
-    expect(db.calls.filter((c) => c !== "Query")).toEqual([]);
+    expect(world.aws.ecs.calls()).toHaveLength(0);
+    expect(world.db.calls.filter((c) => c !== "Query")).toEqual([]);
   });
 
   it.each([
@@ -198,8 +187,8 @@ describe("on-image-pushed", () => {
     const result = await run(event);
 
     expect(result).toEqual({ ignored: "malformed event" });
-    expect(aws.ecs.calls()).toHaveLength(0);
-    expect(db.calls).toEqual([]);
+    expect(world.aws.ecs.calls()).toHaveLength(0);
+    expect(world.db.calls).toEqual([]);
   });
 
   it("never deploys an older image over a newer one that already owns the service", async () => {
@@ -209,7 +198,7 @@ describe("on-image-pushed", () => {
     const result = await run(older);
 
     expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     const [newest, stale] = await records();
     expect(newest).toMatchObject({ digest: digest(10), status: "started" });
     expect(stale).toMatchObject({ digest: digest(9), status: "superseded", reason: expect.stringContaining("a newer image") });
@@ -222,7 +211,7 @@ describe("on-image-pushed", () => {
     const late = await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(9) }, { id: "older-late", time: "2026-11-20T09:45:00Z" }));
 
     expect(late).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     const byDigest = new Map((await records()).map((r) => [r.digest, r]));
     expect(byDigest.get(digest(9))).toMatchObject({ status: "superseded", pushedAt: "2026-11-20T09:00:10.000Z" });
     expect(byDigest.get(digest(10))).toMatchObject({ status: "started", pushedAt: "2026-11-20T09:00:20.000Z" });
@@ -246,11 +235,11 @@ describe("on-image-pushed", () => {
         expect(Object.fromEntries(byDigest)).toEqual({ [digest(1)]: "superseded", [digest(2)]: "started" });
       }
       // The image that lost never reaches ECS after the winner: the last UpdateServices run digest 2.
-      const last = aws
+      const last = world.aws
         .inputs(UpdateServiceCommand)
         .slice(-WORKERS.length)
         .map((u) => u.taskDefinition);
-      const registered = aws.inputs(RegisterTaskDefinitionCommand).filter((r) => r.containerDefinitions?.[0]?.image?.endsWith(digest(2)));
+      const registered = world.aws.inputs(RegisterTaskDefinitionCommand).filter((r) => r.containerDefinitions?.[0]?.image?.endsWith(digest(2)));
       expect(registered.length).toBeGreaterThan(0);
       expect(last.every((arn) => arn !== undefined)).toBe(true);
     });
@@ -259,7 +248,7 @@ describe("on-image-pushed", () => {
       ecr.push("shop/worker", digest(2), "2026-11-20T10:00:00.200Z", "v2");
       ecr.push("shop/worker", digest(1), "2026-11-20T10:00:00.700Z", "v1");
       await run(workerPush(2, "v2", "push-2"));
-      const registeredBefore = aws.inputs(RegisterTaskDefinitionCommand).length;
+      const registeredBefore = world.aws.inputs(RegisterTaskDefinitionCommand).length;
       const second = await run(workerPush(1, "v1", "push-1"));
 
       expect(second).toEqual({
@@ -267,7 +256,7 @@ describe("on-image-pushed", () => {
           expect.objectContaining({ target, outcome: "refused", reason: expect.stringContaining("pushed in the same second") }),
         ),
       });
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(registeredBefore);
+      expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(registeredBefore);
       const refused = (await records(WORKERS[0])).find((r) => r.digest === digest(1));
       expect(refused).toMatchObject({
         status: "refused",
@@ -278,12 +267,11 @@ describe("on-image-pushed", () => {
 
   it("ignores a push whose image ECR no longer has, writing nothing", async () => {
     const gone = push({ "image-digest": digest(7) }, { id: "gone" });
-    aws.restore();
-    aws = fakeAws({ services: [webStaging] });
+    world.fakeAws({ services: [webStaging] });
     const result = await handler(gone, lambdaContext());
 
     expect(result).toEqual({ ignored: expect.stringContaining("ECR no longer has the image") });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
     expect(await records()).toEqual([]);
   });
 
@@ -293,7 +281,7 @@ describe("on-image-pushed", () => {
     const result = await handler(push({ "repository-name": "shop/webhooks" }, { id: "other-repository" }), lambdaContext());
 
     expect(result).toEqual({ ignored: "repository shop/webhooks is not configured for any app" });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
     expect(await records()).toEqual([]);
   });
 
@@ -304,7 +292,7 @@ describe("on-image-pushed", () => {
     const [second, first] = await records();
     expect(second).toMatchObject({ digest: digest(2), status: "started" });
     expect(first).toMatchObject({ digest: digest(1), status: "superseded", reason: expect.stringContaining("bbbbbbb") });
-    expect(aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition)).toEqual([
+    expect(world.aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition)).toEqual([
       taskDefinitionArn("shop-web-staging", 42),
       taskDefinitionArn("shop-web-staging", 43),
     ]);
@@ -315,7 +303,7 @@ describe("on-image-pushed", () => {
 
     const outcomes = results.flatMap((r) => ("deployed" in r ? r.deployed.map((d) => d.outcome) : []));
     expect(outcomes.filter((o) => o === "started")).toHaveLength(1);
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     expect(await records()).toHaveLength(1);
   });
 
@@ -324,9 +312,9 @@ describe("on-image-pushed", () => {
     const b = push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" });
     await Promise.all([run(b), run(a)]);
 
-    const updates = aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition);
+    const updates = world.aws.inputs(UpdateServiceCommand).map((u) => u.taskDefinition);
     const imageByRevision = new Map(
-      aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]),
+      world.aws.inputs(RegisterTaskDefinitionCommand).map((r, i) => [taskDefinitionArn("shop-web-staging", 42 + i), r.containerDefinitions?.[0]?.image]),
     );
     // Whatever interleaving happened, the last UpdateService is the newer image.
     expect(imageByRevision.get(updates[updates.length - 1] as string)).toContain(digest(2));
@@ -343,19 +331,19 @@ describe("on-image-pushed", () => {
     const slow = new Promise<void>((resolve) => {
       release = resolve;
     });
-    aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
+    world.aws.ecs.on(RegisterTaskDefinitionCommand).callsFake(async (input: { family: string }) => {
       const arn = taskDefinitionArn(input.family, ++revision);
       await slow;
       return { taskDefinition: { ...input, taskDefinitionArn: arn, revision } };
     });
     const newer = run(push({ "image-tag": "bbbbbbb", "image-digest": digest(2) }, { id: "b", time: "2026-11-20T09:00:30Z" }));
-    await waitFor(async () => aws.inputs(RegisterTaskDefinitionCommand).length === 1);
+    await waitFor(async () => world.aws.inputs(RegisterTaskDefinitionCommand).length === 1);
     const older = await run(push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }));
     release();
     await expect(newer).resolves.toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
 
     expect(older).toEqual({ deployed: [expect.objectContaining({ outcome: "stale" })] });
-    expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.containerDefinitions?.[0]?.image)).toEqual([expect.stringContaining(digest(2))]);
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.containerDefinitions?.[0]?.image)).toEqual([expect.stringContaining(digest(2))]);
     const loser = (await records()).find((r) => r.digest === digest(1));
     expect(loser).toMatchObject({ status: "superseded" });
     expect(loser?.taskDefinitionArn).toBeUndefined();
@@ -371,19 +359,19 @@ describe("on-image-pushed", () => {
         expect.objectContaining({ target: "eu-west-1/shop-batch/worker-reports", outcome: "started" }),
       ]),
     });
-    expect(aws.inputs(DescribeServicesCommand)).toEqual(
+    expect(world.aws.inputs(DescribeServicesCommand)).toEqual(
       expect.arrayContaining([
         { cluster: "shop-staging", services: ["worker", "worker-priority"] },
         { cluster: "shop-batch", services: ["worker-reports"] },
       ]),
     );
     expect(
-      aws
+      world.aws
         .inputs(RegisterTaskDefinitionCommand)
         .map((r) => r.family)
         .sort(),
     ).toEqual(["shop-worker-reports-staging", "shop-worker-staging"]);
-    const updates = aws
+    const updates = world.aws
       .inputs(UpdateServiceCommand)
       .map((u) => [u.service, u.taskDefinition])
       .sort();
@@ -395,7 +383,7 @@ describe("on-image-pushed", () => {
   });
 
   it("records a service that does not exist as failed, without any ECS write, and deploys the others", async () => {
-    aws.services.delete("shop-batch/worker-reports");
+    world.aws.services.delete("shop-batch/worker-reports");
     const result = await run(push({ "repository-name": "shop/worker", "image-tag": "v1.4.0" }));
 
     expect(result).toEqual({
@@ -408,28 +396,28 @@ describe("on-image-pushed", () => {
       ]),
     });
     expect(
-      aws
+      world.aws
         .inputs(UpdateServiceCommand)
         .map((u) => u.service)
         .sort(),
     ).toEqual(["worker", "worker-priority"]);
-    expect(aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.family)).toEqual(["shop-worker-staging"]);
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand).map((r) => r.family)).toEqual(["shop-worker-staging"]);
     const [record] = await records("eu-west-1/shop-batch/worker-reports");
     expect(record).toMatchObject({ status: "failed", reason: "service shop-batch/worker-reports does not exist" });
   });
 
   it("refuses a service driven by CodeDeploy before writing anything", async () => {
-    aws.services.set("shop-staging/web", { ...webStaging, controller: "CODE_DEPLOY" });
+    world.aws.services.set("shop-staging/web", { ...webStaging, controller: "CODE_DEPLOY" });
     const result = await run(fixture);
 
     expect(result).toEqual({
       deployed: [expect.objectContaining({ outcome: "failed", reason: expect.stringContaining("CODE_DEPLOY deployment controller") })],
     });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
   });
 
   it("records ECS's refusal of UpdateService as a failed deployment with ECS's reason", async () => {
-    aws.ecs.on(UpdateServiceCommand).rejects(
+    world.aws.ecs.on(UpdateServiceCommand).rejects(
       Object.assign(new Error("Task definition does not support launch_type FARGATE."), {
         name: "InvalidParameterException",
         $fault: "client",
@@ -450,25 +438,25 @@ describe("on-image-pushed", () => {
   });
 
   it("throws on throttling that outlasted the SDK's retries, and the retried event resumes without registering again", async () => {
-    aws.ecs
+    world.aws.ecs
       .on(UpdateServiceCommand)
       .rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $fault: "client", $metadata: { httpStatusCode: 400 } }));
     await expect(run(fixture)).rejects.toThrow(/ThrottlingException/);
     const [pending] = await records();
     expect(pending).toMatchObject({ status: "pending", leaseUntil: 0, taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
 
-    aws.ecs.on(UpdateServiceCommand).callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
+    world.aws.ecs.on(UpdateServiceCommand).callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
     const retried = await run(fixture);
 
     expect(retried).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
-    expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
     expect((await records())[0]).toMatchObject({ status: "started", ecsDeploymentId: "ecs-svc/3" });
   });
 
   it("names in the superseded record the revision an abandoned claim registered, when a newer image takes the service", async () => {
     // The older push's invocation registers, then its UpdateService never answers: it is dead
     // once its lease (a second here) is over, before it could record the revision.
-    aws.ecs
+    world.aws.ecs
       .on(UpdateServiceCommand)
       .callsFakeOnce(() => new Promise(() => undefined))
       .callsFake(() => ({ service: { deployments: [{ id: "ecs-svc/3", status: "PRIMARY" }] } }));
@@ -476,7 +464,7 @@ describe("on-image-pushed", () => {
       push({ "image-tag": "aaaaaaa", "image-digest": digest(1) }, { id: "a", time: "2026-11-20T09:00:00Z" }),
       lambdaContext("stevedore-on-image-pushed", 1_000),
     ).catch(() => undefined);
-    await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
+    await waitFor(async () => world.aws.inputs(UpdateServiceCommand).length === 1);
     const abandoned = (await records())[0];
     await waitFor(async () => Date.now() > (abandoned?.leaseUntil as number));
 
@@ -490,27 +478,26 @@ describe("on-image-pushed", () => {
 
   it("does not resume a claim whose invocation may still be working on it", async () => {
     let answer = () => undefined as void;
-    aws.ecs.on(UpdateServiceCommand).callsFake(
+    world.aws.ecs.on(UpdateServiceCommand).callsFake(
       () =>
         new Promise((resolve) => {
           answer = () => resolve({ service: { deployments: [{ id: "ecs-svc/9", status: "PRIMARY" }] } });
         }),
     );
     const first = run(fixture); // its UpdateService hangs until answered
-    await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1);
+    await waitFor(async () => world.aws.inputs(UpdateServiceCommand).length === 1);
     expect((await records())[0]?.status).toBe("pending");
 
     const duplicate = await run(fixture);
     expect(duplicate).toEqual({ deployed: [expect.objectContaining({ outcome: "duplicate", reason: expect.stringContaining("pending") })] });
-    expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+    expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
 
     answer();
     await expect(first).resolves.toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
   });
 
   it("deploys with a loud warning when a guarding alarm is already firing and the environment allows it", async () => {
-    aws.restore();
-    aws = fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
+    world.fakeAws({ services: [webStaging], alarms: { "shop-staging-web-5xx": "ALARM" } });
     await run(fixture);
 
     const [record] = await records();
@@ -526,7 +513,7 @@ describe("on-image-pushed", () => {
         deployed: [expect.objectContaining({ outcome: "refused", reason: expect.stringContaining("shop-staging-web-5xx is already in ALARM") })],
       });
     });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
     expect((await readTarget(WEB)).head).toBeUndefined();
   });
@@ -536,7 +523,7 @@ describe("on-image-pushed", () => {
       webAlarm("ALARM");
       await run(fixture);
       webAlarm("OK"); // the alarm cleared
-      const writes = db.calls.length;
+      const writes = world.db.calls.length;
 
       const again = await run(fixture);
 
@@ -548,9 +535,9 @@ describe("on-image-pushed", () => {
           }),
         ],
       });
-      expect(db.calls.slice(writes).filter((c) => c === "TransactWriteItems")).toHaveLength(1);
+      expect(world.db.calls.slice(writes).filter((c) => c === "TransactWriteItems")).toHaveLength(1);
     });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
   });
 
   it("warns that an alarm which does not exist guards nothing", async () => {
@@ -575,13 +562,13 @@ describe("on-image-pushed", () => {
         ],
       });
     });
-    expect(aws.ecsWrites()).toEqual([]);
+    expect(world.aws.ecsWrites()).toEqual([]);
     expect((await records())[0]).toMatchObject({ status: "refused" });
   });
   describe("to a blue-green environment", () => {
     const blueGreen = async (service: FakeService) => {
       useConfig("test/deploy/fixtures/blue-green-staging.yml");
-      aws.services.set("shop-staging/web", { ...service }); // a copy: the fake updates what it holds
+      world.aws.services.set("shop-staging/web", { ...service }); // a copy: the fake updates what it holds
       try {
         return await run(push({ "image-digest": digest(9) }, { id: "blue-green" }));
       } finally {
@@ -599,7 +586,7 @@ describe("on-image-pushed", () => {
         /^service shop-staging\/web cannot take a blue-green deployment: its load balancer lacks advanced configuration: an alternate target group, a production listener rule, a role for ECS to call Elastic Load Balancing\. .* or set the environment's strategy to rolling$/,
       );
       expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "failed", reason })] });
-      expect(aws.ecsWrites()).toEqual([]);
+      expect(world.aws.ecsWrites()).toEqual([]);
       const [record] = await records();
       expect(record).toMatchObject({ status: "failed", reason });
     });
@@ -608,7 +595,7 @@ describe("on-image-pushed", () => {
       const result = await blueGreen(webStaging);
 
       expect(result).toEqual({ deployed: [expect.objectContaining({ outcome: "started" })] });
-      expect(aws.inputs(UpdateServiceCommand)[0]?.deploymentConfiguration).toMatchObject({ strategy: "BLUE_GREEN", bakeTimeInMinutes: 5 });
+      expect(world.aws.inputs(UpdateServiceCommand)[0]?.deploymentConfiguration).toMatchObject({ strategy: "BLUE_GREEN", bakeTimeInMinutes: 5 });
     });
   });
 });

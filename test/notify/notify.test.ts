@@ -9,10 +9,10 @@ import { verifySignature } from "../../shared/notify/webhook";
 import { main as stevedore } from "../../cli/stevedore";
 import type { DeploymentRecord } from "../../shared/records/model";
 import { create, queryUndelivered } from "../../shared/records/store";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { captureLogs, reply, startReceiver, type Received, type Receiver } from "./receiver";
 import { build, deployment, moved } from "./records";
 import { streamEvent, streamRecord } from "./stream";
+import { handlerWorld } from "../support/handler-world";
 
 process.env.AWS_REGION = "eu-west-1";
 process.env.AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
@@ -80,14 +80,9 @@ const rollingOut = moved(deployment(), "started");
 const completed = moved(rollingOut, "completed");
 const rolledBack = moved(moved(completed, "rolling_back", "alarm shop-staging-web-5xx is in ALARM"), "rolled_back", "alarm shop-staging-web-5xx is in ALARM");
 
-let db: TestDynamo;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
+handlerWorld({ aws: false }); // the records the notifier keeps (deliveries, the undelivered)
 
 beforeEach(async () => {
-  await db.reset();
   ssm.reset();
   clearSecretCache();
   forgetDeliveries();

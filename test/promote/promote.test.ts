@@ -7,8 +7,7 @@ import { RegisterTaskDefinitionCommand, UpdateServiceCommand } from "@aws-sdk/cl
 import type { StreamRecord } from "../../sandbox/aws/dynamodb";
 import type { DeploymentRecord, PromotionRecord } from "../../shared/records/model";
 import { createBuild, getPromotion } from "../../shared/records/store";
-import { fakeAws, taskDefinitionArn } from "../support/ecs";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import { taskDefinitionArn } from "../support/ecs";
 import {
   awsError,
   completeWorkerStaging,
@@ -21,10 +20,7 @@ import {
   PUSH_DIGEST,
   PUSHED_AT,
   pushWebToStaging,
-  QUIET_ALARMS,
-  refillRegistrationBudget,
   serviceAction,
-  SERVICES,
   statusChanges,
   streamReader,
   targetRecords,
@@ -38,21 +34,13 @@ import {
   workerPush,
   writesIn,
 } from "../support/records";
+import { handlerWorld } from "../support/handler-world";
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
+const world = handlerWorld();
 let reader: ReturnType<typeof streamReader>;
-beforeAll(async () => {
-  db = await startDynamo();
+beforeEach(() => {
+  reader = streamReader(world.db);
 });
-afterAll(async () => db.close());
-beforeEach(async () => {
-  refillRegistrationBudget();
-  await db.reset();
-  aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
-  reader = streamReader(db);
-});
-afterEach(() => aws.restore());
 
 const NO_FAILURES = { batchItemFailures: [] };
 const VERIFIED_AT = "2026-11-20T09:23:00.000Z"; // the sweep that verifies shop-web staging
@@ -73,7 +61,7 @@ function verifiedTransition(batch: { Records: StreamRecord[] }, recordId: string
   return found;
 }
 
-const productionUpdates = (service: string) => aws.inputs(UpdateServiceCommand).filter((u) => u.cluster === "shop-prod" && u.service === service);
+const productionUpdates = (service: string) => world.aws.inputs(UpdateServiceCommand).filter((u) => u.cluster === "shop-prod" && u.service === service);
 
 describe("promote (records stream)", () => {
   describe("shop-web: staging → production, approval auto", () => {
@@ -83,7 +71,7 @@ describe("promote (records stream)", () => {
 
       await expect(lambda.promote(reader.next())).resolves.toEqual(NO_FAILURES);
 
-      const registered = aws.inputs(RegisterTaskDefinitionCommand);
+      const registered = world.aws.inputs(RegisterTaskDefinitionCommand);
       expect(registered.map((r) => r.family)).toEqual(["shop-web-staging", "shop-web-production"]);
       expect(registered[1]?.containerDefinitions?.[0]?.image).toBe(`${WEB_URI}@${PUSH_DIGEST}`);
       expect(registered[1]?.tags).toEqual(
@@ -93,7 +81,7 @@ describe("promote (records stream)", () => {
           { key: "stevedore:replaces", value: "shop-web-production:41" },
         ]),
       );
-      expect(aws.inputs(UpdateServiceCommand)[1]).toEqual({
+      expect(world.aws.inputs(UpdateServiceCommand)[1]).toEqual({
         cluster: "shop-prod",
         service: "web",
         taskDefinition: taskDefinitionArn("shop-web-production", 42),
@@ -136,7 +124,7 @@ describe("promote (records stream)", () => {
       await lambda.promote({ Records: [verifiedTransition(batch, staging.id)] });
 
       expect(productionUpdates("web")).toHaveLength(1);
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(2);
+      expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(2);
       expect(await targetRecords(WEB_PRODUCTION)).toHaveLength(1);
     });
 
@@ -145,9 +133,9 @@ describe("promote (records stream)", () => {
       // this very write. Simulated by putting the old image back before the stream is consumed.
       const staging = await verifyWebStaging();
       const transition = verifiedTransition(reader.next(), staging.id);
-      await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(
+      await new DynamoDBClient({ endpoint: world.db.endpoint, region: "eu-west-1" }).send(
         new PutItemCommand({
-          TableName: db.table,
+          TableName: world.db.table,
           Item: transition.dynamodb.OldImage as Record<string, AttributeValue>,
         }),
       );
@@ -168,7 +156,7 @@ describe("promote (records stream)", () => {
       const stream = reader.next();
       const batch = { Records: [web, ...workers].map((r) => verifiedTransition(stream, r.id)) };
       let throttled = false;
-      aws.ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => {
+      world.aws.ecs.on(RegisterTaskDefinitionCommand).callsFake((input: { family: string }) => {
         if (!throttled) {
           throttled = true;
           throw awsError("ThrottlingException", "Rate exceeded");
@@ -182,7 +170,7 @@ describe("promote (records stream)", () => {
       expect(productionUpdates("web")).toEqual([]);
       // The claim came before the registration: it is given back for the retry to resume.
       expect((await targetRecords(WEB_PRODUCTION)).map((r) => [r.status, r.leaseUntil])).toEqual([["pending", 0]]);
-      expect(promotionsIn(db.stream)).toEqual([]); // the worker records after it were not handled
+      expect(promotionsIn(world.db.stream)).toEqual([]); // the worker records after it were not handled
 
       // Lambda hands the batch over again from the failed record on.
       const retried = await lambda.promote(batch);
@@ -190,7 +178,7 @@ describe("promote (records stream)", () => {
       expect(retried).toEqual(NO_FAILURES);
       expect(productionUpdates("web")).toHaveLength(1);
       expect(await targetRecords(WEB_PRODUCTION)).toHaveLength(1);
-      expect(promotionsIn(db.stream)).toEqual([expect.objectContaining({ app: "shop-worker", status: "awaiting_approval" })]);
+      expect(promotionsIn(world.db.stream)).toEqual([expect.objectContaining({ app: "shop-worker", status: "awaiting_approval" })]);
       expect(productionUpdates("worker")).toEqual([]);
     });
 
@@ -237,12 +225,12 @@ describe("promote (records stream)", () => {
         ),
       ).toBe(true);
       expect(rollout.Records.some((r) => storedIn(r)?.kind === "build")).toBe(true);
-      const calls = aws.ecs.calls().length;
+      const calls = world.aws.ecs.calls().length;
 
       await expect(lambda.promote(rollout)).resolves.toEqual(NO_FAILURES);
       await expect(lambda.promote(JSON.parse(JSON.stringify({ Records: oddities })))).resolves.toEqual(NO_FAILURES);
 
-      expect(aws.ecs.calls()).toHaveLength(calls);
+      expect(world.aws.ecs.calls()).toHaveLength(calls);
       expect(await targetRecords(WEB_PRODUCTION)).toEqual([]);
     });
 
@@ -256,11 +244,11 @@ describe("promote (records stream)", () => {
       await lambda.sweep("2026-11-20T09:40:00Z");
       const batch = reader.next();
       expect(statusChanges(batch.Records, production.id).map((c) => c.to)).toContain("verified");
-      const calls = aws.ecs.calls().length;
+      const calls = world.aws.ecs.calls().length;
 
       await expect(lambda.promote(batch)).resolves.toEqual(NO_FAILURES);
 
-      expect(aws.ecs.calls()).toHaveLength(calls);
+      expect(world.aws.ecs.calls()).toHaveLength(calls);
     });
   });
 
@@ -277,7 +265,7 @@ describe("promote (records stream)", () => {
     async function awaitingApproval(): Promise<PromotionRecord> {
       await workerStaging(["2026-11-20T09:17:00.000Z", "2026-11-20T09:17:00.000Z", "2026-11-20T09:20:00.000Z"], "2026-11-20T09:25:30Z");
       await lambda.promote(reader.next());
-      const [promotion] = promotionsIn(db.stream);
+      const [promotion] = promotionsIn(world.db.stream);
       if (!promotion) throw new Error("no promotion was requested");
       return promotion;
     }
@@ -287,12 +275,12 @@ describe("promote (records stream)", () => {
       expect(first.map((r) => r.status)).toEqual(["verified", "verified", "completed"]);
 
       await expect(lambda.promote(reader.next())).resolves.toEqual(NO_FAILURES);
-      expect(promotionsIn(db.stream)).toEqual([]);
+      expect(promotionsIn(world.db.stream)).toEqual([]);
 
       await lambda.sweep("2026-11-20T09:25:30Z");
       await expect(lambda.promote(reader.next())).resolves.toEqual(NO_FAILURES);
 
-      const promotions = promotionsIn(db.stream);
+      const promotions = promotionsIn(world.db.stream);
       expect(promotions).toHaveLength(1);
       expect(promotions[0]).toMatchObject({
         kind: "promotion",
@@ -320,8 +308,8 @@ describe("promote (records stream)", () => {
       await lambda.promote(batch);
       await lambda.promote(batch);
 
-      expect(promotionsIn(db.stream)).toHaveLength(1);
-      expect(db.stream.filter((r) => storedIn(r)?.kind === "promotion")).toHaveLength(1);
+      expect(promotionsIn(world.db.stream)).toHaveLength(1);
+      expect(world.db.stream.filter((r) => storedIn(r)?.kind === "promotion")).toHaveLength(1);
     });
 
     it("deploys the approved image to production by digest, as a promotion, and records who approved it", async () => {
@@ -339,7 +327,7 @@ describe("promote (records stream)", () => {
           },
         ],
       });
-      const registered = aws.inputs(RegisterTaskDefinitionCommand).find((r) => r.family === "shop-worker-production");
+      const registered = world.aws.inputs(RegisterTaskDefinitionCommand).find((r) => r.family === "shop-worker-production");
       expect(registered?.containerDefinitions?.[0]?.image).toBe(`${WORKER_URI}@${PUSH_DIGEST}`);
       expect(productionUpdates("worker")).toEqual([expect.objectContaining({ taskDefinition: taskDefinitionArn("shop-worker-production", 42) })]);
       expect(await headRecord(WORKER_PRODUCTION)).toMatchObject({
@@ -404,12 +392,12 @@ describe("promote (records stream)", () => {
 
     it("ignores a decision on a promotion that does not exist, without any ECS call", async () => {
       await awaitingApproval();
-      const calls = aws.ecs.calls().length;
+      const calls = world.aws.ecs.calls().length;
 
       const result = await lambda.approval(decisionEvent({ promotionId: "p-000000000000" }));
 
       expect(result).toEqual({ ignored: "no promotion p-000000000000 for shop-worker" });
-      expect(aws.ecs.calls()).toHaveLength(calls);
+      expect(world.aws.ecs.calls()).toHaveLength(calls);
     });
 
     it.each([
@@ -419,21 +407,21 @@ describe("promote (records stream)", () => {
       ["no one deciding", { promotionId: "p-0123456789ab", by: "" }],
       ["an app name that is not one", { promotionId: "p-0123456789ab", app: "Shop Worker" }],
     ])("ignores a malformed decision with %s: no DynamoDB and no AWS call", async (_name, detail) => {
-      const calls = db.calls.length;
+      const calls = world.db.calls.length;
 
       await expect(lambda.approval(decisionEvent(detail))).resolves.toEqual({ ignored: "malformed event" });
 
-      expect(db.calls.slice(calls)).toEqual([]);
-      expect(aws.ecs.calls()).toEqual([]);
-      expect(aws.cloudwatch.calls()).toEqual([]);
+      expect(world.db.calls.slice(calls)).toEqual([]);
+      expect(world.aws.ecs.calls()).toEqual([]);
+      expect(world.aws.cloudwatch.calls()).toEqual([]);
     });
 
     it("ignores a decision from another source than Stevedore's CLI", async () => {
-      const calls = db.calls.length;
+      const calls = world.db.calls.length;
       const forged = { ...decisionEvent({ promotionId: "p-0123456789ab" }), source: "aws.events" };
 
       await expect(lambda.approval(forged)).resolves.toEqual({ ignored: "malformed event" });
-      expect(writesIn(db.calls.slice(calls))).toEqual([]);
+      expect(writesIn(world.db.calls.slice(calls))).toEqual([]);
     });
   });
 });

@@ -24,17 +24,10 @@ import {
   toItem,
   unlock,
 } from "../../shared/records/store";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import { deploymentRecord, digestOf, promotionRecord, targetRecords, WEB_STAGING, writesIn } from "../support/records";
+import { handlerWorld } from "../support/handler-world";
 
-let db: TestDynamo;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  await db.reset();
-});
+const world = handlerWorld({ aws: false });
 
 /** Wall-clock ms used as "now" and as lock deadlines: the store only compares them. */
 const NOW = 1_800_000_000_000;
@@ -51,9 +44,9 @@ function headOf(record: DeploymentRecord): Head {
 }
 
 async function rawHead(targetKey = WEB_STAGING): Promise<Record<string, unknown> | undefined> {
-  const out = await new DynamoDBClient({ endpoint: db.endpoint, region: "eu-west-1" }).send(
+  const out = await new DynamoDBClient({ endpoint: world.db.endpoint, region: "eu-west-1" }).send(
     new GetItemCommand({
-      TableName: db.table,
+      TableName: world.db.table,
       Key: { pk: { S: keys.target(targetKey) }, sk: { S: keys.head } },
       ConsistentRead: true,
     }),
@@ -71,14 +64,14 @@ describe("records store", () => {
       const state = await readTarget(WEB_STAGING);
       expect(state.head).toMatchObject({ digest: first.digest, pushKey: first.pushKey, recordId: first.id, lockUntil: LOCK });
       expect(state.record).toEqual(first);
-      expect(db.calls).toEqual(expect.arrayContaining(["TransactWriteItems"]));
+      expect(world.db.calls).toEqual(expect.arrayContaining(["TransactWriteItems"]));
     });
 
     it("fails over a stale view of the head, and writes nothing", async () => {
       const [first, second, third] = [image(1), image(2), image(3)];
       await claim(first, undefined, NOW - 1, NOW);
       await claim(second, headOf(first), NOW - 1, NOW);
-      const streamed = db.stream.length;
+      const streamed = world.db.stream.length;
 
       // Decided against "nothing there" or against the first image: both are stale now.
       await expect(claim(third, undefined, LOCK, NOW)).resolves.toBe("conflict");
@@ -86,7 +79,7 @@ describe("records store", () => {
 
       expect((await readTarget(WEB_STAGING)).head?.recordId).toBe(second.id);
       expect(await getRecord(WEB_STAGING, third.pushKey)).toBeUndefined();
-      expect(db.stream.length).toBe(streamed);
+      expect(world.db.stream.length).toBe(streamed);
     });
 
     it("lets exactly one of two concurrent claims over the same head win", async () => {
@@ -186,7 +179,7 @@ describe("records store", () => {
       const first = image(1);
       await claim(first, undefined, NOW - 1, NOW);
       await recordVerdict(verdict(7, "rejected"));
-      const before = db.stream.length;
+      const before = world.db.stream.length;
 
       await expect(
         claim(image(1, { pushedAt: "2026-11-20T10:00:00.000Z", pushKey: pushKeyOf("2026-11-20T10:00:00.000Z", digestOf(1)) }), headOf(first), LOCK, NOW),
@@ -194,7 +187,7 @@ describe("records store", () => {
       await expect(retake({ ...first, version: 2 }, 1, LOCK, NOW)).resolves.toBe("rejected");
       await expect(claim(image(2), headOf(first), LOCK, NOW)).resolves.toBe("claimed"); // another image is not concerned
 
-      expect(db.stream.slice(before).map((r) => (r.dynamodb.Keys.sk as { S?: string }).S)).toEqual(["HEAD", keys.deployment(image(2).pushKey)]);
+      expect(world.db.stream.slice(before).map((r) => (r.dynamodb.Keys.sk as { S?: string }).S)).toEqual(["HEAD", keys.deployment(image(2).pushKey)]);
     });
 
     it.each([
@@ -227,11 +220,11 @@ describe("records store", () => {
     it("saves only from the version it was read at: a wrong version writes nothing", async () => {
       const record = image(1, { status: "refused" });
       await create(record);
-      const streamed = db.stream.length;
+      const streamed = world.db.stream.length;
 
       await expect(save({ ...record, reason: "mine", version: 2 }, 7)).resolves.toBe(false);
       expect(await getRecord(WEB_STAGING, record.pushKey)).toEqual(record);
-      expect(db.stream.length).toBe(streamed);
+      expect(world.db.stream.length).toBe(streamed);
 
       await expect(save({ ...record, reason: "mine", version: 2 }, 1)).resolves.toBe(true);
       await expect(save({ ...record, reason: "theirs", version: 2 }, 1)).resolves.toBe(false);
@@ -245,7 +238,7 @@ describe("records store", () => {
       await expect(create({ ...record, reason: "second" })).resolves.toBe(false);
 
       expect(await getRecord(WEB_STAGING, record.pushKey)).toMatchObject({ reason: "first" });
-      expect(writesIn(db.calls)).toEqual(["PutItem", "PutItem"]);
+      expect(writesIn(world.db.calls)).toEqual(["PutItem", "PutItem"]);
     });
 
     it("saves a promotion from its version only", async () => {

@@ -9,8 +9,7 @@ import { StopServiceDeploymentCommand, UpdateServiceCommand } from "@aws-sdk/cli
 import { clientFor } from "../../shared/aws/clients";
 import { keys, type DeploymentRecord } from "../../shared/records/model";
 import { readTarget } from "../../shared/records/store";
-import { fakeAws, taskDefinitionArn } from "../support/ecs";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import { taskDefinitionArn } from "../support/ecs";
 import {
   acceptStops,
   alarmEvent,
@@ -20,10 +19,7 @@ import {
   headRecord,
   lambda,
   pushWebToStaging,
-  QUIET_ALARMS,
-  refillRegistrationBudget,
   rollbackEvent,
-  SERVICES,
   statusChanges,
   WEB_PRODUCTION,
   WEB_STAGING,
@@ -31,20 +27,9 @@ import {
   workerPush,
   writesIn,
 } from "../support/records";
+import { handlerWorld } from "../support/handler-world";
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  refillRegistrationBudget();
-  await db.reset();
-  aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
-  acceptStops(aws);
-});
-afterEach(() => aws.restore());
+const world = handlerWorld({ aws: { acceptStops: true } });
 
 const PREVIOUS = taskDefinitionArn("shop-web-production", 41);
 
@@ -90,15 +75,15 @@ async function production(status: "started" | "in progress" | "completed"): Prom
 }
 
 function watch() {
-  const calls = db.calls.length;
-  const stream = db.stream.length;
-  const ecs = aws.ecs.calls().length;
-  const cloudwatch = aws.cloudwatch.calls().length;
+  const calls = world.db.calls.length;
+  const stream = world.db.stream.length;
+  const ecs = world.aws.ecs.calls().length;
+  const cloudwatch = world.aws.cloudwatch.calls().length;
   return {
-    writes: () => writesIn(db.calls.slice(calls)),
-    calls: () => db.calls.slice(calls),
-    stream: () => db.stream.slice(stream),
-    awsCalls: () => aws.ecs.calls().length - ecs + aws.cloudwatch.calls().length - cloudwatch,
+    writes: () => writesIn(world.db.calls.slice(calls)),
+    calls: () => world.db.calls.slice(calls),
+    stream: () => world.db.stream.slice(stream),
+    awsCalls: () => world.aws.ecs.calls().length - ecs + world.aws.cloudwatch.calls().length - cloudwatch,
   };
 }
 
@@ -110,9 +95,9 @@ describe("on-alarm", () => {
       const result = await lambda.alarm(alarmEvent());
 
       expect(result).toEqual({ checked: [{ target: WEB_PRODUCTION, recordId: record.id, status: "rolling_back", rolledBack: true }] });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([{ serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" }]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([{ serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" }]);
       expect(record.serviceDeploymentArn).toMatch(/^arn:aws:ecs:eu-west-1:123456789012:service-deployment\/shop-prod\/web\//);
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment itself, nothing more
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment itself, nothing more
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "rolling_back",
         reason: expect.stringContaining(ALARM_REASON),
@@ -135,7 +120,7 @@ describe("on-alarm", () => {
         finishedAt: "2026-11-20T09:27:10.000Z",
       });
       expect(
-        statusChanges(db.stream, record.id)
+        statusChanges(world.db.stream, record.id)
           .filter((c) => FINAL.includes(c.to))
           .map((c) => c.to),
       ).toEqual(["rolled_back"]);
@@ -143,12 +128,14 @@ describe("on-alarm", () => {
 
     it("falls back to UpdateService to the replaced revision when ECS refuses to stop the deployment", async () => {
       const record = await production("in progress");
-      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("InvalidParameterException", "The service deployment is not in a state that can be stopped."));
+      world.aws.ecs
+        .on(StopServiceDeploymentCommand)
+        .rejects(awsError("InvalidParameterException", "The service deployment is not in a state that can be stopped."));
 
       await lambda.alarm(alarmEvent());
 
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "rolling_back",
         reason: expect.stringContaining(ALARM_REASON),
@@ -159,30 +146,30 @@ describe("on-alarm", () => {
 
     it("follows ECS's own rollback when ECS answers that it is already rolling the deployment back (ConflictException)", async () => {
       await production("in progress");
-      aws.ecs
+      world.aws.ecs
         .on(StopServiceDeploymentCommand)
         .rejects(awsError("ConflictException", "The request could not be processed because of conflict in the current state of the resource."));
 
       await lambda.alarm(alarmEvent());
 
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment's own: no rollback on top of ECS's
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment's own: no rollback on top of ECS's
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ status: "rolling_back", reason: expect.stringContaining(ALARM_REASON) });
     });
 
     it("throws when ECS throttles StopServiceDeployment, so that Lambda retries; the retry rolls back once", async () => {
       const record = await production("in progress");
-      aws.ecs.on(StopServiceDeploymentCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));
+      world.aws.ecs.on(StopServiceDeploymentCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));
 
       await expect(lambda.alarm(alarmEvent())).rejects.toThrow(/ThrottlingException/);
       // The decision stays recorded; its lease is given back so the retry acts at once.
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ status: "rolling_back", rollback: { leaseUntil: 0 } });
 
-      acceptStops(aws);
+      acceptStops(world.aws);
       await lambda.alarm(alarmEvent());
       await lambda.alarm(alarmEvent());
 
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([
         { serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" },
         { serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" },
       ]);
@@ -198,8 +185,8 @@ describe("on-alarm", () => {
       const result = await lambda.alarm(alarmEvent());
 
       expect(result).toEqual({ checked: [{ target: WEB_PRODUCTION, recordId: record.id, status: "rolling_back", rolledBack: true }] });
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+      expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "rolling_back",
         reason: expect.stringContaining(ALARM_REASON),
@@ -212,7 +199,7 @@ describe("on-alarm", () => {
       const record = await production("completed");
       const after = watch();
       let atEcs: { writes: string[]; status?: string; lockUntil?: number } | undefined;
-      aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string }) => {
+      world.aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string }) => {
         const { head, record: now } = await readTarget(WEB_PRODUCTION);
         atEcs = { writes: after.writes(), status: now?.status, lockUntil: head?.lockUntil };
         return {
@@ -224,7 +211,7 @@ describe("on-alarm", () => {
 
       expect(atEcs).toEqual({ writes: ["TransactWriteItems"], status: "rolling_back", lockUntil: expect.any(Number) });
       expect(atEcs?.lockUntil).toBeGreaterThan(Date.now());
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+      expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ id: record.id, status: "rolling_back", rollbackDeploymentId: "ecs-svc/2000000000000000002" });
       expect((await readTarget(WEB_PRODUCTION)).head?.lockUntil).toBeUndefined(); // released after ECS answered
     });
@@ -236,13 +223,13 @@ describe("on-alarm", () => {
       await expect(lambda.alarm(alarmEvent())).rejects.toThrow(/locked by another UpdateService/);
 
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({ id: record.id, status: "rolling_back", reason: expect.stringContaining(ALARM_REASON) });
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment only
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1); // the deployment only
 
       // The lock is gone and the decision's lease has passed (the rollback request gave it back):
       // the retried event acts on the decision it finds.
       await lockHeadFor(WEB_PRODUCTION, 0);
       await lambda.alarm(alarmEvent());
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+      expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
     });
 
     it("ends rolled_back when that rollback completes, and never becomes success", async () => {
@@ -260,7 +247,7 @@ describe("on-alarm", () => {
         reason: expect.stringContaining(ALARM_REASON),
         finishedAt: "2026-11-20T09:29:00.000Z",
       });
-      const changes = statusChanges(db.stream, record.id).map((c) => c.to);
+      const changes = statusChanges(world.db.stream, record.id).map((c) => c.to);
       expect(changes.filter((s) => FINAL.includes(s))).toEqual(["rolled_back"]);
       expect(changes).not.toContain("verified");
     });
@@ -271,13 +258,13 @@ describe("on-alarm", () => {
 
       await lambda.alarm(late);
 
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+      expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("rolling_back");
     });
 
     it("records a rollback that ECS refuses as failed, loudly, never as success", async () => {
       await production("completed");
-      aws.ecs.on(UpdateServiceCommand).rejects(awsError("InvalidParameterException", "TaskDefinition is inactive"));
+      world.aws.ecs.on(UpdateServiceCommand).rejects(awsError("InvalidParameterException", "TaskDefinition is inactive"));
 
       await lambda.alarm(alarmEvent());
       await lambda.sweep("2026-11-20T10:30:00Z");
@@ -296,7 +283,7 @@ describe("on-alarm", () => {
         const record = await headRecord(target);
         await lambda.ecs(deploymentEvent("COMPLETED", { target, deploymentId: record.ecsDeploymentId as string, updatedAt: COMPLETED_AT }));
       }
-      const before = aws.inputs(UpdateServiceCommand).length;
+      const before = world.aws.inputs(UpdateServiceCommand).length;
 
       const result = await lambda.alarm(alarmEvent({ alarmName: "shop-staging-worker-errors", timestamp: "2026-11-20T09:20:00.000Z" }));
 
@@ -304,7 +291,7 @@ describe("on-alarm", () => {
         checked: expect.arrayContaining(WORKER_STAGING.map((target) => expect.objectContaining({ target, status: "rolling_back", rolledBack: true }))),
       });
       expect(
-        aws
+        world.aws
           .inputs(UpdateServiceCommand)
           .slice(before)
           .map((u) => [u.service, u.taskDefinition])
@@ -324,7 +311,7 @@ describe("on-alarm", () => {
     const result = await lambda.alarm(alarmEvent({ timestamp: "2026-11-20T09:28:00.000Z" }));
 
     expect(result).toEqual({ checked: [expect.objectContaining({ target: WEB_PRODUCTION, status: "completed", rolledBack: false })] });
-    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(world.aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
     expect(after.writes()).toEqual([]);
     expect(after.stream()).toEqual([]);
   });
@@ -337,7 +324,7 @@ describe("on-alarm", () => {
 
     await lambda.alarm(alarmEvent({ timestamp: "2026-11-20T09:40:00.000Z" }));
 
-    expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+    expect(world.aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
     expect(after.writes()).toEqual([]);
   });
 
@@ -351,8 +338,8 @@ describe("on-alarm", () => {
     const result = await lambda.alarm({ ...alarmEvent({ timestamp: "2026-11-20T09:10:00.000Z" }), time: "2026-11-20T09:10:01Z" });
 
     expect(result).toEqual({ checked: [expect.objectContaining({ target: WEB_PRODUCTION, status: "started", rolledBack: false })] });
-    expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+    expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
     expect(after.writes()).toEqual([]);
   });
 
@@ -398,7 +385,7 @@ describe("on-alarm", () => {
     const result = await lambda.alarm(alarmEvent({ alarmName: "shop-prod-web-latency", composite: true }));
 
     expect(result).toEqual({ checked: [{ target: WEB_PRODUCTION, recordId: record.id, status: "rolling_back", rolledBack: true }] });
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+    expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
     expect((await headRecord(WEB_PRODUCTION)).reason).toContain("alarm shop-prod-web-latency fired");
   });
 
@@ -407,14 +394,14 @@ describe("on-alarm", () => {
     ["inside the watch window", "completed", UpdateServiceCommand],
   ] as const)("rolls back once when the alarm is delivered twice %s", async (...[, status, command]) => {
     await production(status);
-    const before = aws.inputs(command as typeof UpdateServiceCommand).length;
+    const before = world.aws.inputs(command as typeof UpdateServiceCommand).length;
     const event = alarmEvent();
 
     await lambda.alarm(event);
     const after = watch();
     const again = await lambda.alarm(event);
 
-    expect(aws.inputs(command as typeof UpdateServiceCommand).length - before).toBe(1);
+    expect(world.aws.inputs(command as typeof UpdateServiceCommand).length - before).toBe(1);
     expect(again).toEqual({ checked: [expect.objectContaining({ status: "rolling_back", rolledBack: false })] });
     expect(after.writes()).toEqual([]);
   });
@@ -426,7 +413,7 @@ describe("on-alarm", () => {
 
     await lambda.alarm(alarmEvent({ alarmName: "shop-prod-web-latency", timestamp: "2026-11-20T09:24:50.000Z" }));
 
-    expect(aws.inputs(UpdateServiceCommand)).toHaveLength(2); // the deployment and one rollback
+    expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(2); // the deployment and one rollback
     expect((await headRecord(WEB_PRODUCTION)).reason).toEqual(expect.stringContaining("alarm shop-prod-web-latency fired"));
     expect(statusChanges(after.stream())).toEqual([]);
   });
@@ -444,7 +431,7 @@ describe("on-alarm races (at-least-once, out-of-order delivery)", () => {
       lambda.alarm(alarmEvent({ alarmName: "shop-prod-web-latency", id: "b7c1d2e3-0000-4000-8000-000000000001" })),
     ]);
 
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+    expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
     expect((await headRecord(WEB_PRODUCTION)).status).toBe("rolling_back");
   });
 
@@ -454,7 +441,7 @@ describe("on-alarm races (at-least-once, out-of-order delivery)", () => {
     // alarm's invocation is still between UpdateService's answer and its write.
     const rollback = "ecs-svc/2000000000000000002";
     let delivered: Promise<unknown> = Promise.resolve();
-    aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string }) => {
+    world.aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string }) => {
       delivered = lambda.ecs(deploymentEvent("IN_PROGRESS", { target: WEB_PRODUCTION, deploymentId: rollback, updatedAt: "2026-11-20T09:24:41.000Z" }));
       await delivered;
       return {
@@ -477,7 +464,7 @@ describe("on-alarm races (at-least-once, out-of-order delivery)", () => {
     await production("completed");
     // The alarm went to ALARM at 09:27:00 (inside the window, which ends 09:27:51.903); its
     // event is retried by Lambda and handled only after the 09:28 sweep.
-    aws.cloudwatch.on(DescribeAlarmsCommand).resolves({
+    world.aws.cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
         { AlarmName: "shop-prod-web-5xx", StateValue: "ALARM", StateReason: "Threshold Crossed", StateUpdatedTimestamp: new Date("2026-11-20T09:27:00.000Z") },
         { AlarmName: "shop-prod-web-latency", StateValue: "OK", StateReason: "quiet", StateUpdatedTimestamp: new Date("2026-11-20T08:00:00.000Z") },
@@ -488,6 +475,6 @@ describe("on-alarm races (at-least-once, out-of-order delivery)", () => {
     await lambda.alarm({ ...alarmEvent({ timestamp: "2026-11-20T09:27:00.000Z" }), time: "2026-11-20T09:27:01Z" });
 
     expect((await headRecord(WEB_PRODUCTION)).status).not.toBe("verified");
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
+    expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([ROLLBACK_TO_PREVIOUS]);
   });
 });

@@ -4,10 +4,8 @@
 // records a local DynamoDB. shop-web staging (the fixture config) watches 5 minutes.
 import { UpdateServiceCommand } from "@aws-sdk/client-ecs";
 import type { DeploymentRecord } from "../../shared/records/model";
-import { fakeAws, taskDefinitionArn } from "../support/ecs";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
+import { taskDefinitionArn } from "../support/ecs";
 import {
-  acceptStops,
   alarmEvent,
   deploymentEvent,
   digestOf,
@@ -15,27 +13,13 @@ import {
   lambda,
   pushEvent,
   pushWebToStaging,
-  QUIET_ALARMS,
-  refillRegistrationBudget,
-  SERVICES,
   statusChanges,
   targetRecords,
   WEB_STAGING,
 } from "../support/records";
+import { handlerWorld } from "../support/handler-world";
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  refillRegistrationBudget();
-  await db.reset();
-  aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
-  acceptStops(aws);
-});
-afterEach(() => aws.restore());
+const world = handlerWorld({ aws: { acceptStops: true } });
 
 const PREVIOUS = taskDefinitionArn("shop-web-staging", 41);
 const FINAL = ["verified", "failed", "rolled_back", "timed_out", "superseded", "refused"];
@@ -53,7 +37,7 @@ async function completedStaging(): Promise<DeploymentRecord> {
 const alarm = () => lambda.alarm(alarmEvent({ alarmName: "shop-staging-web-5xx", timestamp: "2026-11-20T09:20:00.000Z" }));
 const recordOf = async (id: string) => (await targetRecords(WEB_STAGING)).find((r) => r.id === id) as DeploymentRecord;
 const finals = (id: string) =>
-  statusChanges(db.stream, id)
+  statusChanges(world.db.stream, id)
     .filter((c) => FINAL.includes(c.to))
     .map((c) => c.to);
 
@@ -69,7 +53,7 @@ describe("a newer image pushed while Stevedore rolls back", () => {
     const newer = await headRecord(WEB_STAGING);
     expect(newer).toMatchObject({ digest: digestOf(2), status: "started" });
     expect(await recordOf(rejected.id)).toMatchObject({ status: "rolling_back", reason: expect.stringContaining(ALARM) });
-    expect(statusChanges(db.stream, rejected.id).map((c) => c.to)).not.toContain("superseded");
+    expect(statusChanges(world.db.stream, rejected.id).map((c) => c.to)).not.toContain("superseded");
 
     // ECS: the rollback's IN_PROGRESS, then the newer image's deployment replaces it.
     await lambda.ecs(deploymentEvent("IN_PROGRESS", { deploymentId: rollback, updatedAt: "2026-11-20T09:20:02.000Z" }));
@@ -107,7 +91,7 @@ describe("a newer image pushed while Stevedore rolls back", () => {
     const landed: string[] = [];
     let deployments = 1;
     let newerPush: Promise<unknown> = Promise.resolve();
-    aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string; taskDefinition: string }) => {
+    world.aws.ecs.on(UpdateServiceCommand).callsFake(async (input: { cluster: string; service: string; taskDefinition: string }) => {
       const id = `ecs-svc/${3000000000000000000n + BigInt(++deployments)}`;
       if (input.taskDefinition === PREVIOUS) {
         // The newer image is pushed while the rollback's UpdateService is in flight (a slow,
@@ -142,7 +126,7 @@ describe("Stevedore's own rollback", () => {
 
     await alarm();
 
-    expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([
+    expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([
       {
         cluster: "shop-staging",
         service: "web",

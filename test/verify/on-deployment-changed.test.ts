@@ -3,8 +3,6 @@
 // started) with the records in a local DynamoDB. Assertions are on what the table holds, what
 // the stream carried and which DynamoDB calls were made.
 import type { DeploymentRecord } from "../../shared/records/model";
-import { fakeAws } from "../support/ecs";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
   deploymentEvent,
   digestOf,
@@ -13,7 +11,6 @@ import {
   pushEvent,
   pushWebToStaging,
   QUIET_ALARMS,
-  refillRegistrationBudget,
   rollbackEvent,
   serviceAction,
   serviceArn,
@@ -23,19 +20,9 @@ import {
   WEB_STAGING,
   writesIn,
 } from "../support/records";
+import { handlerWorld } from "../support/handler-world";
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  refillRegistrationBudget();
-  await db.reset();
-  aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
-});
-afterEach(() => aws.restore());
+const world = handlerWorld();
 
 const IN_PROGRESS_AT = "2026-11-20T09:14:08.512Z";
 const COMPLETED_AT = "2026-11-20T09:17:51.903Z";
@@ -44,12 +31,12 @@ const ECS_ROLLBACK = "ecs-svc/8812044957315520741";
 
 /** What the handler did to the table from here on: DynamoDB writes and stream records. */
 function watch() {
-  const calls = db.calls.length;
-  const stream = db.stream.length;
+  const calls = world.db.calls.length;
+  const stream = world.db.stream.length;
   return {
-    writes: () => writesIn(db.calls.slice(calls)),
-    calls: () => db.calls.slice(calls),
-    stream: () => db.stream.slice(stream),
+    writes: () => writesIn(world.db.calls.slice(calls)),
+    calls: () => world.db.calls.slice(calls),
+    stream: () => world.db.stream.slice(stream),
   };
 }
 
@@ -78,7 +65,7 @@ describe("on-deployment-changed", () => {
     const after = await headRecord(WEB_STAGING);
     expect(after).toMatchObject({ status: "completed", completedAt: COMPLETED_AT, updatedAt: COMPLETED_AT, watchUntil: "2026-11-20T09:22:51.903Z" });
     expect(after.history.map((h) => h.status)).toEqual(["pending", "started", "completed"]);
-    expect(statusChanges(db.stream, record.id).map((c) => c.to)).toEqual(["pending", "started", "completed"]);
+    expect(statusChanges(world.db.stream, record.id).map((c) => c.to)).toEqual(["pending", "started", "completed"]);
   });
 
   it("writes nothing when COMPLETED is delivered again", async () => {
@@ -119,7 +106,7 @@ describe("on-deployment-changed", () => {
 
       const after = await headRecord(WEB_STAGING);
       expect(after).toMatchObject({ status: "rolled_back", reason: expect.stringContaining("ECS deployment circuit breaker") });
-      const changes = statusChanges(db.stream, record.id);
+      const changes = statusChanges(world.db.stream, record.id);
       expect(changes.filter((c) => ["verified", "failed", "rolled_back", "timed_out", "superseded"].includes(c.to))).toEqual([
         { id: record.id, from: expect.any(String), to: "rolled_back" },
       ]);
@@ -131,7 +118,7 @@ describe("on-deployment-changed", () => {
       await lambda.sweep("2026-11-20T10:00:00Z");
 
       expect((await headRecord(WEB_STAGING)).status).toBe("rolled_back");
-      expect(statusChanges(db.stream, record.id).map((c) => c.to)).not.toContain("verified");
+      expect(statusChanges(world.db.stream, record.id).map((c) => c.to)).not.toContain("verified");
     });
   });
 
@@ -156,9 +143,8 @@ describe("on-deployment-changed", () => {
 
   it("leaves the newer deployment alone when late events of the older one it replaced arrive", async () => {
     // Start over: an older image at 09:00, then the fixture's image at 09:14:05 replaces it.
-    await db.reset();
-    aws.restore();
-    aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
+    await world.db.reset();
+    world.fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
     const older = await pushWebToStaging(pushEvent({ "image-tag": "aaaaaaa", "image-digest": digestOf(1) }, { id: "older", time: "2026-11-20T09:00:00Z" }));
     const newer = await pushWebToStaging();
     expect(newer.digest).not.toBe(older.digest);

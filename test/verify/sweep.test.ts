@@ -7,11 +7,9 @@ import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import type { DeploymentRecord } from "../../shared/records/model";
 import { getPromotion } from "../../shared/records/store";
 import { handler as sweepHandler } from "../../functions/sweep";
-import { fakeAws, taskDefinitionArn } from "../support/ecs";
+import { taskDefinitionArn } from "../support/ecs";
 import { lambdaContext } from "../support/lambda";
-import { startDynamo, type TestDynamo } from "../support/local-dynamo";
 import {
-  acceptStops,
   alarmEvent,
   awsError,
   completeWorkerStaging,
@@ -22,9 +20,6 @@ import {
   promotionsIn,
   pushEvent,
   pushWebToStaging,
-  QUIET_ALARMS,
-  refillRegistrationBudget,
-  SERVICES,
   statusChanges,
   streamReader,
   PUSH_DIGEST,
@@ -36,20 +31,9 @@ import {
   workerPush,
   writesIn,
 } from "../support/records";
+import { handlerWorld } from "../support/handler-world";
 
-let db: TestDynamo;
-let aws: ReturnType<typeof fakeAws>;
-beforeAll(async () => {
-  db = await startDynamo();
-});
-afterAll(async () => db.close());
-beforeEach(async () => {
-  refillRegistrationBudget();
-  await db.reset();
-  aws = fakeAws({ services: SERVICES, alarms: QUIET_ALARMS });
-  acceptStops(aws);
-});
-afterEach(() => aws.restore());
+const world = handlerWorld({ aws: { acceptStops: true } });
 
 const IN_PROGRESS_AT = "2026-11-20T09:14:08.512Z";
 const COMPLETED_AT = "2026-11-20T09:17:51.903Z";
@@ -78,16 +62,16 @@ async function staging(status: "started" | "in progress" | "completed" | "rollin
 /** Until the table has seen no call for a while: work nobody awaits (a dead invocation) is over. */
 async function quiet(): Promise<void> {
   let seen = -1;
-  while (seen !== db.calls.length) {
-    seen = db.calls.length;
+  while (seen !== world.db.calls.length) {
+    seen = world.db.calls.length;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 function watch() {
-  const calls = db.calls.length;
-  const stream = db.stream.length;
-  return { writes: () => writesIn(db.calls.slice(calls)), stream: () => db.stream.slice(stream) };
+  const calls = world.db.calls.length;
+  const stream = world.db.stream.length;
+  return { writes: () => writesIn(world.db.calls.slice(calls)), stream: () => world.db.stream.slice(stream) };
 }
 
 describe("sweep", () => {
@@ -100,7 +84,7 @@ describe("sweep", () => {
 
       expect(result).toEqual({ looked: 1, changed: [{ id: record.id, status: "verified" }] });
       expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "verified", finishedAt: "2026-11-20T09:23:00.000Z" });
-      expect(statusChanges(db.stream, record.id).filter((c) => c.to === "verified")).toEqual([{ id: record.id, from: "completed", to: "verified" }]);
+      expect(statusChanges(world.db.stream, record.id).filter((c) => c.to === "verified")).toEqual([{ id: record.id, from: "completed", to: "verified" }]);
     });
 
     it.each([
@@ -127,7 +111,7 @@ describe("sweep", () => {
       expect([...first.changed, ...second.changed]).toEqual([{ id: record.id, status: "verified" }]);
       expect(third).toEqual({ looked: 0, changed: [] });
       expect(after.writes()).toEqual([]);
-      expect(statusChanges(db.stream, record.id).filter((c) => c.to === "verified")).toHaveLength(1);
+      expect(statusChanges(world.db.stream, record.id).filter((c) => c.to === "verified")).toHaveLength(1);
     });
 
     it("does not time out a deployment that completed before its deadline while its window runs past it", async () => {
@@ -142,7 +126,7 @@ describe("sweep", () => {
 
       await lambda.sweep("2026-11-20T09:50:00Z");
       expect((await headRecord(WEB_PRODUCTION)).status).toBe("verified");
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
     });
   });
 
@@ -196,7 +180,7 @@ describe("sweep", () => {
 
       expect(await lambda.sweep("2026-11-20T09:23:00Z")).toEqual({ looked: 1, changed: [{ id: record.id, status: "rolling_back" }] });
       expect(await headRecord(WEB_STAGING)).toMatchObject({ reason: "its build shop-web #131 failed in POST_BUILD after pushing this image" });
-      expect(aws.inputs(UpdateServiceCommand).at(-1)).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 41) });
+      expect(world.aws.inputs(UpdateServiceCommand).at(-1)).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 41) });
     });
 
     it("rolls back, never verifies, when CodeBuild says the build that pushed it was of a pull request", async () => {
@@ -255,8 +239,8 @@ describe("sweep", () => {
 
       expect(result.changed).toEqual([{ id: record.id, status: "timed_out" }]);
       expect(await headRecord(WEB_STAGING)).toMatchObject({ status: "timed_out", reason: expect.stringContaining(reason), finishedAt: STAGING_DEADLINE });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
-      expect(aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+      expect(world.aws.ecsWrites()).toEqual(["RegisterTaskDefinitionCommand", "UpdateServiceCommand"]);
     });
 
     it.each([
@@ -282,7 +266,7 @@ describe("sweep", () => {
         status: "timed_out",
         reason: expect.stringContaining("the rollback did not finish before the deadline: ECS deployment circuit breaker"),
       });
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([]);
     });
 
     it.each(["started", "in progress"] as const)("times out a %s production rollout and stops it with a ROLLBACK (onTimeout: rollback)", async (status) => {
@@ -294,12 +278,12 @@ describe("sweep", () => {
       const result = await lambda.sweep("2026-11-20T09:45:00Z");
 
       expect(result.changed).toEqual([{ id: record.id, status: "timed_out" }]);
-      expect(aws.inputs(StopServiceDeploymentCommand)).toEqual([{ serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" }]);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toEqual([{ serviceDeploymentArn: record.serviceDeploymentArn, stopType: "ROLLBACK" }]);
       expect(await headRecord(WEB_PRODUCTION)).toMatchObject({
         status: "timed_out",
         reason: `no outcome within the deadline (${PRODUCTION_DEADLINE}); rolling back`,
       });
-      expect(statusChanges(db.stream, record.id).filter((c) => c.to === "timed_out")).toHaveLength(1);
+      expect(statusChanges(world.db.stream, record.id).filter((c) => c.to === "timed_out")).toHaveLength(1);
     });
 
     it("gives a rollback that an alarm started in the watch window, after the deadline, time to finish", async () => {
@@ -319,12 +303,14 @@ describe("sweep", () => {
 
     it("falls back to the replaced revision when ECS refuses to stop a timed-out production rollout", async () => {
       const record = await deployWebToProduction();
-      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("InvalidParameterException", "The service deployment is not in a state that can be stopped."));
+      world.aws.ecs
+        .on(StopServiceDeploymentCommand)
+        .rejects(awsError("InvalidParameterException", "The service deployment is not in a state that can be stopped."));
 
       await lambda.sweep("2026-11-20T09:45:00Z");
 
       // ECS's own rollbacks off for Stevedore's rollback: they would return the image it rejects.
-      expect(aws.inputs(UpdateServiceCommand).slice(1)).toEqual([
+      expect(world.aws.inputs(UpdateServiceCommand).slice(1)).toEqual([
         {
           cluster: "shop-prod",
           service: "web",
@@ -342,7 +328,7 @@ describe("sweep", () => {
     it("keeps one record's failure its own: a throttled rollback does not keep another deployment from being verified", async () => {
       const verifiable = await staging("completed");
       const stuck = await deployWebToProduction();
-      aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+      world.aws.ecs.on(StopServiceDeploymentCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
 
       const first = await lambda.sweep("2026-11-20T09:45:00Z");
 
@@ -361,23 +347,23 @@ describe("sweep", () => {
       await lambda.sweep("2026-11-20T09:46:00Z");
       await lambda.sweep("2026-11-20T09:47:00Z");
 
-      expect(aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
+      expect(world.aws.inputs(StopServiceDeploymentCommand)).toHaveLength(1);
     });
   });
 
   describe("abandoned claims", () => {
     it("resumes a claim given back after a throttled UpdateService, without registering again", async () => {
-      aws.ecs.on(UpdateServiceCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));
+      world.aws.ecs.on(UpdateServiceCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded"));
       await expect(lambda.push(pushEvent())).rejects.toThrow(/ThrottlingException/);
       const pending = await headRecord(WEB_STAGING);
       expect(pending).toMatchObject({ status: "pending", leaseUntil: 0, taskDefinitionArn: taskDefinitionArn("shop-web-staging", 42) });
-      aws.ecs.on(UpdateServiceCommand).callsFake(() => started("ecs-svc/3000000000000000001"));
+      world.aws.ecs.on(UpdateServiceCommand).callsFake(() => started("ecs-svc/3000000000000000001"));
 
       const result = await lambda.sweep("2026-11-20T09:15:00Z");
 
       expect(result.changed).toEqual([{ id: pending.id, status: "started" }]);
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
-      const updates = aws.inputs(UpdateServiceCommand);
+      expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      const updates = world.aws.inputs(UpdateServiceCommand);
       expect(updates).toHaveLength(2);
       expect(updates[1]).toEqual(updates[0]);
       expect(await headRecord(WEB_STAGING)).toMatchObject({
@@ -392,7 +378,7 @@ describe("sweep", () => {
       // The first invocation's UpdateService never answers: it is as good as dead once its
       // lease (its own deadline) is over.
       let answer: () => void = () => undefined;
-      aws.ecs
+      world.aws.ecs
         .on(UpdateServiceCommand)
         .callsFakeOnce(
           () =>
@@ -408,7 +394,7 @@ describe("sweep", () => {
 
       const meanwhile = await lambda.sweep("2026-11-20T09:15:00Z");
       expect(meanwhile.changed).toEqual([]);
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
       expect((await headRecord(WEB_STAGING)).status).toBe("pending");
 
       await waitFor(async () => Date.now() > (pending.leaseUntil as number), "the lease to end");
@@ -418,9 +404,9 @@ describe("sweep", () => {
       // The dead invocation's revision was never written to the record (its UpdateService never
       // answered): the resume finds it by its provenance tags and uses it, registering nothing,
       // so no revision is left that no record names.
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(2);
-      expect(aws.inputs(UpdateServiceCommand)[1]).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 42) });
+      expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(2);
+      expect(world.aws.inputs(UpdateServiceCommand)[1]).toMatchObject({ taskDefinition: taskDefinitionArn("shop-web-staging", 42) });
       expect(await headRecord(WEB_STAGING)).toMatchObject({
         status: "started",
         ecsDeploymentId: "ecs-svc/3000000000000000001",
@@ -440,12 +426,12 @@ describe("sweep", () => {
       ["already completed (its events went by unheard)", "COMPLETED", "completed"],
     ] as const)("adopts the deployment a dead invocation's UpdateService started, %s, instead of asking ECS again", async (...[, rolloutState, status]) => {
       // UpdateService landed, then the invocation died before recording it (its answer never came back).
-      aws.ecs.on(UpdateServiceCommand).callsFakeOnce(() => new Promise(() => undefined));
+      world.aws.ecs.on(UpdateServiceCommand).callsFakeOnce(() => new Promise(() => undefined));
       void lambda.push(pushEvent(), 1_000).catch(() => undefined);
-      await waitFor(async () => aws.inputs(UpdateServiceCommand).length === 1, "the UpdateService");
+      await waitFor(async () => world.aws.inputs(UpdateServiceCommand).length === 1, "the UpdateService");
       const pending = await headRecord(WEB_STAGING);
       const revision = taskDefinitionArn("shop-web-staging", 42);
-      aws.ecs.on(DescribeServicesCommand).resolves({
+      world.aws.ecs.on(DescribeServicesCommand).resolves({
         services: [
           {
             serviceName: "web",
@@ -480,8 +466,8 @@ describe("sweep", () => {
 
       expect((await lambda.sweep("2026-11-20T09:17:00Z")).changed).toEqual([{ id: pending.id, status }]);
 
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(1);
-      expect(aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(1);
+      expect(world.aws.inputs(RegisterTaskDefinitionCommand)).toHaveLength(1);
       expect(await headRecord(WEB_STAGING)).toMatchObject({
         status,
         ecsDeploymentId: "ecs-svc/7000000000000000007",
@@ -495,12 +481,12 @@ describe("sweep", () => {
 
   describe("promotions waiting for approval", () => {
     it("expires one nobody decided on by its expiry, once", async () => {
-      const reader = streamReader(db);
+      const reader = streamReader(world.db);
       await lambda.push(workerPush());
       await completeWorkerStaging(["2026-11-20T09:17:00.000Z", "2026-11-20T09:17:00.000Z", "2026-11-20T09:17:00.000Z"]);
       await lambda.sweep("2026-11-20T09:22:30Z");
       await lambda.promote(reader.next());
-      const [promotion] = promotionsIn(db.stream);
+      const [promotion] = promotionsIn(world.db.stream);
       expect(promotion).toMatchObject({ status: "awaiting_approval", expiresAt: "2026-11-22T09:22:30.000Z" });
       const id = promotion?.id as string;
 
@@ -516,17 +502,17 @@ describe("sweep", () => {
       const after = watch();
       expect(await lambda.sweep("2026-11-22T09:23:30Z")).toEqual({ looked: 0, changed: [] });
       expect(after.writes()).toEqual([]);
-      expect(aws.inputs(UpdateServiceCommand)).toHaveLength(3); // the staging services only
+      expect(world.aws.inputs(UpdateServiceCommand)).toHaveLength(3); // the staging services only
     });
   });
 
   it("ignores a malformed scheduled event without any DynamoDB call", async () => {
     await staging("completed");
-    const calls = db.calls.length;
+    const calls = world.db.calls.length;
     const result = await sweepHandler({ "detail-type": "Scheduled Event", source: "aws.events", time: "now", detail: {} }, lambdaContext());
 
     expect(result).toEqual({ ignored: "malformed event" });
-    expect(db.calls.slice(calls)).toEqual([]);
+    expect(world.db.calls.slice(calls)).toEqual([]);
   });
 });
 
