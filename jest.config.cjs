@@ -3,7 +3,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: "node",
-  roots: ["<rootDir>/test"],
+  roots: ["<rootDir>/test", "<rootDir>/sandbox/test"],
   testMatch: ["**/*.test.ts"],
   transform: {
     "^.+\\.(t|j|mj)s$": [

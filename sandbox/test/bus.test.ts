@@ -1,9 +1,9 @@
 // The sandbox's event delivery refuses settings Lambda refuses, so a serverless.yml the sandbox
 // runs is one CloudFormation can create.
-import { Bus } from "../../sandbox/bus";
-import { Clock } from "../../sandbox/clock";
-import type { LambdaRuntime } from "../../sandbox/runtime";
-import type { ResolvedFunction } from "../../sandbox/stack";
+import { Bus } from "../bus";
+import { Clock } from "../clock";
+import type { LambdaRuntime } from "../runtime";
+import type { ResolvedFunction } from "../stack";
 
 function busFor(fn: ResolvedFunction): Bus {
   // The constructor only reads the stack; nothing is invoked.

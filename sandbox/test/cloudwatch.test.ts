@@ -10,8 +10,8 @@ import {
   SetAlarmStateCommand,
   ValidationException,
 } from "@aws-sdk/client-cloudwatch";
-import { CLOUDWATCH_PREFIX } from "../../sandbox/aws/cloudwatch";
-import type { AwsEvent } from "../../sandbox/events";
+import { CLOUDWATCH_PREFIX } from "../aws/cloudwatch";
+import type { AwsEvent } from "../events";
 import { fixture, shape, startWorld, type World } from "./local-aws";
 
 const ALARM = "shop-prod-web-5xx";

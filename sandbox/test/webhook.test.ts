@@ -5,10 +5,10 @@ import { deliver } from "../../shared/notify/deliver";
 import { changesToNotify, type Notification } from "../../shared/notify/message";
 import { toSlack } from "../../shared/notify/slack";
 import { SIGNATURE_HEADER, toWebhook } from "../../shared/notify/webhook";
-import { Clock } from "../../sandbox/clock";
-import { render, WebhookReceiver, type ReceivedMessage } from "../../sandbox/webhook";
-import { captureLogs, closedPortUrl } from "../notify/receiver";
-import { build, deployment, moved } from "../notify/records";
+import { Clock } from "../clock";
+import { render, WebhookReceiver, type ReceivedMessage } from "../webhook";
+import { captureLogs, closedPortUrl } from "../../test/notify/receiver";
+import { build, deployment, moved } from "../../test/notify/records";
 
 const SECRET = "whsec_sandbox_0123456789";
 

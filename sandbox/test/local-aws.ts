@@ -5,11 +5,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECSClient } from "@aws-sdk/client-ecs";
-import { CLOUDWATCH_PREFIX, LocalCloudWatch } from "../../sandbox/aws/cloudwatch";
-import { ECS_PREFIX, LocalEcs, type EcsTiming } from "../../sandbox/aws/ecs";
-import { LocalAwsServer } from "../../sandbox/aws/server";
-import { Clock } from "../../sandbox/clock";
-import type { AwsEvent } from "../../sandbox/events";
+import { CLOUDWATCH_PREFIX, LocalCloudWatch } from "../aws/cloudwatch";
+import { ECS_PREFIX, LocalEcs, type EcsTiming } from "../aws/ecs";
+import { LocalAwsServer } from "../aws/server";
+import { Clock } from "../clock";
+import type { AwsEvent } from "../events";
 
 export interface World {
   clock: Clock;
@@ -86,7 +86,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
 
 /** A sample event from test/events/. */
 export function fixture(name: string): AwsEvent {
-  return JSON.parse(readFileSync(join(__dirname, "..", "events", `${name}.json`), "utf8")) as AwsEvent;
+  return JSON.parse(readFileSync(join(__dirname, "..", "..", "test", "events", `${name}.json`), "utf8")) as AwsEvent;
 }
 
 /** The shape of a JSON value: its keys all the way down, with the type of every leaf. */

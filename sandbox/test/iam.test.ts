@@ -1,8 +1,8 @@
 // The sandbox's IAM (sandbox/iam.ts): what each call is authorized against, how a role's
 // statements are evaluated, and the roles of the real stack (as osls resolves serverless.yml)
 // allowing what each function calls and refusing what it must not do.
-import { allows, deployProblems, refusal, requiredPermissions, rolesOf, scopedAlarms, type Lookups, type Statement } from "../../sandbox/iam";
-import { resolveStack, WORLD_CONFIG } from "../../sandbox/stack";
+import { allows, deployProblems, refusal, requiredPermissions, rolesOf, scopedAlarms, type Lookups, type Statement } from "../iam";
+import { resolveStack, WORLD_CONFIG } from "../stack";
 
 const ACCOUNT = "123456789012";
 const at: Lookups = {

@@ -5,9 +5,9 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import type { StreamRecord } from "../../sandbox/aws/dynamodb";
-import { matches, PatternError, validatePattern } from "../../sandbox/pattern";
-import { inAccount, readServerless, WORLD_CONFIG } from "../../sandbox/stack";
+import type { StreamRecord } from "../aws/dynamodb";
+import { matches, PatternError, validatePattern } from "../pattern";
+import { inAccount, readServerless, WORLD_CONFIG } from "../stack";
 
 type Json = Record<string, unknown>;
 
@@ -381,7 +381,7 @@ function routed(event: Json): string[] {
   return DEPLOYED.filter(([, pattern]) => matches(pattern, event)).map(([fn]) => fn);
 }
 
-const EVENTS_DIR = join(__dirname, "..", "events");
+const EVENTS_DIR = join(__dirname, "..", "..", "test", "events");
 const fixture = (name: string): Json => JSON.parse(readFileSync(join(EVENTS_DIR, name), "utf8")) as Json;
 const edit = (name: string, change: (event: Json & { detail: Json }) => void): Json => {
   const event = fixture(name) as Json & { detail: Json };

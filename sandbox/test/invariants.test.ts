@@ -1,7 +1,7 @@
 // The fault matrix's cells are "held" only if its checks can fail. Each invariant is handed here
 // an outcome that is deliberately wrong (and, beside it, the nearest outcome that is right), so a
 // check that always says "held" cannot hide behind a green matrix.
-import { judge, type Observation } from "../../sandbox/invariants";
+import { judge, type Observation } from "../invariants";
 
 const SEED = "sha256:0000000000000000";
 const A = "sha256:aaaaaaaaaaaaaaaa";

@@ -13,14 +13,14 @@ import {
 } from "@aws-sdk/client-codebuild";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient, ValidationException } from "@aws-sdk/client-ssm";
-import { CODEBUILD_PREFIX, eventDate, LocalCodeBuild } from "../../sandbox/aws/codebuild";
-import { ECR_PREFIX, LocalEcr, MEDIA_TYPES } from "../../sandbox/aws/ecr";
-import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "../../sandbox/aws/eventbridge";
-import { LocalAwsServer } from "../../sandbox/aws/server";
-import { LocalSsm, SSM_PREFIX } from "../../sandbox/aws/ssm";
-import { Clock } from "../../sandbox/clock";
-import type { AwsEvent } from "../../sandbox/events";
-import { matches } from "../../sandbox/pattern";
+import { CODEBUILD_PREFIX, eventDate, LocalCodeBuild } from "../aws/codebuild";
+import { ECR_PREFIX, LocalEcr, MEDIA_TYPES } from "../aws/ecr";
+import { EVENTBRIDGE_PREFIX, LocalEventBridge } from "../aws/eventbridge";
+import { LocalAwsServer } from "../aws/server";
+import { LocalSsm, SSM_PREFIX } from "../aws/ssm";
+import { Clock } from "../clock";
+import type { AwsEvent } from "../events";
+import { matches } from "../pattern";
 import { main as stevedore } from "../../cli/stevedore";
 import { exportedVariables } from "../../shared/deploy/codebuild";
 import { promotionDecision } from "../../shared/events/approval";
@@ -35,7 +35,7 @@ const COMMIT = "3f9c2ab81d6e4c0f9b7a5e3d1c2b4a6f8e0d2c4b";
 
 type Json = Record<string, unknown>;
 
-const fixture = (name: string): AwsEvent => JSON.parse(readFileSync(join(__dirname, "..", "events", name), "utf8")) as AwsEvent;
+const fixture = (name: string): AwsEvent => JSON.parse(readFileSync(join(__dirname, "..", "..", "test", "events", name), "utf8")) as AwsEvent;
 
 /** Every key path of a JSON value with its type; array elements are merged under `[]`. */
 function shape(value: unknown, path = "$"): string[] {

@@ -17,9 +17,9 @@ import {
   type Service,
 } from "@aws-sdk/client-ecs";
 import { SetAlarmStateCommand } from "@aws-sdk/client-cloudwatch";
-import { DEFAULT_ECS_TIMING, ECS_PREFIX, rolloutDuration } from "../../sandbox/aws/ecs";
-import { MINUTE, SECOND } from "../../sandbox/clock";
-import type { AwsEvent } from "../../sandbox/events";
+import { DEFAULT_ECS_TIMING, ECS_PREFIX, rolloutDuration } from "../aws/ecs";
+import { MINUTE, SECOND } from "../clock";
+import type { AwsEvent } from "../events";
 import { DIGEST_BAD, DIGEST_GOOD, DIGEST_NEW, fixture, shape, startWorld, webDefinition, type World, type WorldOptions } from "./local-aws";
 
 const CLUSTER = "shop-prod";

@@ -1,4 +1,4 @@
-import { Clock, MINUTE, SECOND } from "../../sandbox/clock";
+import { Clock, MINUTE, SECOND } from "../clock";
 
 const START = Date.parse("2026-12-01T09:00:00.000Z");
 /**

@@ -1,9 +1,9 @@
 // A replay draws the same numbers whatever order concurrent invocations reach the sandbox in:
 // each draw is named by what it is for (sandbox/random.ts), and the AWS faults draw per call
 // and keep a throttling burst per caller (sandbox/faults.ts).
-import type { AwsRequest } from "../../sandbox/aws/server";
-import { awsFaults, callDraws, noneInjected, type CallDraws, type Faults } from "../../sandbox/faults";
-import { contentDigest, keyed, madeUpId, random } from "../../sandbox/random";
+import type { AwsRequest } from "../aws/server";
+import { awsFaults, callDraws, noneInjected, type CallDraws, type Faults } from "../faults";
+import { contentDigest, keyed, madeUpId, random } from "../random";
 
 function draws(next: () => number, n: number): number[] {
   return Array.from({ length: n }, next);
