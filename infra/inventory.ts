@@ -2,7 +2,7 @@
 // deployment renders it. The patterns (infra/patterns.ts) and the IAM policies (infra/iam.ts)
 // are computed from this alone, so that both always agree with what the functions will touch.
 import type { Destination, PipelineConfig } from "../shared/config/model";
-import { builtins, renderWith, type Image } from "../shared/render/task-definition";
+import { builtins, renderWith, sampleImage } from "../shared/render/task-definition";
 import { StackError } from "./errors";
 
 export interface Inventory {
@@ -24,15 +24,6 @@ export interface Inventory {
   destinations: Destination[];
 }
 
-/** Only used to render templates offline; no value of it ends up in a statement. */
-const SAMPLE_IMAGE: Image = {
-  repository: "sample/repository",
-  repositoryUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/sample/repository",
-  digest: `sha256:${"0".repeat(64)}`,
-  tag: "sample",
-  commit: "0000000",
-};
-
 const unique = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
 export function inventoryOf(config: PipelineConfig, file: string): Inventory {
@@ -43,7 +34,8 @@ export function inventoryOf(config: PipelineConfig, file: string): Inventory {
   const families = new Set<string>();
   const taskRoles = new Set<string>();
   for (const target of targets) {
-    const rendered = renderWith(target.template, { ...target.variables, ...builtins(target, SAMPLE_IMAGE) });
+    // Rendered only for the names it holds (family, roles); no value of the sample image ends up in a statement.
+    const rendered = renderWith(target.template, { ...target.variables, ...builtins(target, sampleImage(target.region)) });
     if (!rendered.ok) throw new StackError(`${file}: ${rendered.problems.join("; ")}`);
     families.add(String(rendered.input.family));
     for (const role of [rendered.input.taskRoleArn, rendered.input.executionRoleArn]) if (role) taskRoles.add(role);

@@ -7,7 +7,7 @@ import { dirname, relative, resolve } from "node:path";
 import { load as parseYaml } from "js-yaml";
 import * as z from "zod/mini";
 import { ConfigError } from "../errors";
-import { BUILTIN_VARIABLES, renderWith, type Image } from "../render/task-definition";
+import { BUILTIN_VARIABLES, renderWith, sampleImage } from "../render/task-definition";
 import type { TaskDefinitionTemplate } from "../render/placeholders";
 import { parseTemplate, TemplateError } from "../render/template";
 import { parseDuration } from "./duration";
@@ -305,13 +305,7 @@ class Checker {
 
   /** Renders with sample built-ins so that missing variables and ECS rule breaks surface now. */
   private trialRender(at: string, target: Target): void {
-    const sample: Image = {
-      repository: "sample/repository",
-      repositoryUri: `123456789012.dkr.ecr.${target.region}.amazonaws.com/sample/repository`,
-      digest: `sha256:${"0".repeat(64)}`,
-      tag: "sample",
-      commit: "0000000",
-    };
+    const sample = sampleImage(target.region);
     const builtins = Object.fromEntries(BUILTIN_VARIABLES.map((name) => [name, name === "image" ? `${sample.repositoryUri}@${sample.digest}` : name]));
     const missing = target.template.placeholders.filter((p) => !Object.hasOwn(builtins, p) && !Object.hasOwn(target.variables, p));
     if (missing.length > 0) {

@@ -22,6 +22,20 @@ export function pinnedImage(image: Image): string {
   return `${image.repositoryUri}@${image.digest}`;
 }
 
+/**
+ * An image to render a template with before any image exists (validating a config, listing what
+ * the stack grants): every built-in gets a value of the right shape, none of them a real one.
+ */
+export function sampleImage(region: string): Image {
+  return {
+    repository: "sample/repository",
+    repositoryUri: `123456789012.dkr.ecr.${region}.amazonaws.com/sample/repository`,
+    digest: `sha256:${"0".repeat(64)}`,
+    tag: "sample",
+    commit: "0000000",
+  };
+}
+
 export function builtins(target: Target, image: Image): Record<string, string> {
   return {
     image: pinnedImage(image),
