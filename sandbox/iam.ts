@@ -43,6 +43,8 @@ export interface Lookups {
   nextRevision(family: string): number;
   /** The ARN (with its random suffix) of a secret named by name or ARN, if it exists. */
   secretArn(id: string): string | undefined;
+  /** The customer-managed key decrypting a GetParameter name uses, and the service that asks KMS (see LocalSsm). */
+  decryptionKey(name: string): { keyId: string; via: "ssm" | "secretsmanager" } | undefined;
 }
 
 /** The IAM service prefix of each sandbox API (by its X-Amz-Target prefix). */
@@ -117,6 +119,10 @@ export function requiredPermissions(prefix: string, operation: string, body: Jso
         const id = path.slice(SECRET_REFERENCE.length);
         permissions.push({ action: "secretsmanager:GetSecretValue", resource: at.secretArn(id) ?? arn("secretsmanager", `secret:${id}-??????`) });
       }
+      // Decrypting with a customer-managed key: the service calls KMS with the caller's
+      // credentials, so the caller's role needs kms:Decrypt on the key, through that service.
+      const key = body.WithDecryption === true ? at.decryptionKey(name) : undefined;
+      if (key) permissions.push({ action: "kms:Decrypt", resource: key.keyId, context: { "kms:ViaService": `${key.via}.${at.region}.amazonaws.com` } });
       return permissions;
     }
     case "dynamodb:GetItem":

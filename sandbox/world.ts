@@ -259,10 +259,10 @@ export class World {
 
     for (const destination of Object.values(this.config.destinations)) {
       const kind = destination.type === "slack" ? "slack" : "webhook";
-      this.putSecret(destination.url, this.webhook.url(`/${kind}/${destination.name}`));
+      this.putSecret(destination.url, this.webhook.url(`/${kind}/${destination.name}`), destination.kmsKey);
       if (destination.type === "webhook") {
         secrets[destination.name] = randomBytes(24).toString("hex");
-        this.putSecret(destination.secret, secrets[destination.name] as string);
+        this.putSecret(destination.secret, secrets[destination.name] as string, destination.kmsKey);
       }
     }
     for (const app of this.config.apps) {
@@ -294,9 +294,10 @@ export class World {
     }
   }
 
-  private putSecret(ref: SecretRef, value: string): void {
-    if (ref.store === "ssm") this.ssm.putParameter(ref.name, value);
-    else this.ssm.putSecret(ref.id, value);
+  /** Stored as the destination says: encrypted with its customer-managed key, if it names one. */
+  private putSecret(ref: SecretRef, value: string, keyId?: string): void {
+    if (ref.store === "ssm") this.ssm.putParameter(ref.name, value, "SecureString", keyId);
+    else this.ssm.putSecret(ref.id, value, keyId);
   }
 
   // ── what a person (or a scenario) does ────────────────────────────────────────────────────
@@ -486,6 +487,7 @@ export class World {
     region: REGION,
     nextRevision: (family) => this.ecs.nextRevision(family),
     secretArn: (id) => this.ssm.secretArn(id),
+    decryptionKey: (name) => this.ssm.decryptionKey(name),
   };
 
   /** IAM: a function's call is carried out only if its role allows everything the call needs. */

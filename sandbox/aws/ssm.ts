@@ -14,6 +14,8 @@ interface Parameter {
   name: string;
   type: ParameterType;
   value: string;
+  /** The customer-managed KMS key a SecureString is encrypted with; none: the AWS managed key. */
+  keyId?: string;
   version: number;
   modified: number;
 }
@@ -22,6 +24,8 @@ interface Secret {
   name: string;
   arn: string;
   value: string;
+  /** The customer-managed KMS key it is encrypted with; none: the AWS managed key. */
+  keyId?: string;
   version: string;
   modified: number;
 }
@@ -45,16 +49,16 @@ export class LocalSsm {
   // ── control ─────────────────────────────────────────────────────────────────────────────
 
   /** Creates or overwrites a parameter (no Overwrite check: this is the operator's hand). */
-  putParameter(name: string, value: string, type: ParameterType = "SecureString"): void {
+  putParameter(name: string, value: string, type: ParameterType = "SecureString", keyId?: string): void {
     const before = this.parameters.get(name);
-    this.parameters.set(name, { name, type, value, version: (before?.version ?? 0) + 1, modified: Date.now() });
+    this.parameters.set(name, { name, type, value, keyId, version: (before?.version ?? 0) + 1, modified: Date.now() });
   }
 
   /** Creates or updates a Secrets Manager secret; returns its ARN (with AWS's random suffix). */
-  putSecret(id: string, value: string): string {
+  putSecret(id: string, value: string, keyId?: string): string {
     const before = this.secrets.get(id);
     const arn = before?.arn ?? `arn:aws:secretsmanager:${this.region}:${this.account}:secret:${id}-${randomSuffix()}`;
-    this.secrets.set(id, { name: id, arn, value, version: randomBytes(16).toString("hex"), modified: Date.now() });
+    this.secrets.set(id, { name: id, arn, value, keyId, version: randomBytes(16).toString("hex"), modified: Date.now() });
     return arn;
   }
 
@@ -162,6 +166,22 @@ export class LocalSsm {
   /** A secret's full ARN (with its random suffix), by name or ARN: what IAM authorizes against. */
   secretArn(id: string): string | undefined {
     return this.secret(id)?.arn;
+  }
+
+  /**
+   * The customer-managed KMS key that decrypting `name` (a GetParameter name or ARN) uses, and the
+   * service that calls KMS for it: Parameter Store for a SecureString, Secrets Manager for a secret
+   * read through its /aws/reference/ path. Undefined for the AWS managed keys, whose key policy
+   * lets the account's principals use them through the service without a grant.
+   */
+  decryptionKey(name: string): { keyId: string; via: "ssm" | "secretsmanager" } | undefined {
+    const path = this.nameOf(name);
+    if (path.startsWith(SECRET_REFERENCE)) {
+      const keyId = this.secret(path.slice(SECRET_REFERENCE.length))?.keyId;
+      return keyId ? { keyId, via: "secretsmanager" } : undefined;
+    }
+    const parameter = this.parameters.get(path);
+    return parameter?.type === "SecureString" && parameter.keyId ? { keyId: parameter.keyId, via: "ssm" } : undefined;
   }
 
   /** A secret by name, full ARN, or ARN without its random suffix (as Secrets Manager accepts). */

@@ -5,11 +5,19 @@ import { allows, deployProblems, refusal, requiredPermissions, rolesOf, scopedAl
 import { resolveStack, WORLD_CONFIG } from "../stack";
 
 const ACCOUNT = "123456789012";
+const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const at: Lookups = {
   account: ACCOUNT,
   region: "eu-west-1",
   nextRevision: (family) => (family === "shop-web-staging" ? 4 : 1),
   secretArn: (id) => (id === "shop/hook" ? `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:shop/hook-AbCdEf` : undefined),
+  // Stored under a customer-managed key: these two; everything else under the AWS managed keys.
+  decryptionKey: (name) =>
+    name === "/stevedore/shop/cmk-url"
+      ? { keyId: KEY, via: "ssm" }
+      : name === "/aws/reference/secretsmanager/shop/cmk-hook"
+        ? { keyId: KEY, via: "secretsmanager" }
+        : undefined,
 };
 const ECS = "AmazonEC2ContainerServiceV20141113";
 const arn = (svc: string, resource: string) => `arn:aws:${svc}:eu-west-1:${ACCOUNT}:${resource}`;
@@ -85,6 +93,34 @@ describe("what a call is authorized against", () => {
       [
         { action: "ssm:GetParameter", resource: arn("ssm", "parameter/aws/reference/secretsmanager/shop/hook") },
         { action: "secretsmanager:GetSecretValue", resource: arn("secretsmanager", "secret:shop/hook-AbCdEf") },
+      ],
+    ],
+    [
+      "a SecureString under a customer-managed key: kms:Decrypt on the key, through Parameter Store",
+      "AmazonSSM",
+      "GetParameter",
+      { Name: "/stevedore/shop/cmk-url", WithDecryption: true },
+      [
+        { action: "ssm:GetParameter", resource: arn("ssm", "parameter/stevedore/shop/cmk-url") },
+        { action: "kms:Decrypt", resource: KEY, context: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
+      ],
+    ],
+    [
+      "the same, not decrypted: no KMS call",
+      "AmazonSSM",
+      "GetParameter",
+      { Name: "/stevedore/shop/cmk-url" },
+      [{ action: "ssm:GetParameter", resource: arn("ssm", "parameter/stevedore/shop/cmk-url") }],
+    ],
+    [
+      "a secret under a customer-managed key: kms:Decrypt through Secrets Manager",
+      "AmazonSSM",
+      "GetParameter",
+      { Name: "/aws/reference/secretsmanager/shop/cmk-hook", WithDecryption: true },
+      [
+        { action: "ssm:GetParameter", resource: arn("ssm", "parameter/aws/reference/secretsmanager/shop/cmk-hook") },
+        { action: "secretsmanager:GetSecretValue", resource: arn("secretsmanager", "secret:shop/cmk-hook-??????") },
+        { action: "kms:Decrypt", resource: KEY, context: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } },
       ],
     ],
     [
@@ -194,6 +230,13 @@ describe("the stack's own roles (serverless.yml as osls resolves it)", () => {
     ["promote", "CodeBuild_20161006", "ListBuildsForProject", { projectName: "shop-web" }, false],
   ])("%s: %s.%s %j → allowed %s", (fn, prefix, operation, body, expected) => {
     expect(may(fn, prefix, operation, body)).toBe(expected);
+  });
+
+  it("refuses notify a notification parameter under a customer-managed key the config does not name (no kms:Decrypt granted)", () => {
+    const underKey: Lookups = { ...at, decryptionKey: (name) => (name === "/stevedore/shop/slack-webhook-url" ? { keyId: KEY, via: "ssm" } : undefined) };
+    const needs = requiredPermissions("AmazonSSM", "GetParameter", { Name: "/stevedore/shop/slack-webhook-url", WithDecryption: true }, underKey);
+    expect(needs.map((p) => p.action)).toEqual(["ssm:GetParameter", "kms:Decrypt"]);
+    expect(needs.filter((p) => !allows(roles.notify!.statements, p))).toEqual([needs[1]]);
   });
 
   it("would deploy: stream readers may read the stream, and every function may park its failures", () => {

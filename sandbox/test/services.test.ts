@@ -449,6 +449,21 @@ describe("LocalSsm", () => {
     );
   });
 
+  it("names the customer-managed key decrypting a name uses, and the service that calls KMS for it (IAM checks kms:Decrypt by it)", () => {
+    const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    ssm.putParameter("/under/key", "v", "SecureString", key);
+    ssm.putParameter("/managed", "v");
+    ssm.putParameter("/plain", "v", "String", key);
+    ssm.putSecret("under/key", "s", key);
+    ssm.putSecret("managed", "s");
+    expect(ssm.decryptionKey("/under/key")).toEqual({ keyId: key, via: "ssm" });
+    expect(ssm.decryptionKey(`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/under/key`)).toEqual({ keyId: key, via: "ssm" });
+    expect(ssm.decryptionKey("/managed")).toBeUndefined(); // the AWS managed key: no grant needed
+    expect(ssm.decryptionKey("/plain")).toBeUndefined(); // a String is not encrypted
+    expect(ssm.decryptionKey("/aws/reference/secretsmanager/under/key")).toEqual({ keyId: key, via: "secretsmanager" });
+    expect(ssm.decryptionKey("/aws/reference/secretsmanager/managed")).toBeUndefined();
+  });
+
   it("round-trips what shared/notify/secrets.ts reads, from either store", async () => {
     ssm.putParameter("/stevedore/webhook/url", "http://127.0.0.1:1/webhook/audit");
     ssm.putSecret("stevedore/slack", "https://hooks.slack.test/T/B/y");

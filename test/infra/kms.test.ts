@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { rolesOf } from "../../infra/iam";
 import { inventoryOf } from "../../infra/inventory";
 import { loadConfig } from "../../shared/config/load";
+import { allows, type Statement as SandboxStatement } from "../../sandbox/iam";
 import { FIXTURE_CONFIG, FIXTURE_TEMPLATES } from "../support/config";
 
 const KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -60,6 +61,19 @@ describe("kms:Decrypt for notification secrets", () => {
         Condition: { StringEquals: { "kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com"] } },
       },
     ]);
+  });
+
+  it("lets notify decrypt as the sandbox's IAM evaluates it: the named key, through Parameter Store or Secrets Manager only", () => {
+    const text = example.replace(
+      "    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n",
+      `    secret: secretsmanager:stevedore/shop/audit-webhook-secret\n    kmsKey: ${KEY}\n`,
+    );
+    const statements = statementsFor(text).NotifyRole!.map(({ Sid: _, ...s }) => s) as SandboxStatement[];
+    const decrypt = (resource: string, via: string) => allows(statements, { action: "kms:Decrypt", resource, context: { "kms:ViaService": via } });
+    expect(decrypt(KEY, "ssm.eu-west-1.amazonaws.com")).toBe(true);
+    expect(decrypt(KEY, "secretsmanager.eu-west-1.amazonaws.com")).toBe(true);
+    expect(decrypt(KEY, "s3.eu-west-1.amazonaws.com")).toBe(false);
+    expect(decrypt(KEY.replace("1234abcd", "99999999"), "ssm.eu-west-1.amazonaws.com")).toBe(false);
   });
 
   it("is granted on the config-wide key, for every destination without its own", () => {
