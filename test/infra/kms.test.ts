@@ -39,7 +39,10 @@ function statementsFor(configText: string): Record<string, Statement[]> {
   }
 }
 
-const example = readFileSync(FIXTURE_CONFIG, "utf8");
+// The fixture's audit destination names a key of its own (so the sandbox's worlds read it
+// through kms:Decrypt); these cases start from the fixture without it.
+const fixture = readFileSync(FIXTURE_CONFIG, "utf8");
+const example = fixture.replace(/^ *kmsKey: .*\n/gm, "");
 
 describe("kms:Decrypt for notification secrets", () => {
   it("is granted on the key a destination names, only through Parameter Store and Secrets Manager", () => {
@@ -81,6 +84,12 @@ describe("kms:Decrypt for notification secrets", () => {
     expect(text).toContain(`kmsKey: ${KEY}`);
     const decrypt = statementsFor(text).NotifyRole!.filter((s) => s.Action.includes("kms:Decrypt"));
     expect(decrypt.map((s) => s.Resource)).toEqual([[KEY]]);
+  });
+
+  it("is granted on the key the fixture's audit destination names (what the sandbox's worlds decrypt with)", () => {
+    expect(example).not.toBe(fixture);
+    const decrypt = statementsFor(fixture).NotifyRole!.filter((s) => s.Action.includes("kms:Decrypt"));
+    expect(decrypt.map((s) => s.Resource)).toEqual([["arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-4697-8a8b-9c0d1e2f3a4b"]]);
   });
 
   it("is not granted at all when no destination names a key", () => {
