@@ -17,7 +17,7 @@ import { ECR_PREFIX } from "./aws/ecr";
 import { ECS_PREFIX } from "./aws/ecs";
 import { EVENTBRIDGE_PREFIX } from "./aws/eventbridge";
 import { AwsError } from "./aws/server";
-import { SSM_PREFIX } from "./aws/ssm";
+import { type DecryptionKey, SSM_PREFIX } from "./aws/ssm";
 
 type Json = Record<string, any>; // request bodies and CloudFormation fragments
 
@@ -44,7 +44,7 @@ export interface Lookups {
   /** The ARN (with its random suffix) of a secret named by name or ARN, if it exists. */
   secretArn(id: string): string | undefined;
   /** The customer-managed key decrypting a GetParameter name uses, and the service that asks KMS (see LocalSsm). */
-  decryptionKey(name: string): { keyId: string; via: "ssm" | "secretsmanager" } | undefined;
+  decryptionKey(name: string): DecryptionKey | undefined;
 }
 
 /** The IAM service prefix of each sandbox API (by its X-Amz-Target prefix). */

@@ -10,6 +10,12 @@ const SECRET_REFERENCE = "/aws/reference/secretsmanager/";
 
 type ParameterType = "String" | "StringList" | "SecureString";
 
+/** A customer-managed KMS key a value is decrypted with, and the service that asks KMS for it. */
+export interface DecryptionKey {
+  keyId: string;
+  via: "ssm" | "secretsmanager";
+}
+
 interface Parameter {
   name: string;
   type: ParameterType;
@@ -174,7 +180,7 @@ export class LocalSsm {
    * read through its /aws/reference/ path. Undefined for the AWS managed keys, whose key policy
    * lets the account's principals use them through the service without a grant.
    */
-  decryptionKey(name: string): { keyId: string; via: "ssm" | "secretsmanager" } | undefined {
+  decryptionKey(name: string): DecryptionKey | undefined {
     const path = this.nameOf(name);
     if (path.startsWith(SECRET_REFERENCE)) {
       const keyId = this.secret(path.slice(SECRET_REFERENCE.length))?.keyId;

@@ -110,6 +110,8 @@ interface Checked extends Classified {
 /** A service that can take the deployment, and its task definition. */
 interface Rendered extends Checked {
   input: RegisterTaskDefinitionCommandInput;
+  /** The definition in canonical form: services whose definitions are equal share one revision. */
+  definition: string;
   /** A resumed claim: the revision its dead invocation registered, if it got that far. */
   registered?: string;
 }
@@ -243,7 +245,7 @@ async function render(ctx: Deploying, c: Checked): Promise<Rendered | TargetOutc
     c.arrival.kind === "resume"
       ? (c.state.record?.taskDefinitionArn ?? (await registeredEarlier(ctx.env.region, registrationOf(ctx, rendered.input))))
       : undefined;
-  return { ...c, input: rendered.input, registered };
+  return { ...c, input: rendered.input, definition: canonical(rendered.input), registered };
 }
 
 /**
@@ -259,15 +261,16 @@ function registrar(ctx: Deploying, states: TargetState[], rendered: Rendered[]):
     const owned = (states[i] as TargetState).record;
     if (owned?.pushKey !== ctx.pushKey || !owned.taskDefinitionArn) return;
     const r = renderTarget(target, ctx.arrival.image);
-    if (r.ok && !registrations.has(canonical(r.input))) registrations.set(canonical(r.input), Promise.resolve(owned.taskDefinitionArn));
+    if (!r.ok) return;
+    const definition = canonical(r.input);
+    if (!registrations.has(definition)) registrations.set(definition, Promise.resolve(owned.taskDefinitionArn));
   });
   return (c) => {
-    const key = canonical(c.input);
-    let registration = registrations.get(key);
+    let registration = registrations.get(c.definition);
     if (!registration) {
-      const group = rendered.filter((o) => canonical(o.input) === key);
+      const group = rendered.filter((o) => o.definition === c.definition);
       registration = registerTaskDefinition(ctx.env.region, withTags(ctx, c.input, group));
-      registrations.set(key, registration);
+      registrations.set(c.definition, registration);
     }
     return registration;
   };
@@ -331,11 +334,12 @@ async function recordStart(ctx: Deploying, s: Started): Promise<TargetOutcome> {
 
 async function claimOrRetake(ctx: Deploying, c: Rendered, alarms: AlarmCheck): Promise<DeploymentRecord | TargetOutcome> {
   const { arrival } = ctx;
-  let state = c.state;
-  let kind = c.arrival.kind;
+  // What the head says now: first as classified, then as read again after a lost race.
+  let current: Classified = c;
   const giveUpAt = Date.now() + LOCK_WAIT_MS;
   for (;;) {
-    if (kind === "resume" && state.record) {
+    const { state } = current;
+    if (current.arrival.kind === "resume" && state.record) {
       const lease = ctx.lease.until();
       const taken = { ...state.record, taskDefinitionArn: c.registered, leaseUntil: lease, updatedAt: arrival.at, version: state.record.version + 1 };
       const result = await retake(taken, state.record.version, lease, Date.now());
@@ -370,13 +374,12 @@ async function claimOrRetake(ctx: Deploying, c: Rendered, alarms: AlarmCheck): P
       if (result === "rejected") return rejected(ctx, c);
     }
     // Somebody changed the head since we read it, or holds its lock: look again.
-    state = await readTarget(c.target.key);
-    const again: Classified = { ...c, state, arrival: classifyArrival(state, arriving(arrival), Date.now()) };
-    const settled = await settledByHead(ctx, again);
+    const again = await readTarget(c.target.key);
+    current = { ...c, state: again, arrival: classifyArrival(again, arriving(arrival), Date.now()) };
+    const settled = await settledByHead(ctx, current);
     if (settled) return settled;
     if (Date.now() > giveUpAt) throw new RetryableAwsError("claim", "HeadLocked", `${c.target.key} is locked by another image's UpdateService`);
-    if ((state.head?.lockUntil ?? 0) > Date.now()) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
-    kind = again.arrival.kind;
+    if ((again.head?.lockUntil ?? 0) > Date.now()) await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
   }
 }
 
