@@ -15,9 +15,14 @@ export function sub(...parts: (string | { literal: string })[]): Sub {
   return { "Fn::Sub": parts.map((p) => (typeof p === "string" ? p : p.literal.replaceAll("${", "${!"))).join("") };
 }
 
-/** An ARN in this stack's account and partition. */
-export const arn = (service: string, region: string, resource: string): Sub =>
-  sub(`arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:`, literal(resource));
+/**
+ * An ARN in this stack's account, for a policy's Resource. The partition is `*`: a role is only
+ * ever authorized in its own partition, so it grants nothing more, and IAM counts the resolved
+ * text, where `aws` is two characters longer (about 1,300 characters of the fullest role at 200
+ * services, the room a long stage name needs). Service, region, account and resource stay
+ * written out.
+ */
+export const arn = (service: string, region: string, resource: string): Sub => sub(`arn:*:${service}:${region}:\${AWS::AccountId}:`, literal(resource));
 
 export const getAtt = (logicalId: string, attribute: string): GetAtt => ({ "Fn::GetAtt": [logicalId, attribute] });
 

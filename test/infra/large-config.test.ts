@@ -1,5 +1,6 @@
 // The stack at the size it must hold: 200 services on 4 clusters, a family each, guarding alarms,
-// 50 repositories and build projects (test/support/large-config.ts), packaged offline by osls.
+// 50 repositories and build projects (test/support/large-config.ts), packaged offline by osls
+// with a 27-character stage.
 // Every role and every rule pattern is measured as AWS counts them and kept within AWS's quotas,
 // and the patterns, narrowed to fit, still let in every configured resource's events and no
 // other account's.
@@ -17,6 +18,8 @@ import { osls } from "../support/osls";
 type Json = any; // the generated template
 
 const ACCOUNT = "123456789012";
+/** As long a stage as the example is packaged with: the stage's name is in every role's own ARNs. */
+const STAGE = "customer-acceptance-testing";
 const OTHER_ACCOUNT = "210987654321";
 const sorted = <T>(values: Iterable<T>): T[] => [...values].sort();
 
@@ -31,7 +34,7 @@ describe("osls package of a 200-service config (offline)", () => {
     dir = mkdtempSync(join(tmpdir(), "stevedore-large-"));
     const file = writeLargeConfig(dir);
     config = loadConfig(file);
-    const run = osls(["package", "--stage", "test", "--package", join(dir, "out")], { STEVEDORE_CONFIG: file });
+    const run = osls(["package", "--stage", STAGE, "--package", join(dir, "out")], { STEVEDORE_CONFIG: file });
     if (run.status !== 0) throw new Error(`osls package failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
     resources = JSON.parse(readFileSync(join(dir, "out", "cloudformation-template-update-stack.json"), "utf8")).Resources;
     rules = Object.values(resources)
@@ -63,7 +66,7 @@ describe("osls package of a 200-service config (offline)", () => {
   });
 
   it("keeps every role's policies within IAM's quotas, measured as IAM counts", () => {
-    const sizes = roleSizes(resources, "eu-west-1", "test");
+    const sizes = roleSizes(resources, "eu-west-1", STAGE);
     expect(sizes).toHaveLength(8);
     for (const role of sizes) {
       expect(role.inline).toBeLessThanOrEqual(IAM_QUOTAS.inlineChars);
@@ -74,7 +77,7 @@ describe("osls package of a 200-service config (offline)", () => {
     expect(Math.max(...sizes.map((r) => r.managed.length))).toBeGreaterThan(0);
   });
 
-  it("still lists every service, family and task role exactly, with no wildcard", () => {
+  it("still lists every service, family and task role by its own name (no wildcard but the partition)", () => {
     const statements = Object.values(resources)
       .filter((r: Json) => r.Type === "AWS::IAM::ManagedPolicy" || r.Type === "AWS::IAM::Role")
       .flatMap((r: Json) => [
@@ -83,7 +86,7 @@ describe("osls package of a 200-service config (offline)", () => {
       ]);
     const granted = (action: string) =>
       sorted(new Set(statements.filter((s: Json) => s.Action.includes(action)).flatMap((s: Json) => s.Resource.map((r: Json) => r["Fn::Sub"] ?? r))));
-    const prefix = "arn:${AWS::Partition}:ecs:eu-west-1:${AWS::AccountId}:";
+    const prefix = "arn:*:ecs:eu-west-1:${AWS::AccountId}:";
     expect(granted("ecs:UpdateService")).toEqual(sorted(new Set(targets().map((t) => `${prefix}service/${t.cluster}/${t.service}`))));
     expect(granted("ecs:RegisterTaskDefinition")).toHaveLength(LARGE.services);
     expect(granted("ecs:RegisterTaskDefinition").every((arn) => /:task-definition\/[a-z-]+:\*$/.test(arn))).toBe(true);
