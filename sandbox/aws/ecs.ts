@@ -1104,6 +1104,8 @@ function parseTags(tags: unknown): { key: string; value: string }[] {
       ["value", (tag.value as string | undefined) ?? ""],
     ] as const) {
       if (!TAG_TEXT.test(text)) throw invalid(`Tag ${what} '${text}' has characters ECS does not allow: letters, numbers, spaces and _.:/=+-@ only.`);
+      // ECS reserves the aws: prefix, in any case, for keys and values.
+      if (/^aws:/i.test(text)) throw invalid(`Tag ${what} '${text}' uses the aws: prefix, which is reserved for AWS use.`);
     }
     return { key: tag.key, value: (tag.value as string | undefined) ?? "" };
   });

@@ -185,6 +185,18 @@ describe("LocalEcs", () => {
           "InvalidParameterException",
           /Tag value 'shop & co'/,
         ],
+        [
+          "a tag key with AWS's reserved prefix",
+          { ...fargate("256", "512"), tags: [{ key: "AWS:team", value: "shop" }] },
+          "InvalidParameterException",
+          /Tag key 'AWS:team' uses the aws: prefix/,
+        ],
+        [
+          "51 tags",
+          { ...fargate("256", "512"), tags: Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })) },
+          "InvalidParameterException",
+          /Too many tags/,
+        ],
       ];
       for (const [what, input, name, message] of cases) {
         const error = await send(input);

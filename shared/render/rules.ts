@@ -15,6 +15,12 @@ const FARGATE_MEMORY: Record<number, number[]> = {
 };
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** The tags Stevedore sets on every revision it registers, as `stevedore:<key>` (provenanceTags). */
+export const PROVENANCE_TAG_KEYS = ["app", "env", "digest", "pushed", "tag", "commit", "trigger", "replaces"] as const;
+/** ECS's tag restrictions: 50 per resource, keys of 1 to 128 and values of up to 256 characters. */
+const MAX_TAGS = 50;
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SECRET_SOURCE = /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
 
@@ -59,6 +65,8 @@ export function checkTaskDefinition(td: JsonObject): string[] {
       }
     }
   }
+
+  checkTags(td.tags, say);
 
   const containers = td.containerDefinitions;
   if (!Array.isArray(containers) || containers.length === 0) {
@@ -154,6 +162,45 @@ export function checkTaskDefinition(td: JsonObject): string[] {
     say("containerDefinitions", `containers reserve ${memorySum} MiB, more than the task's ${taskMemory}`);
   }
   return problems;
+}
+
+/**
+ * The template's own tags, as ECS will see them once Stevedore's provenance tags are added: a tag
+ * ECS refuses would fail every deployment at RegisterTaskDefinition. A tag that is not a
+ * { key, value } of strings is the shape check's to report (config/task-definition-shape.ts).
+ */
+function checkTags(tags: Json | undefined, say: (path: string, message: string) => void): void {
+  if (!Array.isArray(tags)) return;
+  const ours = PROVENANCE_TAG_KEYS.length;
+  if (tags.length + ours > MAX_TAGS) {
+    say(
+      "tags",
+      `${tags.length} tags, and Stevedore adds up to ${ours} of its own (stevedore:app, stevedore:digest, …); ECS allows ${MAX_TAGS} on a task definition: keep at most ${MAX_TAGS - ours}`,
+    );
+  }
+  const keys = new Set<string>();
+  tags.forEach((tag, i) => {
+    if (!isObject(tag) || typeof tag.key !== "string" || (tag.value !== undefined && typeof tag.value !== "string")) return;
+    const at = `tags[${i}]`;
+    const { key } = tag;
+    const value = tag.value ?? "";
+    if (keys.has(key)) say(`${at}.key`, `"${key}" is given twice; a tag key can have one value`);
+    keys.add(key);
+    const length = Array.from(key).length;
+    if (length < 1 || length > 128) say(`${at}.key`, `must be 1 to 128 characters, got ${length}`);
+    if (Array.from(value).length > 256) say(`${at}.value`, `must be at most 256 characters, got ${Array.from(value).length}`);
+    for (const [field, text] of [
+      ["key", key],
+      ["value", value],
+    ] as const) {
+      if (!TAG_TEXT.test(text)) say(`${at}.${field}`, `"${text}" has characters ECS does not allow in tags: only letters, digits, spaces and _ . : / = + - @`);
+      // ECS reserves the prefix in any case, for keys and values alike.
+      else if (/^aws:/i.test(text)) say(`${at}.${field}`, `"${text}" starts with aws:, which AWS reserves for its own tags`);
+    }
+    if (key.startsWith("stevedore:")) {
+      say(`${at}.key`, `"${key}": stevedore: keys are the provenance tags Stevedore sets on every revision it registers; use another prefix`);
+    }
+  });
 }
 
 /** Task-level cpu: "1024", 1024, "1 vCPU", "0.25 vcpu". null when unreadable. */

@@ -2,7 +2,7 @@
 // ECS rules, and the tags that let anyone trace a revision back to its image and trigger.
 import type { RegisterTaskDefinitionCommandInput, Tag } from "@aws-sdk/client-ecs";
 import type { Target } from "../config/model";
-import { checkTaskDefinition } from "./rules";
+import { checkTaskDefinition, PROVENANCE_TAG_KEYS } from "./rules";
 import { render, type JsonObject, type TaskDefinitionTemplate, type VariableValue } from "./placeholders";
 
 /** The image being deployed, always addressed by digest. */
@@ -69,7 +69,7 @@ export function renderWith(template: TaskDefinitionTemplate, variables: Record<s
 }
 
 /** Provenance tags, added to whatever tags the template carries (ours win on a clash). */
-export function provenanceTags(input: RegisterTaskDefinitionCommandInput, values: Record<string, string | undefined>): Tag[] {
+export function provenanceTags(input: RegisterTaskDefinitionCommandInput, values: Partial<Record<(typeof PROVENANCE_TAG_KEYS)[number], string>>): Tag[] {
   const ours = Object.entries(values)
     .filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== "")
     .map(([key, value]) => ({ key: `stevedore:${key}`, value: tagValue(value) }));

@@ -335,6 +335,33 @@ const rows: Row[] = [
     fix: 'no container\'s "image" is "{{ image }}" (it is used elsewhere only), so the image deployed would not be the one that runs',
   },
   {
+    what: "more tags than ECS leaves room for beside Stevedore's own (every RegisterTaskDefinition would fail)",
+    edit: webTemplate((td) => {
+      td.tags = Array.from({ length: 46 }, (_, i) => ({ key: `cost-center-${i}`, value: "{{ env }}" }));
+    }),
+    path: TARGET,
+    count: 2,
+    fix: "templates/web.json: tags: 46 tags, and Stevedore adds up to 8 of its own (stevedore:app, stevedore:digest, …); ECS allows 50 on a task definition: keep at most 42",
+  },
+  {
+    what: "a tag key AWS reserves",
+    edit: webTemplate((td) => {
+      td.tags = [{ key: "aws:cost-center", value: "shop" }];
+    }),
+    path: TARGET,
+    count: 2,
+    fix: 'templates/web.json: tags[0].key: "aws:cost-center" starts with aws:, which AWS reserves for its own tags',
+  },
+  {
+    what: "a tag key that is not a string",
+    edit: webTemplate((td) => {
+      td.tags = [{ key: 7, value: "shop" }];
+    }),
+    path: TARGET,
+    count: 2,
+    fix: "templates/web.json: tags[0].key",
+  },
+  {
     what: "awsvpc with a hostPort other than the containerPort",
     edit: webTemplate((td) => {
       td.containerDefinitions[0].portMappings[0].hostPort = 80;

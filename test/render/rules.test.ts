@@ -648,3 +648,59 @@ describe("checkTaskDefinition: containers", () => {
     ]);
   });
 });
+
+describe("checkTaskDefinition: the template's tags, as ECS sees them beside Stevedore's own", () => {
+  const tags = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `team-${i}`, value: "payments" }));
+  const withTags = (list: Json) =>
+    fargate((td) => {
+      td.tags = list;
+    });
+
+  it.each<[string, Json]>([
+    ["42 tags: with Stevedore's 8, ECS's 50", tags(42)],
+    ["no tags at all", []],
+    ["a key of 128 characters and a value of 256, in letters of any script", [{ key: "ü".repeat(128), value: "日".repeat(256) }]],
+    ["every character ECS allows", [{ key: "a b_c.d:e/f=g+h-i@j", value: "Ünïcødé 1 2 3" }]],
+    ["a tag without a value", [{ key: "owner" }]],
+    ["aws and stevedore not as a prefix", [{ key: "team:aws:x", value: "my-stevedore:y" }]],
+  ])("accepts %s", (_, list) => {
+    expect(checkTaskDefinition(withTags(list))).toEqual([]);
+  });
+
+  it.each<[string, Json, string[]]>([
+    [
+      "43 tags, one more than Stevedore's 8 leave room for",
+      tags(43),
+      ["tags: 43 tags, and Stevedore adds up to 8 of its own (stevedore:app, stevedore:digest, …); ECS allows 50 on a task definition: keep at most 42"],
+    ],
+    ["a key ECS reserves", [{ key: "aws:team", value: "x" }], ['tags[0].key: "aws:team" starts with aws:, which AWS reserves for its own tags']],
+    ["a value ECS reserves, in capitals", [{ key: "team", value: "AWS:x" }], ['tags[0].value: "AWS:x" starts with aws:, which AWS reserves for its own tags']],
+    [
+      "a key of Stevedore's provenance",
+      [{ key: "stevedore:env", value: "prod" }],
+      ['tags[0].key: "stevedore:env": stevedore: keys are the provenance tags Stevedore sets on every revision it registers; use another prefix'],
+    ],
+    [
+      "a character outside ECS's pattern",
+      [{ key: "team", value: "a|b" }],
+      ['tags[0].value: "a|b" has characters ECS does not allow in tags: only letters, digits, spaces and _ . : / = + - @'],
+    ],
+    ["an empty key", [{ key: "", value: "x" }], ["tags[0].key: must be 1 to 128 characters, got 0"]],
+    ["a key of 129 characters", [{ key: "k".repeat(129), value: "x" }], ["tags[0].key: must be 1 to 128 characters, got 129"]],
+    ["a value of 257 characters", [{ key: "k", value: "v".repeat(257) }], ["tags[0].value: must be at most 256 characters, got 257"]],
+    [
+      "one key twice",
+      [
+        { key: "team", value: "a" },
+        { key: "team", value: "b" },
+      ],
+      ['tags[1].key: "team" is given twice; a tag key can have one value'],
+    ],
+  ])("refuses %s", (_, list, problems) => {
+    expect(checkTaskDefinition(withTags(list))).toEqual(problems);
+  });
+
+  it("leaves a tag of the wrong shape to the shape check", () => {
+    expect(checkTaskDefinition(withTags([{ key: 7, value: "x" }, "team"]))).toEqual([]);
+  });
+});
