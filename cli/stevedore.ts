@@ -184,6 +184,12 @@ async function resend(config: PipelineConfig, args: string[], out: (line: string
 
 // Run when executed, not when imported by a test.
 if (process.argv[1] && /stevedore\.[cm]?[tj]s$/.test(process.argv[1])) {
+  // A reader that stops early (`stevedore status | head`) closes the pipe: stop quietly, as
+  // Unix tools do, instead of dying on an unhandled EPIPE.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
