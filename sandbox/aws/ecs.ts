@@ -308,6 +308,10 @@ export class LocalEcs {
     }
     const containers = body.containerDefinitions;
     if (!Array.isArray(containers) || containers.length === 0) throw client("Container list cannot be empty.");
+    // ECS service quotas: 10 containers per task definition, 64 KiB of task definition.
+    if (containers.length > 10) throw client(`Too many containers: ${containers.length}. A task definition can have at most 10.`);
+    const size = Buffer.byteLength(JSON.stringify(body));
+    if (size > 64 * 1024) throw client(`Task definition size ${size} bytes exceeds the maximum of 65536 bytes.`);
     const names = new Set<string>();
     for (const container of containers as unknown[]) {
       if (!isObject(container)) throw client("Container definitions must be objects.");

@@ -192,6 +192,18 @@ describe("LocalEcs", () => {
           /Tag key 'AWS:team' uses the aws: prefix/,
         ],
         [
+          "11 containers",
+          { ...fargate("256", "512"), containerDefinitions: Array.from({ length: 11 }, (_, i) => ({ name: `c${i}`, image: "nginx" })) },
+          "ClientException",
+          /Too many containers: 11/,
+        ],
+        [
+          "65 KiB of task definition",
+          fargate("256", "512", { environment: [{ name: "BLOB", value: "x".repeat(65 * 1024) }] }),
+          "ClientException",
+          /exceeds the maximum of 65536 bytes/,
+        ],
+        [
           "51 tags",
           { ...fargate("256", "512"), tags: Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })) },
           "InvalidParameterException",

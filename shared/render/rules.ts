@@ -21,6 +21,11 @@ export const PROVENANCE_TAG_KEYS = ["app", "env", "digest", "pushed", "tag", "co
 /** ECS's tag restrictions: 50 per resource, keys of 1 to 128 and values of up to 256 characters. */
 const MAX_TAGS = 50;
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** ECS service quotas: containers per task definition (not adjustable), and a definition's JSON size. */
+const MAX_CONTAINERS = 10;
+const MAX_DEFINITION_BYTES = 64 * 1024;
+/** What Stevedore's own tags can add to a definition's JSON: every key, with a value of 256 bytes. */
+const PROVENANCE_BYTES = JSON.stringify(PROVENANCE_TAG_KEYS.map((key) => ({ key: `stevedore:${key}`, value: "x".repeat(256) }))).length;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SECRET_SOURCE = /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
 
@@ -67,11 +72,20 @@ export function checkTaskDefinition(td: JsonObject): string[] {
   }
 
   checkTags(td.tags, say);
+  const bytes = Buffer.byteLength(JSON.stringify(td));
+  if (bytes + PROVENANCE_BYTES > MAX_DEFINITION_BYTES) {
+    problems.push(
+      `the task definition is ${bytes} bytes of JSON, and Stevedore's tags can add ${PROVENANCE_BYTES}; ECS takes at most ${MAX_DEFINITION_BYTES}: move large values (long environment lists, scripts) into an environment file or a secret`,
+    );
+  }
 
   const containers = td.containerDefinitions;
   if (!Array.isArray(containers) || containers.length === 0) {
     say("containerDefinitions", "at least one container is required");
     return problems;
+  }
+  if (containers.length > MAX_CONTAINERS) {
+    say("containerDefinitions", `${containers.length} containers; ECS allows ${MAX_CONTAINERS} in a task definition (a quota that cannot be raised)`);
   }
   const names = new Set<string>();
   let essential = 0;

@@ -576,7 +576,8 @@ export interface ValueCase {
  * Configs whose variables carry hostile text: quotes, braces, newlines, `{{ }}` (including the
  * names of other variables and built-ins), `${...}`, `$(...)`, `$&`, unicode and long values.
  * LOG_LEVEL (web), QUEUE and CONCURRENCY (worker) are placed only inside strings by the
- * templates, so every such config is valid and must render with its structure intact.
+ * templates, so every such config is valid and must render with its structure intact, except
+ * where a value of 100,000 characters makes a task definition longer than ECS takes.
  */
 export function hostileValues(seed: number, count: number): ValueCase[] {
   const random = mulberry32(seed);

@@ -515,21 +515,43 @@ function renderAll(config: PipelineConfig, image: Image): Map<string, Rendered |
 
 const baseline = renderAll(BASE_CONFIG, { ...IMAGE, tag: "3f9c2ab", commit: "3f9c2ab" });
 
-/** Loads the config with `c`'s values and renders every target with `render` (the real one unless a control swaps it). */
+/**
+ * ECS takes a task definition of at most 64 KiB, and the corpus's values are either a few hundred
+ * bytes or 100,000 characters (configs.ts): a huge value cannot fit whatever the template around
+ * it, a small one always does (the fixture's definitions are about 2 kB). The test of the corpus
+ * below holds that split, so this oracle stays exact.
+ */
+const SMALL_VALUE_BYTES = 10_000;
+const fitsNoDefinition = (value: string): boolean => Buffer.byteLength(JSON.stringify(value)) > 64 * 1024;
+const REFUSED_FOR_SIZE = /the task definition is \d+ bytes of JSON, and Stevedore's tags can add \d+; ECS takes at most 65536/;
+
+/**
+ * Loads the config with `c`'s values and renders every target with `render` (the real one unless
+ * a control swaps it). A value too long for any task definition is refused, naming the size: by
+ * the loader when it is a config variable, by the render of the targets whose template uses it
+ * when it comes with the image (the commit in web's, the tag in the workers').
+ */
 function runValues(c: ValueCase, render = renderAll): string[] {
   const failures: string[] = [];
   const fail = (why: string) => failures.push(`${c.id}: ${c.what} → ${why}`);
+  const oversized = Object.values(c.variables).some(fitsNoDefinition);
   let config: PipelineConfig;
   try {
     config = parseConfig(configWithValues(c), CONFIG_FILE, templateReader());
   } catch (error) {
-    fail(`the config did not load: ${describeError(error)}`);
+    if (!oversized || !REFUSED_FOR_SIZE.test(describeError(error))) fail(`the config did not load: ${describeError(error)}`);
     return failures;
   }
+  if (oversized) fail("a config whose task definitions cannot fit ECS's 64 KiB loaded");
   const image = { ...IMAGE, tag: c.tag, commit: c.commit };
   const rendered = render(config, image);
   for (const [key, before] of baseline) {
     const after = rendered.get(key);
+    if (fitsNoDefinition(key.endsWith("/web") ? c.commit : c.tag)) {
+      if (!Array.isArray(after) || !after.some((p) => REFUSED_FOR_SIZE.test(p)))
+        fail(`${key}: rendered past ECS's 64 KiB: ${JSON.stringify(after).slice(0, 200)}`);
+      continue;
+    }
     if (!after || Array.isArray(after) || Array.isArray(before)) {
       fail(`${key} did not render: ${JSON.stringify(after).slice(0, 300)}`);
       continue;
@@ -552,8 +574,16 @@ function runValues(c: ValueCase, render = renderAll): string[] {
 }
 
 describe(`hostile template values through parseConfig + renderTarget (mulberry32 seed 0x${SEED.toString(16)}): ${VALUES.length} configs`, () => {
+  it("has values either small or too long for any task definition, and both kinds", () => {
+    const values = VALUES.flatMap((c) => [...Object.values(c.variables), c.tag, c.commit]);
+    const sizes = values.map((v) => Buffer.byteLength(JSON.stringify(v)));
+    expect(sizes.filter((n) => n > SMALL_VALUE_BYTES && !(n > 64 * 1024))).toEqual([]);
+    expect(values.filter(fitsNoDefinition).length).toBeGreaterThan(0);
+    expect(sizes.filter((n) => n <= SMALL_VALUE_BYTES).length).toBeGreaterThan(0);
+  });
+
   it.each(batches(VALUES, 80))(
-    "%s: every target renders with the template's shape, each value verbatim where its placeholder was",
+    "%s: every target renders with the template's shape, each value verbatim where its placeholder was, or is refused for ECS's size",
     (_name, cases) => {
       expectNone(cases.flatMap((c) => runValues(c)));
     },
@@ -577,6 +607,24 @@ describe(`hostile template values through parseConfig + renderTarget (mulberry32
     expect(webTargets).toHaveLength(2);
     expect(runValues(c, splicing).filter((f) => f.includes("shape"))).toEqual(
       webTargets.map((key) => `X1: control → ${key}: the task definition's shape changed`),
+    );
+  });
+
+  it("the oracle can fail: a commit too long for ECS, through a renderer that lets any size through, is caught", () => {
+    const commit = "a".repeat(100_000);
+    const c: ValueCase = { id: "X2", what: "control", variables: { LOG_LEVEL: "info", QUEUE: "jobs", CONCURRENCY: "4" }, tag: "3f9c2ab", commit };
+    expect(runValues(c)).toEqual([]);
+    // As if the size rule were gone: each web target renders the commit verbatim.
+    const unlimited: typeof renderAll = (config, image) =>
+      new Map(
+        [...renderAll(config, { ...image, commit: "3f9c2ab" })].map(([key, rendered]): [string, Rendered | string[]] => [
+          key,
+          Array.isArray(rendered) ? rendered : JSON.parse(JSON.stringify(rendered).replaceAll('"3f9c2ab"', JSON.stringify(commit))),
+        ]),
+      );
+    const webTargets = [...baseline.keys()].filter((key) => key.endsWith("/web"));
+    expect(runValues(c, unlimited).filter((f) => f.includes("64 KiB"))).toEqual(
+      webTargets.map((key) => expect.stringMatching(new RegExp(`^X2: control → ${key}: rendered past ECS's 64 KiB`))),
     );
   });
 });

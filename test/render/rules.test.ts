@@ -704,3 +704,41 @@ describe("checkTaskDefinition: the template's tags, as ECS sees them beside Stev
     expect(checkTaskDefinition(withTags([{ key: 7, value: "x" }, "team"]))).toEqual([]);
   });
 });
+
+describe("checkTaskDefinition: ECS's quotas on a task definition", () => {
+  const containers = (n: number) =>
+    fargate((td) => {
+      td.containerDefinitions = Array.from({ length: n }, (_, i) => ({ name: `c${i}`, image: IMAGE, essential: i === 0 }));
+    });
+  /** A definition whose JSON is `bytes` long (its one environment value padded to fit). */
+  const sized = (bytes: number) => {
+    const td = fargate((td) => {
+      container(td).environment = [{ name: "BLOB", value: "" }];
+    });
+    (container(td).environment as Json[])[0] = { name: "BLOB", value: "x".repeat(bytes - JSON.stringify(td).length) };
+    expect(JSON.stringify(td)).toHaveLength(bytes);
+    return td;
+  };
+  // What Stevedore's 8 tags can add at most: each key with a value of 256 characters.
+  const provenance = 2347;
+
+  it("accepts 10 containers", () => {
+    expect(checkTaskDefinition(containers(10))).toEqual([]);
+  });
+
+  it("refuses 11 containers, a quota that cannot be raised", () => {
+    expect(checkTaskDefinition(containers(11))).toEqual([
+      "containerDefinitions: 11 containers; ECS allows 10 in a task definition (a quota that cannot be raised)",
+    ]);
+  });
+
+  it("accepts a definition that stays within 64 KiB with Stevedore's tags added", () => {
+    expect(checkTaskDefinition(sized(65_536 - provenance))).toEqual([]);
+  });
+
+  it("refuses one byte more, naming the sizes and a way out", () => {
+    expect(checkTaskDefinition(sized(65_536 - provenance + 1))).toEqual([
+      `the task definition is ${65_536 - provenance + 1} bytes of JSON, and Stevedore's tags can add ${provenance}; ECS takes at most 65536: move large values (long environment lists, scripts) into an environment file or a secret`,
+    ]);
+  });
+});
