@@ -326,6 +326,13 @@ export class LocalEcs {
         throw client(`Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
       }
     }
+    const volumes = Array.isArray(body.volumes) ? (body.volumes as unknown[]) : [];
+    for (const container of containers as Json[]) {
+      for (const mount of Array.isArray(container.mountPoints) ? (container.mountPoints as unknown[]) : []) {
+        const name = isObject(mount) ? mount.sourceVolume : undefined;
+        if (typeof name === "string" && !volumes.some((v) => isObject(v) && v.name === name)) throw client(`Unknown volume '${name}'.`);
+      }
+    }
     const requires = Array.isArray(body.requiresCompatibilities) ? (body.requiresCompatibilities as unknown[]) : [];
     for (const compatibility of requires) {
       if (!["EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"].includes(String(compatibility))) {
@@ -334,6 +341,9 @@ export class LocalEcs {
     }
     if (requires.includes("FARGATE")) {
       if (body.networkMode !== "awsvpc") throw client("Fargate only supports network mode 'awsvpc'.");
+      if (volumes.some((v) => isObject(v) && isObject(v.host) && v.host.sourcePath !== undefined)) {
+        throw client("Fargate compatible task definitions do not support sourcePath");
+      }
       if (body.cpu === undefined) throw client("Fargate requires that 'cpu' be defined at the task level.");
       if (body.memory === undefined) throw client("Fargate requires that 'memory' be defined at the task level.");
       const cpu = cpuUnits(body.cpu);

@@ -204,6 +204,18 @@ describe("LocalEcs", () => {
           /exceeds the maximum of 65536 bytes/,
         ],
         [
+          "a mount point of an undeclared volume",
+          fargate("256", "512", { mountPoints: [{ sourceVolume: "cache", containerPath: "/cache" }] }),
+          "ClientException",
+          /Unknown volume 'cache'\./,
+        ],
+        [
+          "a host path on Fargate",
+          { ...fargate("256", "512"), volumes: [{ name: "logs", host: { sourcePath: "/var/log" } }] },
+          "ClientException",
+          /Fargate compatible task definitions do not support sourcePath/,
+        ],
+        [
           "51 tags",
           { ...fargate("256", "512"), tags: Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })) },
           "InvalidParameterException",

@@ -159,6 +159,29 @@ export function checkTaskDefinition(td: JsonObject): string[] {
       });
     }
   });
+  const volumes = Array.isArray(td.volumes) ? td.volumes : [];
+  const volumeNames = new Set(volumes.map((v) => (isObject(v) ? v.name : undefined)));
+  containers.forEach((container, i) => {
+    if (!isObject(container) || !Array.isArray(container.mountPoints)) return;
+    container.mountPoints.forEach((mount, j) => {
+      const name = isObject(mount) ? mount.sourceVolume : undefined;
+      // ECS: "Unknown volume '<name>'."
+      if (typeof name === "string" && !volumeNames.has(name)) {
+        say(`containerDefinitions[${i}].mountPoints[${j}].sourceVolume`, `"${name}" is not one of the task's volumes; add it under volumes`);
+      }
+    });
+  });
+  if (fargate) {
+    volumes.forEach((volume, k) => {
+      // ECS: "Fargate compatible task definitions do not support sourcePath".
+      if (isObject(volume) && isObject(volume.host) && volume.host.sourcePath !== undefined) {
+        say(
+          `volumes[${k}].host.sourcePath`,
+          "Fargate tasks cannot mount a path of the host; leave host out (a bind mount on the task's own storage) or use an EFS volume",
+        );
+      }
+    });
+  }
   containers.forEach((container, i) => {
     if (!isObject(container) || !Array.isArray(container.dependsOn)) return;
     container.dependsOn.forEach((dep, j) => {

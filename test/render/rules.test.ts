@@ -742,3 +742,46 @@ describe("checkTaskDefinition: ECS's quotas on a task definition", () => {
     ]);
   });
 });
+
+describe("checkTaskDefinition: volumes as ECS resolves them", () => {
+  it.each<[string, JsonObject]>([
+    [
+      "a mount point of a declared volume (a bind mount on Fargate's task storage)",
+      fargate((td) => {
+        td.volumes = [{ name: "scratch" }];
+        container(td).mountPoints = [{ sourceVolume: "scratch", containerPath: "/tmp/scratch" }];
+      }),
+    ],
+    [
+      "a host path on EC2",
+      ec2((td) => {
+        td.volumes = [{ name: "docker-sock", host: { sourcePath: "/var/run/docker.sock" } }];
+        container(td).mountPoints = [{ sourceVolume: "docker-sock", containerPath: "/var/run/docker.sock" }];
+      }),
+    ],
+  ])("accepts %s", (_, td) => {
+    expect(checkTaskDefinition(td)).toEqual([]);
+  });
+
+  it.each<[string, JsonObject, string[]]>([
+    [
+      "a mount point of a volume the task does not declare (ECS: Unknown volume)",
+      fargate((td) => {
+        td.volumes = [{ name: "scratch" }];
+        container(td).mountPoints = [{ sourceVolume: "cache", containerPath: "/cache" }];
+      }),
+      ['containerDefinitions[0].mountPoints[0].sourceVolume: "cache" is not one of the task\'s volumes; add it under volumes'],
+    ],
+    [
+      "a host path on Fargate",
+      fargate((td) => {
+        td.volumes = [{ name: "logs", host: { sourcePath: "/var/log" } }];
+      }),
+      [
+        "volumes[0].host.sourcePath: Fargate tasks cannot mount a path of the host; leave host out (a bind mount on the task's own storage) or use an EFS volume",
+      ],
+    ],
+  ])("refuses %s", (_, td, problems) => {
+    expect(checkTaskDefinition(td)).toEqual(problems);
+  });
+});
