@@ -15,6 +15,8 @@ const FARGATE_MEMORY: Record<number, number[]> = {
 };
 
 const NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SECRET_SOURCE = /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
 
 /** The tags Stevedore sets on every revision it registers, as `stevedore:<key>` (provenanceTags). */
 export const PROVENANCE_TAG_KEYS = ["app", "env", "digest", "pushed", "tag", "commit", "trigger", "replaces"] as const;
@@ -26,8 +28,6 @@ const MAX_CONTAINERS = 10;
 const MAX_DEFINITION_BYTES = 64 * 1024;
 /** What Stevedore's own tags can add to a definition's JSON: every key, with a value of 256 bytes. */
 const PROVENANCE_BYTES = JSON.stringify(PROVENANCE_TAG_KEYS.map((key) => ({ key: `stevedore:${key}`, value: "x".repeat(256) }))).length;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const SECRET_SOURCE = /^(arn:aws[a-z-]*:(ssm:[a-z0-9-]+:\d{12}:parameter\/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)|\/?[A-Za-z0-9_.\-/]{1,2048})$/;
 
 /** Returns every problem found, each as "path: what is wrong; what to do". Empty means valid. */
 export function checkTaskDefinition(td: JsonObject): string[] {
