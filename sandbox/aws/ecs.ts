@@ -326,6 +326,16 @@ export class LocalEcs {
         throw client(`Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
       }
     }
+    for (const container of containers as Json[]) {
+      for (const dep of Array.isArray(container.dependsOn) ? (container.dependsOn as unknown[]) : []) {
+        if (!isObject(dep)) continue;
+        const awaited = (containers as Json[]).find((c) => c.name === dep.containerName);
+        if (!awaited) throw client(`Cannot depend on container + '${String(dep.containerName)}' because it does not exist`);
+        if ((dep.condition === "SUCCESS" || dep.condition === "COMPLETE") && awaited.essential !== false) {
+          throw client("A dependency container with SUCCESS or COMPLETE condition cannot be an essential container");
+        }
+      }
+    }
     const volumes = Array.isArray(body.volumes) ? (body.volumes as unknown[]) : [];
     for (const container of containers as Json[]) {
       for (const mount of Array.isArray(container.mountPoints) ? (container.mountPoints as unknown[]) : []) {

@@ -216,6 +216,24 @@ describe("LocalEcs", () => {
           /Fargate compatible task definitions do not support sourcePath/,
         ],
         [
+          "SUCCESS of an essential container",
+          {
+            ...fargate("256", "512"),
+            containerDefinitions: [
+              { name: "migrate", image: "nginx" },
+              { name: "web", image: "nginx", dependsOn: [{ containerName: "migrate", condition: "SUCCESS" }] },
+            ],
+          },
+          "ClientException",
+          /A dependency container with SUCCESS or COMPLETE condition cannot be an essential container/,
+        ],
+        [
+          "a dependency on a container the task does not have",
+          fargate("256", "512", { dependsOn: [{ containerName: "sidecar", condition: "START" }] }),
+          "ClientException",
+          /Cannot depend on container \+ 'sidecar' because it does not exist/,
+        ],
+        [
           "51 tags",
           { ...fargate("256", "512"), tags: Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })) },
           "InvalidParameterException",

@@ -188,6 +188,16 @@ export function checkTaskDefinition(td: JsonObject): string[] {
       const name = isObject(dep) ? dep.containerName : undefined;
       if (typeof name !== "string" || !names.has(name)) {
         say(`containerDefinitions[${i}].dependsOn[${j}].containerName`, `"${String(name)}" is not a container of this task`);
+        return;
+      }
+      // ECS: "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container".
+      const condition = isObject(dep) ? dep.condition : undefined;
+      const awaited = containers.find((c) => isObject(c) && c.name === name);
+      if ((condition === "SUCCESS" || condition === "COMPLETE") && isObject(awaited) && awaited.essential !== false) {
+        say(
+          `containerDefinitions[${i}].dependsOn[${j}].condition`,
+          `${condition} waits for "${name}" to exit, and an essential container's exit stops the task: set "essential": false on "${name}"`,
+        );
       }
     });
   });

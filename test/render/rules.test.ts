@@ -785,3 +785,28 @@ describe("checkTaskDefinition: volumes as ECS resolves them", () => {
     expect(checkTaskDefinition(td)).toEqual(problems);
   });
 });
+
+describe("checkTaskDefinition: a container that waits for another to exit", () => {
+  const waitingFor = (condition: string, essential: boolean | undefined) =>
+    fargate((td) => {
+      td.containerDefinitions.unshift({ name: "migrate", image: IMAGE, ...(essential === undefined ? {} : { essential }) });
+      container(td, 1).dependsOn = [{ containerName: "migrate", condition }];
+    });
+
+  it.each<[string, JsonObject]>([
+    ["SUCCESS of a container that is not essential", waitingFor("SUCCESS", false)],
+    ["COMPLETE of a container that is not essential", waitingFor("COMPLETE", false)],
+    ["START of an essential container", waitingFor("START", true)],
+  ])("accepts %s", (_, td) => {
+    expect(checkTaskDefinition(td)).toEqual([]);
+  });
+
+  it.each<[string, JsonObject, string]>([
+    ["SUCCESS of an essential container", waitingFor("SUCCESS", true), "SUCCESS"],
+    ["COMPLETE of a container left essential by default", waitingFor("COMPLETE", undefined), "COMPLETE"],
+  ])("refuses %s (ECS refuses it)", (_, td, condition) => {
+    expect(checkTaskDefinition(td)).toEqual([
+      `containerDefinitions[1].dependsOn[0].condition: ${condition} waits for "migrate" to exit, and an essential container's exit stops the task: set "essential": false on "migrate"`,
+    ]);
+  });
+});
