@@ -326,6 +326,8 @@ export class LocalEcs {
         throw client(`Invalid setting for container '${container.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
       }
     }
+    // What a container refers to by name: the containers it waits for, the volumes it mounts.
+    const volumes = Array.isArray(body.volumes) ? (body.volumes as unknown[]) : [];
     for (const container of containers as Json[]) {
       for (const dep of Array.isArray(container.dependsOn) ? (container.dependsOn as unknown[]) : []) {
         if (!isObject(dep)) continue;
@@ -335,9 +337,6 @@ export class LocalEcs {
           throw client("A dependency container with SUCCESS or COMPLETE condition cannot be an essential container");
         }
       }
-    }
-    const volumes = Array.isArray(body.volumes) ? (body.volumes as unknown[]) : [];
-    for (const container of containers as Json[]) {
       for (const mount of Array.isArray(container.mountPoints) ? (container.mountPoints as unknown[]) : []) {
         const name = isObject(mount) ? mount.sourceVolume : undefined;
         if (typeof name === "string" && !volumes.some((v) => isObject(v) && v.name === name)) throw client(`Unknown volume '${name}'.`);

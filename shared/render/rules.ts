@@ -91,6 +91,8 @@ export function checkTaskDefinition(td: JsonObject): string[] {
   let essential = 0;
   let cpuSum = 0;
   let memorySum = 0;
+  const volumes = Array.isArray(td.volumes) ? td.volumes : [];
+  const volumeNames = new Set(volumes.map((v) => (isObject(v) ? v.name : undefined)));
   containers.forEach((container, i) => {
     const at = `containerDefinitions[${i}]`;
     if (!isObject(container)) return say(at, "must be an object");
@@ -158,18 +160,15 @@ export function checkTaskDefinition(td: JsonObject): string[] {
         }
       });
     }
-  });
-  const volumes = Array.isArray(td.volumes) ? td.volumes : [];
-  const volumeNames = new Set(volumes.map((v) => (isObject(v) ? v.name : undefined)));
-  containers.forEach((container, i) => {
-    if (!isObject(container) || !Array.isArray(container.mountPoints)) return;
-    container.mountPoints.forEach((mount, j) => {
-      const name = isObject(mount) ? mount.sourceVolume : undefined;
-      // ECS: "Unknown volume '<name>'."
-      if (typeof name === "string" && !volumeNames.has(name)) {
-        say(`containerDefinitions[${i}].mountPoints[${j}].sourceVolume`, `"${name}" is not one of the task's volumes; add it under volumes`);
-      }
-    });
+    if (Array.isArray(container.mountPoints)) {
+      container.mountPoints.forEach((mount, j) => {
+        const source = isObject(mount) ? mount.sourceVolume : undefined;
+        // ECS: "Unknown volume '<name>'."
+        if (typeof source === "string" && !volumeNames.has(source)) {
+          say(`${at}.mountPoints[${j}].sourceVolume`, `"${source}" is not one of the task's volumes; add it under volumes`);
+        }
+      });
+    }
   });
   if (fargate) {
     volumes.forEach((volume, k) => {
